@@ -1,0 +1,15 @@
+// Registration of llmscale's subcommands on the CLI11 application (cli module only).
+//
+// Each add_*_command declares its options and a callback; the callback stores its exit code in
+// `exit_code`. Exit codes: 0 success, 1 runtime failure, 2 invalid input or usage.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace llmscale::cli {
+
+void add_hpa_command(CLI::App& app, int& exit_code);
+
+}  // namespace llmscale::cli

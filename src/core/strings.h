@@ -1,0 +1,20 @@
+// Small string helpers shared by every module.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llmscale::core {
+
+// Splits on every occurrence of `separator`; "a,,b" gives {"a", "", "b"}; "" gives {""}.
+std::vector<std::string_view> split(std::string_view text, char separator);
+
+std::string_view trim(std::string_view text);
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
+
+// Double-quoted with Go's strconv.Quote escaping of \, ", control characters and invalid UTF-8.
+std::string go_quote(std::string_view text);
+
+}  // namespace llmscale::core

@@ -1,0 +1,44 @@
+// HPA manifests through the API server's decode -> default -> validate pipeline.
+#include "kube/hpa_manifest.h"
+
+#include <nlohmann/json.hpp>
+
+#include "kube/json_codec.h"
+
+namespace llmscale::kube {
+
+core::Result<HorizontalPodAutoscaler> load_hpa(const Json& document,
+                                               const HpaLoadOptions& options) {
+  auto hpa = decode_hpa(document, options.strict);
+  if (!hpa) {
+    return core::invalid_argument(
+        "HorizontalPodAutoscaler in version \"v2\" cannot be handled as a "
+        "HorizontalPodAutoscaler: " + hpa.error().message);
+  }
+  if (hpa->metadata.namespace_.empty()) hpa->metadata.namespace_ = options.default_namespace;
+  drop_disabled_fields(*hpa, options.gates);
+  apply_hpa_defaults(*hpa);
+  FieldErrors errors = validate_hpa(*hpa, options.gates);
+  if (!errors.empty()) {
+    return core::invalid_argument(
+        invalid_object_message("HorizontalPodAutoscaler", hpa->metadata.name, errors));
+  }
+  return hpa;
+}
+
+core::Result<std::vector<HorizontalPodAutoscaler>> load_hpa_manifests(
+    std::string_view text, const HpaLoadOptions& options) {
+  auto documents = parse_documents(text);
+  if (!documents) return tl::unexpected(documents.error());
+  std::vector<HorizontalPodAutoscaler> hpas;
+  for (const Json& doc : *documents) {
+    if (doc.is_object() && doc.value("kind", "") != "HorizontalPodAutoscaler") continue;
+    auto hpa = load_hpa(doc, options);
+    if (!hpa) return tl::unexpected(hpa.error());
+    hpas.push_back(std::move(*hpa));
+  }
+  if (hpas.empty()) return core::invalid_argument("no HorizontalPodAutoscaler found");
+  return hpas;
+}
+
+}  // namespace llmscale::kube

@@ -1,0 +1,51 @@
+// JSON decoding and encoding of the objects in kube/objects.h, in Kubernetes' wire shapes.
+//
+// Decoders report the first problem with its field path and never throw. The HPA decoder is
+// strict by default (unknown fields are errors, like `kubectl apply` with server-side strict
+// validation); Pod and metrics-list decoders ignore fields they do not need, since real
+// `kubectl get -o json` output carries many. Encoders follow Go's field order and omitempty
+// rules, so output compares byte for byte with the API server's JSON.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "kube/json.h"
+#include "kube/objects.h"
+
+namespace llmscale::kube {
+
+class JsonReader;
+
+// ---- decoding -------------------------------------------------------------------------------
+core::Result<HorizontalPodAutoscaler> decode_hpa(const Json& node, bool strict = true);
+core::Result<Pod> decode_pod(const Json& node, const std::string& path);
+core::Result<Scale> decode_scale(const Json& node, const std::string& path);
+// metrics.k8s.io/v1beta1 PodMetricsList (or a bare list of PodMetrics).
+core::Result<std::vector<PodMetrics>> decode_pod_metrics_list(const Json& node,
+                                                              const std::string& path);
+// custom.metrics.k8s.io MetricValueList, v1beta1 (metricName) or v1beta2 (metric.name).
+core::Result<std::vector<MetricValue>> decode_metric_value_list(const Json& node,
+                                                                const std::string& path);
+// external.metrics.k8s.io/v1beta1 ExternalMetricValueList.
+core::Result<std::vector<ExternalMetricValue>> decode_external_metric_value_list(
+    const Json& node, const std::string& path);
+
+// Field decoders for composing with JsonReader elsewhere.
+void decode_label_selector(JsonReader& reader, LabelSelector& out);
+void decode_object_meta(JsonReader& reader, ObjectMeta& out);
+
+// ---- encoding -------------------------------------------------------------------------------
+Json encode_hpa(const HorizontalPodAutoscaler& hpa);
+Json encode_hpa_spec(const HorizontalPodAutoscalerSpec& spec);
+Json encode_hpa_status(const HorizontalPodAutoscalerStatus& status);
+Json encode_metric_status(const MetricStatus& status);
+Json encode_condition(const HorizontalPodAutoscalerCondition& condition);
+Json encode_label_selector(const LabelSelector& selector);
+Json encode_object_meta(const ObjectMeta& meta);
+// "kind: MetricValueList", apiVersion custom.metrics.k8s.io/<version> (v1beta1 or v1beta2).
+Json encode_metric_value_list(const std::vector<MetricValue>& items, const std::string& version);
+Json encode_external_metric_value_list(const std::vector<ExternalMetricValue>& items);
+
+}  // namespace llmscale::kube
