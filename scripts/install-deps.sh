@@ -9,7 +9,7 @@ packages=(
   g++ cmake ninja-build ccache lld clang libclang-rt-14-dev clang-format clang-tidy
   # libraries
   libboost1.81-dev libssl-dev zlib1g-dev
-  nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
+  nlohmann-json3-dev libyaml-dev libspdlog-dev libfmt-dev libcli11-dev
   libre2-dev libxxhash-dev libexpected-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev

@@ -7,7 +7,7 @@
 
 namespace llmscale::kube {
 
-core::Result<HorizontalPodAutoscaler> load_hpa(const Json& document,
+core::Result<HorizontalPodAutoscaler> load_hpa(const core::Json& document,
                                                const HpaLoadOptions& options) {
   auto hpa = decode_hpa(document, options.strict);
   if (!hpa) {
@@ -28,11 +28,16 @@ core::Result<HorizontalPodAutoscaler> load_hpa(const Json& document,
 
 core::Result<std::vector<HorizontalPodAutoscaler>> load_hpa_manifests(
     std::string_view text, const HpaLoadOptions& options) {
-  auto documents = parse_documents(text);
+  auto documents = core::parse_documents(text);
   if (!documents) return tl::unexpected(documents.error());
   std::vector<HorizontalPodAutoscaler> hpas;
-  for (const Json& doc : *documents) {
-    if (doc.is_object() && doc.value("kind", "") != "HorizontalPodAutoscaler") continue;
+  for (const core::Json& doc : *documents) {
+    if (doc.is_object()) {
+      auto kind = doc.find("kind");
+      bool is_hpa = kind == doc.end() || !kind->is_string() ||
+                    kind->get<std::string>() == "HorizontalPodAutoscaler";
+      if (!is_hpa) continue;
+    }
     auto hpa = load_hpa(doc, options);
     if (!hpa) return tl::unexpected(hpa.error());
     hpas.push_back(std::move(*hpa));

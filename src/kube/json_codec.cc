@@ -3,7 +3,9 @@
 
 #include "core/duration.h"
 #include "core/strings.h"
-#include "kube/json_reader.h"
+#include "core/json_reader.h"
+
+#include <nlohmann/json.hpp>
 
 namespace llmscale::kube {
 namespace {
@@ -37,8 +39,8 @@ void decode_identifier(JsonReader& r, MetricIdentifier& out) {
 
 void decode_target(JsonReader& r, MetricTarget& out) {
   r.read("type", out.type);
-  r.read("value", out.value);
-  r.read("averageValue", out.average_value);
+  read_quantity(r, "value", out.value);
+  read_quantity(r, "averageValue", out.average_value);
   r.read("averageUtilization", out.average_utilization);
 }
 
@@ -79,7 +81,7 @@ void decode_rules(JsonReader& r, HPAScalingRules& out) {
   r.read("stabilizationWindowSeconds", out.stabilization_window_seconds);
   r.read("selectPolicy", out.select_policy);
   r.read_list("policies", out.policies, decode_policy);
-  r.read("tolerance", out.tolerance);
+  read_quantity(r, "tolerance", out.tolerance);
 }
 
 void decode_behavior(JsonReader& r, HorizontalPodAutoscalerBehavior& out) {
@@ -96,8 +98,8 @@ void decode_spec(JsonReader& r, HorizontalPodAutoscalerSpec& out) {
 }
 
 void decode_value_status(JsonReader& r, MetricValueStatus& out) {
-  r.read("value", out.value);
-  r.read("averageValue", out.average_value);
+  read_quantity(r, "value", out.value);
+  read_quantity(r, "averageValue", out.average_value);
   r.read("averageUtilization", out.average_utilization);
 }
 
@@ -174,6 +176,32 @@ void decode_pod_condition(JsonReader& r, PodCondition& out) {
 
 }  // namespace
 
+core::Result<Quantity> quantity_from_json(const Json& node) {
+  if (node.is_string()) return Quantity::parse(node.get<std::string>());
+  if (node.is_number_float()) return Quantity::parse(core::go_format_float(node.get<double>()));
+  if (node.is_number_integer()) return Quantity::parse(node.dump());
+  return core::invalid_argument("expected a quantity (string or number), got " +
+                                core::describe_json(node));
+}
+
+void read_quantity(JsonReader& r, std::string_view key, Quantity& out) {
+  const Json* node = r.get(key);
+  if (node == nullptr) return;
+  auto q = quantity_from_json(*node);
+  if (!q) {
+    std::string shown =
+        node->is_string() ? core::go_quote(node->get<std::string>()) : core::to_compact_json(*node);
+    return r.fail(r.child(key), "Invalid value: " + shown + ": " + q.error().message);
+  }
+  out = *q;
+}
+
+void read_quantity(JsonReader& r, std::string_view key, std::optional<Quantity>& out) {
+  if (!r.has(key)) return;
+  out.emplace();
+  read_quantity(r, key, *out);
+}
+
 void decode_label_selector(JsonReader& r, LabelSelector& out) {
   r.read("matchLabels", out.match_labels);
   r.read_list("matchExpressions", out.match_expressions, decode_requirement);
@@ -199,7 +227,7 @@ Result<HorizontalPodAutoscaler> decode_hpa(const Json& node, bool strict) {
   HorizontalPodAutoscaler hpa;
   if (!node.is_object()) {
     return core::invalid_argument("expected a HorizontalPodAutoscaler object, got " +
-                                  describe_json(node));
+                                  core::describe_json(node));
   }
   JsonReader r(node, "", strict);
   r.read("apiVersion", hpa.api_version);
@@ -326,7 +354,7 @@ Result<std::vector<MetricValue>> decode_metric_value_list(const Json& node,
     r.read_object("selector", v.metric_selector, decode_label_selector);
     r.read("timestamp", v.timestamp);
     r.read("windowSeconds", v.window_seconds);
-    r.read("value", v.value);
+    read_quantity(r, "value", v.value);
   });
 }
 
@@ -337,7 +365,7 @@ Result<std::vector<ExternalMetricValue>> decode_external_metric_value_list(
     r.read("metricLabels", v.metric_labels);
     r.read("timestamp", v.timestamp);
     r.read("window", v.window_seconds);
-    r.read("value", v.value);
+    read_quantity(r, "value", v.value);
   });
 }
 

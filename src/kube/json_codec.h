@@ -11,12 +11,17 @@
 #include <vector>
 
 #include "core/result.h"
-#include "kube/json.h"
+#include "core/json.h"
 #include "kube/objects.h"
+
+namespace llmscale::core {
+class JsonReader;
+}
 
 namespace llmscale::kube {
 
-class JsonReader;
+using core::Json;
+using core::JsonReader;
 
 // ---- decoding -------------------------------------------------------------------------------
 core::Result<HorizontalPodAutoscaler> decode_hpa(const Json& node, bool strict = true);
@@ -31,6 +36,11 @@ core::Result<std::vector<MetricValue>> decode_metric_value_list(const Json& node
 // external.metrics.k8s.io/v1beta1 ExternalMetricValueList.
 core::Result<std::vector<ExternalMetricValue>> decode_external_metric_value_list(
     const Json& node, const std::string& path);
+
+// A Quantity from a JSON string or number, as resource.Quantity.UnmarshalJSON accepts it.
+core::Result<Quantity> quantity_from_json(const Json& node);
+void read_quantity(JsonReader& reader, std::string_view key, Quantity& out);
+void read_quantity(JsonReader& reader, std::string_view key, std::optional<Quantity>& out);
 
 // Field decoders for composing with JsonReader elsewhere.
 void decode_label_selector(JsonReader& reader, LabelSelector& out);

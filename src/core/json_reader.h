@@ -21,11 +21,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/result.h"
+#include "core/json.h"
 #include "core/time.h"
-#include "kube/json.h"
-#include "kube/quantity.h"
 
-namespace llmscale::kube {
+namespace llmscale::core {
 
 class JsonReader {
  public:
@@ -53,10 +52,8 @@ class JsonReader {
   void read(std::string_view key, std::optional<std::int64_t>& out);
   void read(std::string_view key, double& out);
   void read(std::string_view key, std::optional<double>& out);
-  void read(std::string_view key, Quantity& out);
-  void read(std::string_view key, std::optional<Quantity>& out);
-  void read(std::string_view key, core::Time& out);
-  void read(std::string_view key, std::optional<core::Time>& out);
+  void read(std::string_view key, Time& out);
+  void read(std::string_view key, std::optional<Time>& out);
   void read(std::string_view key, std::map<std::string, std::string>& out);
   void read(std::string_view key, std::vector<std::string>& out);
 
@@ -103,7 +100,7 @@ class JsonReader {
   void type_error(const std::string& path, const std::string& expected, const Json& found);
 
   // Unknown fields (strict mode) and the first error.
-  core::Status finish();
+  Status finish();
 
  private:
   template <class T, class Decode>
@@ -129,13 +126,10 @@ class JsonReader {
   std::string path_;
   bool strict_;
   std::vector<std::string> seen_;
-  std::optional<core::Error> error_;
+  std::optional<Error> error_;
 };
-
-// A Quantity from a JSON string or number, as resource.Quantity.UnmarshalJSON accepts it.
-core::Result<Quantity> quantity_from_json(const Json& node);
 
 // A short rendering of a JSON value for error messages: string "x", number 3, an object.
 std::string describe_json(const Json& node);
 
-}  // namespace llmscale::kube
+}  // namespace llmscale::core

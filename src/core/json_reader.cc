@@ -1,5 +1,5 @@
 // JsonReader: typed field access with field paths in errors.
-#include "kube/json_reader.h"
+#include "core/json_reader.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "core/strings.h"
 
-namespace llmscale::kube {
+namespace llmscale::core {
 
 JsonReader::JsonReader(const Json& node, std::string path, bool strict)
     : node_(node), path_(std::move(path)), strict_(strict) {}
@@ -31,12 +31,12 @@ void JsonReader::ignore(std::initializer_list<std::string_view> keys) {
 }
 
 void JsonReader::fail(const std::string& path, const std::string& message) {
-  if (!error_) error_ = core::Error{core::ErrorCode::kInvalidArgument, path + ": " + message};
+  if (!error_) error_ = Error{ErrorCode::kInvalidArgument, path + ": " + message};
 }
 
 std::string describe_json(const Json& node) {
   switch (node.type()) {
-    case Json::value_t::string: return "string " + core::go_quote(node.get<std::string>());
+    case Json::value_t::string: return "string " + go_quote(node.get<std::string>());
     case Json::value_t::boolean: return std::string("bool ") + (node.get<bool>() ? "true" : "false");
     case Json::value_t::number_integer:
     case Json::value_t::number_unsigned:
@@ -142,41 +142,16 @@ void JsonReader::read(std::string_view key, std::optional<double>& out) {
   read(key, *out);
 }
 
-core::Result<Quantity> quantity_from_json(const Json& node) {
-  if (node.is_string()) return Quantity::parse(node.get<std::string>());
-  if (node.is_number_float()) return Quantity::parse(go_format_float(node.get<double>()));
-  if (node.is_number_integer()) return Quantity::parse(node.dump());
-  return core::invalid_argument("expected a quantity (string or number), got " +
-                                describe_json(node));
-}
-
-void JsonReader::read(std::string_view key, Quantity& out) {
-  const Json* node = get(key);
-  if (node == nullptr) return;
-  auto q = quantity_from_json(*node);
-  if (!q) {
-    std::string shown = node->is_string() ? core::go_quote(node->get<std::string>()) : node->dump();
-    return fail(child(key), "Invalid value: " + shown + ": " + q.error().message);
-  }
-  out = *q;
-}
-
-void JsonReader::read(std::string_view key, std::optional<Quantity>& out) {
-  if (!has(key)) return;
-  out.emplace();
-  read(key, *out);
-}
-
-void JsonReader::read(std::string_view key, core::Time& out) {
+void JsonReader::read(std::string_view key, Time& out) {
   const Json* node = get(key);
   if (node == nullptr) return;
   if (!node->is_string()) return type_error(child(key), "an RFC 3339 time string", *node);
-  auto t = core::parse_rfc3339(node->get<std::string>());
+  auto t = parse_rfc3339(node->get<std::string>());
   if (!t) return fail(child(key), t.error().message);
   out = *t;
 }
 
-void JsonReader::read(std::string_view key, std::optional<core::Time>& out) {
+void JsonReader::read(std::string_view key, std::optional<Time>& out) {
   if (!has(key)) return;
   out.emplace();
   read(key, *out);
@@ -210,17 +185,17 @@ void JsonReader::read(std::string_view key, std::vector<std::string>& out) {
   }
 }
 
-core::Status JsonReader::finish() {
+Status JsonReader::finish() {
   if (error_) return tl::unexpected(*error_);
   if (strict_ && node_.is_object()) {
     for (auto it = node_.begin(); it != node_.end(); ++it) {
       if (std::find(seen_.begin(), seen_.end(), it.key()) == seen_.end()) {
-        return core::invalid_argument("strict decoding error: unknown field " +
-                                      core::go_quote(child(it.key())));
+        return invalid_argument("strict decoding error: unknown field " +
+                                      go_quote(child(it.key())));
       }
     }
   }
   return {};
 }
 
-}  // namespace llmscale::kube
+}  // namespace llmscale::core

@@ -1,10 +1,10 @@
-// Manifest text -> JSON: YAML 1.1 scalar resolution as kubectl applies it, errors with lines.
-#include "kube/json.h"
+// Configuration text -> JSON: YAML 1.1 scalar resolution as kubectl applies it, errors with lines.
+#include "core/json.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-namespace llmscale::kube {
+namespace llmscale::core {
 namespace {
 
 Json one(const std::string& text) {
@@ -74,7 +74,7 @@ TEST(ManifestTest, ReportsSyntaxErrorsWithTheLine) {
   EXPECT_NE(bad.error().message.find("yaml: line"), std::string::npos) << bad.error().message;
   auto dup = parse_documents("a: 1\nb: 2\na: 3\n");
   ASSERT_FALSE(dup);
-  EXPECT_EQ(dup.error().message, "yaml: line 3, column 1: key \"a\" already set in map");
+  EXPECT_EQ(dup.error().message, "yaml: line 3: key \"a\" already set in map");
   auto json_bad = parse_documents("{\"a\": }");
   ASSERT_FALSE(json_bad);
   EXPECT_NE(json_bad.error().message.find("json"), std::string::npos);
@@ -89,9 +89,9 @@ TEST(ManifestTest, FormatsFloatsLikeGoEncodingJson) {
 }
 
 }  // namespace
-}  // namespace llmscale::kube
+}  // namespace llmscale::core
 
-namespace llmscale::kube {
+namespace llmscale::core {
 namespace {
 
 // go-yaml v2 resolves the plain key `n` to false, and kubectl then sees the key "false".
@@ -103,4 +103,49 @@ TEST(ManifestTest, ResolvesKeysToo) {
 }
 
 }  // namespace
-}  // namespace llmscale::kube
+}  // namespace llmscale::core
+
+namespace llmscale::core {
+namespace {
+
+TEST(ManifestTest, ExpandsAnchorsAliasesAndMergeKeys) {
+  auto doc = parse_document(R"(
+base: &base {a: 1, b: 2}
+copy: *base
+merged:
+  <<: *base
+  b: 3
+list: [&x hello, *x]
+)");
+  ASSERT_TRUE(doc) << doc.error().message;
+  EXPECT_EQ((*doc)["copy"]["b"], 2);
+  EXPECT_EQ((*doc)["merged"]["a"], 1);
+  EXPECT_EQ((*doc)["merged"]["b"], 3);
+  EXPECT_EQ((*doc)["list"][1], "hello");
+}
+
+TEST(ManifestTest, RefusesAliasBombsAndBadInput) {
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char prev = 'a';
+  for (char c = 'b'; c <= 'k'; ++c) {
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += std::string(i ? ", *" : "*") + prev;
+    bomb += "]\n";
+    prev = c;
+  }
+  auto exploded = parse_documents(bomb);
+  ASSERT_FALSE(exploded);
+  EXPECT_EQ(exploded.error().message, "yaml: document contains excessive aliasing");
+  EXPECT_FALSE(parse_documents(",i").has_value());
+  EXPECT_FALSE(parse_documents(",").has_value());
+  EXPECT_FALSE(parse_documents("a: \xff\n").has_value());
+  EXPECT_EQ(parse_documents("a: *nope\n").error().message, "yaml: line 1: unknown anchor 'nope' referenced");
+  auto explicit_tags = parse_document("a: !!str 5\nb: ! 6\nc: !!int \"7\"\n");
+  ASSERT_TRUE(explicit_tags);
+  EXPECT_EQ((*explicit_tags)["a"], "5");
+  EXPECT_EQ((*explicit_tags)["b"], "6");
+  EXPECT_EQ((*explicit_tags)["c"], 7);
+}
+
+}  // namespace
+}  // namespace llmscale::core

@@ -1,0 +1,399 @@
+// Configuration text to JSON: JSON directly, YAML through libyaml events with go-yaml v2's
+// scalar resolution, anchors, aliases and merge keys.
+#include "core/json.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+#include <yaml.h>
+
+#include "core/strings.h"
+
+namespace llmscale::core {
+namespace {
+
+// go-yaml v2 refuses documents whose aliases expand beyond a limit ("billion laughs").
+constexpr std::size_t kMaxExpandedNodes = 4'000'000;
+constexpr int kMaxDepth = 10'000;
+
+bool is_one_of(std::string_view s, std::initializer_list<std::string_view> options) {
+  return std::find(options.begin(), options.end(), s) != options.end();
+}
+
+// strconv.ParseInt/ParseUint(s, 0, 64) after removing underscores.
+bool parse_go_integer(std::string_view text, Json& out) {
+  std::string plain;
+  for (char c : text) {
+    if (c != '_') plain.push_back(c);
+  }
+  std::string_view s = plain;
+  bool negative = false;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s.empty()) return false;
+  int base = 10;
+  if (s.size() > 1 && s[0] == '0') {
+    if (s[1] == 'x' || s[1] == 'X') {
+      base = 16;
+      s.remove_prefix(2);
+    } else if (s[1] == 'b' || s[1] == 'B') {
+      base = 2;
+      s.remove_prefix(2);
+    } else if (s[1] == 'o' || s[1] == 'O') {
+      base = 8;
+      s.remove_prefix(2);
+    } else {
+      base = 8;
+      s.remove_prefix(1);
+    }
+  }
+  if (s.empty()) return false;
+  std::uint64_t magnitude = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), magnitude, base);
+  if (ec != std::errc() || ptr != s.data() + s.size()) return false;
+  if (negative) {
+    if (magnitude > std::uint64_t(1) << 63) return false;
+    out = std::int64_t(0 - magnitude);
+  } else if (magnitude <= std::uint64_t(std::numeric_limits<std::int64_t>::max())) {
+    out = std::int64_t(magnitude);
+  } else {
+    out = magnitude;
+  }
+  return true;
+}
+
+// ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$
+bool is_yaml_style_float(std::string_view s) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    std::size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - start;
+  };
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (digits() == 0) return false;
+  } else {
+    if (digits() == 0) return false;
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      digits();
+    }
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == s.size();
+}
+
+std::string line_prefix(const yaml_mark_t& mark) {
+  return "yaml: line " + std::to_string(mark.line + 1) + ": ";
+}
+
+// go-yaml v2's resolve() for a plain (unquoted, untagged) scalar.
+Result<Json> resolve_plain(const std::string& in, const yaml_mark_t& mark) {
+  if (is_one_of(in, {"", "~", "null", "Null", "NULL"})) return Json(nullptr);
+  if (is_one_of(in, {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})) {
+    return Json(true);
+  }
+  if (is_one_of(in, {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})) {
+    return Json(false);
+  }
+  if (is_one_of(in, {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
+                     "-.INF", ".nan", ".NaN", ".NAN"})) {
+    return invalid_argument(line_prefix(mark) + "json: unsupported value: " + in);
+  }
+  char first = in[0];
+  bool numeric_hint = (first >= '0' && first <= '9') || first == '+' || first == '-';
+  if (numeric_hint) {
+    Json integer;
+    if (parse_go_integer(in, integer)) return integer;
+  }
+  if (first == '.' || numeric_hint) {
+    std::string plain;
+    for (char c : in) {
+      if (c != '_' || first == '.') plain.push_back(c);
+    }
+    if (first == '.' || is_yaml_style_float(plain)) {
+      char* end = nullptr;
+      double v = std::strtod(plain.c_str(), &end);
+      if (end == plain.c_str() + plain.size() && std::isfinite(v)) return Json(v);
+    }
+  }
+  return Json(in);
+}
+
+std::string key_text(const Json& key) {
+  if (key.is_string()) return key.get<std::string>();
+  if (key.is_null()) return "null";
+  return key.dump();
+}
+
+// Builds JSON documents from libyaml's event stream.
+class YamlReader {
+ public:
+  explicit YamlReader(std::string_view text) {
+    yaml_parser_initialize(&parser_);
+    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
+  }
+  ~YamlReader() {
+    if (has_event_) yaml_event_delete(&event_);
+    yaml_parser_delete(&parser_);
+  }
+  YamlReader(const YamlReader&) = delete;
+  YamlReader& operator=(const YamlReader&) = delete;
+
+  Result<std::vector<Json>> read_stream() {
+    std::vector<Json> documents;
+    if (auto s = next(); !s) return tl::unexpected(s.error());
+    if (event_.type != YAML_STREAM_START_EVENT) return unexpected_event();
+    while (true) {
+      if (auto s = next(); !s) return tl::unexpected(s.error());
+      if (event_.type == YAML_STREAM_END_EVENT) return documents;
+      if (event_.type != YAML_DOCUMENT_START_EVENT) return unexpected_event();
+      anchors_.clear();
+      if (auto s = next(); !s) return tl::unexpected(s.error());
+      auto value = read_node(0);
+      if (!value) return tl::unexpected(value.error());
+      if (auto s = next(); !s) return tl::unexpected(s.error());
+      if (event_.type != YAML_DOCUMENT_END_EVENT) return unexpected_event();
+      if (!value->is_null()) documents.push_back(std::move(*value));
+    }
+  }
+
+ private:
+  Status next() {
+    if (has_event_) {
+      yaml_event_delete(&event_);
+      has_event_ = false;
+    }
+    if (!yaml_parser_parse(&parser_, &event_)) {
+      const char* problem = parser_.problem ? parser_.problem : "unknown error";
+      yaml_mark_t mark = parser_.problem_mark;
+      // go-yaml reports the context line when there is one.
+      if (parser_.context != nullptr && parser_.problem_mark.line == 0 &&
+          parser_.context_mark.line > 0) {
+        mark = parser_.context_mark;
+      }
+      return invalid_argument(line_prefix(mark) + problem);
+    }
+    has_event_ = true;
+    return {};
+  }
+
+  tl::unexpected<Error> unexpected_event() {
+    return invalid_argument(line_prefix(event_.start_mark) + "unexpected YAML event");
+  }
+
+  Status count_nodes(std::size_t n) {
+    nodes_ += n;
+    if (nodes_ > kMaxExpandedNodes) {
+      return invalid_argument("yaml: document contains excessive aliasing");
+    }
+    return {};
+  }
+
+  std::string anchor_of(const yaml_char_t* anchor) {
+    return anchor ? std::string(reinterpret_cast<const char*>(anchor)) : std::string();
+  }
+
+  // Reads the node whose first event is the current one.
+  Result<Json> read_node(int depth) {
+    if (depth > kMaxDepth) return invalid_argument("yaml: exceeded max depth of " +
+                                                   std::to_string(kMaxDepth));
+    if (auto s = count_nodes(1); !s) return tl::unexpected(s.error());
+    switch (event_.type) {
+      case YAML_ALIAS_EVENT: {
+        std::string name = anchor_of(event_.data.alias.anchor);
+        auto it = anchors_.find(name);
+        if (it == anchors_.end()) {
+          return invalid_argument(line_prefix(event_.start_mark) + "unknown anchor '" + name +
+                                  "' referenced");
+        }
+        if (auto s = count_nodes(it->second.size); !s) return tl::unexpected(s.error());
+        return it->second.value;
+      }
+      case YAML_SCALAR_EVENT: {
+        std::string anchor = anchor_of(event_.data.scalar.anchor);
+        std::string text(reinterpret_cast<const char*>(event_.data.scalar.value),
+                         event_.data.scalar.length);
+        std::string tag = event_.data.scalar.tag
+                              ? reinterpret_cast<const char*>(event_.data.scalar.tag)
+                              : "";
+        bool plain = event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        Result<Json> value = Json(text);
+        if (tag == "tag:yaml.org,2002:str" || tag == "!!str") {
+          value = Json(text);
+        } else if (plain && tag.empty()) {
+          value = resolve_plain(text, event_.start_mark);
+        } else if (!tag.empty() && tag != "!") {
+          // Explicit tags resolve the text as that type would (!!int, !!bool, !!null...).
+          value = resolve_plain(text, event_.start_mark);
+        }
+        if (value && !anchor.empty()) anchors_[anchor] = {*value, 1};
+        return value;
+      }
+      case YAML_SEQUENCE_START_EVENT: {
+        std::string anchor = anchor_of(event_.data.sequence_start.anchor);
+        std::size_t before = nodes_;
+        Json list = Json::array();
+        while (true) {
+          if (auto s = next(); !s) return tl::unexpected(s.error());
+          if (event_.type == YAML_SEQUENCE_END_EVENT) break;
+          auto item = read_node(depth + 1);
+          if (!item) return item;
+          list.push_back(std::move(*item));
+        }
+        if (!anchor.empty()) anchors_[anchor] = {list, nodes_ - before};
+        return list;
+      }
+      case YAML_MAPPING_START_EVENT: {
+        std::string anchor = anchor_of(event_.data.mapping_start.anchor);
+        std::size_t before = nodes_;
+        Json map = Json::object();
+        std::vector<Json> merges;
+        while (true) {
+          if (auto s = next(); !s) return tl::unexpected(s.error());
+          if (event_.type == YAML_MAPPING_END_EVENT) break;
+          yaml_mark_t key_mark = event_.start_mark;
+          bool merge_key = event_.type == YAML_SCALAR_EVENT &&
+                           event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+                           event_.data.scalar.length == 2 &&
+                           std::string_view(reinterpret_cast<const char*>(event_.data.scalar.value),
+                                            2) == "<<";
+          auto key = read_node(depth + 1);
+          if (!key) return key;
+          if (auto s = next(); !s) return tl::unexpected(s.error());
+          auto value = read_node(depth + 1);
+          if (!value) return value;
+          if (merge_key) {
+            merges.push_back(std::move(*value));
+            continue;
+          }
+          std::string name = key_text(*key);
+          if (map.contains(name)) {
+            return invalid_argument(line_prefix(key_mark) + "key " + go_quote(name) +
+                                    " already set in map");
+          }
+          map[name] = std::move(*value);
+        }
+        // Merge keys (<<: *base, or a list of them): earlier sources win, explicit keys win.
+        for (const Json& merge : merges) {
+          std::vector<const Json*> sources;
+          if (merge.is_object()) {
+            sources.push_back(&merge);
+          } else if (merge.is_array()) {
+            for (const Json& m : merge) sources.push_back(&m);
+          }
+          for (const Json* source : sources) {
+            if (!source->is_object()) {
+              return invalid_argument("yaml: map merge requires map or sequence of maps as the value");
+            }
+            for (auto it = source->begin(); it != source->end(); ++it) {
+              if (!map.contains(it.key())) map[it.key()] = it.value();
+            }
+          }
+        }
+        if (!anchor.empty()) anchors_[anchor] = {map, nodes_ - before};
+        return map;
+      }
+      default:
+        return unexpected_event();
+    }
+  }
+
+  struct Anchored {
+    Json value;
+    std::size_t size;
+  };
+
+  yaml_parser_t parser_{};
+  yaml_event_t event_{};
+  bool has_event_ = false;
+  std::map<std::string, Anchored> anchors_;
+  std::size_t nodes_ = 0;
+};
+
+bool looks_like_json(std::string_view text) {
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    return c == '{' || c == '[';
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<std::vector<Json>> parse_documents(std::string_view text) {
+  // Like kubectl's YAMLOrJSONDecoder: text that opens with '{' or '[' is JSON, strictly.
+  if (looks_like_json(text)) {
+    try {
+      return std::vector<Json>{Json::parse(text.begin(), text.end())};
+    } catch (const nlohmann::json::exception& e) {
+      return invalid_argument(std::string("json: ") + e.what());
+    }
+  }
+  // go-yaml refuses text that is not UTF-8; so do we, before any string reaches JSON.
+  if (auto bad = find_invalid_utf8(text); bad != std::string_view::npos) {
+    std::size_t line = 1 + std::count(text.begin(), text.begin() + bad, '\n');
+    return invalid_argument("yaml: line " + std::to_string(line) +
+                            ": invalid UTF-8 byte at offset " + std::to_string(bad));
+  }
+  YamlReader reader(text);
+  return reader.read_stream();
+}
+
+Result<Json> parse_document(std::string_view text) {
+  auto documents = parse_documents(text);
+  if (!documents) return tl::unexpected(documents.error());
+  if (documents->size() != 1) {
+    return invalid_argument("expected exactly one document, found " +
+                            std::to_string(documents->size()));
+  }
+  return std::move((*documents)[0]);
+}
+
+std::string to_pretty_json(const Json& value) {
+  return value.dump(2, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string to_compact_json(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string go_format_float(double value) {
+  if (value == 0) return "0";
+  double magnitude = std::fabs(value);
+  char buf[64];
+  if (magnitude < 1e-6 || magnitude >= 1e21) {
+    auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific);
+    std::string s(buf, ptr);
+    // Go writes e-07 as e-7 and keeps the sign: 1e+21.
+    auto e = s.find('e');
+    std::string mantissa = s.substr(0, e);
+    std::string exponent = s.substr(e + 1);
+    char sign = '+';
+    if (exponent[0] == '-' || exponent[0] == '+') {
+      sign = exponent[0];
+      exponent.erase(0, 1);
+    }
+    while (exponent.size() > 1 && exponent[0] == '0') exponent.erase(0, 1);
+    return mantissa + "e" + sign + exponent;
+  }
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed);
+  return std::string(buf, ptr);
+}
+
+}  // namespace llmscale::core

@@ -1,0 +1,40 @@
+// JSON values and configuration text -> JSON documents, shared by every module.
+//
+// Configuration and manifests are read the way kubectl reads them: YAML is converted to JSON
+// first (libyaml, the parser go-yaml is ported from, with go-yaml v2's YAML 1.1 scalar
+// resolution, so `on`, `yes`, `0x1F`, `1_000` mean what they mean to kubectl), then decoded
+// as JSON with JsonReader. Keys keep their order (ordered_json) so what we write back follows
+// the order we choose (Go's struct field order for Kubernetes objects).
+//
+// Include nlohmann/json.hpp only in .cc files; this header uses the forward declaration.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/result.h"
+
+namespace llmscale::core {
+
+using Json = nlohmann::ordered_json;
+
+// Parses JSON text (when it opens with '{' or '['), or YAML text with one or more
+// `---`-separated documents; empty documents are skipped. Duplicate keys, invalid UTF-8 and
+// excessive aliasing are errors. Messages name the line: "yaml: line 3: ...".
+Result<std::vector<Json>> parse_documents(std::string_view text);
+
+// Exactly one document.
+Result<Json> parse_document(std::string_view text);
+
+// Two-space indentation (what `kubectl get -o json` looks like); invalid UTF-8 is replaced.
+std::string to_pretty_json(const Json& value);
+// Compact, invalid UTF-8 replaced.
+std::string to_compact_json(const Json& value);
+
+// Go's encoding/json rendering of a float64 ("0.5", "1000", "1e+21").
+std::string go_format_float(double value);
+
+}  // namespace llmscale::core
