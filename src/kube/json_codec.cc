@@ -223,23 +223,24 @@ void decode_object_meta(JsonReader& r, ObjectMeta& out) {
             "managedFields"});
 }
 
-Result<HorizontalPodAutoscaler> decode_hpa(const Json& node, bool strict) {
+Result<HorizontalPodAutoscaler> decode_hpa(const Json& node, bool strict, const std::string& path) {
   HorizontalPodAutoscaler hpa;
   if (!node.is_object()) {
-    return core::invalid_argument("expected a HorizontalPodAutoscaler object, got " +
+    return core::invalid_argument((path.empty() ? "" : path + ": ") +
+                                  "expected a HorizontalPodAutoscaler object, got " +
                                   core::describe_json(node));
   }
-  JsonReader r(node, "", strict);
+  JsonReader r(node, path, strict);
   r.read("apiVersion", hpa.api_version);
   r.read("kind", hpa.kind);
   r.read_object("metadata", hpa.metadata, decode_object_meta);
   r.read_object("spec", hpa.spec, decode_spec);
   r.read_object("status", hpa.status, decode_status);
   if (r.ok() && hpa.kind != "HorizontalPodAutoscaler") {
-    r.fail("kind", "expected \"HorizontalPodAutoscaler\", got " + core::go_quote(hpa.kind));
+    r.fail(r.child("kind"), "expected \"HorizontalPodAutoscaler\", got " + core::go_quote(hpa.kind));
   }
   if (r.ok() && hpa.api_version != "autoscaling/v2") {
-    r.fail("apiVersion", "expected \"autoscaling/v2\", got " + core::go_quote(hpa.api_version));
+    r.fail(r.child("apiVersion"), "expected \"autoscaling/v2\", got " + core::go_quote(hpa.api_version));
   }
   return finish(r, std::move(hpa));
 }

@@ -24,7 +24,9 @@ using core::Json;
 using core::JsonReader;
 
 // ---- decoding -------------------------------------------------------------------------------
-core::Result<HorizontalPodAutoscaler> decode_hpa(const Json& node, bool strict = true);
+// `path` prefixes field paths in errors when the HPA is nested in a larger document.
+core::Result<HorizontalPodAutoscaler> decode_hpa(const Json& node, bool strict = true,
+                                                 const std::string& path = "");
 core::Result<Pod> decode_pod(const Json& node, const std::string& path);
 core::Result<Scale> decode_scale(const Json& node, const std::string& path);
 // metrics.k8s.io/v1beta1 PodMetricsList (or a bare list of PodMetrics).

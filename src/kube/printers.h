@@ -1,0 +1,50 @@
+// kubectl's human-readable output for HPAs: the TARGETS column, `get hpa` rows (with Go
+// tabwriter alignment and `--watch`'s remembered column widths), HumanDuration ages, and the
+// `describe hpa` layout. Pure formatting; byte-for-byte what kubectl v1.30+ prints.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/time.h"
+#include "kube/objects.h"
+
+namespace llmscale::kube {
+
+// k8s.io/apimachinery/pkg/util/duration.HumanDuration: "6s", "3m37s", "146m", "2d3h".
+std::string human_duration(core::Duration d);
+
+// The TARGETS column: "208m/100m", "<unknown>/5", "0/10 (avg)", "cpu: 50%/80%",
+// "a/b, c/d + 1 more...".
+std::string hpa_targets(const HorizontalPodAutoscaler& hpa);
+
+// Go's text/tabwriter as kubectl configures it for tables (minwidth 6, padding 3, remember
+// widths): cells are separated by '\t'; widths only grow across calls, like `get -w`.
+class TableWriter {
+ public:
+  explicit TableWriter(int min_width = 6, int padding = 3) : min_width_(min_width), padding_(padding) {}
+  // Formats one row (cells without tabs); the last cell is not padded.
+  std::string row(const std::vector<std::string>& cells);
+
+ private:
+  int min_width_;
+  int padding_;
+  std::vector<std::size_t> widths_;
+};
+
+// `kubectl get hpa` columns.
+std::vector<std::string> hpa_table_header();
+std::vector<std::string> hpa_table_row(const HorizontalPodAutoscaler& hpa, core::Time now);
+
+struct DescribedEvent {
+  std::string type, reason, message;
+  core::Duration age{};
+  int count = 1;
+  std::string from = "horizontal-pod-autoscaler";
+};
+
+// `kubectl describe hpa NAME`, with the events given.
+std::string describe_hpa(const HorizontalPodAutoscaler& hpa, const std::vector<DescribedEvent>& events,
+                         core::Time now);
+
+}  // namespace llmscale::kube
