@@ -34,6 +34,10 @@ void JsonReader::fail(const std::string& path, const std::string& message) {
   if (!error_) error_ = Error{ErrorCode::kInvalidArgument, path + ": " + message};
 }
 
+void JsonReader::fail(const Error& error) {
+  if (!error_) error_ = error;
+}
+
 std::string describe_json(const Json& node) {
   switch (node.type()) {
     case Json::value_t::string: return "string " + go_quote(node.get<std::string>());

@@ -97,6 +97,8 @@ class JsonReader {
 
   // Records an error at `path` (the first one wins).
   void fail(const std::string& path, const std::string& message);
+  // Records an error that already names its field.
+  void fail(const Error& error);
   void type_error(const std::string& path, const std::string& expected, const Json& found);
 
   // Unknown fields (strict mode) and the first error.

@@ -29,7 +29,7 @@ std::optional<RecordedMetrics::Answer<T>> decode_answer(JsonReader& r, const std
   }
   auto items = decode(node, path);
   if (!items) {
-    r.fail(path, items.error().message);
+    r.fail(items.error());
     return std::nullopt;
   }
   return RecordedMetrics::Answer<T>(std::move(*items));
@@ -121,6 +121,7 @@ core::Result<ReconcileRequest> decode_reconcile_request(const Json& document) {
     gates.hpa_configurable_tolerance = in.config.gates.hpa_configurable_tolerance;
     gates.hpa_scale_to_zero = in.config.gates.hpa_scale_to_zero;
     kube::drop_disabled_fields(in.hpa, gates);
+    kube::apply_hpa_defaults(in.hpa);  // the API server stores HPAs defaulted
   }
 
   if (const Json* scale = r.get("scale"); scale == nullptr) {

@@ -102,17 +102,16 @@ PodGroups group_pods(const std::vector<const kube::Pod*>& pods, const PodMetrics
       if (ready == nullptr || !pod->start_time) {
         unready = true;
       } else {
-        // A missing lastTransitionTime is Go's zero time: long ago.
-        bool has_transition = ready->last_transition_time.has_value();
+        // A missing lastTransitionTime is Go's zero time; the zero core::Time plays its part.
+        core::Time transition = ready->last_transition_time.value_or(core::Time{});
         if (*pod->start_time + config.cpu_initialization_period > config.now) {
-          bool stale = has_transition &&
-                       metric->second.timestamp <
-                           *ready->last_transition_time + metric->second.window;
+          // Still initializing: the sample must start after readiness last changed.
+          bool stale = metric->second.timestamp < transition + metric->second.window;
           unready = ready->status == "False" || stale;
         } else {
+          // Unready since it started: it never became ready.
           unready = ready->status == "False" &&
-                    (!has_transition ||
-                     *pod->start_time + config.initial_readiness_delay > *ready->last_transition_time);
+                    *pod->start_time + config.initial_readiness_delay > transition;
         }
       }
       if (unready) {

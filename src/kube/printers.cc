@@ -181,15 +181,21 @@ std::string hpa_targets(const HorizontalPodAutoscaler& hpa) {
   return core::join(list, ", ");
 }
 
-std::string TableWriter::row(const std::vector<std::string>& cells) {
-  if (widths_.size() < cells.size()) widths_.resize(cells.size(), 0);
+std::string TableWriter::flush(const std::vector<std::vector<std::string>>& rows) {
+  for (const auto& cells : rows) {
+    if (widths_.size() < cells.size()) widths_.resize(cells.size(), 0);
+    for (std::size_t i = 0; i + 1 < cells.size(); ++i) {
+      std::size_t width = std::max<std::size_t>(cells[i].size() + padding_, min_width_);
+      widths_[i] = std::max(widths_[i], width);
+    }
+  }
   std::string out;
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    out += cells[i];
-    if (i + 1 == cells.size()) break;
-    std::size_t width = std::max<std::size_t>(cells[i].size() + padding_, min_width_);
-    widths_[i] = std::max(widths_[i], width);
-    out += std::string(widths_[i] - cells[i].size(), ' ');
+  for (const auto& cells : rows) {
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      out += cells[i];
+      if (i + 1 < cells.size()) out += std::string(widths_[i] - cells[i].size(), ' ');
+    }
+    out += "\n";
   }
   return out;
 }
@@ -293,8 +299,8 @@ std::string describe_hpa(const HorizontalPodAutoscaler& hpa,
       if (r->tolerance) lines.push_back("    Tolerance: " + r->tolerance->to_string());
       lines.push_back("    Policies:");
       for (const auto& p : r->policies.value_or(std::vector<HPAScalingPolicy>{})) {
-        lines.push_back("      - Type: " + p.type + "  Value: " + std::to_string(p.value) +
-                        "  Period: " + std::to_string(p.period_seconds) + " seconds");
+        lines.push_back("      - Type: " + p.type + "\tValue: " + std::to_string(p.value) +
+                        "\tPeriod: " + std::to_string(p.period_seconds) + " seconds");
       }
     };
     rules("Scale Up", hpa.spec.behavior->scale_up);

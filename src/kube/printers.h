@@ -18,13 +18,17 @@ std::string human_duration(core::Duration d);
 // "a/b, c/d + 1 more...".
 std::string hpa_targets(const HorizontalPodAutoscaler& hpa);
 
-// Go's text/tabwriter as kubectl configures it for tables (minwidth 6, padding 3, remember
-// widths): cells are separated by '\t'; widths only grow across calls, like `get -w`.
+// kubectl's tabwriter for tables (minwidth 6, padding 3, RememberWidths): the rows of one
+// flush align together; column widths only grow from flush to flush, which is why
+// `kubectl get -w` keeps later, shorter values padded to the widest seen so far. The last cell
+// of a row is not padded.
 class TableWriter {
  public:
   explicit TableWriter(int min_width = 6, int padding = 3) : min_width_(min_width), padding_(padding) {}
-  // Formats one row (cells without tabs); the last cell is not padded.
-  std::string row(const std::vector<std::string>& cells);
+  // Formats rows flushed together (e.g. the header and the initial list), one line each.
+  std::string flush(const std::vector<std::vector<std::string>>& rows);
+  // One row flushed on its own (a watch event).
+  std::string row(const std::vector<std::string>& cells) { return flush({cells}); }
 
  private:
   int min_width_;
