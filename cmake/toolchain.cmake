@@ -6,8 +6,8 @@ endif()
 
 add_compile_options(-Wall -Wextra -Wno-unused-parameter)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-  # Coroutine frames and Asio templates trip these spuriously on g++ 12.
-  add_compile_options(-Wno-maybe-uninitialized -Wno-mismatched-new-delete)
+  # Coroutine frames, Asio templates and std::string concatenation trip these spuriously on g++ 12.
+  add_compile_options(-Wno-maybe-uninitialized -Wno-mismatched-new-delete -Wno-restrict)
 endif()
 
 find_program(LLD_PROGRAM ld.lld)

@@ -57,7 +57,8 @@ int run_describe(const std::string& path) {
   std::cout << "Decision:\n";
   for (std::size_t i = 0; i < d.metrics.size(); ++i) {
     const auto& m = d.metrics[i];
-    std::cout << "  metric " << i << " (" << m.type << (m.name.empty() ? "" : " " + m.name) << "): ";
+    std::cout << "  metric " << i << " (" << m.type << (m.name.empty() ? "" : " " + m.name)
+              << "): ";
     if (m.error) {
       std::cout << "invalid (" << *m.reason << "): " << *m.error << "\n";
       continue;
@@ -93,9 +94,12 @@ int run_validate(const std::string& path, const std::string& gates_text, bool le
         return fail("--feature-gates: expected Gate=true|false, got \"" + std::string(item) + "\"");
       }
       bool on = kv[1] == "true";
-      if (kv[0] == "HPAScaleToZero") options.gates.hpa_scale_to_zero = on;
-      else if (kv[0] == "HPAConfigurableTolerance") options.gates.hpa_configurable_tolerance = on;
-      else return fail("--feature-gates: unknown gate \"" + std::string(kv[0]) + "\"");
+      if (kv[0] == "HPAScaleToZero")
+        options.gates.hpa_scale_to_zero = on;
+      else if (kv[0] == "HPAConfigurableTolerance")
+        options.gates.hpa_configurable_tolerance = on;
+      else
+        return fail("--feature-gates: unknown gate \"" + std::string(kv[0]) + "\"");
     }
   }
   auto hpas = kube::load_hpa_manifests(*text, options);
@@ -109,21 +113,25 @@ int run_validate(const std::string& path, const std::string& gates_text, bool le
 }  // namespace
 
 void add_hpa_command(CLI::App& app, int& exit_code) {
-  auto* hpa = app.add_subcommand("hpa", "HorizontalPodAutoscaler decisions, exactly as Kubernetes makes them");
+  auto* hpa = app.add_subcommand(
+      "hpa", "HorizontalPodAutoscaler decisions, exactly as Kubernetes makes them");
   hpa->require_subcommand(1);
 
   auto* reconcile = hpa->add_subcommand(
-      "reconcile", "Run one HPA controller pass on a JSON/YAML state document; print the decision as JSON");
+      "reconcile",
+      "Run one HPA controller pass on a JSON/YAML state document; print the decision as JSON");
   static std::string reconcile_input;
   static bool compact = false;
-  reconcile->add_option("--input,-i", reconcile_input, "state document (FILE, or - for stdin)")->required();
+  reconcile->add_option("--input,-i", reconcile_input, "state document (FILE, or - for stdin)")
+      ->required();
   reconcile->add_flag("--compact", compact, "one-line JSON");
   reconcile->callback([&] { exit_code = run_reconcile(reconcile_input, compact); });
 
   auto* describe = hpa->add_subcommand(
       "describe", "The same decision as `kubectl describe hpa` shows it, and why");
   static std::string describe_input;
-  describe->add_option("--input,-i", describe_input, "state document (FILE, or - for stdin)")->required();
+  describe->add_option("--input,-i", describe_input, "state document (FILE, or - for stdin)")
+      ->required();
   describe->callback([&] { exit_code = run_describe(describe_input); });
 
   auto* validate = hpa->add_subcommand(

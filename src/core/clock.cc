@@ -95,16 +95,16 @@ Clock::TimerId AsioClock::call_after(Duration delay, Callback callback) {
     state_->timers.emplace(id, timer);
   }
   std::weak_ptr<State> weak = state_;
-  timer->async_wait([weak, id, timer, callback = std::move(callback)](
-                        const boost::system::error_code& ec) {
-    auto state = weak.lock();
-    if (!state) return;
-    {
-      std::lock_guard lock(state->mutex);
-      if (state->timers.erase(id) == 0) return;  // cancelled
-    }
-    if (!ec) callback();
-  });
+  timer->async_wait(
+      [weak, id, timer, callback = std::move(callback)](const boost::system::error_code& ec) {
+        auto state = weak.lock();
+        if (!state) return;
+        {
+          std::lock_guard lock(state->mutex);
+          if (state->timers.erase(id) == 0) return;  // cancelled
+        }
+        if (!ec) callback();
+      });
   return id;
 }
 

@@ -7,21 +7,32 @@
 namespace llmscale::core {
 namespace {
 
-std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quote(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
 // Unit lengths in nanoseconds, as in Go's unitMap.
 bool go_unit(std::string_view unit, std::uint64_t& nanos) {
-  if (unit == "ns") nanos = 1;
-  else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") nanos = 1000;
-  else if (unit == "ms") nanos = 1000000;
-  else if (unit == "s") nanos = 1000000000ull;
-  else if (unit == "m") nanos = 60ull * 1000000000ull;
-  else if (unit == "h") nanos = 3600ull * 1000000000ull;
-  else return false;
+  if (unit == "ns")
+    nanos = 1;
+  else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs")
+    nanos = 1000;
+  else if (unit == "ms")
+    nanos = 1000000;
+  else if (unit == "s")
+    nanos = 1000000000ull;
+  else if (unit == "m")
+    nanos = 60ull * 1000000000ull;
+  else if (unit == "h")
+    nanos = 3600ull * 1000000000ull;
+  else
+    return false;
   return true;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Writes v's fraction of `precision` digits without trailing zeros into the tail of buf; returns
 // the new start and v with the fraction removed (Go's fmtFrac).
@@ -94,8 +105,7 @@ Result<Duration> parse_go_duration(std::string_view text) {
     text.remove_prefix(i);
     std::uint64_t unit_nanos;
     if (!go_unit(unit, unit_nanos)) {
-      return invalid_argument("time: unknown unit " + quote(unit) + " in duration " +
-                              quote(orig));
+      return invalid_argument("time: unknown unit " + quote(unit) + " in duration " + quote(orig));
     }
     if (whole > kMax / unit_nanos) return invalid();
     whole *= unit_nanos;
@@ -147,18 +157,19 @@ std::string format_go_duration(Duration duration) {
 }
 
 Result<Duration> parse_prometheus_duration(std::string_view text) {
-  auto invalid = [&] {
-    return invalid_argument("not a valid duration string: " + quote(text));
-  };
+  auto invalid = [&] { return invalid_argument("not a valid duration string: " + quote(text)); };
   if (text == "0") return Duration(0);
   if (text.empty()) return invalid_argument("empty duration string");
   struct Unit {
     std::string_view name;
     std::uint64_t millis;
   };
-  static constexpr Unit kUnits[] = {{"y", 365ull * 24 * 3600 * 1000}, {"w", 7ull * 24 * 3600 * 1000},
-                                    {"d", 24ull * 3600 * 1000},       {"h", 3600ull * 1000},
-                                    {"ms", 1},                        {"m", 60ull * 1000},
+  static constexpr Unit kUnits[] = {{"y", 365ull * 24 * 3600 * 1000},
+                                    {"w", 7ull * 24 * 3600 * 1000},
+                                    {"d", 24ull * 3600 * 1000},
+                                    {"h", 3600ull * 1000},
+                                    {"ms", 1},
+                                    {"m", 60ull * 1000},
                                     {"s", 1000}};
   // Order in which units may appear (ms after s).
   static constexpr std::string_view kOrder[] = {"y", "w", "d", "h", "m", "s", "ms"};
@@ -211,9 +222,12 @@ std::string format_prometheus_duration(Duration duration) {
     const char* name;
     std::int64_t millis;
   };
-  static constexpr Unit kUnits[] = {{"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000},
-                                    {"d", 24LL * 3600 * 1000},       {"h", 3600LL * 1000},
-                                    {"m", 60LL * 1000},              {"s", 1000},
+  static constexpr Unit kUnits[] = {{"y", 365LL * 24 * 3600 * 1000},
+                                    {"w", 7LL * 24 * 3600 * 1000},
+                                    {"d", 24LL * 3600 * 1000},
+                                    {"h", 3600LL * 1000},
+                                    {"m", 60LL * 1000},
+                                    {"s", 1000},
                                     {"ms", 1}};
   for (const Unit& u : kUnits) {
     std::int64_t n = ms / u.millis;

@@ -10,8 +10,8 @@
 #include <map>
 #include <memory>
 
-#include <nlohmann/json.hpp>
 #include <yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "core/strings.h"
 
@@ -110,8 +110,8 @@ Result<Json> resolve_plain(const std::string& in, const yaml_mark_t& mark) {
   if (is_one_of(in, {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})) {
     return Json(false);
   }
-  if (is_one_of(in, {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
-                     "-.INF", ".nan", ".NaN", ".NAN"})) {
+  if (is_one_of(in, {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
+                     ".nan", ".NaN", ".NAN"})) {
     return invalid_argument(line_prefix(mark) + "json: unsupported value: " + in);
   }
   char first = in[0];
@@ -211,8 +211,8 @@ class YamlReader {
 
   // Reads the node whose first event is the current one.
   Result<Json> read_node(int depth) {
-    if (depth > kMaxDepth) return invalid_argument("yaml: exceeded max depth of " +
-                                                   std::to_string(kMaxDepth));
+    if (depth > kMaxDepth)
+      return invalid_argument("yaml: exceeded max depth of " + std::to_string(kMaxDepth));
     if (auto s = count_nodes(1); !s) return tl::unexpected(s.error());
     switch (event_.type) {
       case YAML_ALIAS_EVENT: {
@@ -229,9 +229,8 @@ class YamlReader {
         std::string anchor = anchor_of(event_.data.scalar.anchor);
         std::string text(reinterpret_cast<const char*>(event_.data.scalar.value),
                          event_.data.scalar.length);
-        std::string tag = event_.data.scalar.tag
-                              ? reinterpret_cast<const char*>(event_.data.scalar.tag)
-                              : "";
+        std::string tag =
+            event_.data.scalar.tag ? reinterpret_cast<const char*>(event_.data.scalar.tag) : "";
         bool plain = event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         Result<Json> value = Json(text);
         if (tag == "tag:yaml.org,2002:str" || tag == "!!str") {
@@ -268,11 +267,11 @@ class YamlReader {
           if (auto s = next(); !s) return tl::unexpected(s.error());
           if (event_.type == YAML_MAPPING_END_EVENT) break;
           yaml_mark_t key_mark = event_.start_mark;
-          bool merge_key = event_.type == YAML_SCALAR_EVENT &&
-                           event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-                           event_.data.scalar.length == 2 &&
-                           std::string_view(reinterpret_cast<const char*>(event_.data.scalar.value),
-                                            2) == "<<";
+          bool merge_key =
+              event_.type == YAML_SCALAR_EVENT &&
+              event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+              event_.data.scalar.length == 2 &&
+              std::string_view(reinterpret_cast<const char*>(event_.data.scalar.value), 2) == "<<";
           auto key = read_node(depth + 1);
           if (!key) return key;
           if (auto s = next(); !s) return tl::unexpected(s.error());
@@ -299,7 +298,8 @@ class YamlReader {
           }
           for (const Json* source : sources) {
             if (!source->is_object()) {
-              return invalid_argument("yaml: map merge requires map or sequence of maps as the value");
+              return invalid_argument(
+                  "yaml: map merge requires map or sequence of maps as the value");
             }
             for (auto it = source->begin(); it != source->end(); ++it) {
               if (!map.contains(it.key())) map[it.key()] = it.value();
@@ -309,8 +309,7 @@ class YamlReader {
         if (!anchor.empty()) anchors_[anchor] = {map, nodes_ - before};
         return map;
       }
-      default:
-        return unexpected_event();
+      default: return unexpected_event();
     }
   }
 

@@ -24,7 +24,9 @@ const Json* JsonReader::get(std::string_view key) {
   return &*it;
 }
 
-bool JsonReader::has(std::string_view key) { return get(key) != nullptr; }
+bool JsonReader::has(std::string_view key) {
+  return get(key) != nullptr;
+}
 
 void JsonReader::ignore(std::initializer_list<std::string_view> keys) {
   for (auto key : keys) seen_.emplace_back(key);
@@ -41,7 +43,8 @@ void JsonReader::fail(const Error& error) {
 std::string describe_json(const Json& node) {
   switch (node.type()) {
     case Json::value_t::string: return "string " + go_quote(node.get<std::string>());
-    case Json::value_t::boolean: return std::string("bool ") + (node.get<bool>() ? "true" : "false");
+    case Json::value_t::boolean:
+      return std::string("bool ") + (node.get<bool>() ? "true" : "false");
     case Json::value_t::number_integer:
     case Json::value_t::number_unsigned:
     case Json::value_t::number_float: return "number " + node.dump();
@@ -81,8 +84,8 @@ bool JsonReader::read_integer(std::string_view key, std::int64_t lo, std::int64_
                               std::int64_t& out) {
   const Json* node = get(key);
   if (node == nullptr) return false;
-  std::string range = lo == std::numeric_limits<std::int32_t>::min() ? "a 32-bit integer"
-                                                                       : "an integer";
+  std::string range =
+      lo == std::numeric_limits<std::int32_t>::min() ? "a 32-bit integer" : "an integer";
   if (node->is_number_integer()) {
     if (node->is_number_unsigned() &&
         node->get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max())) {
@@ -195,7 +198,7 @@ Status JsonReader::finish() {
     for (auto it = node_.begin(); it != node_.end(); ++it) {
       if (std::find(seen_.begin(), seen_.end(), it.key()) == seen_.end()) {
         return invalid_argument("strict decoding error: unknown field " +
-                                      go_quote(child(it.key())));
+                                go_quote(child(it.key())));
       }
     }
   }

@@ -20,8 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/result.h"
 #include "core/json.h"
+#include "core/result.h"
 #include "core/time.h"
 
 namespace llmscale::core {
@@ -113,8 +113,7 @@ class JsonReader {
     if (auto status = sub.finish(); !status) error_ = status.error();
   }
   template <class T, class Decode>
-  void decode_list(const Json& node, const std::string& path, std::vector<T>& out,
-                   Decode& decode) {
+  void decode_list(const Json& node, const std::string& path, std::vector<T>& out, Decode& decode) {
     if (!node.is_array()) return type_error(path, "a list", node);
     out.clear();
     out.resize(node.size());

@@ -31,21 +31,39 @@ spdlog::level::level_enum to_spdlog(LogLevel level) {
 }  // namespace
 
 bool parse_log_level(std::string_view text, LogLevel& level) {
-  if (text == "debug") level = LogLevel::kDebug;
-  else if (text == "info") level = LogLevel::kInfo;
-  else if (text == "warn" || text == "warning") level = LogLevel::kWarn;
-  else if (text == "error") level = LogLevel::kError;
-  else if (text == "off") level = LogLevel::kOff;
-  else return false;
+  if (text == "debug")
+    level = LogLevel::kDebug;
+  else if (text == "info")
+    level = LogLevel::kInfo;
+  else if (text == "warn" || text == "warning")
+    level = LogLevel::kWarn;
+  else if (text == "error")
+    level = LogLevel::kError;
+  else if (text == "off")
+    level = LogLevel::kOff;
+  else
+    return false;
   return true;
 }
 
-void set_log_level(LogLevel level) { logger().set_level(to_spdlog(level)); }
-bool log_enabled(LogLevel level) { return logger().should_log(to_spdlog(level)); }
+void set_log_level(LogLevel level) {
+  logger().set_level(to_spdlog(level));
+}
+bool log_enabled(LogLevel level) {
+  return logger().should_log(to_spdlog(level));
+}
 
-void log_debug(std::string_view message) { logger().debug("{}", message); }
-void log_info(std::string_view message) { logger().info("{}", message); }
-void log_warn(std::string_view message) { logger().warn("{}", message); }
-void log_error(std::string_view message) { logger().error("{}", message); }
+void log_debug(std::string_view message) {
+  logger().debug("{}", message);
+}
+void log_info(std::string_view message) {
+  logger().info("{}", message);
+}
+void log_warn(std::string_view message) {
+  logger().warn("{}", message);
+}
+void log_error(std::string_view message) {
+  logger().error("{}", message);
+}
 
 }  // namespace llmscale::core

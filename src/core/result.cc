@@ -22,6 +22,8 @@ const char* error_code_name(ErrorCode code) {
   return "unknown";
 }
 
-std::string Error::to_string() const { return std::string(error_code_name(code)) + ": " + message; }
+std::string Error::to_string() const {
+  return std::string(error_code_name(code)) + ": " + message;
+}
 
 }  // namespace llmscale::core

@@ -14,8 +14,8 @@
 namespace llmscale::core {
 
 enum class ErrorCode {
-  kInvalidArgument,   // malformed input: a manifest, a query, a flag
-  kNotFound,          // a named thing does not exist
+  kInvalidArgument,  // malformed input: a manifest, a query, a flag
+  kNotFound,         // a named thing does not exist
   kAlreadyExists,
   kFailedPrecondition,
   kOutOfRange,

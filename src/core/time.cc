@@ -116,7 +116,9 @@ std::string format_base(const Parts& p) {
 
 }  // namespace
 
-std::string format_rfc3339(Time time) { return format_base(split(time)) + "Z"; }
+std::string format_rfc3339(Time time) {
+  return format_base(split(time)) + "Z";
+}
 
 std::string format_rfc3339_nano(Time time) {
   Parts p = split(time);

@@ -39,8 +39,12 @@ inline Duration from_seconds(double seconds) {
 }
 
 // Seconds since the Unix epoch, with fraction (Prometheus API timestamps).
-inline double to_unix_seconds(Time time) { return to_seconds(time.time_since_epoch()); }
-inline Time from_unix_seconds(double seconds) { return Time(from_seconds(seconds)); }
+inline double to_unix_seconds(Time time) {
+  return to_seconds(time.time_since_epoch());
+}
+inline Time from_unix_seconds(double seconds) {
+  return Time(from_seconds(seconds));
+}
 
 inline std::int64_t to_unix_millis(Time time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();

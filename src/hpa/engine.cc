@@ -23,7 +23,9 @@ using kube::Quantity;
 constexpr std::int32_t kMinInt32 = std::numeric_limits<std::int32_t>::min();
 constexpr std::int32_t kMaxInt32 = std::numeric_limits<std::int32_t>::max();
 
-core::Time whole_seconds(core::Time t) { return std::chrono::floor<std::chrono::seconds>(t); }
+core::Time whole_seconds(core::Time t) {
+  return std::chrono::floor<std::chrono::seconds>(t);
+}
 
 std::string selector_debug(const std::optional<kube::LabelSelector>& selector) {
   return kube::go_debug_string(selector);
@@ -58,8 +60,9 @@ class Pass {
   void set_condition(const std::string& type, const std::string& status, const std::string& reason,
                      const std::string& message) {
     auto& list = hpa_.status.conditions;
-    auto it = std::find_if(list.begin(), list.end(),
-                           [&](const HorizontalPodAutoscalerCondition& c) { return c.type == type; });
+    auto it =
+        std::find_if(list.begin(), list.end(),
+                     [&](const HorizontalPodAutoscalerCondition& c) { return c.type == type; });
     if (it == list.end()) {
       list.push_back(HorizontalPodAutoscalerCondition{type, "", std::nullopt, "", ""});
       it = list.end() - 1;
@@ -71,9 +74,10 @@ class Pass {
   }
   void remove_condition(const std::string& type) {
     auto& list = hpa_.status.conditions;
-    list.erase(std::remove_if(list.begin(), list.end(),
-                              [&](const HorizontalPodAutoscalerCondition& c) { return c.type == type; }),
-               list.end());
+    list.erase(
+        std::remove_if(list.begin(), list.end(),
+                       [&](const HorizontalPodAutoscalerCondition& c) { return c.type == type; }),
+        list.end());
   }
   bool condition_is_true(const std::string& type) const {
     for (const auto& c : hpa_.status.conditions) {
@@ -89,8 +93,9 @@ class Pass {
   HorizontalPodAutoscalerCondition unable_to_compute(const std::string& reason,
                                                      const std::string& error) {
     event("Warning", reason, error);
-    return HorizontalPodAutoscalerCondition{"ScalingActive", "False", std::nullopt, reason,
-                                            "the HPA was unable to compute the replica count: " + error};
+    return HorizontalPodAutoscalerCondition{
+        "ScalingActive", "False", std::nullopt, reason,
+        "the HPA was unable to compute the replica count: " + error};
   }
 
   Tolerances tolerances() const {
@@ -228,8 +233,8 @@ core::Result<kube::Selector> Pass::validate_selector(const std::string& selector
   // The pods the controller's pod lister returns for this selector in the HPA's namespace.
   pods_.clear();
   for (const auto& pod : in_.pods) {
-    const std::string& ns = pod.metadata.namespace_.empty() ? hpa_.metadata.namespace_
-                                                            : pod.metadata.namespace_;
+    const std::string& ns =
+        pod.metadata.namespace_.empty() ? hpa_.metadata.namespace_ : pod.metadata.namespace_;
     if (ns == hpa_.metadata.namespace_ && selector->matches(pod.metadata.labels)) {
       pods_.push_back(&pod);
     }
@@ -313,8 +318,8 @@ MetricOutcome Pass::resource_metric(const kube::MetricTarget& target, const std:
   };
   // Kubernetes: memory averages print in BinarySI, everything else in DecimalSI.
   auto build_quantity = [&](std::int64_t milli) {
-    return Quantity::from_milli(milli, resource == "memory" ? Quantity::Format::kBinarySI
-                                                            : Quantity::Format::kDecimalSI);
+    return Quantity::from_milli(
+        milli, resource == "memory" ? Quantity::Format::kBinarySI : Quantity::Format::kDecimalSI);
   };
   PodGroupingConfig grouping{in_.now, in_.config.cpu_initialization_period,
                              in_.config.initial_readiness_delay};
@@ -324,12 +329,12 @@ MetricOutcome Pass::resource_metric(const kube::MetricTarget& target, const std:
     result.per_pod = true;
     auto metrics = fetch_resource_metrics(resource, container, selector);
     core::Result<Calculation> calc =
-        metrics ? plain_metric_replicas(current, target_milli, resource, tolerances(), pods_,
-                                        *metrics, grouping)
-                : core::Result<Calculation>(tl::unexpected(core::Error{
-                      core::ErrorCode::kUnavailable,
-                      "unable to get metrics for resource " + resource + ": " +
-                          metrics.error().message}));
+        metrics
+            ? plain_metric_replicas(current, target_milli, resource, tolerances(), pods_, *metrics,
+                                    grouping)
+            : core::Result<Calculation>(tl::unexpected(core::Error{
+                  core::ErrorCode::kUnavailable, "unable to get metrics for resource " + resource +
+                                                     ": " + metrics.error().message}));
     if (!calc) return fail("failed to get " + resource + " usage: " + calc.error().message);
     out.replicas = calc->replicas;
     out.description = resource + " resource";
@@ -410,19 +415,19 @@ MetricOutcome Pass::compute_metric(const MetricSpec& spec, const kube::Scale& sc
     auto fetch = [&]() -> core::Result<std::int64_t> {
       auto values = provider_.object_metric(ns, source.metric.name, source.described_object,
                                             *metric_selector);
-      std::string where = " on " + source.described_object.kind + " " + ns + "/" +
-                          source.described_object.name;
+      std::string where =
+          " on " + source.described_object.kind + " " + ns + "/" + source.described_object.name;
       if (!values) {
-        return core::invalid_argument("unable to get metric " + source.metric.name +
-                                      ": unable to fetch metrics from custom metrics API: " +
-                                      values.error().message + where);
+        return core::invalid_argument(
+            "unable to get metric " + source.metric.name +
+            ": unable to fetch metrics from custom metrics API: " + values.error().message + where);
       }
       if (values->size() != 1) {
         return core::invalid_argument(
             "unable to get metric " + source.metric.name +
             ": unable to fetch metrics from custom metrics API: the custom metrics API server "
-            "returned " + std::to_string(values->size()) +
-            " results when we asked for exactly one" + where);
+            "returned " +
+            std::to_string(values->size()) + " results when we asked for exactly one" + where);
       }
       return (*values)[0].value.milli_value();
     };
@@ -447,7 +452,8 @@ MetricOutcome Pass::compute_metric(const MetricSpec& spec, const kube::Scale& sc
       out.description = source.described_object.kind + " metric " + source.metric.name;
       result.usage_milli = *usage;
       result.usage_ratio = calc->ratio;
-      result.ready_pods = spec_replicas == 0 ? std::nullopt : std::optional<int>(calc->groups.ready);
+      result.ready_pods =
+          spec_replicas == 0 ? std::nullopt : std::optional<int>(calc->groups.ready);
       result.notes = calc->notes;
       return out;
     }
@@ -473,8 +479,9 @@ MetricOutcome Pass::compute_metric(const MetricSpec& spec, const kube::Scale& sc
       result.notes = calc.notes;
       return out;
     }
-    std::string e = "invalid object metric source: neither a value target nor an average value "
-                    "target was set";
+    std::string e =
+        "invalid object metric source: neither a value target nor an average value "
+        "target was set";
     return fail("FailedGetObjectMetric", e, "failed to get object metric value: " + e);
   }
 
@@ -556,8 +563,10 @@ MetricOutcome Pass::compute_metric(const MetricSpec& spec, const kube::Scale& sc
 
   if (spec.type == "ContainerResource") {
     if (!spec.container_resource) {
-      std::string e = "invalid container resource metric source: the containerResource field is not set";
-      return fail("FailedGetContainerResourceMetric", e, "failed to get  container metric value: " + e);
+      std::string e =
+          "invalid container resource metric source: the containerResource field is not set";
+      return fail("FailedGetContainerResourceMetric", e,
+                  "failed to get  container metric value: " + e);
     }
     const auto& source = *spec.container_resource;
     result.name = source.name;
@@ -590,8 +599,9 @@ MetricOutcome Pass::compute_metric(const MetricSpec& spec, const kube::Scale& sc
       std::string context = "unable to get external metric " + ns + "/" + name + "/" +
                             selector_debug(source.metric.selector) + ": ";
       if (!values) {
-        return core::invalid_argument(context + "unable to fetch metrics from external metrics API: " +
-                                      values.error().message);
+        return core::invalid_argument(
+            context +
+            "unable to fetch metrics from external metrics API: " + values.error().message);
       }
       if (values->empty()) {
         return core::invalid_argument(context + "no metrics returned from external metrics API");
@@ -600,7 +610,8 @@ MetricOutcome Pass::compute_metric(const MetricSpec& spec, const kube::Scale& sc
       for (const auto& v : *values) milli.push_back(v.value.milli_value());
       return sum_external(milli);
     };
-    std::string description = "external metric " + name + "(" + selector_debug(source.metric.selector) + ")";
+    std::string description =
+        "external metric " + name + "(" + selector_debug(source.metric.selector) + ")";
     MetricStatus::External external_status{source.metric, {}};
     if (source.target.average_value) {
       std::int64_t target = source.target.average_value->milli_value();
@@ -640,12 +651,14 @@ MetricOutcome Pass::compute_metric(const MetricSpec& spec, const kube::Scale& sc
       out.description = description;
       result.usage_milli = *usage;
       result.usage_ratio = calc->ratio;
-      result.ready_pods = spec_replicas == 0 ? std::nullopt : std::optional<int>(calc->groups.ready);
+      result.ready_pods =
+          spec_replicas == 0 ? std::nullopt : std::optional<int>(calc->groups.ready);
       result.notes = calc->notes;
       return out;
     }
-    std::string e = "invalid external metric source: neither a value target nor an average "
-                    "value target was set";
+    std::string e =
+        "invalid external metric source: neither a value target nor an average "
+        "value target was set";
     return fail("FailedGetExternalMetric", e, outer + e);
   }
 
@@ -675,7 +688,8 @@ std::int32_t Pass::compute_metrics(const kube::Scale& scale, std::string& metric
       result.error = outcome.failure->message.substr(
           std::string("the HPA was unable to compute the replica count: ").size());
       result.reason = outcome.failure->reason;
-      explain("metric " + std::to_string(i) + " (" + specs[i].type + "): invalid: " + *result.error);
+      explain("metric " + std::to_string(i) + " (" + specs[i].type +
+              "): invalid: " + *result.error);
       continue;
     }
     result.description = outcome.description;
@@ -693,8 +707,9 @@ std::int32_t Pass::compute_metrics(const kube::Scale& scale, std::string& metric
   }
   // Kubernetes: invalid metrics block scale-down, never scale-up or holding steady.
   if (invalid >= int(specs.size()) || (invalid > 0 && replicas < scale.spec_replicas)) {
-    set_condition(first_failure ? first_failure->type : "", first_failure ? first_failure->status : "",
-                  first_failure ? first_failure->reason : "", first_failure ? first_failure->message : "");
+    set_condition(
+        first_failure ? first_failure->type : "", first_failure ? first_failure->status : "",
+        first_failure ? first_failure->reason : "", first_failure ? first_failure->message : "");
     if (invalid < int(specs.size())) {
       explain("an invalid metric blocks the scale-down to " + std::to_string(replicas));
     }
@@ -733,14 +748,16 @@ std::int32_t Pass::normalize_legacy(std::int32_t current, std::int32_t prenormal
     set_condition("AbleToScale", "True", "ScaleDownStabilized",
                   "recent recommendations were higher than current one, applying the highest "
                   "recent recommendation");
-    explain("downscale stabilization (" + core::format_go_duration(in_.config.downscale_stabilization_window) +
+    explain("downscale stabilization (" +
+            core::format_go_duration(in_.config.downscale_stabilization_window) +
             " window): highest recent recommendation is " + std::to_string(stabilized));
   } else {
-    set_condition("AbleToScale", "True", "ReadyForNewScale", "recommended size matches current size");
+    set_condition("AbleToScale", "True", "ReadyForNewScale",
+                  "recommended size matches current size");
   }
 
-  std::int32_t scale_up_limit = static_cast<std::int32_t>(
-      std::max(in_.config.scale_up_limit_factor * double(current), in_.config.scale_up_limit_minimum));
+  std::int32_t scale_up_limit = static_cast<std::int32_t>(std::max(
+      in_.config.scale_up_limit_factor * double(current), in_.config.scale_up_limit_minimum));
   std::int32_t maximum;
   std::string reason, message;
   if (hpa_.spec.max_replicas > scale_up_limit) {
@@ -781,8 +798,8 @@ std::int32_t changes_in_period(std::int32_t period_seconds, const std::vector<Sc
   return total;
 }
 
-std::int32_t scale_up_limit(std::int32_t current, const History& h, const kube::HPAScalingRules& rules,
-                            core::Time now) {
+std::int32_t scale_up_limit(std::int32_t current, const History& h,
+                            const kube::HPAScalingRules& rules, core::Time now) {
   const std::string policy = rules.select_policy.value_or("Max");
   if (policy == "Disabled") return current;
   bool min_change = policy == "Min";
@@ -829,7 +846,8 @@ std::int32_t Pass::normalize_with_behavior(std::int32_t current, std::int32_t pr
   auto& behavior = *hpa_.spec.behavior;
   if (!behavior.scale_down->stabilization_window_seconds) {
     behavior.scale_down->stabilization_window_seconds = static_cast<std::int32_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(in_.config.downscale_stabilization_window).count());
+        std::chrono::duration_cast<std::chrono::seconds>(in_.config.downscale_stabilization_window)
+            .count());
   }
   const auto& up = *behavior.scale_up;
   const auto& down = *behavior.scale_down;
@@ -868,10 +886,11 @@ std::int32_t Pass::normalize_with_behavior(std::int32_t current, std::int32_t pr
     }
     explain("stabilization (up " + std::to_string(*up.stabilization_window_seconds) + "s, down " +
             std::to_string(*down.stabilization_window_seconds) + "s): lowest recent " +
-            std::to_string(up_floor) + ", highest recent " + std::to_string(down_ceiling) +
-            " -> " + std::to_string(stabilized));
+            std::to_string(up_floor) + ", highest recent " + std::to_string(down_ceiling) + " -> " +
+            std::to_string(stabilized));
   } else {
-    set_condition("AbleToScale", "True", "ReadyForNewScale", "recommended size matches current size");
+    set_condition("AbleToScale", "True", "ReadyForNewScale",
+                  "recommended size matches current size");
   }
 
   // Rate limits from the policies, never reversing the direction of travel.
@@ -897,7 +916,8 @@ std::int32_t Pass::normalize_with_behavior(std::int32_t current, std::int32_t pr
       message = m;
     }
   } else if (stabilized < current) {
-    std::int32_t limit = std::min(scale_down_limit(current, decision_.history, down, in_.now), current);
+    std::int32_t limit =
+        std::min(scale_down_limit(current, decision_.history, down, in_.now), current);
     std::int32_t minimum;
     std::string r, m;
     if (min_replicas < limit) {
@@ -917,7 +937,8 @@ std::int32_t Pass::normalize_with_behavior(std::int32_t current, std::int32_t pr
   }
   decision_.limit_reason = reason;
   set_condition("ScalingLimited", desired == stabilized ? "False" : "True", reason, message);
-  if (desired != stabilized) explain("rate-limited to " + std::to_string(desired) + " (" + reason + ")");
+  if (desired != stabilized)
+    explain("rate-limited to " + std::to_string(desired) + " (" + reason + ")");
   return desired;
 }
 
@@ -963,8 +984,9 @@ Decision Pass::run() {
   }
   if (scale_error) {
     event("Warning", "FailedGetScale", *scale_error);
-    set_condition("AbleToScale", "False", "FailedGetScale",
-                  "the HPA controller was unable to get the target's current scale: " + *scale_error);
+    set_condition(
+        "AbleToScale", "False", "FailedGetScale",
+        "the HPA controller was unable to get the target's current scale: " + *scale_error);
     decision_.error = returned_error;
     explain("could not get the target's scale: " + *scale_error);
     return finish();
@@ -1038,8 +1060,9 @@ Decision Pass::run() {
       // Keep the old desired count; report what could be read.
       set_status(current, hpa_.status.desired_replicas, metric_statuses, false);
       event("Warning", "FailedComputeMetricsReplicas", metrics_error);
-      decision_.error = "failed to compute desired number of replicas based on listed metrics for " +
-                        reference() + ": " + metrics_error;
+      decision_.error =
+          "failed to compute desired number of replicas based on listed metrics for " +
+          reference() + ": " + metrics_error;
       decision_.desired_replicas = hpa_.status.desired_replicas;
       explain("no usable metric: replicas stay at " + std::to_string(current));
       return finish();
@@ -1064,7 +1087,8 @@ Decision Pass::run() {
     // Scaling from zero with minReplicas raised: go at least to minReplicas.
     if (current == 0 && min_replicas != 0 && scaled_to_zero && desired < min_replicas) {
       desired = min_replicas;
-      if (rescale_reason.empty()) rescale_reason = "Current number of replicas below Spec.MinReplicas";
+      if (rescale_reason.empty())
+        rescale_reason = "Current number of replicas below Spec.MinReplicas";
     }
     rescale = desired != current;
   }
@@ -1073,8 +1097,9 @@ Decision Pass::run() {
     auto written = writer_.set_replicas(desired);
     if (!written) {
       const std::string& e = written.error().message;
-      event("Warning", "FailedRescale", "New size: " + std::to_string(desired) + "; reason: " +
-                                            rescale_reason + "; error: " + e);
+      event(
+          "Warning", "FailedRescale",
+          "New size: " + std::to_string(desired) + "; reason: " + rescale_reason + "; error: " + e);
       set_condition("AbleToScale", "False", "FailedUpdateScale",
                     "the HPA controller was unable to update the target scale: " + e);
       set_status(current, hpa_.status.desired_replicas, metric_statuses, false);
@@ -1084,8 +1109,9 @@ Decision Pass::run() {
       explain("updating the scale to " + std::to_string(desired) + " failed: " + e);
       return finish();
     }
-    set_condition("AbleToScale", "True", "SucceededRescale",
-                  "the HPA controller was able to update the target scale to " + std::to_string(desired));
+    set_condition(
+        "AbleToScale", "True", "SucceededRescale",
+        "the HPA controller was able to update the target scale to " + std::to_string(desired));
     event("Normal", "SuccessfulRescale",
           "New size: " + std::to_string(desired) + "; reason: " + rescale_reason);
     store_scale_event(current, desired);

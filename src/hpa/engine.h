@@ -20,18 +20,18 @@
 
 #include "core/result.h"
 #include "core/time.h"
-#include "kube/objects.h"
 #include "hpa/metrics_provider.h"
+#include "kube/objects.h"
 
 namespace llmscale::hpa {
 
 // kube-controller-manager flags and feature gates that change decisions.
 struct ControllerConfig {
-  double tolerance = 0.1;                                   // --horizontal-pod-autoscaler-tolerance
+  double tolerance = 0.1;  // --horizontal-pod-autoscaler-tolerance
   core::Duration downscale_stabilization_window = std::chrono::minutes(5);
   core::Duration cpu_initialization_period = std::chrono::minutes(5);
   core::Duration initial_readiness_delay = std::chrono::seconds(30);
-  double scale_up_limit_factor = 2.0;   // legacy path: max(factor * current, minimum)
+  double scale_up_limit_factor = 2.0;  // legacy path: max(factor * current, minimum)
   double scale_up_limit_minimum = 4.0;
   struct FeatureGates {
     bool hpa_configurable_tolerance = true;  // beta, on since v1.35
@@ -89,23 +89,23 @@ class AcceptingScaleWriter final : public ScaleWriter {
 
 // What one metric of spec.metrics contributed.
 struct MetricResult {
-  std::string type;                           // spec type
-  std::string name;                           // metric or resource name
-  std::string description;                    // upstream's metric description
+  std::string type;         // spec type
+  std::string name;         // metric or resource name
+  std::string description;  // upstream's metric description
   std::optional<std::int32_t> proposed_replicas;
   // What the controller saw: milli-units for values, percent for utilization.
   std::optional<std::int64_t> usage_milli;          // average / value it compared
   std::optional<std::int32_t> utilization_percent;  // Resource utilization
   std::optional<std::int64_t> target_milli;
   std::optional<std::int32_t> target_utilization;
-  bool per_pod = false;                             // an AverageValue target
-  std::optional<double> usage_ratio;                // before missing/unready adjustment
-  std::optional<double> adjusted_ratio;             // after it (slow path)
+  bool per_pod = false;                  // an AverageValue target
+  std::optional<double> usage_ratio;     // before missing/unready adjustment
+  std::optional<double> adjusted_ratio;  // after it (slow path)
   // Pod grouping for Resource/Pods metrics.
   std::optional<int> ready_pods, unready_pods, missing_pods, ignored_pods;
-  std::optional<std::string> error;      // set when the metric is invalid
-  std::optional<std::string> reason;     // condition reason when invalid
-  std::vector<std::string> notes;        // how the number came about
+  std::optional<std::string> error;   // set when the metric is invalid
+  std::optional<std::string> reason;  // condition reason when invalid
+  std::vector<std::string> notes;     // how the number came about
 };
 
 struct Event {
@@ -121,14 +121,14 @@ struct Decision {
   std::string rescale_reason;
   std::optional<std::int32_t> prenormalized_replicas;  // metrics' max, before normalization
   std::optional<std::int32_t> stabilized_replicas;
-  std::string limit_reason;                            // ScalingLimited reason, when set
-  std::vector<MetricResult> metrics;                   // one per spec.metrics entry
-  kube::HorizontalPodAutoscalerStatus status;          // the new status
-  bool status_changed = false;                         // whether upstream would write it
-  History history;                                     // feed to the next pass
+  std::string limit_reason;                    // ScalingLimited reason, when set
+  std::vector<MetricResult> metrics;           // one per spec.metrics entry
+  kube::HorizontalPodAutoscalerStatus status;  // the new status
+  bool status_changed = false;                 // whether upstream would write it
+  History history;                             // feed to the next pass
   std::vector<Event> events;
-  std::optional<std::string> error;                    // the error the pass returns upstream
-  std::vector<std::string> explanation;                // why this number, step by step
+  std::optional<std::string> error;      // the error the pass returns upstream
+  std::vector<std::string> explanation;  // why this number, step by step
 };
 
 // One reconcile pass. Never fails: problems become conditions, events and `error`, as upstream.

@@ -24,21 +24,21 @@ class MetricsProvider {
 
   // metrics.k8s.io/v1beta1: PodMetrics for pods matching `pod_selector`.
   virtual core::Result<std::vector<kube::PodMetrics>> resource_metrics(
-      const std::string& namespace_, const kube::Selector& pod_selector) = 0;
+      const std::string& ns, const kube::Selector& pod_selector) = 0;
 
   // custom.metrics.k8s.io: `metric` for every pod matching `pod_selector`.
   virtual core::Result<std::vector<kube::MetricValue>> pods_metric(
-      const std::string& namespace_, const std::string& metric, const kube::Selector& pod_selector,
+      const std::string& ns, const std::string& metric, const kube::Selector& pod_selector,
       const kube::Selector& metric_selector) = 0;
 
   // custom.metrics.k8s.io: `metric` of one object (exactly one value expected).
   virtual core::Result<std::vector<kube::MetricValue>> object_metric(
-      const std::string& namespace_, const std::string& metric,
+      const std::string& ns, const std::string& metric,
       const kube::CrossVersionObjectReference& object, const kube::Selector& metric_selector) = 0;
 
   // external.metrics.k8s.io: every series of `metric` matching `metric_selector`.
   virtual core::Result<std::vector<kube::ExternalMetricValue>> external_metric(
-      const std::string& namespace_, const std::string& metric,
+      const std::string& ns, const std::string& metric,
       const kube::Selector& metric_selector) = 0;
 };
 

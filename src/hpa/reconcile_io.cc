@@ -40,7 +40,8 @@ void decode_answer_map(JsonReader& r, const char* key,
                        std::map<std::string, RecordedMetrics::Answer<T>>& out, Decode decode) {
   const Json* node = r.get(key);
   if (node == nullptr || !r.ok()) return;
-  if (!node->is_object()) return r.type_error(r.child(key), "a map from metric name to a list", *node);
+  if (!node->is_object())
+    return r.type_error(r.child(key), "a map from metric name to a list", *node);
   for (auto it = node->begin(); it != node->end() && r.ok(); ++it) {
     auto answer = decode_answer<T>(r, r.child(key) + "[" + it.key() + "]", it.value(), decode);
     if (answer) out.emplace(it.key(), std::move(*answer));
@@ -64,29 +65,36 @@ void decode_controller(JsonReader& r, ControllerConfig& c) {
   r.read("scaleUpLimitFactor", c.scale_up_limit_factor);
   r.read("scaleUpLimitMinimum", c.scale_up_limit_minimum);
   if (const Json* gates = r.get("featureGates")) {
-    if (!gates->is_object()) return r.type_error(r.child("featureGates"), "a map of gate to bool", *gates);
+    if (!gates->is_object())
+      return r.type_error(r.child("featureGates"), "a map of gate to bool", *gates);
     for (auto it = gates->begin(); it != gates->end(); ++it) {
       std::string path = r.child("featureGates") + "." + it.key();
       if (!it->is_boolean()) return r.type_error(path, "a boolean", *it);
       bool on = it->get<bool>();
-      if (it.key() == "HPAConfigurableTolerance") c.gates.hpa_configurable_tolerance = on;
-      else if (it.key() == "HPAScaleToZero") c.gates.hpa_scale_to_zero = on;
-      else if (it.key() == "HPAGeneration") c.gates.hpa_generation = on;
-      else if (it.key() == "PodLevelResources") c.gates.pod_level_resources = on;
+      if (it.key() == "HPAConfigurableTolerance")
+        c.gates.hpa_configurable_tolerance = on;
+      else if (it.key() == "HPAScaleToZero")
+        c.gates.hpa_scale_to_zero = on;
+      else if (it.key() == "HPAGeneration")
+        c.gates.hpa_generation = on;
+      else if (it.key() == "PodLevelResources")
+        c.gates.pod_level_resources = on;
       else {
-        return r.fail(path, "unknown feature gate (supported: HPAConfigurableTolerance, "
-                            "HPAGeneration, HPAScaleToZero, PodLevelResources)");
+        return r.fail(path,
+                      "unknown feature gate (supported: HPAConfigurableTolerance, "
+                      "HPAGeneration, HPAScaleToZero, PodLevelResources)");
       }
     }
   }
 }
 
 void decode_history(JsonReader& r, History& h) {
-  r.read_list("recommendations", h.recommendations, [](JsonReader& s, TimestampedRecommendation& t) {
-    s.read("replicas", t.replicas);
-    if (!s.has("timestamp")) s.fail(s.child("timestamp"), "Required value");
-    s.read("timestamp", t.timestamp);
-  });
+  r.read_list("recommendations", h.recommendations,
+              [](JsonReader& s, TimestampedRecommendation& t) {
+                s.read("replicas", t.replicas);
+                if (!s.has("timestamp")) s.fail(s.child("timestamp"), "Required value");
+                s.read("timestamp", t.timestamp);
+              });
   auto events = [](JsonReader& s, ScaleEvent& e) {
     s.read("replicaChange", e.replica_change);
     if (!s.has("timestamp")) s.fail(s.child("timestamp"), "Required value");
@@ -131,7 +139,8 @@ core::Result<ReconcileRequest> decode_reconcile_request(const Json& document) {
       if (!(*scale)["error"].is_string()) {
         r.type_error("scale.error", "a string", (*scale)["error"]);
       } else {
-        in.scale = tl::unexpected(core::Error{core::ErrorCode::kUnavailable, (*scale)["error"].get<std::string>()});
+        in.scale = tl::unexpected(
+            core::Error{core::ErrorCode::kUnavailable, (*scale)["error"].get<std::string>()});
       }
     } else {
       auto decoded = kube::decode_scale(*scale, "scale");
@@ -171,8 +180,10 @@ core::Result<ReconcileRequest> decode_reconcile_request(const Json& document) {
         request.metrics.resource = decode_answer<kube::PodMetrics>(m, "metrics.resource", *resource,
                                                                    kube::decode_pod_metrics_list);
       }
-      decode_answer_map<kube::MetricValue>(m, "pods", request.metrics.pods, kube::decode_metric_value_list);
-      decode_answer_map<kube::MetricValue>(m, "object", request.metrics.object, kube::decode_metric_value_list);
+      decode_answer_map<kube::MetricValue>(m, "pods", request.metrics.pods,
+                                           kube::decode_metric_value_list);
+      decode_answer_map<kube::MetricValue>(m, "object", request.metrics.object,
+                                           kube::decode_metric_value_list);
       decode_answer_map<kube::ExternalMetricValue>(m, "external", request.metrics.external,
                                                    kube::decode_external_metric_value_list);
       if (auto status = m.finish(); !status) return tl::unexpected(status.error());
@@ -193,7 +204,8 @@ core::Result<ReconcileRequest> decode_reconcile_request(const Json& document) {
 
 namespace {
 tl::unexpected<core::Error> no_answer(const std::string& what) {
-  return core::make_error(core::ErrorCode::kUnavailable, "no answer recorded in the input (" + what + ")");
+  return core::make_error(core::ErrorCode::kUnavailable,
+                          "no answer recorded in the input (" + what + ")");
 }
 }  // namespace
 
@@ -203,8 +215,10 @@ core::Result<std::vector<kube::PodMetrics>> RecordedMetrics::resource_metrics(
   return *resource;
 }
 
-core::Result<std::vector<kube::MetricValue>> RecordedMetrics::pods_metric(
-    const std::string&, const std::string& metric, const kube::Selector&, const kube::Selector&) {
+core::Result<std::vector<kube::MetricValue>> RecordedMetrics::pods_metric(const std::string&,
+                                                                          const std::string& metric,
+                                                                          const kube::Selector&,
+                                                                          const kube::Selector&) {
   auto it = pods.find(metric);
   if (it == pods.end()) return no_answer("metrics.pods[" + metric + "]");
   return it->second;
@@ -244,7 +258,8 @@ Json encode_history(const History& h) {
   Json j = Json::object();
   Json recommendations = Json::array();
   for (const auto& r : h.recommendations) {
-    recommendations.push_back({{"replicas", r.replicas}, {"timestamp", core::format_rfc3339_nano(r.timestamp)}});
+    recommendations.push_back(
+        {{"replicas", r.replicas}, {"timestamp", core::format_rfc3339_nano(r.timestamp)}});
   }
   j["recommendations"] = recommendations;
   auto events = [](const std::vector<ScaleEvent>& list) {
@@ -303,12 +318,14 @@ Json encode_decision(const Decision& d) {
     metrics.push_back(entry);
   }
   j["metrics"] = metrics;
-  j["prenormalizedReplicas"] = d.prenormalized_replicas ? Json(*d.prenormalized_replicas) : Json(nullptr);
+  j["prenormalizedReplicas"] =
+      d.prenormalized_replicas ? Json(*d.prenormalized_replicas) : Json(nullptr);
   j["stabilizedReplicas"] = d.stabilized_replicas ? Json(*d.stabilized_replicas) : Json(nullptr);
   j["limitReason"] = d.limit_reason.empty() ? Json(nullptr) : Json(d.limit_reason);
   Json conditions = Json::array();
   for (const auto& c : d.status.conditions) {
-    conditions.push_back({{"type", c.type}, {"status", c.status}, {"reason", c.reason}, {"message", c.message}});
+    conditions.push_back(
+        {{"type", c.type}, {"status", c.status}, {"reason", c.reason}, {"message", c.message}});
   }
   j["conditions"] = conditions;
   j["status"] = kube::encode_hpa_status(d.status);

@@ -28,15 +28,16 @@ class RecordedMetrics final : public MetricsProvider {
   std::map<std::string, Answer<kube::ExternalMetricValue>> external;
 
   core::Result<std::vector<kube::PodMetrics>> resource_metrics(
-      const std::string& namespace_, const kube::Selector& pod_selector) override;
+      const std::string& ns, const kube::Selector& pod_selector) override;
   core::Result<std::vector<kube::MetricValue>> pods_metric(
-      const std::string& namespace_, const std::string& metric, const kube::Selector& pod_selector,
+      const std::string& ns, const std::string& metric, const kube::Selector& pod_selector,
       const kube::Selector& metric_selector) override;
   core::Result<std::vector<kube::MetricValue>> object_metric(
-      const std::string& namespace_, const std::string& metric,
-      const kube::CrossVersionObjectReference& object, const kube::Selector& metric_selector) override;
+      const std::string& ns, const std::string& metric,
+      const kube::CrossVersionObjectReference& object,
+      const kube::Selector& metric_selector) override;
   core::Result<std::vector<kube::ExternalMetricValue>> external_metric(
-      const std::string& namespace_, const std::string& metric,
+      const std::string& ns, const std::string& metric,
       const kube::Selector& metric_selector) override;
 };
 

@@ -25,7 +25,8 @@ std::int64_t wrap_mul(std::int64_t a, std::int64_t b) {
 std::int32_t ceil_to_int32(double x) {
   double c = std::ceil(x);
   if (!(c < double(kMaxInt32))) return kMaxInt32;
-  if (c < double(std::numeric_limits<std::int32_t>::min())) return std::numeric_limits<std::int32_t>::min();
+  if (c < double(std::numeric_limits<std::int32_t>::min()))
+    return std::numeric_limits<std::int32_t>::min();
   return static_cast<std::int32_t>(c);
 }
 
@@ -42,9 +43,9 @@ struct UtilizationRatio {
 };
 
 // metricsclient.GetResourceUtilizationRatio.
-core::Result<UtilizationRatio> utilization_ratio(const PodMetricsInfo& metrics,
-                                                 const std::map<std::string, std::int64_t>& requests,
-                                                 std::int32_t target) {
+core::Result<UtilizationRatio> utilization_ratio(
+    const PodMetricsInfo& metrics, const std::map<std::string, std::int64_t>& requests,
+    std::int32_t target) {
   std::int64_t metrics_total = 0, requests_total = 0;
   std::int64_t entries = 0;
   for (const auto& [pod, metric] : metrics) {
@@ -183,7 +184,8 @@ core::Result<Calculation> resource_utilization_replicas(
   remove_pods(metrics, calc.groups.ignored);
   remove_pods(metrics, calc.groups.unready);
   if (metrics.empty()) {
-    return core::invalid_argument("did not receive metrics for targeted pods (pods might be unready)");
+    return core::invalid_argument(
+        "did not receive metrics for targeted pods (pods might be unready)");
   }
   auto requests = calculate_requests(pods, container, resource, pod_level_resources);
   if (!requests) return tl::unexpected(requests.error());
@@ -202,7 +204,8 @@ core::Result<Calculation> resource_utilization_replicas(
       return calc;
     }
     calc.replicas = ceil_to_int32(calc.ratio * double(calc.groups.ready));
-    calc.notes.push_back("ceil(" + fmt_ratio(calc.ratio) + " x " + std::to_string(calc.groups.ready) +
+    calc.notes.push_back("ceil(" + fmt_ratio(calc.ratio) + " x " +
+                         std::to_string(calc.groups.ready) +
                          " ready pods) = " + std::to_string(calc.replicas));
     return calc;
   }
@@ -268,7 +271,8 @@ core::Result<Calculation> plain_metric_replicas(std::int32_t current, std::int64
   remove_pods(metrics, calc.groups.ignored);
   remove_pods(metrics, calc.groups.unready);
   if (metrics.empty()) {
-    return core::invalid_argument("did not receive metrics for targeted pods (pods might be unready)");
+    return core::invalid_argument(
+        "did not receive metrics for targeted pods (pods might be unready)");
   }
   auto [ratio, usage] = usage_ratio(metrics, target_usage);
   calc.ratio = ratio;
@@ -336,8 +340,8 @@ core::Result<Calculation> value_replicas(std::int32_t current, std::int64_t usag
   if (current == 0) {
     // Scaling from zero: ceil(ratio), tolerance not applied.
     calc.replicas = ceil_to_int32(calc.ratio);
-    calc.notes.push_back("from zero: ceil(" + fmt_ratio(calc.ratio) + ") = " +
-                         std::to_string(calc.replicas));
+    calc.notes.push_back("from zero: ceil(" + fmt_ratio(calc.ratio) +
+                         ") = " + std::to_string(calc.replicas));
     return calc;
   }
   if (tolerances.within(calc.ratio)) {
@@ -371,10 +375,9 @@ Calculation per_pod_replicas(std::int32_t status_replicas, std::int64_t usage,
     calc.notes.push_back("ceil(" + std::to_string(usage) + "m / " + std::to_string(target_per_pod) +
                          "m per pod) = " + std::to_string(calc.replicas));
   } else {
-    calc.notes.push_back("ratio " + fmt_ratio(calc.ratio) + " over " +
-                         std::to_string(status_replicas) +
-                         " replicas (scale status) is within tolerance: keep " +
-                         std::to_string(status_replicas));
+    calc.notes.push_back(
+        "ratio " + fmt_ratio(calc.ratio) + " over " + std::to_string(status_replicas) +
+        " replicas (scale status) is within tolerance: keep " + std::to_string(status_replicas));
   }
   if (usage == kMaxInt64) {
     calc.usage = kMaxInt64;

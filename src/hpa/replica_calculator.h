@@ -56,8 +56,8 @@ core::Result<std::map<std::string, std::int64_t>> calculate_requests(
 
 struct Calculation {
   std::int32_t replicas = 0;
-  std::int64_t usage = 0;          // milli; the raw average for utilization
-  std::int32_t utilization = 0;    // percent (utilization targets only)
+  std::int64_t usage = 0;        // milli; the raw average for utilization
+  std::int32_t utilization = 0;  // percent (utilization targets only)
   double ratio = 0;
   std::optional<double> adjusted_ratio;  // slow path
   PodGroups groups;

@@ -22,14 +22,16 @@ const char* type_text(FieldError::Type type) {
 
 std::string FieldError::to_string() const {
   std::string body = type_text(type);
-  bool shows_value = type == Type::kInvalid || type == Type::kNotSupported ||
-                     type == Type::kDuplicate;
+  bool shows_value =
+      type == Type::kInvalid || type == Type::kNotSupported || type == Type::kDuplicate;
   if (shows_value) body += ": " + (bad_value.empty() ? std::string("null") : bad_value);
   if (!detail.empty()) body += ": " + detail;
   return field + ": " + body;
 }
 
-std::string quoted_value(const std::string& value) { return core::go_quote(value); }
+std::string quoted_value(const std::string& value) {
+  return core::go_quote(value);
+}
 
 FieldError required(std::string field, std::string detail) {
   return {FieldError::Type::kRequired, std::move(field), "", std::move(detail)};
@@ -45,6 +47,7 @@ FieldError not_supported(std::string field, std::string rendered_value,
   std::string detail;
   if (!supported.empty()) {
     std::vector<std::string> quoted;
+    quoted.reserve(supported.size());
     for (const auto& s : supported) quoted.push_back(core::go_quote(s));
     detail = "supported values: " + core::join(quoted, ", ");
   }

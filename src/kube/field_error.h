@@ -2,8 +2,8 @@
 //
 // Each error names a field path ("spec.metrics[0].pods.target.averageValue"), a type and a
 // detail, and prints exactly like apimachinery's (*field.Error).Error():
-//   spec.metrics[0].pods.target.averageValue: Required value: must specify a positive target averageValue
-//   spec.minReplicas: Invalid value: 0: must be greater than or equal to 1
+//   spec.metrics[0].pods.target.averageValue: Required value: must specify a positive target
+//   averageValue spec.minReplicas: Invalid value: 0: must be greater than or equal to 1
 #pragma once
 
 #include <string>
@@ -15,8 +15,8 @@ struct FieldError {
   enum class Type { kRequired, kInvalid, kNotSupported, kForbidden, kDuplicate, kTooLong };
 
   Type type = Type::kInvalid;
-  std::string field;       // path, or "<nil>" as upstream prints a missing path
-  std::string bad_value;   // already rendered: 0, "text" (quoted), null; empty when omitted
+  std::string field;      // path, or "<nil>" as upstream prints a missing path
+  std::string bad_value;  // already rendered: 0, "text" (quoted), null; empty when omitted
   std::string detail;
 
   std::string to_string() const;

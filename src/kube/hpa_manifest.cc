@@ -13,7 +13,8 @@ core::Result<HorizontalPodAutoscaler> load_hpa(const core::Json& document,
   if (!hpa) {
     return core::invalid_argument(
         "HorizontalPodAutoscaler in version \"v2\" cannot be handled as a "
-        "HorizontalPodAutoscaler: " + hpa.error().message);
+        "HorizontalPodAutoscaler: " +
+        hpa.error().message);
   }
   if (hpa->metadata.namespace_.empty()) hpa->metadata.namespace_ = options.default_namespace;
   drop_disabled_fields(*hpa, options.gates);

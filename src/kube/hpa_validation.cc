@@ -25,7 +25,9 @@ HPAScalingRules copy_set_fields(const std::optional<HPAScalingRules>& from, HPAS
   return to;
 }
 
-std::string quantity_value(const Quantity& q) { return quoted_value(q.to_string()); }
+std::string quantity_value(const Quantity& q) {
+  return quoted_value(q.to_string());
+}
 
 void validate_reference(const CrossVersionObjectReference& ref, const std::string& path,
                         FieldErrors& errors) {
@@ -45,8 +47,7 @@ void validate_reference(const CrossVersionObjectReference& ref, const std::strin
   }
 }
 
-void validate_identifier(const MetricIdentifier& id, const std::string& path,
-                         FieldErrors& errors) {
+void validate_identifier(const MetricIdentifier& id, const std::string& path, FieldErrors& errors) {
   if (id.name.empty()) {
     errors.push_back(required(path + ".name", "must specify a metric name"));
   } else {
@@ -57,7 +58,8 @@ void validate_identifier(const MetricIdentifier& id, const std::string& path,
 }
 
 void validate_target(const MetricTarget& t, const std::string& path, FieldErrors& errors) {
-  if (t.type.empty()) errors.push_back(required(path + ".type", "must specify a metric target type"));
+  if (t.type.empty())
+    errors.push_back(required(path + ".type", "must specify a metric target type"));
   if (t.type != "Utilization" && t.type != "Value" && t.type != "AverageValue") {
     errors.push_back(invalid(path + ".type", quoted_value(t.type),
                              "must be either Utilization, Value, or AverageValue"));
@@ -70,8 +72,8 @@ void validate_target(const MetricTarget& t, const std::string& path, FieldErrors
         invalid(path + ".averageValue", quantity_value(*t.average_value), "must be positive"));
   }
   if (t.average_utilization && *t.average_utilization < 1) {
-    errors.push_back(invalid(path + ".averageUtilization",
-                             std::to_string(*t.average_utilization), "must be greater than 0"));
+    errors.push_back(invalid(path + ".averageUtilization", std::to_string(*t.average_utilization),
+                             "must be greater than 0"));
   }
 }
 
@@ -87,7 +89,8 @@ void validate_metric_spec(const MetricSpec& spec, const std::string& path, Field
     errors.push_back(required(path + ".type", "must specify a metric source type"));
   }
   bool known = std::find(kSourceTypes.begin(), kSourceTypes.end(), spec.type) != kSourceTypes.end();
-  if (!known) errors.push_back(not_supported(path + ".type", quoted_value(spec.type), kSourceTypes));
+  if (!known)
+    errors.push_back(not_supported(path + ".type", quoted_value(spec.type), kSourceTypes));
 
   // Only the first populated source is validated, in upstream's order.
   std::vector<std::string> present;
@@ -100,8 +103,8 @@ void validate_metric_spec(const MetricSpec& spec, const std::string& path, Field
       validate_identifier(src.metric, p + ".metric", errors);
       validate_target(src.target, p + ".target", errors);
       if (!src.target.value && !src.target.average_value) {
-        errors.push_back(required(p + ".target.averageValue",
-                                  "must set either a target value or averageValue"));
+        errors.push_back(
+            required(p + ".target.averageValue", "must set either a target value or averageValue"));
       }
     }
   }
@@ -117,8 +120,9 @@ void validate_metric_spec(const MetricSpec& spec, const std::string& path, Field
                                   "must set either a target value for metric or a per-pod target"));
       }
       if (src.target.value && src.target.average_value) {
-        errors.push_back(forbidden(p + ".target.value",
-                                   "may not set both a target value for metric and a per-pod target"));
+        errors.push_back(
+            forbidden(p + ".target.value",
+                      "may not set both a target value for metric and a per-pod target"));
       }
     }
   }
@@ -187,13 +191,18 @@ void validate_metric_spec(const MetricSpec& spec, const std::string& path, Field
     }
     expected = field;
   };
-  if (spec.type == "Object") require_source(spec.object.has_value(), "object");
-  else if (spec.type == "Pods") require_source(spec.pods.has_value(), "pods");
-  else if (spec.type == "Resource") require_source(spec.resource.has_value(), "resource");
-  else if (spec.type == "External") require_source(spec.external.has_value(), "external");
+  if (spec.type == "Object")
+    require_source(spec.object.has_value(), "object");
+  else if (spec.type == "Pods")
+    require_source(spec.pods.has_value(), "pods");
+  else if (spec.type == "Resource")
+    require_source(spec.resource.has_value(), "resource");
+  else if (spec.type == "External")
+    require_source(spec.external.has_value(), "external");
   else if (spec.type == "ContainerResource")
     require_source(spec.container_resource.has_value(), "containerResource");
-  else errors.push_back(not_supported(path + ".type", quoted_value(spec.type), kSourceTypes));
+  else
+    errors.push_back(not_supported(path + ".type", quoted_value(spec.type), kSourceTypes));
 
   if (present.size() != 1) {
     std::set<std::string> others(present.begin(), present.end());
@@ -214,9 +223,9 @@ void validate_rules(const std::optional<HPAScalingRules>& rules, const std::stri
                                "must be greater than or equal to zero"));
     }
     if (w > kMaxStabilizationWindowSeconds) {
-      errors.push_back(invalid(path + ".stabilizationWindowSeconds", std::to_string(w),
-                               "must be less than or equal to " +
-                                   std::to_string(kMaxStabilizationWindowSeconds)));
+      errors.push_back(invalid(
+          path + ".stabilizationWindowSeconds", std::to_string(w),
+          "must be less than or equal to " + std::to_string(kMaxStabilizationWindowSeconds)));
     }
   }
   if (rules->select_policy && *rules->select_policy != "Max" && *rules->select_policy != "Min" &&
@@ -232,7 +241,8 @@ void validate_rules(const std::optional<HPAScalingRules>& rules, const std::stri
       const auto& policy = (*rules->policies)[i];
       std::string p = path + ".policies[" + std::to_string(i) + "]";
       if (policy.type != "Pods" && policy.type != "Percent") {
-        errors.push_back(not_supported(p + ".type", quoted_value(policy.type), {"Percent", "Pods"}));
+        errors.push_back(
+            not_supported(p + ".type", quoted_value(policy.type), {"Percent", "Pods"}));
       }
       if (policy.value <= 0) {
         errors.push_back(
@@ -243,9 +253,9 @@ void validate_rules(const std::optional<HPAScalingRules>& rules, const std::stri
                                  "must be greater than zero"));
       }
       if (policy.period_seconds > kMaxPeriodSeconds) {
-        errors.push_back(invalid(p + ".periodSeconds", std::to_string(policy.period_seconds),
-                                 "must be less than or equal to " +
-                                     std::to_string(kMaxPeriodSeconds)));
+        errors.push_back(
+            invalid(p + ".periodSeconds", std::to_string(policy.period_seconds),
+                    "must be less than or equal to " + std::to_string(kMaxPeriodSeconds)));
       }
     }
   }
@@ -310,7 +320,8 @@ void apply_hpa_defaults(HorizontalPodAutoscaler& hpa) {
   if (hpa.spec.metrics.empty()) {
     MetricSpec cpu;
     cpu.type = "Resource";
-    cpu.resource = ResourceMetricSource{"cpu", MetricTarget{"Utilization", {}, {}, kDefaultCpuUtilization}};
+    cpu.resource =
+        ResourceMetricSource{"cpu", MetricTarget{"Utilization", {}, {}, kDefaultCpuUtilization}};
     hpa.spec.metrics.push_back(cpu);
   }
   if (hpa.spec.behavior) {
@@ -346,7 +357,8 @@ FieldErrors validate_hpa(const HorizontalPodAutoscaler& hpa, const ApiServerGate
   bool has_object_or_external = false;
   for (std::size_t i = 0; i < spec.metrics.size(); ++i) {
     validate_metric_spec(spec.metrics[i], "spec.metrics[" + std::to_string(i) + "]", errors);
-    has_object_or_external |= spec.metrics[i].type == "Object" || spec.metrics[i].type == "External";
+    has_object_or_external |=
+        spec.metrics[i].type == "Object" || spec.metrics[i].type == "External";
   }
   if (spec.min_replicas && *spec.min_replicas == 0 && !has_object_or_external) {
     errors.push_back(forbidden(

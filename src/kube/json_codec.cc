@@ -2,8 +2,8 @@
 #include "kube/json_codec.h"
 
 #include "core/duration.h"
-#include "core/strings.h"
 #include "core/json_reader.h"
+#include "core/strings.h"
 
 #include <nlohmann/json.hpp>
 
@@ -219,8 +219,8 @@ void decode_object_meta(JsonReader& r, ObjectMeta& out) {
   r.read("labels", out.labels);
   r.read("annotations", out.annotations);
   // Metadata the controller never reads.
-  r.ignore({"selfLink", "deletionGracePeriodSeconds", "ownerReferences", "finalizers",
-            "managedFields"});
+  r.ignore(
+      {"selfLink", "deletionGracePeriodSeconds", "ownerReferences", "finalizers", "managedFields"});
 }
 
 Result<HorizontalPodAutoscaler> decode_hpa(const Json& node, bool strict, const std::string& path) {
@@ -237,10 +237,12 @@ Result<HorizontalPodAutoscaler> decode_hpa(const Json& node, bool strict, const 
   r.read_object("spec", hpa.spec, decode_spec);
   r.read_object("status", hpa.status, decode_status);
   if (r.ok() && hpa.kind != "HorizontalPodAutoscaler") {
-    r.fail(r.child("kind"), "expected \"HorizontalPodAutoscaler\", got " + core::go_quote(hpa.kind));
+    r.fail(r.child("kind"),
+           "expected \"HorizontalPodAutoscaler\", got " + core::go_quote(hpa.kind));
   }
   if (r.ok() && hpa.api_version != "autoscaling/v2") {
-    r.fail(r.child("apiVersion"), "expected \"autoscaling/v2\", got " + core::go_quote(hpa.api_version));
+    r.fail(r.child("apiVersion"),
+           "expected \"autoscaling/v2\", got " + core::go_quote(hpa.api_version));
   }
   return finish(r, std::move(hpa));
 }
@@ -319,8 +321,7 @@ Result<std::vector<T>> decode_items(const Json& node, const std::string& path, D
 
 }  // namespace
 
-Result<std::vector<PodMetrics>> decode_pod_metrics_list(const Json& node,
-                                                        const std::string& path) {
+Result<std::vector<PodMetrics>> decode_pod_metrics_list(const Json& node, const std::string& path) {
   return decode_items<PodMetrics>(node, path, [](JsonReader& r, PodMetrics& m) {
     r.read_object("metadata", m.metadata, decode_object_meta);
     r.read("timestamp", m.timestamp);
@@ -347,7 +348,7 @@ Result<std::vector<MetricValue>> decode_metric_value_list(const Json& node,
                     d.read("name", o.name);
                     d.read("apiVersion", o.api_version);
                   });
-    r.read("metricName", v.metric_name);  // v1beta1
+    r.read("metricName", v.metric_name);                             // v1beta1
     r.read_object("metric", v, [](JsonReader& m, MetricValue& mv) {  // v1beta2
       m.read("name", mv.metric_name);
       m.read_object("selector", mv.metric_selector, decode_label_selector);
@@ -439,7 +440,8 @@ Json encode_metric_spec(const MetricSpec& m) {
 
 Json encode_rules(const HPAScalingRules& r) {
   Json j = Json::object();
-  if (r.stabilization_window_seconds) j["stabilizationWindowSeconds"] = *r.stabilization_window_seconds;
+  if (r.stabilization_window_seconds)
+    j["stabilizationWindowSeconds"] = *r.stabilization_window_seconds;
   if (r.select_policy) j["selectPolicy"] = *r.select_policy;
   if (r.policies && !r.policies->empty()) {
     Json list = Json::array();
@@ -586,7 +588,8 @@ Json encode_metric_value_list(const std::vector<MetricValue>& items, const std::
     Json item = Json::object();
     Json described = Json::object();
     described["kind"] = v.described_object.kind;
-    if (!v.described_object.namespace_.empty()) described["namespace"] = v.described_object.namespace_;
+    if (!v.described_object.namespace_.empty())
+      described["namespace"] = v.described_object.namespace_;
     described["name"] = v.described_object.name;
     if (!v.described_object.api_version.empty()) {
       described["apiVersion"] = v.described_object.api_version;
@@ -597,7 +600,8 @@ Json encode_metric_value_list(const std::vector<MetricValue>& items, const std::
       item["timestamp"] = core::format_rfc3339(v.timestamp);
       if (v.window_seconds) item["window"] = *v.window_seconds;
       item["value"] = v.value.to_string();
-      item["selector"] = v.metric_selector ? encode_label_selector(*v.metric_selector) : Json(nullptr);
+      item["selector"] =
+          v.metric_selector ? encode_label_selector(*v.metric_selector) : Json(nullptr);
     } else {
       Json metric = {{"name", v.metric_name}};
       if (v.metric_selector) metric["selector"] = encode_label_selector(*v.metric_selector);

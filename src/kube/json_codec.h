@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "core/result.h"
 #include "core/json.h"
+#include "core/result.h"
 #include "kube/objects.h"
 
 namespace llmscale::core {

@@ -73,10 +73,10 @@ struct Item {
 
 bool literal_token(std::string_view s, Token& token) {
   static const std::pair<std::string_view, Token> kTokens[] = {
-      {")", Token::kClosedPar},    {",", Token::kComma},        {"!", Token::kDoesNotExist},
-      {"==", Token::kDoubleEquals}, {"=", Token::kEquals},       {">", Token::kGreaterThan},
-      {"in", Token::kIn},          {"<", Token::kLessThan},     {"!=", Token::kNotEquals},
-      {"notin", Token::kNotIn},    {"(", Token::kOpenPar}};
+      {")", Token::kClosedPar},     {",", Token::kComma},    {"!", Token::kDoesNotExist},
+      {"==", Token::kDoubleEquals}, {"=", Token::kEquals},   {">", Token::kGreaterThan},
+      {"in", Token::kIn},           {"<", Token::kLessThan}, {"!=", Token::kNotEquals},
+      {"notin", Token::kNotIn},     {"(", Token::kOpenPar}};
   for (const auto& [text, t] : kTokens) {
     if (text == s) {
       token = t;
@@ -86,7 +86,9 @@ bool literal_token(std::string_view s, Token& token) {
   return false;
 }
 
-bool is_whitespace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_whitespace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 bool is_special(char c) {
   return c == '=' || c == '!' || c == '(' || c == ')' || c == ',' || c == '>' || c == '<';
 }
@@ -149,8 +151,7 @@ class Parser {
 
   Item lookahead(Context context) const {
     Item item = items_[std::min(position_, items_.size() - 1)];
-    if (context == Context::kValues &&
-        (item.token == Token::kIn || item.token == Token::kNotIn)) {
+    if (context == Context::kValues && (item.token == Token::kIn || item.token == Token::kNotIn)) {
       item.token = Token::kIdentifier;
     }
     return item;
@@ -170,7 +171,9 @@ class Parser {
   std::size_t position_ = 0;
 };
 
-std::string found(const std::string& literal) { return "found '" + literal + "'"; }
+std::string found(const std::string& literal) {
+  return "found '" + literal + "'";
+}
 
 Result<std::vector<Requirement>> Parser::parse() {
   std::vector<Requirement> requirements;
@@ -190,15 +193,14 @@ Result<std::vector<Requirement>> Parser::parse() {
         if (next.token == Token::kComma) {
           Item after = lookahead(Context::kValues);
           if (after.token != Token::kIdentifier && after.token != Token::kDoesNotExist) {
-            return core::invalid_argument(found(after.literal) + ", expected: identifier after ','");
+            return core::invalid_argument(found(after.literal) +
+                                          ", expected: identifier after ','");
           }
           break;
         }
-        return core::invalid_argument(found(next.literal) +
-                                      ", expected: ',' or 'end of string'");
+        return core::invalid_argument(found(next.literal) + ", expected: ',' or 'end of string'");
       }
-      case Token::kEnd:
-        return requirements;
+      case Token::kEnd: return requirements;
       default:
         return core::invalid_argument(found(item.literal) +
                                       ", expected: !, identifier, or 'end of string'");
@@ -243,9 +245,9 @@ Result<Requirement> Parser::parse_requirement() {
       return core::invalid_argument(found(op_item.literal) +
                                     ", expected: in, notin, =, ==, !=, gt, lt");
   }
-  Result<std::set<std::string>> values = (*op == SelectorOperator::kIn || *op == SelectorOperator::kNotIn)
-                                             ? parse_values()
-                                             : parse_exact_value();
+  Result<std::set<std::string>> values =
+      (*op == SelectorOperator::kIn || *op == SelectorOperator::kNotIn) ? parse_values()
+                                                                        : parse_exact_value();
   if (!values) return tl::unexpected(values.error());
   return Selector::make_requirement(key, *op,
                                     std::vector<std::string>(values->begin(), values->end()));
@@ -267,12 +269,9 @@ Result<std::set<std::string>> Parser::parse_values() {
       }
       return values;
     }
-    case Token::kClosedPar:
-      consume(Context::kValues);
-      return std::set<std::string>{""};
+    case Token::kClosedPar: consume(Context::kValues); return std::set<std::string>{""};
     default:
-      return core::invalid_argument(found(next.literal) +
-                                    ", expected: ',', ')' or identifier");
+      return core::invalid_argument(found(next.literal) + ", expected: ',', ')' or identifier");
   }
 }
 
@@ -326,15 +325,11 @@ bool Requirement::matches(const Labels& labels) const {
   switch (op) {
     case SelectorOperator::kIn:
     case SelectorOperator::kEquals:
-    case SelectorOperator::kDoubleEquals:
-      return has && has_value(it->second);
+    case SelectorOperator::kDoubleEquals: return has && has_value(it->second);
     case SelectorOperator::kNotIn:
-    case SelectorOperator::kNotEquals:
-      return !has || !has_value(it->second);
-    case SelectorOperator::kExists:
-      return has;
-    case SelectorOperator::kDoesNotExist:
-      return !has;
+    case SelectorOperator::kNotEquals: return !has || !has_value(it->second);
+    case SelectorOperator::kExists: return has;
+    case SelectorOperator::kDoesNotExist: return !has;
     case SelectorOperator::kGreaterThan:
     case SelectorOperator::kLessThan: {
       std::int64_t label_value, bound;
@@ -361,8 +356,7 @@ std::string Requirement::to_string() const {
     case SelectorOperator::kGreaterThan: out += ">"; break;
     case SelectorOperator::kLessThan: out += "<"; break;
     case SelectorOperator::kExists:
-    case SelectorOperator::kDoesNotExist:
-      return out;
+    case SelectorOperator::kDoesNotExist: return out;
   }
   bool set_based = op == SelectorOperator::kIn || op == SelectorOperator::kNotIn;
   if (set_based) out += "(";
@@ -487,11 +481,17 @@ core::Result<Selector> to_selector(const std::optional<LabelSelector>& selector)
   }
   for (const auto& expr : selector->match_expressions) {
     SelectorOperator op;
-    if (expr.op == "In") op = SelectorOperator::kIn;
-    else if (expr.op == "NotIn") op = SelectorOperator::kNotIn;
-    else if (expr.op == "Exists") op = SelectorOperator::kExists;
-    else if (expr.op == "DoesNotExist") op = SelectorOperator::kDoesNotExist;
-    else return core::invalid_argument(core::go_quote(expr.op) + " is not a valid label selector operator");
+    if (expr.op == "In")
+      op = SelectorOperator::kIn;
+    else if (expr.op == "NotIn")
+      op = SelectorOperator::kNotIn;
+    else if (expr.op == "Exists")
+      op = SelectorOperator::kExists;
+    else if (expr.op == "DoesNotExist")
+      op = SelectorOperator::kDoesNotExist;
+    else
+      return core::invalid_argument(core::go_quote(expr.op) +
+                                    " is not a valid label selector operator");
     auto r = Selector::make_requirement(expr.key, op, expr.values);
     if (!r) return tl::unexpected(r.error());
     requirements.push_back(std::move(*r));

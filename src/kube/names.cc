@@ -7,7 +7,9 @@ namespace {
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
-bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 // ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]
 bool matches_qualified_name(std::string_view s) {
@@ -68,11 +70,11 @@ std::vector<std::string> is_qualified_name(std::string_view value) {
   std::size_t slash = value.find('/');
   if (slash != std::string_view::npos) {
     if (value.find('/', slash + 1) != std::string_view::npos) {
-      errors.push_back("a qualified name " +
-                       regex_error(kQualifiedNameMsg, kQualifiedNameFmt,
-                                   {"MyName", "my.name", "123-abc"}) +
-                       " with an optional DNS subdomain prefix and '/' (e.g. "
-                       "'example.com/MyName')");
+      errors.push_back(
+          "a qualified name " +
+          regex_error(kQualifiedNameMsg, kQualifiedNameFmt, {"MyName", "my.name", "123-abc"}) +
+          " with an optional DNS subdomain prefix and '/' (e.g. "
+          "'example.com/MyName')");
       return errors;
     }
     std::string_view prefix = value.substr(0, slash);

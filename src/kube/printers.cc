@@ -20,6 +20,7 @@ std::string q(const std::optional<Quantity>& quantity) {
 std::string tabwrite_block(const std::vector<std::string>& lines) {
   // Cells in a column block align; a line with fewer cells ends the block for later columns.
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(lines.size());
   for (const auto& line : lines) {
     std::vector<std::string> cells;
     for (auto part : core::split(line, '\t')) cells.emplace_back(part);
@@ -63,9 +64,9 @@ std::string tabwrite_block(const std::vector<std::string>& lines) {
 
 std::string rfc1123z(core::Time t) {
   // Mon, 02 Jan 2006 15:04:05 -0700
-  static const char* kDays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
-  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  static constexpr const char* kDays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   auto day_point = std::chrono::floor<std::chrono::days>(t);
   std::chrono::year_month_day ymd{day_point};
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(t - day_point).count();
@@ -81,6 +82,7 @@ std::string rfc1123z(core::Time t) {
 std::string map_or_none(const std::map<std::string, std::string>& m) {
   if (m.empty()) return "<none>";
   std::vector<std::string> parts;
+  parts.reserve(m.size());
   for (const auto& [k, v] : m) parts.push_back(k + "=" + v);
   return core::join(parts, "\n\t");
 }
@@ -102,7 +104,8 @@ std::string human_duration(core::Duration d) {
   long long hours = seconds / 3600;
   if (hours < 8) {
     long long m = minutes % 60;
-    return m == 0 ? std::to_string(hours) + "h" : std::to_string(hours) + "h" + std::to_string(m) + "m";
+    return m == 0 ? std::to_string(hours) + "h"
+                  : std::to_string(hours) + "h" + std::to_string(m) + "m";
   }
   if (hours < 48) return std::to_string(hours) + "h";
   if (hours < 24 * 8) {
@@ -159,14 +162,17 @@ std::string hpa_targets(const HorizontalPodAutoscaler& hpa) {
       const std::string& name = container ? spec.container_resource->name : spec.resource->name;
       const MetricTarget& t = container ? spec.container_resource->target : spec.resource->target;
       const MetricValueStatus* cur = nullptr;
-      if (status && container && status->container_resource) cur = &status->container_resource->current;
+      if (status && container && status->container_resource)
+        cur = &status->container_resource->current;
       if (status && !container && status->resource) cur = &status->resource->current;
       if (t.average_value) {
         if (cur) current = q(cur->average_value);
         list.push_back(name + ": " + current + "/" + t.average_value->to_string());
       } else {
-        if (cur && cur->average_utilization) current = std::to_string(*cur->average_utilization) + "%";
-        std::string target = t.average_utilization ? std::to_string(*t.average_utilization) + "%" : "<auto>";
+        if (cur && cur->average_utilization)
+          current = std::to_string(*cur->average_utilization) + "%";
+        std::string target =
+            t.average_utilization ? std::to_string(*t.average_utilization) + "%" : "<auto>";
         list.push_back(name + ": " + current + "/" + target);
       }
     } else {
@@ -227,7 +233,8 @@ std::string describe_hpa(const HorizontalPodAutoscaler& hpa,
   lines.push_back("CreationTimestamp:\t" + (hpa.metadata.creation_timestamp
                                                 ? rfc1123z(*hpa.metadata.creation_timestamp)
                                                 : std::string("<unset>")));
-  lines.push_back("Reference:\t" + hpa.spec.scale_target_ref.kind + "/" + hpa.spec.scale_target_ref.name);
+  lines.push_back("Reference:\t" + hpa.spec.scale_target_ref.kind + "/" +
+                  hpa.spec.scale_target_ref.name);
   lines.push_back("Metrics:\t( current / target )");
   const auto& statuses = hpa.status.current_metrics;
   for (std::size_t i = 0; i < hpa.spec.metrics.size(); ++i) {
@@ -237,21 +244,24 @@ std::string describe_hpa(const HorizontalPodAutoscaler& hpa,
     if (m.type == "External" && m.external) {
       const auto& t = m.external->target;
       if (t.average_value) {
-        if (s && s->external && s->external->current.average_value) current = s->external->current.average_value->to_string();
-        lines.push_back("  " + core::go_quote(m.external->metric.name) + " (target average value):\t" +
-                        current + " / " + t.average_value->to_string());
+        if (s && s->external && s->external->current.average_value)
+          current = s->external->current.average_value->to_string();
+        lines.push_back("  " + core::go_quote(m.external->metric.name) +
+                        " (target average value):\t" + current + " / " +
+                        t.average_value->to_string());
       } else {
         if (s && s->external) current = q(s->external->current.value);
-        lines.push_back("  " + core::go_quote(m.external->metric.name) + " (target value):\t" + current +
-                        " / " + q(t.value));
+        lines.push_back("  " + core::go_quote(m.external->metric.name) + " (target value):\t" +
+                        current + " / " + q(t.value));
       }
     } else if (m.type == "Pods" && m.pods) {
       if (s && s->pods) current = q(s->pods->current.average_value);
       lines.push_back("  " + core::go_quote(m.pods->metric.name) + " on pods:\t" + current + " / " +
                       q(m.pods->target.average_value));
     } else if (m.type == "Object" && m.object) {
-      std::string head = "  \"" + m.object->metric.name + "\" on " + m.object->described_object.kind +
-                         "/" + m.object->described_object.name + " ";
+      std::string head = "  \"" + m.object->metric.name + "\" on " +
+                         m.object->described_object.kind + "/" + m.object->described_object.name +
+                         " ";
       if (m.object->target.type == "AverageValue") {
         if (s && s->object) current = q(s->object->current.average_value);
         lines.push_back(head + "(target average value):\t" + current + " / " +
@@ -278,14 +288,17 @@ std::string describe_hpa(const HorizontalPodAutoscaler& hpa,
         if (cur && cur->average_utilization) {
           current = std::to_string(*cur->average_utilization) + "% (" + q(cur->average_value) + ")";
         }
-        std::string target = t.average_utilization ? std::to_string(*t.average_utilization) + "%" : "<auto>";
+        std::string target =
+            t.average_utilization ? std::to_string(*t.average_utilization) + "%" : "<auto>";
         lines.push_back(head + "  (as a percentage of request):\t" + current + " / " + target);
       }
     } else {
       lines.push_back("  <unknown metric type " + core::go_quote(m.type) + ">");
     }
   }
-  lines.push_back("Min replicas:\t" + (hpa.spec.min_replicas ? std::to_string(*hpa.spec.min_replicas) : std::string("<unset>")));
+  lines.push_back("Min replicas:\t" + (hpa.spec.min_replicas
+                                           ? std::to_string(*hpa.spec.min_replicas)
+                                           : std::string("<unset>")));
   lines.push_back("Max replicas:\t" + std::to_string(hpa.spec.max_replicas));
   if (hpa.spec.behavior) {
     lines.push_back("Behavior:");
@@ -293,7 +306,8 @@ std::string describe_hpa(const HorizontalPodAutoscaler& hpa,
       if (!r) return;
       lines.push_back("  " + title + ":");
       if (r->stabilization_window_seconds) {
-        lines.push_back("    Stabilization Window: " + std::to_string(*r->stabilization_window_seconds) + " seconds");
+        lines.push_back("    Stabilization Window: " +
+                        std::to_string(*r->stabilization_window_seconds) + " seconds");
       }
       if (r->select_policy) lines.push_back("    Select Policy: " + *r->select_policy);
       if (r->tolerance) lines.push_back("    Tolerance: " + r->tolerance->to_string());
@@ -312,7 +326,8 @@ std::string describe_hpa(const HorizontalPodAutoscaler& hpa,
   std::string out = tabwrite_block(lines);
   if (!hpa.status.conditions.empty()) {
     out += "Conditions:\n";
-    std::vector<std::string> rows = {"  Type\tStatus\tReason\tMessage", "  ----\t------\t------\t-------"};
+    std::vector<std::string> rows = {"  Type\tStatus\tReason\tMessage",
+                                     "  ----\t------\t------\t-------"};
     for (const auto& c : hpa.status.conditions) {
       rows.push_back("  " + c.type + "\t" + c.status + "\t" + c.reason + "\t" + c.message);
     }
@@ -326,8 +341,10 @@ std::string describe_hpa(const HorizontalPodAutoscaler& hpa,
                                      "  ----\t------\t----\t----\t-------"};
     for (const auto& e : events) {
       std::string age = human_duration(e.age);
-      if (e.count > 1) age += " (x" + std::to_string(e.count) + " over " + human_duration(e.age) + ")";
-      rows.push_back("  " + e.type + "\t" + e.reason + "\t" + age + "\t" + e.from + "\t" + e.message);
+      if (e.count > 1)
+        age += " (x" + std::to_string(e.count) + " over " + human_duration(e.age) + ")";
+      rows.push_back("  " + e.type + "\t" + e.reason + "\t" + age + "\t" + e.from + "\t" +
+                     e.message);
     }
     out += tabwrite_block(rows);
   }

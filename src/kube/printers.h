@@ -24,7 +24,8 @@ std::string hpa_targets(const HorizontalPodAutoscaler& hpa);
 // of a row is not padded.
 class TableWriter {
  public:
-  explicit TableWriter(int min_width = 6, int padding = 3) : min_width_(min_width), padding_(padding) {}
+  explicit TableWriter(int min_width = 6, int padding = 3)
+      : min_width_(min_width), padding_(padding) {}
   // Formats rows flushed together (e.g. the header and the initial list), one line each.
   std::string flush(const std::vector<std::vector<std::string>>& rows);
   // One row flushed on its own (a watch event).
@@ -48,7 +49,7 @@ struct DescribedEvent {
 };
 
 // `kubectl describe hpa NAME`, with the events given.
-std::string describe_hpa(const HorizontalPodAutoscaler& hpa, const std::vector<DescribedEvent>& events,
-                         core::Time now);
+std::string describe_hpa(const HorizontalPodAutoscaler& hpa,
+                         const std::vector<DescribedEvent>& events, core::Time now);
 
 }  // namespace llmscale::kube

@@ -62,7 +62,9 @@ struct QuantityString {
 bool contains_suffix_char(char c) {
   return std::string_view("eEinumkKMGTP").find(c) != std::string_view::npos;
 }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // parseQuantityString: splits text into its parts, or fails with the format error.
 bool split_quantity(std::string_view str, QuantityString& out) {
@@ -153,10 +155,9 @@ bool interpret_suffix(std::string_view suffix, SuffixMeaning& out) {
     std::string_view text;
     int base, exponent;
   };
-  static constexpr Entry kDecimal[] = {{"n", 10, -9}, {"u", 10, -6}, {"m", 10, -3},
-                                       {"", 10, 0},   {"k", 10, 3},  {"M", 10, 6},
-                                       {"G", 10, 9},  {"T", 10, 12}, {"P", 10, 15},
-                                       {"E", 10, 18}};
+  static constexpr Entry kDecimal[] = {{"n", 10, -9}, {"u", 10, -6}, {"m", 10, -3}, {"", 10, 0},
+                                       {"k", 10, 3},  {"M", 10, 6},  {"G", 10, 9},  {"T", 10, 12},
+                                       {"P", 10, 15}, {"E", 10, 18}};
   static constexpr Entry kBinary[] = {{"Ki", 2, 10}, {"Mi", 2, 20}, {"Gi", 2, 30},
                                       {"Ti", 2, 40}, {"Pi", 2, 50}, {"Ei", 2, 60}};
   for (const Entry& e : kDecimal) {
@@ -301,9 +302,10 @@ Result<Quantity> Quantity::parse(std::string_view str) {
         if (meaning.format == Format::kBinarySI) {
           canonical = meaning.exponent % 10 == 0 && (value & 0x07) != 0;
         } else {
-          canonical = scale % 3 == 0 && !(shifted.size() >= 3 &&
-                                          shifted.compare(shifted.size() - 3, 3, "000") == 0) &&
-                      shifted[0] != '0';
+          canonical =
+              scale % 3 == 0 &&
+              !(shifted.size() >= 3 && shifted.compare(shifted.size() - 3, 3, "000") == 0) &&
+              shifted[0] != '0';
         }
         if (canonical) q.text_ = std::string(str);
         return q;
@@ -330,7 +332,9 @@ Result<Quantity> Quantity::parse(std::string_view str) {
 Quantity Quantity::from_milli(std::int64_t milli, Format format) {
   return Quantity(milli, -3, format);
 }
-Quantity Quantity::from_int(std::int64_t value, Format format) { return Quantity(value, 0, format); }
+Quantity Quantity::from_int(std::int64_t value, Format format) {
+  return Quantity(value, 0, format);
+}
 Quantity Quantity::from_scaled(std::int64_t value, int scale, Format format) {
   return Quantity(value, scale, format);
 }

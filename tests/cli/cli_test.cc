@@ -3,12 +3,12 @@
 // Set LLMSCALE_UPDATE_GOLDEN=1 to rewrite the golden files after an intended change.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 
 namespace {
 
@@ -38,7 +38,8 @@ Outcome run(const std::string& args, const std::string& stdin_text = "") {
 void expect_golden(const std::string& name, const std::string& actual) {
   std::string path = std::string(LLMSCALE_SOURCE_DIR) + "/tests/cli/golden/" + name;
   if (std::getenv("LLMSCALE_UPDATE_GOLDEN") != nullptr) std::ofstream(path) << actual;
-  EXPECT_EQ(actual, slurp(path)) << "golden " << name << " differs (LLMSCALE_UPDATE_GOLDEN=1 rewrites it)";
+  EXPECT_EQ(actual, slurp(path)) << "golden " << name
+                                 << " differs (LLMSCALE_UPDATE_GOLDEN=1 rewrites it)";
 }
 
 class ExampleGolden : public ::testing::TestWithParam<const char*> {};
@@ -59,7 +60,8 @@ INSTANTIATE_TEST_SUITE_P(Examples, ExampleGolden,
                                            "external-metric-fetch-failure"),
                          [](const auto& info) {
                            std::string name = info.param;
-                           for (char& c : name) if (c == '-') c = '_';
+                           for (char& c : name)
+                             if (c == '-') c = '_';
                            return name;
                          });
 
@@ -91,49 +93,61 @@ TEST_P(MalformedInput, ExitsTwoWithOneLineNamingTheField) {
 INSTANTIATE_TEST_SUITE_P(
     Cli, MalformedInput,
     ::testing::Values(
-        BadInput{"NotAnObject", "[1, 2]", "expected an object with now, hpa, scale, pods and metrics"},
+        BadInput{"NotAnObject", "[1, 2]",
+                 "expected an object with now, hpa, scale, pods and metrics"},
         BadInput{"MissingNow", "{}", "now: Required value"},
-        BadInput{"BadNow", "now: yesterday\n",
-                 "now: cannot parse \"yesterday\" as RFC 3339 time (want 2006-01-02T15:04:05Z07:00)"},
+        BadInput{
+            "BadNow", "now: yesterday\n",
+            "now: cannot parse \"yesterday\" as RFC 3339 time (want 2006-01-02T15:04:05Z07:00)"},
         BadInput{"MissingHpa", "now: 2026-01-01T00:00:00Z\n", "hpa: Required value"},
         BadInput{"BadReplicasType",
-                 "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, "
+                 "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: "
+                 "HorizontalPodAutoscaler, "
                  "spec: {maxReplicas: two}}\n",
                  "hpa.spec.maxReplicas: expected a 32-bit integer, got string \"two\""},
         BadInput{"UnknownHpaField",
-                 "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, "
+                 "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: "
+                 "HorizontalPodAutoscaler, "
                  "spec: {maxReplica: 2}}\n",
                  "strict decoding error: unknown field \"hpa.spec.maxReplica\""},
-        BadInput{"BadQuantity",
-                 "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, "
-                 "spec: {maxReplicas: 2, metrics: [{type: Pods, pods: {metric: {name: q}, target: "
-                 "{type: AverageValue, averageValue: 1x}}}]}}\n",
-                 "hpa.spec.metrics[0].pods.target.averageValue: Invalid value: \"1x\": quantities must "
-                 "match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"},
+        BadInput{
+            "BadQuantity",
+            "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: "
+            "HorizontalPodAutoscaler, "
+            "spec: {maxReplicas: 2, metrics: [{type: Pods, pods: {metric: {name: q}, target: "
+            "{type: AverageValue, averageValue: 1x}}}]}}\n",
+            "hpa.spec.metrics[0].pods.target.averageValue: Invalid value: \"1x\": quantities must "
+            "match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"},
         BadInput{"UnknownGate",
                  "now: 2026-01-01T00:00:00Z\ncontroller: {featureGates: {HPAMagic: true}}\n",
                  "controller.featureGates.HPAMagic: unknown feature gate (supported: "
                  "HPAConfigurableTolerance, HPAGeneration, HPAScaleToZero, PodLevelResources)"},
         BadInput{"NegativeTolerance", "now: 2026-01-01T00:00:00Z\ncontroller: {tolerance: -1}\n",
                  "controller.tolerance: must be greater than or equal to 0"},
-        BadInput{"BadPod",
-                 "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, "
-                 "spec: {maxReplicas: 2}}\nscale: {specReplicas: 1}\npods: [{status: {phase: 3}}]\n",
-                 "pods[0].status.phase: expected a string, got number 3"},
-        BadInput{"BadMetricList",
-                 "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, "
-                 "spec: {maxReplicas: 2}}\nscale: {specReplicas: 1}\nmetrics: {pods: {q: {items: "
-                 "[{value: abc}]}}}\n",
-                 "metrics.pods[q].items[0].value: Invalid value: \"abc\": quantities "
-                 "must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"},
-        BadInput{"BadYaml", "now: [unclosed\n",
-                 "yaml: line 2: did not find expected ',' or ']'"},
+        BadInput{
+            "BadPod",
+            "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: "
+            "HorizontalPodAutoscaler, "
+            "spec: {maxReplicas: 2}}\nscale: {specReplicas: 1}\npods: [{status: {phase: 3}}]\n",
+            "pods[0].status.phase: expected a string, got number 3"},
+        BadInput{
+            "BadMetricList",
+            "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: "
+            "HorizontalPodAutoscaler, "
+            "spec: {maxReplicas: 2}}\nscale: {specReplicas: 1}\nmetrics: {pods: {q: {items: "
+            "[{value: abc}]}}}\n",
+            "metrics.pods[q].items[0].value: Invalid value: \"abc\": quantities "
+            "must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"},
+        BadInput{"BadYaml", "now: [unclosed\n", "yaml: line 2: did not find expected ',' or ']'"},
         BadInput{"BadHistory",
-                 "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, "
-                 "spec: {maxReplicas: 2}}\nscale: {specReplicas: 1}\nhistory: {recommendations: [{replicas: 1}]}\n",
+                 "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: "
+                 "HorizontalPodAutoscaler, "
+                 "spec: {maxReplicas: 2}}\nscale: {specReplicas: 1}\nhistory: {recommendations: "
+                 "[{replicas: 1}]}\n",
                  "history.recommendations[0].timestamp: Required value"},
         BadInput{"ScaleErrorNotString",
-                 "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, "
+                 "now: 2026-01-01T00:00:00Z\nhpa: {apiVersion: autoscaling/v2, kind: "
+                 "HorizontalPodAutoscaler, "
                  "spec: {maxReplicas: 2}}\nscale: {error: 5}\n",
                  "scale.error: expected a string, got number 5"}),
     [](const auto& info) { return std::string(info.param.name); });
@@ -153,20 +167,25 @@ TEST(CliContract, ValidateLikeTheApiServer) {
   Outcome ok = run("hpa validate tests/testdata/seeds/001-nim-gpu-cache.yaml");
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_EQ(ok.out, "horizontalpodautoscaler.autoscaling/gpu-hpa-cache valid\n");
-  std::string text = slurp(std::string(LLMSCALE_SOURCE_DIR) + "/tests/testdata/seeds/000-jetstream-multiple-metrics.yaml");
+  std::string text = slurp(std::string(LLMSCALE_SOURCE_DIR) +
+                           "/tests/testdata/seeds/000-jetstream-multiple-metrics.yaml");
   for (auto [k, v] : {std::pair<std::string, std::string>{"JETSTREAM_METRIC_TARGET", "10"},
-                      {"EXTERNAL_METRIC_TARGET", "800m"}, {"MIN_REPLICAS", "1"}, {"MAX_REPLICAS", "2"},
+                      {"EXTERNAL_METRIC_TARGET", "800m"},
+                      {"MIN_REPLICAS", "1"},
+                      {"MAX_REPLICAS", "2"},
                       {"jetstream_METRIC", "jetstream_prefill_backlog_size"}}) {
     for (std::size_t p; (p = text.find(k)) != std::string::npos;) text.replace(p, k.size(), v);
   }
   Outcome seed = run("hpa validate -", text);
   EXPECT_EQ(seed.exit_code, 2);
-  EXPECT_EQ(seed.err, "error: HorizontalPodAutoscaler in version \"v2\" cannot be handled as a "
-                      "HorizontalPodAutoscaler: strict decoding error: unknown field "
-                      "\"spec.metrics[0].pods.averageValue\"\n");
+  EXPECT_EQ(seed.err,
+            "error: HorizontalPodAutoscaler in version \"v2\" cannot be handled as a "
+            "HorizontalPodAutoscaler: strict decoding error: unknown field "
+            "\"spec.metrics[0].pods.averageValue\"\n");
   Outcome lenient = run("hpa validate --lenient -", text);
   EXPECT_EQ(lenient.exit_code, 2);
-  EXPECT_NE(lenient.err.find("spec.metrics[0].pods.target.averageValue: Required value"), std::string::npos);
+  EXPECT_NE(lenient.err.find("spec.metrics[0].pods.target.averageValue: Required value"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -25,8 +25,7 @@ TEST(GoDurationTest, ParsesWhatGoParses) {
 TEST(GoDurationTest, RejectsWithGosMessages) {
   EXPECT_EQ(parse_go_duration("").error().message, "time: invalid duration \"\"");
   EXPECT_EQ(parse_go_duration("15").error().message, "time: missing unit in duration \"15\"");
-  EXPECT_EQ(parse_go_duration("3d").error().message,
-            "time: unknown unit \"d\" in duration \"3d\"");
+  EXPECT_EQ(parse_go_duration("3d").error().message, "time: unknown unit \"d\" in duration \"3d\"");
   EXPECT_EQ(parse_go_duration(".s").error().message, "time: invalid duration \".s\"");
   EXPECT_EQ(parse_go_duration("-").error().message, "time: invalid duration \"-\"");
   EXPECT_FALSE(parse_go_duration("9999999999999h").has_value());
@@ -63,8 +62,7 @@ TEST(PrometheusDurationTest, ParsesUnitsInOrderOnly) {
   EXPECT_FALSE(parse_prometheus_duration("1.5s").has_value());
   EXPECT_FALSE(parse_prometheus_duration("").has_value());
   EXPECT_FALSE(parse_prometheus_duration("5").has_value());
-  EXPECT_EQ(parse_prometheus_duration("5x").error().message,
-            "not a valid duration string: \"5x\"");
+  EXPECT_EQ(parse_prometheus_duration("5x").error().message, "not a valid duration string: \"5x\"");
 }
 
 TEST(PrometheusDurationTest, Formats) {

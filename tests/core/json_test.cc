@@ -139,7 +139,8 @@ TEST(ManifestTest, RefusesAliasBombsAndBadInput) {
   EXPECT_FALSE(parse_documents(",i").has_value());
   EXPECT_FALSE(parse_documents(",").has_value());
   EXPECT_FALSE(parse_documents("a: \xff\n").has_value());
-  EXPECT_EQ(parse_documents("a: *nope\n").error().message, "yaml: line 1: unknown anchor 'nope' referenced");
+  EXPECT_EQ(parse_documents("a: *nope\n").error().message,
+            "yaml: line 1: unknown anchor 'nope' referenced");
   auto explicit_tags = parse_document("a: !!str 5\nb: ! 6\nc: !!int \"7\"\n");
   ASSERT_TRUE(explicit_tags);
   EXPECT_EQ((*explicit_tags)["a"], "5");

@@ -29,23 +29,26 @@ class CountingMetrics final : public MetricsProvider {
  public:
   explicit CountingMetrics(MetricsProvider& inner) : inner_(inner) {}
   int calls = 0;
-  core::Result<std::vector<kube::PodMetrics>> resource_metrics(const std::string& ns, const kube::Selector& s) override {
+  core::Result<std::vector<kube::PodMetrics>> resource_metrics(const std::string& ns,
+                                                               const kube::Selector& s) override {
     ++calls;
     return inner_.resource_metrics(ns, s);
   }
-  core::Result<std::vector<kube::MetricValue>> pods_metric(const std::string& ns, const std::string& m,
-                                                           const kube::Selector& p, const kube::Selector& ms) override {
+  core::Result<std::vector<kube::MetricValue>> pods_metric(const std::string& ns,
+                                                           const std::string& m,
+                                                           const kube::Selector& p,
+                                                           const kube::Selector& ms) override {
     ++calls;
     return inner_.pods_metric(ns, m, p, ms);
   }
-  core::Result<std::vector<kube::MetricValue>> object_metric(const std::string& ns, const std::string& m,
-                                                             const kube::CrossVersionObjectReference& o,
-                                                             const kube::Selector& ms) override {
+  core::Result<std::vector<kube::MetricValue>> object_metric(
+      const std::string& ns, const std::string& m, const kube::CrossVersionObjectReference& o,
+      const kube::Selector& ms) override {
     ++calls;
     return inner_.object_metric(ns, m, o, ms);
   }
-  core::Result<std::vector<kube::ExternalMetricValue>> external_metric(const std::string& ns, const std::string& m,
-                                                                       const kube::Selector& ms) override {
+  core::Result<std::vector<kube::ExternalMetricValue>> external_metric(
+      const std::string& ns, const std::string& m, const kube::Selector& ms) override {
     ++calls;
     return inner_.external_metric(ns, m, ms);
   }
@@ -87,7 +90,7 @@ TEST(HpaRules, ConfigurableTolerancePerDirection) {
     s.input.hpa.spec.behavior = behavior;
     return s.run();
   };
-  EXPECT_EQ(*with_tolerance(true).metrics[0].proposed_replicas, 11);  // 1.05 > 1.01
+  EXPECT_EQ(*with_tolerance(true).metrics[0].proposed_replicas, 11);   // 1.05 > 1.01
   EXPECT_EQ(*with_tolerance(false).metrics[0].proposed_replicas, 10);  // global 0.1 applies
 }
 
@@ -101,10 +104,11 @@ TEST(HpaRules, ReadinessIsIgnoredForNonCpuMetrics) {
 
   Scenario memory;
   memory.replicas(2).metric(resource_average("memory", "100Mi"));
-  for (int i = 0; i < 2; ++i) memory.add_pod(i == 0 ? "Running" : "Running", i == 0 ? "True" : "False");
-  memory.metrics.resource = std::vector<kube::PodMetrics>{
-      pod_usage("test-pod-0", "memory", {300LL * 1048576 * 1000}),
-      pod_usage("test-pod-1", "memory", {300LL * 1048576 * 1000})};
+  for (int i = 0; i < 2; ++i)
+    memory.add_pod(i == 0 ? "Running" : "Running", i == 0 ? "True" : "False");
+  memory.metrics.resource =
+      std::vector<kube::PodMetrics>{pod_usage("test-pod-0", "memory", {300LL * 1048576 * 1000}),
+                                    pod_usage("test-pod-1", "memory", {300LL * 1048576 * 1000})};
   Decision m = memory.run();
   EXPECT_EQ(*m.metrics[0].ready_pods, 2);
   EXPECT_EQ(*m.metrics[0].proposed_replicas, 6);
@@ -119,7 +123,8 @@ TEST(HpaRules, PendingPodsAreUnreadyForEveryMetric) {
   Decision d = s.run();
   EXPECT_EQ(*d.metrics[0].unready_pods, 1);
   EXPECT_EQ(*d.metrics[0].ready_pods, 1);
-  // Scale-up with an unready pod: it is added back at 0 -> (300 + 0) / 2 = 150m -> ceil(1.5 * 2) = 3.
+  // Scale-up with an unready pod: it is added back at 0 -> (300 + 0) / 2 = 150m -> ceil(1.5 * 2)
+  // = 3.
   EXPECT_EQ(*d.metrics[0].proposed_replicas, 3);
 }
 
@@ -177,7 +182,8 @@ TEST(HpaRules, InvalidMetricBlocksScaleDownOnly) {
   EXPECT_EQ(find_condition(u, "ScalingActive")->reason, "ValidMetricFound");
   ASSERT_TRUE(u.error);  // the pass still reports the invalid metric
   EXPECT_EQ(u.error->rfind("invalid metrics (1 invalid out of 2), first error is: failed to get "
-                           "broken external metric value: failed to get external metric broken: ", 0),
+                           "broken external metric value: failed to get external metric broken: ",
+                           0),
             0u);
   // Its status slot is left empty, as upstream writes it.
   ASSERT_EQ(u.status.current_metrics.size(), 2u);
@@ -219,14 +225,16 @@ TEST(HpaRules, OutOfRangeReplicasAreCorrectedWithoutMetrics) {
   }
 }
 
-// §13.8: scaling from zero needs the gate, the ScaledToZero condition and an Object/External metric.
+// §13.8: scaling from zero needs the gate, the ScaledToZero condition and an Object/External
+// metric.
 TEST(HpaRules, ScaleFromZeroNeedsGateConditionAndExternalMetric) {
   auto scenario = [](bool gate, bool condition) {
     Scenario s;
     s.replicas(0).bounds(0, 10).metric(external_value("qps", "5"));
     s.input.config.gates.hpa_scale_to_zero = gate;
     if (condition) {
-      s.input.hpa.status.conditions.push_back({"ScaledToZero", "True", t0() - minutes(10), "ScaledToZero", ""});
+      s.input.hpa.status.conditions.push_back(
+          {"ScaledToZero", "True", t0() - minutes(10), "ScaledToZero", ""});
     }
     s.metrics.external["qps"] = std::vector<kube::ExternalMetricValue>{external_sample(5250)};
     return s.run();
@@ -402,8 +410,8 @@ TEST(HpaRules, ScaleDownPercentTruncatesAndMinMaxSwap) {
     s.input.history.recommendations = {{10, t0() - minutes(10)}};
     return s.run();
   };
-  EXPECT_EQ(run("Max").desired_replicas, 7);   // trunc(10 * 0.75) = 7 removes more than 10 - 1
-  EXPECT_EQ(run("Min").desired_replicas, 9);   // the smallest change
+  EXPECT_EQ(run("Max").desired_replicas, 7);  // trunc(10 * 0.75) = 7 removes more than 10 - 1
+  EXPECT_EQ(run("Min").desired_replicas, 9);  // the smallest change
   Decision disabled = run("Disabled");
   EXPECT_EQ(disabled.desired_replicas, 10);
   EXPECT_FALSE(disabled.rescale);
@@ -435,9 +443,8 @@ TEST(HpaRules, ScaleEventsReuseTheLastOutdatedSlot) {
   behavior.scale_up->policies = std::vector<kube::HPAScalingPolicy>{{"Pods", 10, 60}};
   s.input.hpa.spec.behavior = behavior;
   s.input.history.recommendations = {{2, t0() - minutes(10)}};
-  s.input.history.scale_up_events = {{1, t0() - minutes(5), false},
-                                     {2, t0() - minutes(4), false},
-                                     {1, t0() - seconds(30), false}};
+  s.input.history.scale_up_events = {
+      {1, t0() - minutes(5), false}, {2, t0() - minutes(4), false}, {1, t0() - seconds(30), false}};
   Decision d = s.run();
   ASSERT_EQ(d.desired_replicas, 6);  // the period started at 2 - 1 = 1; 1 + 10 allows 6
   ASSERT_EQ(d.history.scale_up_events.size(), 3u);
@@ -484,8 +491,9 @@ TEST(HpaRules, ResourceMetricsNeedRequestsOnEveryListedPod) {
   s.metrics.resource = std::vector<kube::PodMetrics>{pod_usage("test-pod-0", "cpu", {900})};
   Decision d = s.run();
   ASSERT_TRUE(d.metrics[0].error);
-  EXPECT_EQ(*d.metrics[0].error,
-            "failed to get cpu utilization: missing request for cpu in container c of Pod test-pod-1");
+  EXPECT_EQ(
+      *d.metrics[0].error,
+      "failed to get cpu utilization: missing request for cpu in container c of Pod test-pod-1");
   EXPECT_EQ(*d.metrics[0].reason, "FailedGetResourceMetric");
 }
 
@@ -494,8 +502,9 @@ TEST(HpaRules, SidecarInitContainersCountTowardRequests) {
   s.replicas(1).metric(resource_utilization("cpu", 50));
   kube::Pod& pod = s.add_pod();
   pod.containers = {{"app", {{"cpu", *kube::Quantity::parse("500m")}}, std::nullopt}};
-  pod.init_containers = {{"sidecar", {{"cpu", *kube::Quantity::parse("500m")}}, std::string("Always")},
-                         {"setup", {}, std::nullopt}};
+  pod.init_containers = {
+      {"sidecar", {{"cpu", *kube::Quantity::parse("500m")}}, std::string("Always")},
+      {"setup", {}, std::nullopt}};
   s.metrics.resource = std::vector<kube::PodMetrics>{pod_usage("test-pod-0", "cpu", {500})};
   Decision d = s.run();
   EXPECT_EQ(*d.metrics[0].utilization_percent, 50);  // 500m of 1000m
@@ -514,16 +523,19 @@ TEST(HpaRules, SucceededPodsAreIgnored) {
 TEST(HpaPass, FailedGetScaleKeepsTheOldDesiredCount) {
   Scenario s = pods_scenario(3, 300, 100);
   s.input.hpa.status.desired_replicas = 3;
-  s.input.scale = tl::unexpected(core::Error{core::ErrorCode::kNotFound, "deployments.apps \"test-deployment\" not found"});
+  s.input.scale = tl::unexpected(
+      core::Error{core::ErrorCode::kNotFound, "deployments.apps \"test-deployment\" not found"});
   Decision d = s.run();
   const auto* able = find_condition(d, "AbleToScale");
   EXPECT_EQ(able->status, "False");
   EXPECT_EQ(able->reason, "FailedGetScale");
-  EXPECT_EQ(able->message, "the HPA controller was unable to get the target's current scale: "
-                           "deployments.apps \"test-deployment\" not found");
+  EXPECT_EQ(able->message,
+            "the HPA controller was unable to get the target's current scale: "
+            "deployments.apps \"test-deployment\" not found");
   EXPECT_EQ(d.status.desired_replicas, 3);
-  EXPECT_EQ(*d.error, "failed to query scale subresource for Deployment/test-namespace/test-deployment: "
-                      "deployments.apps \"test-deployment\" not found");
+  EXPECT_EQ(*d.error,
+            "failed to query scale subresource for Deployment/test-namespace/test-deployment: "
+            "deployments.apps \"test-deployment\" not found");
   ASSERT_EQ(d.events.size(), 1u);
   EXPECT_EQ(d.events[0].reason, "FailedGetScale");
 }
@@ -532,15 +544,17 @@ TEST(HpaPass, InvalidApiVersionIsAFailedGetScale) {
   Scenario s = pods_scenario(3, 300, 100);
   s.input.hpa.spec.scale_target_ref.api_version = "apps/v1/extra";
   Decision d = s.run();
-  EXPECT_EQ(*d.error, "invalid API version in scale target reference: unexpected GroupVersion "
-                      "string: apps/v1/extra");
+  EXPECT_EQ(*d.error,
+            "invalid API version in scale target reference: unexpected GroupVersion "
+            "string: apps/v1/extra");
 }
 
 TEST(HpaPass, SelectorProblems) {
   Scenario empty = pods_scenario(3, 300, 100);
   empty.input.scale->selector = "";
   Decision e = empty.run();
-  EXPECT_EQ(find_condition(e, "ScalingActive")->message, "the HPA target's scale is missing a selector");
+  EXPECT_EQ(find_condition(e, "ScalingActive")->message,
+            "the HPA target's scale is missing a selector");
   EXPECT_EQ(e.events[0].reason, "SelectorRequired");
   EXPECT_EQ(e.events.back().reason, "FailedComputeMetricsReplicas");
 
@@ -585,20 +599,22 @@ TEST(HpaPass, UnknownMetricTypeIsAnInvalidMetric) {
   EXPECT_EQ(*d.metrics[0].reason, "InvalidMetricSourceType");
   EXPECT_EQ(find_condition(d, "ScalingActive")->message,
             "the HPA was unable to compute the replica count: unknown metric source type \"Foo\"");
-  EXPECT_EQ(*d.error, "failed to compute desired number of replicas based on listed metrics for "
-                      "Deployment/test-namespace/test-deployment: invalid metrics (1 invalid out "
-                      "of 1), first error is: unknown metric source type \"Foo\"");
+  EXPECT_EQ(*d.error,
+            "failed to compute desired number of replicas based on listed metrics for "
+            "Deployment/test-namespace/test-deployment: invalid metrics (1 invalid out "
+            "of 1), first error is: unknown metric source type \"Foo\"");
 }
 
 TEST(HpaPass, FetchErrorsNameTheApi) {
   Scenario s;
   s.replicas(2).metric(pods_metric("queue", "1"));
   s.add_pod();
-  s.metrics.pods["queue"] = tl::unexpected(core::Error{core::ErrorCode::kUnavailable,
-                                                       "the server could not find the requested resource"});
+  s.metrics.pods["queue"] = tl::unexpected(core::Error{
+      core::ErrorCode::kUnavailable, "the server could not find the requested resource"});
   Decision d = s.run();
-  EXPECT_EQ(*d.metrics[0].error, "unable to get metric queue: unable to fetch metrics from custom "
-                                 "metrics API: the server could not find the requested resource");
+  EXPECT_EQ(*d.metrics[0].error,
+            "unable to get metric queue: unable to fetch metrics from custom "
+            "metrics API: the server could not find the requested resource");
   Scenario empty;
   empty.replicas(2).metric(pods_metric("queue", "1"));
   empty.add_pod();
@@ -611,7 +627,8 @@ TEST(HpaPass, FetchErrorsNameTheApi) {
 
 TEST(HpaPass, ConditionsKeepOrderAndTransitionTimes) {
   Scenario s = pods_scenario(3, 100, 100);
-  kube::HorizontalPodAutoscalerCondition able{"AbleToScale", "True", t0() - minutes(30), "ReadyForNewScale", "x"};
+  kube::HorizontalPodAutoscalerCondition able{"AbleToScale", "True", t0() - minutes(30),
+                                              "ReadyForNewScale", "x"};
   s.input.hpa.status.conditions = {able};
   s.input.history.recommendations = {{3, t0() - minutes(10)}};
   Decision d = s.run();
@@ -652,8 +669,9 @@ TEST(HpaPass, MultipleMetricsTakeTheMaximum) {
   s.input.config.scale_up_limit_factor = 8;
   Decision d = s.run();
   EXPECT_EQ(*d.prenormalized_replicas, 8);
-  EXPECT_EQ(d.rescale_reason, "external metric qps(&LabelSelector{MatchLabels:map[string]string{label: "
-                              "value,},MatchExpressions:[]LabelSelectorRequirement{},}) above target");
+  EXPECT_EQ(d.rescale_reason,
+            "external metric qps(&LabelSelector{MatchLabels:map[string]string{label: "
+            "value,},MatchExpressions:[]LabelSelectorRequirement{},}) above target");
 }
 
 }  // namespace

@@ -10,13 +10,15 @@ namespace {
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-Scenario pods_metric_scenario(int replicas, const std::vector<std::int64_t>& values, std::int64_t target) {
+Scenario pods_metric_scenario(int replicas, const std::vector<std::int64_t>& values,
+                              std::int64_t target) {
   Scenario s;
   s.replicas(replicas).bounds(1, 1000).metric(pods_metric("queue", std::to_string(target) + "m"));
   std::vector<kube::MetricValue> samples;
   for (int i = 0; i < replicas; ++i) {
     s.add_pod();
-    samples.push_back(pod_value("test-pod-" + std::to_string(i), values[std::size_t(i) % values.size()]));
+    samples.push_back(
+        pod_value("test-pod-" + std::to_string(i), values[std::size_t(i) % values.size()]));
   }
   s.metrics.pods["queue"] = samples;
   return s;
@@ -67,7 +69,8 @@ RC_GTEST_PROP(HpaProperties, NormalizationNeverReversesDirection, ()) {
     int events = *rc::gen::inRange(0, 4);
     for (int i = 0; i < events; ++i) {
       ScaleEvent e{*rc::gen::inRange(1, 10), t0() - seconds(*rc::gen::inRange(0, 200)), false};
-      (*rc::gen::arbitrary<bool>() ? s.input.history.scale_up_events : s.input.history.scale_down_events)
+      (*rc::gen::arbitrary<bool>() ? s.input.history.scale_up_events
+                                   : s.input.history.scale_down_events)
           .push_back(e);
     }
   }

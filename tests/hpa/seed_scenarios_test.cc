@@ -14,13 +14,15 @@
 namespace llmscale::hpa::testing {
 namespace {
 
-kube::HorizontalPodAutoscaler seed(const std::string& file, std::map<std::string, std::string> values) {
+kube::HorizontalPodAutoscaler seed(const std::string& file,
+                                   std::map<std::string, std::string> values) {
   std::ifstream in(std::string(LLMSCALE_SOURCE_DIR) + "/tests/testdata/seeds/" + file);
   std::stringstream ss;
   ss << in.rdbuf();
   std::string text = ss.str();
   for (const auto& [k, v] : values) {
-    for (std::size_t pos; (pos = text.find(k)) != std::string::npos;) text.replace(pos, k.size(), v);
+    for (std::size_t pos; (pos = text.find(k)) != std::string::npos;)
+      text.replace(pos, k.size(), v);
   }
   auto hpas = kube::load_hpa_manifests(text, {});
   EXPECT_TRUE(hpas) << file << ": " << (hpas ? "" : hpas.error().message);
@@ -43,7 +45,8 @@ Scenario with_hpa(kube::HorizontalPodAutoscaler hpa, int replicas, const std::st
 
 std::vector<kube::MetricValue> per_pod(const Scenario& s, std::vector<std::int64_t> milli) {
   std::vector<kube::MetricValue> values;
-  for (std::size_t i = 0; i < s.input.pods.size(); ++i) values.push_back(pod_value(s.input.pods[i].metadata.name, milli[i]));
+  for (std::size_t i = 0; i < s.input.pods.size(); ++i)
+    values.push_back(pod_value(s.input.pods[i].metadata.name, milli[i]));
   return values;
 }
 
@@ -59,7 +62,8 @@ TEST(SeedScenarios, NimGpuCacheScalesOneToThree) {
   Decision d = s.run();
   EXPECT_EQ(d.desired_replicas, 3);
   EXPECT_EQ(targets(s, d), "208m/100m");
-  EXPECT_EQ(d.events[0].message, "New size: 3; reason: pods metric gpu_cache_usage_perc above target");
+  EXPECT_EQ(d.events[0].message,
+            "New size: 3; reason: pods metric gpu_cache_usage_perc above target");
 }
 
 TEST(SeedScenarios, VllmQueueScalesToMaxAndHolds) {
@@ -68,7 +72,7 @@ TEST(SeedScenarios, VllmQueueScalesToMaxAndHolds) {
   s.metrics.pods[metric] = per_pod(s, {34972});
   Decision d = s.run();
   EXPECT_EQ(*d.prenormalized_replicas, 7);  // ceil(34.972 / 5)
-  EXPECT_EQ(d.desired_replicas, 2);          // maxReplicas
+  EXPECT_EQ(d.desired_replicas, 2);         // maxReplicas
   EXPECT_EQ(d.limit_reason, "TooManyReplicas");
   EXPECT_EQ(targets(s, d), "34972m/5");
 
@@ -81,31 +85,51 @@ TEST(SeedScenarios, VllmQueueScalesToMaxAndHolds) {
 }
 
 TEST(SeedScenarios, JetStreamBacklogBurstScalesToTwo) {
-  std::map<std::string, std::string> values = {{"MIN_REPLICAS", "1"}, {"MAX_REPLICAS", "2"},
-                                               {"jetstream_METRIC", "jetstream_prefill_backlog_size"},
-                                               {"TARGET", "10"}};
-  Scenario idle = with_hpa(seed("000-jetstream-external-adapter.yaml", values), 1, "maxengine-server");
-  idle.metrics.external["jetstream_prefill_backlog_size"] = std::vector<kube::ExternalMetricValue>{external_sample(0)};
+  std::map<std::string, std::string> values = {
+      {"MIN_REPLICAS", "1"},
+      {"MAX_REPLICAS", "2"},
+      {"jetstream_METRIC", "jetstream_prefill_backlog_size"},
+      {"TARGET", "10"}};
+  Scenario idle =
+      with_hpa(seed("000-jetstream-external-adapter.yaml", values), 1, "maxengine-server");
+  idle.metrics.external["jetstream_prefill_backlog_size"] =
+      std::vector<kube::ExternalMetricValue>{external_sample(0)};
   Decision d = idle.run();
   EXPECT_EQ(d.desired_replicas, 1);
   EXPECT_EQ(targets(idle, d), "0/10 (avg)");
 
-  Scenario burst = with_hpa(seed("000-jetstream-external-adapter.yaml", values), 1, "maxengine-server");
-  burst.metrics.external["jetstream_prefill_backlog_size"] = std::vector<kube::ExternalMetricValue>{external_sample(68000)};
+  Scenario burst =
+      with_hpa(seed("000-jetstream-external-adapter.yaml", values), 1, "maxengine-server");
+  burst.metrics.external["jetstream_prefill_backlog_size"] =
+      std::vector<kube::ExternalMetricValue>{external_sample(68000)};
   Decision b = burst.run();
   EXPECT_EQ(b.desired_replicas, 2);
   EXPECT_EQ(targets(burst, b), "68/10 (avg)");
 }
 
 TEST(SeedScenarios, StackdriverStyleNamesAndSelectorsReachTheProvider) {
-  std::map<std::string, std::string> values = {{"MIN_REPLICAS", "1"}, {"MAX_REPLICAS", "2"}, {"TARGET", "10"}};
-  Scenario s = with_hpa(seed("000-jetstream-external-memory-used.yaml", values), 1, "maxengine-server");
+  std::map<std::string, std::string> values = {
+      {"MIN_REPLICAS", "1"}, {"MAX_REPLICAS", "2"}, {"TARGET", "10"}};
+  Scenario s =
+      with_hpa(seed("000-jetstream-external-memory-used.yaml", values), 1, "maxengine-server");
   struct Capture final : MetricsProvider {
     std::string name, selector;
-    core::Result<std::vector<kube::PodMetrics>> resource_metrics(const std::string&, const kube::Selector&) override { return {}; }
-    core::Result<std::vector<kube::MetricValue>> pods_metric(const std::string&, const std::string&, const kube::Selector&, const kube::Selector&) override { return {}; }
-    core::Result<std::vector<kube::MetricValue>> object_metric(const std::string&, const std::string&, const kube::CrossVersionObjectReference&, const kube::Selector&) override { return {}; }
-    core::Result<std::vector<kube::ExternalMetricValue>> external_metric(const std::string&, const std::string& n, const kube::Selector& sel) override {
+    core::Result<std::vector<kube::PodMetrics>> resource_metrics(const std::string&,
+                                                                 const kube::Selector&) override {
+      return {};
+    }
+    core::Result<std::vector<kube::MetricValue>> pods_metric(const std::string&, const std::string&,
+                                                             const kube::Selector&,
+                                                             const kube::Selector&) override {
+      return {};
+    }
+    core::Result<std::vector<kube::MetricValue>> object_metric(
+        const std::string&, const std::string&, const kube::CrossVersionObjectReference&,
+        const kube::Selector&) override {
+      return {};
+    }
+    core::Result<std::vector<kube::ExternalMetricValue>> external_metric(
+        const std::string&, const std::string& n, const kube::Selector& sel) override {
       name = n;
       selector = sel.to_string();
       return std::vector<kube::ExternalMetricValue>{external_sample(5000)};
@@ -114,12 +138,15 @@ TEST(SeedScenarios, StackdriverStyleNamesAndSelectorsReachTheProvider) {
   RecordedScaleWriter writer(std::nullopt);
   reconcile(s.input, capture, writer);
   EXPECT_EQ(capture.name, "prometheus.googleapis.com|memory_used|gauge");
-  EXPECT_EQ(capture.selector, "metric.labels.container=jetstream-http,metric.labels.exported_namespace=default");
+  EXPECT_EQ(capture.selector,
+            "metric.labels.container=jetstream-http,metric.labels.exported_namespace=default");
 }
 
 TEST(SeedScenarios, TgiQueueSizeStaysInsideTheToleranceBand) {
-  Scenario s = with_hpa(seed("002-tgi-queue-size.yaml", {{"$HPA_AVERAGEVALUE_TARGET", "10"}}), 3, "gemma-server");
-  s.metrics.pods["prometheus.googleapis.com|tgi_queue_size|gauge"] = per_pod(s, {9000, 11000, 12000});
+  Scenario s = with_hpa(seed("002-tgi-queue-size.yaml", {{"$HPA_AVERAGEVALUE_TARGET", "10"}}), 3,
+                        "gemma-server");
+  s.metrics.pods["prometheus.googleapis.com|tgi_queue_size|gauge"] =
+      per_pod(s, {9000, 11000, 12000});
   Decision d = s.run();  // average 10.666 -> ratio 1.067, inside 0.1
   EXPECT_EQ(*d.metrics[0].proposed_replicas, 3);
   EXPECT_FALSE(d.rescale);

@@ -85,8 +85,8 @@ kube::MetricSpec resource_average(const std::string& resource, const std::string
 kube::MetricSpec object_value(const std::string& name, const std::string& value) {
   kube::MetricSpec m;
   m.type = "Object";
-  m.object = kube::ObjectMetricSource{{"Deployment", "some-deployment", "apps/v1"},
-                                      target("Value", value), {name, std::nullopt}};
+  m.object = kube::ObjectMetricSource{
+      {"Deployment", "some-deployment", "apps/v1"}, target("Value", value), {name, std::nullopt}};
   return m;
 }
 

@@ -11,7 +11,9 @@
 
 namespace llmscale::hpa::testing {
 
-inline core::Time t0() { return *core::parse_rfc3339("2026-03-01T12:00:00Z"); }
+inline core::Time t0() {
+  return *core::parse_rfc3339("2026-03-01T12:00:00Z");
+}
 
 // Upstream's replica-calculator test harness values: tolerance 0.1, CPU initialization 2 min,
 // initial readiness delay 10 s.
@@ -45,11 +47,13 @@ kube::MetricSpec object_average(const std::string& name, const std::string& aver
 kube::MetricSpec external_value(const std::string& name, const std::string& value);
 kube::MetricSpec external_average(const std::string& name, const std::string& average_value);
 
-kube::MetricValue pod_value(const std::string& pod, std::int64_t milli, core::Time timestamp = t0());
+kube::MetricValue pod_value(const std::string& pod, std::int64_t milli,
+                            core::Time timestamp = t0());
 kube::ExternalMetricValue external_sample(std::int64_t milli);
 kube::PodMetrics pod_usage(const std::string& pod, const std::string& resource,
                            std::vector<std::int64_t> container_milli, core::Time timestamp = t0());
 
-const kube::HorizontalPodAutoscalerCondition* find_condition(const Decision& d, const std::string& type);
+const kube::HorizontalPodAutoscalerCondition* find_condition(const Decision& d,
+                                                             const std::string& type);
 
 }  // namespace llmscale::hpa::testing

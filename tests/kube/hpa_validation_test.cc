@@ -31,10 +31,13 @@ std::string substitute(std::string text, const std::map<std::string, std::string
 }
 
 const std::map<std::string, std::string> kSeedValues = {
-    {"JETSTREAM_METRIC_TARGET", "10"}, {"EXTERNAL_METRIC_TARGET", "800m"},
-    {"MIN_REPLICAS", "1"},             {"MAX_REPLICAS", "2"},
+    {"JETSTREAM_METRIC_TARGET", "10"},
+    {"EXTERNAL_METRIC_TARGET", "800m"},
+    {"MIN_REPLICAS", "1"},
+    {"MAX_REPLICAS", "2"},
     {"jetstream_METRIC", "jetstream_prefill_backlog_size"},
-    {"$HPA_AVERAGEVALUE_TARGET", "10"}, {"TARGET", "10"}};
+    {"$HPA_AVERAGEVALUE_TARGET", "10"},
+    {"TARGET", "10"}};
 
 HorizontalPodAutoscaler load_seed(const std::string& name) {
   auto hpas = load_hpa_manifests(substitute(read_seed(name), kSeedValues), {});
@@ -256,8 +259,10 @@ TEST(HpaDecodingTest, DropsToleranceWhenTheGateIsOff) {
   EXPECT_EQ(minimal(spec).spec.behavior->scale_up->tolerance->to_string(), "50m");
   HpaLoadOptions off;
   off.gates.hpa_configurable_tolerance = false;
-  std::string text = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\n"
-                     "spec:\n  scaleTargetRef: {kind: Deployment, name: d}\n  maxReplicas: 3\n" + spec;
+  std::string text =
+      "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\n"
+      "spec:\n  scaleTargetRef: {kind: Deployment, name: d}\n  maxReplicas: 3\n" +
+      spec;
   auto hpas = load_hpa_manifests(text, off);
   ASSERT_TRUE(hpas);
   EXPECT_FALSE(hpas->front().spec.behavior->scale_up->tolerance.has_value());

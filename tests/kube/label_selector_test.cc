@@ -37,8 +37,11 @@ TEST(SelectorParseTest, ReportsUpstreamErrors) {
             "an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used "
             "for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
   EXPECT_EQ(roundtrip("a=b c"), "error: found 'c', expected: ',' or 'end of string'");
-  EXPECT_EQ(roundtrip("a in (b"), "error: unable to parse requirement: found '', expected: ',' or ')'");
-  EXPECT_EQ(roundtrip("a !! b"), "error: unable to parse requirement: found '!', expected: in, notin, =, ==, !=, gt, lt");
+  EXPECT_EQ(roundtrip("a in (b"),
+            "error: unable to parse requirement: found '', expected: ',' or ')'");
+  EXPECT_EQ(
+      roundtrip("a !! b"),
+      "error: unable to parse requirement: found '!', expected: in, notin, =, ==, !=, gt, lt");
 }
 
 TEST(SelectorMatchTest, MatchesLikeUpstream) {

@@ -10,7 +10,9 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-Quantity q(const char* text) { return *Quantity::parse(text); }
+Quantity q(const char* text) {
+  return *Quantity::parse(text);
+}
 
 HorizontalPodAutoscaler nim_hpa(const char* current, int replicas) {
   HorizontalPodAutoscaler hpa;
@@ -20,7 +22,8 @@ HorizontalPodAutoscaler nim_hpa(const char* current, int replicas) {
   hpa.spec.max_replicas = 10;
   MetricSpec m;
   m.type = "Pods";
-  m.pods = PodsMetricSource{{"gpu_cache_usage_perc", std::nullopt}, {"AverageValue", {}, q("100m"), {}}};
+  m.pods =
+      PodsMetricSource{{"gpu_cache_usage_perc", std::nullopt}, {"AverageValue", {}, q("100m"), {}}};
   hpa.spec.metrics = {m};
   hpa.status.current_replicas = replicas;
   MetricStatus s;
@@ -60,12 +63,16 @@ TEST(HpaTableTest, ReproducesTheNimSeedWatch) {
   out += table.row(row("208m", 1, minutes(6) + seconds(46)));
   out += table.row(row("208m", 3, minutes(7) + seconds(1)));
   out += table.row(row("7m", 3, minutes(7) + seconds(46)));
-  EXPECT_EQ(out,
-            "NAME            REFERENCE                   TARGETS   MINPODS   MAXPODS   REPLICAS   AGE\n"
-            "gpu-hpa-cache   Deployment/meta-llama3-8b   9m/100m   1         10        1          3m37s\n"
-            "gpu-hpa-cache   Deployment/meta-llama3-8b   208m/100m   1         10        1          6m46s\n"
-            "gpu-hpa-cache   Deployment/meta-llama3-8b   208m/100m   1         10        3          7m1s\n"
-            "gpu-hpa-cache   Deployment/meta-llama3-8b   7m/100m     1         10        3          7m46s\n");
+  EXPECT_EQ(
+      out,
+      "NAME            REFERENCE                   TARGETS   MINPODS   MAXPODS   REPLICAS   AGE\n"
+      "gpu-hpa-cache   Deployment/meta-llama3-8b   9m/100m   1         10        1          3m37s\n"
+      "gpu-hpa-cache   Deployment/meta-llama3-8b   208m/100m   1         10        1          "
+      "6m46s\n"
+      "gpu-hpa-cache   Deployment/meta-llama3-8b   208m/100m   1         10        3          "
+      "7m1s\n"
+      "gpu-hpa-cache   Deployment/meta-llama3-8b   7m/100m     1         10        3          "
+      "7m46s\n");
 }
 
 TEST(HpaTargetsTest, FormatsEverySourceLikeKubectl) {
@@ -74,23 +81,27 @@ TEST(HpaTargetsTest, FormatsEverySourceLikeKubectl) {
 
   MetricSpec pods;
   pods.type = "Pods";
-  pods.pods = PodsMetricSource{{"vllm:num_requests_waiting", std::nullopt}, {"AverageValue", {}, q("5"), {}}};
+  pods.pods = PodsMetricSource{{"vllm:num_requests_waiting", std::nullopt},
+                               {"AverageValue", {}, q("5"), {}}};
   hpa.spec.metrics = {pods};
   EXPECT_EQ(hpa_targets(hpa), "<unknown>/5");
   MetricStatus ps;
   ps.type = "Pods";
-  ps.pods = MetricStatus::Pods{{"vllm:num_requests_waiting", std::nullopt}, {{}, Quantity::from_milli(34972), {}}};
+  ps.pods = MetricStatus::Pods{{"vllm:num_requests_waiting", std::nullopt},
+                               {{}, Quantity::from_milli(34972), {}}};
   hpa.status.current_metrics = {ps};
   EXPECT_EQ(hpa_targets(hpa), "34972m/5");
 
   MetricSpec ext;
   ext.type = "External";
-  ext.external = ExternalMetricSource{{"jetstream_prefill_backlog_size", std::nullopt}, {"AverageValue", {}, q("10"), {}}};
+  ext.external = ExternalMetricSource{{"jetstream_prefill_backlog_size", std::nullopt},
+                                      {"AverageValue", {}, q("10"), {}}};
   HorizontalPodAutoscaler jet;
   jet.spec.metrics = {ext};
   MetricStatus es;
   es.type = "External";
-  es.external = MetricStatus::External{{"jetstream_prefill_backlog_size", std::nullopt}, {{}, Quantity::from_milli(0), {}}};
+  es.external = MetricStatus::External{{"jetstream_prefill_backlog_size", std::nullopt},
+                                       {{}, Quantity::from_milli(0), {}}};
   jet.status.current_metrics = {es};
   EXPECT_EQ(hpa_targets(jet), "0/10 (avg)");
 
@@ -110,7 +121,8 @@ TEST(HpaTargetsTest, FormatsEverySourceLikeKubectl) {
   cs.resource = MetricStatus::Resource{"cpu", {{}, Quantity::from_milli(250), 50}};
   MetricStatus ms;
   ms.type = "Resource";
-  ms.resource = MetricStatus::Resource{"memory", {{}, Quantity::from_milli(1048576000, Quantity::Format::kBinarySI), {}}};
+  ms.resource = MetricStatus::Resource{
+      "memory", {{}, Quantity::from_milli(1048576000, Quantity::Format::kBinarySI), {}}};
   many.status.current_metrics = {cs, ms};
   EXPECT_EQ(hpa_targets(many), "cpu: 50%/80%, memory: 1Mi/500Mi + 1 more...");
   many.spec.metrics.resize(1);
@@ -131,28 +143,31 @@ TEST(DescribeHpaTest, LaysOutLikeKubectlDescribe) {
   hpa.status.desired_replicas = 3;
   hpa.status.conditions = {{"AbleToScale", "True", std::nullopt, "SucceededRescale",
                             "the HPA controller was able to update the target scale to 3"}};
-  std::string out = describe_hpa(hpa, {{"Normal", "SuccessfulRescale", "New size: 3; reason: x", seconds(15), 1}},
-                                 *core::parse_rfc3339("2025-01-02T20:13:20Z"));
-  EXPECT_EQ(out,
-            "Name:                              gpu-hpa-cache\n"
-            "Namespace:                         default\n"
-            "Labels:                            <none>\n"
-            "Annotations:                       <none>\n"
-            "CreationTimestamp:                 Thu, 02 Jan 2025 20:06:34 +0000\n"
-            "Reference:                         Deployment/meta-llama3-8b\n"
-            "Metrics:                           ( current / target )\n"
-            "  \"gpu_cache_usage_perc\" on pods:  208m / 100m\n"
-            "Min replicas:                      1\n"
-            "Max replicas:                      10\n"
-            "Deployment pods:                   1 current / 3 desired\n"
-            "Conditions:\n"
-            "  Type         Status  Reason            Message\n"
-            "  ----         ------  ------            -------\n"
-            "  AbleToScale  True    SucceededRescale  the HPA controller was able to update the target scale to 3\n"
-            "Events:\n"
-            "  Type    Reason             Age   From                       Message\n"
-            "  ----    ------             ----  ----                       -------\n"
-            "  Normal  SuccessfulRescale  15s   horizontal-pod-autoscaler  New size: 3; reason: x\n");
+  std::string out =
+      describe_hpa(hpa, {{"Normal", "SuccessfulRescale", "New size: 3; reason: x", seconds(15), 1}},
+                   *core::parse_rfc3339("2025-01-02T20:13:20Z"));
+  EXPECT_EQ(
+      out,
+      "Name:                              gpu-hpa-cache\n"
+      "Namespace:                         default\n"
+      "Labels:                            <none>\n"
+      "Annotations:                       <none>\n"
+      "CreationTimestamp:                 Thu, 02 Jan 2025 20:06:34 +0000\n"
+      "Reference:                         Deployment/meta-llama3-8b\n"
+      "Metrics:                           ( current / target )\n"
+      "  \"gpu_cache_usage_perc\" on pods:  208m / 100m\n"
+      "Min replicas:                      1\n"
+      "Max replicas:                      10\n"
+      "Deployment pods:                   1 current / 3 desired\n"
+      "Conditions:\n"
+      "  Type         Status  Reason            Message\n"
+      "  ----         ------  ------            -------\n"
+      "  AbleToScale  True    SucceededRescale  the HPA controller was able to update the target "
+      "scale to 3\n"
+      "Events:\n"
+      "  Type    Reason             Age   From                       Message\n"
+      "  ----    ------             ----  ----                       -------\n"
+      "  Normal  SuccessfulRescale  15s   horizontal-pod-autoscaler  New size: 3; reason: x\n");
 }
 
 }  // namespace

@@ -25,14 +25,17 @@ TEST(QuantityTest, CanonicalizesLikeKubernetes) {
     const char* in;
     const char* out;
   } cases[] = {
-      {"1000m", "1"},      {"0.5", "500m"},       {"0.9", "900m"},     {"15.0", "15"},
-      {"1.5", "1500m"},    {"1000", "1k"},        {"1000000", "1M"},   {"1024Mi", "1Gi"},
-      {"1.5Gi", "1536Mi"}, {"0.0001", "100u"},    {".5", "500m"},      {"1.G", "1.G"},
-      {"-0.1", "-100m"},   {"0m", "0"},           {"0Ki", "0"},        {"00100m", "00100m"},
-      {"1.5e3", "1500"},   {"0.0000000001", "1n"}, {"0.5Ki", "512"},   {"1000E", "1"},
-      {"128Mi", "128Mi"},  {"1000Mi", "1000Mi"},  {"20000m", "20"},    {"1500000m", "1500"},
-      {"12e6", "12e6"},    {"12E6", "12E6"},      {"100e-3", "100e-3"}, {"1.5m", "1500u"},
-      {".", "0"},          {"-0", "0"},           {"1.000", "1"},
+      {"1000m", "1"},       {"0.5", "500m"},   {"0.9", "900m"},
+      {"15.0", "15"},       {"1.5", "1500m"},  {"1000", "1k"},
+      {"1000000", "1M"},    {"1024Mi", "1Gi"}, {"1.5Gi", "1536Mi"},
+      {"0.0001", "100u"},   {".5", "500m"},    {"1.G", "1.G"},
+      {"-0.1", "-100m"},    {"0m", "0"},       {"0Ki", "0"},
+      {"00100m", "00100m"}, {"1.5e3", "1500"}, {"0.0000000001", "1n"},
+      {"0.5Ki", "512"},     {"1000E", "1"},    {"128Mi", "128Mi"},
+      {"1000Mi", "1000Mi"}, {"20000m", "20"},  {"1500000m", "1500"},
+      {"12e6", "12e6"},     {"12E6", "12E6"},  {"100e-3", "100e-3"},
+      {"1.5m", "1500u"},    {".", "0"},        {"-0", "0"},
+      {"1.000", "1"},
   };
   for (const auto& c : cases) EXPECT_EQ(canonical(c.in), c.out) << c.in;
 }
@@ -62,7 +65,7 @@ TEST(QuantityTest, MilliValueRoundsUpLikeUpstream) {
   EXPECT_EQ(Quantity::parse("1n")->milli_value(), 1);
   EXPECT_EQ(Quantity::parse("-1n")->milli_value(), -1);  // away from zero (int64Amount)
   EXPECT_EQ(Quantity::parse("1500m")->value(), 2);
-  EXPECT_EQ(Quantity::parse("1E")->milli_value(), 0);     // overflow gives 0, as upstream
+  EXPECT_EQ(Quantity::parse("1E")->milli_value(), 0);  // overflow gives 0, as upstream
 }
 
 TEST(QuantityTest, BuildsStatusQuantitiesFromMilliValues) {
@@ -121,7 +124,8 @@ RC_GTEST_PROP(QuantityProperties, MilliValueIsExactForMilliQuantities, (std::int
 
 RC_GTEST_PROP(QuantityProperties, ParsingDecimalTextKeepsItsValue,
               (std::uint32_t whole, std::uint16_t thousandths)) {
-  std::string text = std::to_string(whole) + "." + std::to_string(1000 + thousandths % 1000).substr(1);
+  std::string text =
+      std::to_string(whole) + "." + std::to_string(1000 + thousandths % 1000).substr(1);
   auto q = Quantity::parse(text);
   RC_ASSERT(q.has_value());
   RC_ASSERT(q->milli_value() == std::int64_t(whole) * 1000 + thousandths % 1000);
