@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -24,15 +25,22 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-// Runs the binary with `args`, feeding `stdin_text` when given.
+// Runs the binary with `args`, feeding `stdin_text` when given. Files are unique per call so
+// CTest may run these tests in parallel.
 Outcome run(const std::string& args, const std::string& stdin_text = "") {
-  std::string dir = ::testing::TempDir();
-  std::string in = dir + "/llmscale_in", out = dir + "/llmscale_out", err = dir + "/llmscale_err";
+  static int calls = 0;
+  std::string dir = ::testing::TempDir() + "/llmscale_cli_" + std::to_string(getpid()) + "_" +
+                    std::to_string(calls++);
+  std::string in = dir + ".in", out = dir + ".out", err = dir + ".err";
   std::ofstream(in) << stdin_text;
   std::string command = "cd " LLMSCALE_SOURCE_DIR " && timeout 60 " LLMSCALE_BINARY " " + args +
                         " <" + in + " >" + out + " 2>" + err;
   int status = std::system(command.c_str());
-  return Outcome{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  Outcome outcome{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  std::remove(in.c_str());
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+  return outcome;
 }
 
 void expect_golden(const std::string& name, const std::string& actual) {
@@ -80,6 +88,10 @@ struct BadInput {
   const char* document;
   const char* message;
 };
+
+void PrintTo(const BadInput& input, std::ostream* os) {
+  *os << input.name;
+}
 
 class MalformedInput : public ::testing::TestWithParam<BadInput> {};
 
