@@ -38,8 +38,7 @@ class MetricsProvider {
 
   // external.metrics.k8s.io: every series of `metric` matching `metric_selector`.
   virtual core::Result<std::vector<kube::ExternalMetricValue>> external_metric(
-      const std::string& ns, const std::string& metric,
-      const kube::Selector& metric_selector) = 0;
+      const std::string& ns, const std::string& metric, const kube::Selector& metric_selector) = 0;
 };
 
 }  // namespace llmscale::hpa
