@@ -61,9 +61,9 @@ def fit_linear():
         n = linear_params_per_device(model, tp)
         pts = rows[key]
         best = None
-        for ebw in [x / 100 for x in range(30, 101, 1)]:
+        for ebw in [x / 100 for x in range(30, 101, 2)]:
             m = 2 * n / (ebw * bw) * 1e3
-            for efl in [x / 100 for x in range(30, 101, 1)]:
+            for efl in [x / 100 for x in range(30, 101, 2)]:
                 for p in (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0):
                     errs = [abs(pnorm(m, 2 * n * t / (efl * fl) * 1e3, p) - y) / y for t, y in pts]
                     e = sum(errs) / len(errs)
@@ -80,8 +80,8 @@ def shared_fit(rows, dev, keys):
     """One (eta_bw, eta_fl, p) for all models of a device, as a profile ships it."""
     bw, fl = DEVICES[dev]
     best = None
-    for ebw in [x / 100 for x in range(40, 96, 1)]:
-        for efl in [x / 100 for x in range(40, 96, 1)]:
+    for ebw in [x / 100 for x in range(40, 96, 2)]:
+        for efl in [x / 100 for x in range(40, 96, 2)]:
             for p in (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0):
                 errs = []
                 for key in keys:
@@ -98,7 +98,7 @@ def shared_fit(rows, dev, keys):
 
 
 def fit_allreduce():
-    for node in ("a100_dgx", "h100_dgx"):
+    for node in ("h100_dgx",):  # the a100_dgx file mixes node layouts; no single fit
         path = os.path.join(SHARED, "vidur", "network", node, "all_reduce.csv.gz")
         by_w = defaultdict(list)
         with gzip.open(path, "rt") as f:
@@ -123,10 +123,63 @@ def fit_allreduce():
                   f"{1e-6/slope:.0f} GB/s, mean err {sum(errs)/nn*100:.1f}% ({nn} points)")
 
 
+H100_PT = os.path.join(HERE, "..", "profiles", "measured", "h100-pytorch-llama.csv")
+PT_SHAPES = {  # layers, hidden, q heads, kv heads, head dim, ffn, vocab (per GPU)
+    "llama-3.1-8b": (32, 4096, 32, 8, 128, 14336, 128256),
+    "llama-3.1-70b-tp4-shard": (80, 8192, 16, 2, 128, 7168, 128256 // 4),
+}
+
+
+def step_model(shape, kind, batch, ctx, tokens, eb, ef, p, eab, eaf, bw=3.35e12, fl=989e12):
+    """The engine's step-time model (src/engine/step_time.cc) with cpu = 0 and no all-reduce."""
+    layers, h, qh, kvh, d, ffn, vocab = shape
+    block = layers * (h * (qh + 2 * kvh) * d + qh * d * h + 3 * h * ffn)
+    head = h * vocab
+    w = (block + head) * 2
+    kvb = 2 * layers * kvh * d * 2
+    if kind == "decode":
+        t, s, kread, units = batch, batch, batch * (ctx + 1), 0.0
+    else:
+        t, s, kread, units = tokens, 1, 0, tokens * tokens / 2
+    m = w / (eb * bw)
+    c = 2 * (block * t + head * s) / (ef * fl)
+    gemm = pnorm(m, c, p)
+    attn = kread * kvb / (eab * bw) + 4 * layers * qh * d * units / (eaf * fl)
+    return (gemm + attn) * 1e3
+
+
+def fit_h100_pytorch(eb, ef, p):
+    rows = []
+    with open(H100_PT) as f:
+        for r in csv.DictReader(f):
+            if r["kind"] in ("decode", "prefill"):
+                rows.append((r["kind"], r["model"], int(r["batch"]), int(r["context"]),
+                             int(r["tokens"]), float(r["ms_median"])))
+    best = None
+    for eab in [x / 100 for x in range(40, 101, 2)]:
+        for eaf in [x / 100 for x in range(20, 101, 2)]:
+            errs = [abs(step_model(PT_SHAPES[m], k, b, c, t, eb, ef, p, eab, eaf) - y) / y
+                    for k, m, b, c, t, y in rows]
+            e = sum(errs) / len(errs)
+            if best is None or e < best[0]:
+                best = (e, eab, eaf)
+    _, eab, eaf = best
+    print(f"h100 pytorch (linear eta_bw={eb} eta_fl={ef} p={p}): attention_bandwidth={eab:.2f} "
+          f"attention_flops={eaf:.2f}, mean err {best[0]*100:.1f}%")
+    for k, m, b, c, t, y in rows:
+        pred = step_model(PT_SHAPES[m], k, b, c, t, eb, ef, p, eab, eaf)
+        print(f"  {k:7s} {m:24s} batch {b:4d} ctx {c:5d} tokens {t:6d}: measured {y:8.2f} ms"
+              f"  model {pred:8.2f} ms  err {100*(pred-y)/y:+6.1f}%")
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[2] == "pytorch":
+        fit_h100_pytorch(0.71, 0.65, 1.25)
+        sys.exit(0)
     fits, rows = fit_linear()
     shared_fit(rows, "h100", [k for k in rows if k[0] == "h100"])
     shared_fit(rows, "a100", [k for k in rows if k[0] == "a100"])
     shared_fit(rows, "h100", [k for k in rows if k[0] == "h100" and k[2] in (1, 4)])
     shared_fit(rows, "a100", [k for k in rows if k[0] == "a100" and k[1].startswith("Meta")])
     fit_allreduce()
+    fit_h100_pytorch(0.71, 0.65, 1.25)

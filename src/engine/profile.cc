@@ -302,6 +302,14 @@ core::Status validate_profile(const Profile& p) {
                 " exceeds the model's max_position_embeddings (" +
                 std::to_string(p.model.max_position_embeddings) + ")");
   }
+  if (!p.scheduler.enable_chunked_prefill &&
+      p.scheduler.max_num_batched_tokens < p.max_model_len()) {
+    // vLLM: a prompt must fit in one step when prefills cannot be chunked.
+    return fail("scheduler.max_num_batched_tokens (" +
+                std::to_string(p.scheduler.max_num_batched_tokens) +
+                ") is smaller than max_model_len (" + std::to_string(p.max_model_len()) +
+                ") with chunked prefill disabled");
+  }
   MemoryPlan plan = memory_plan(p);
   if (plan.weight_bytes + plan.activation_bytes >= plan.usable_bytes &&
       !p.scheduler.num_gpu_blocks_override) {

@@ -18,7 +18,7 @@ StepTimeModel::StepTimeModel(const Profile& profile) {
   const double block_params = m.block_parameters() / tp;
   const double head_params = m.embedding_parameters() / tp;
   weight_bytes_ = (block_params + head_params) * m.weight_bytes_per_param;
-  kv_bytes_per_token_ = kv_bytes_per_token_per_chip(m, profile.tensor_parallel);
+  kv_bytes_per_token_ = engine::kv_bytes_per_token_per_chip(m, profile.tensor_parallel);
 
   weight_stream_s_ = weight_bytes_ / (e.weight_bandwidth * a.memory_bandwidth);
   gemm_s_per_token_ = 2.0 * block_params / (e.gemm_flops * a.peak_flops);
