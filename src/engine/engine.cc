@@ -406,7 +406,9 @@ const StepResult& Engine::step(core::Time now) {
     return result_;
   }
 
-  const double seconds = model_.step_seconds(shape) * jitter();
+  // Noise never takes a step below the hard roofline (peak bandwidth and FLOP/s).
+  const double seconds =
+      std::max(model_.step_seconds(shape) * jitter(), model_.lower_bound_seconds(shape));
   core::Duration duration = core::from_seconds(seconds);
   if (duration <= core::Duration::zero()) duration = core::Duration(1);
   const core::Time end = now + duration;
