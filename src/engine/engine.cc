@@ -409,7 +409,9 @@ const StepResult& Engine::step(core::Time now) {
   // Noise never takes a step below the hard roofline (peak bandwidth and FLOP/s).
   const double seconds =
       std::max(model_.step_seconds(shape) * jitter(), model_.lower_bound_seconds(shape));
-  core::Duration duration = core::from_seconds(seconds);
+  // A step lasts at least 1 ns and at most a day (absurd profiles must not overflow Duration).
+  core::Duration duration = seconds < 86400.0 ? core::from_seconds(seconds)
+                                              : core::Duration(std::chrono::hours(24));
   if (duration <= core::Duration::zero()) duration = core::Duration(1);
   const core::Time end = now + duration;
   rec.duration = duration;

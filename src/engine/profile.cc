@@ -320,6 +320,15 @@ core::Status validate_profile(const Profile& p) {
         << " GiB (memory × gpu_memory_utilization); no memory is left for the KV cache";
     return fail(out.str());
   }
+  // The engine keeps one small record per block; beyond this a profile is surely a mistake
+  // (an H200 with an 8B model has ~55k blocks of 16 tokens).
+  constexpr std::int64_t kMaxBlocks = std::int64_t(1) << 24;
+  if (plan.num_blocks > kMaxBlocks) {
+    return fail("the KV cache would have " + std::to_string(plan.num_blocks) +
+                " blocks, more than the engine's limit of " + std::to_string(kMaxBlocks) +
+                "; check accelerator.memory_gib, scheduler.block_size and "
+                "scheduler.num_gpu_blocks_override");
+  }
   // vLLM refuses to start when one max_model_len request cannot fit in the KV cache.
   if (plan.capacity_tokens() < p.max_model_len()) {
     return fail("the model's max seq len (" + std::to_string(p.max_model_len()) +
