@@ -266,12 +266,13 @@ MemoryPlan memory_plan(const Profile& profile) {
   } else {
     // vLLM profiles a dummy forward pass of max_num_batched_tokens: the widest activations are
     // the gate/up output (2 × FFN / TP) next to a few hidden-size buffers, plus fp32 logits for
-    // max_num_seqs sampled rows, plus ~0.5 GiB of CUDA graphs and non-torch memory.
+    // max_num_seqs sampled rows, plus ~1.5 GiB of CUDA graphs, allocator slack and non-torch
+    // memory (calibrated so 8B on an H100 holds ~436k tokens, traces-and-perf.md §2.7).
     double tokens = s.max_num_batched_tokens;
     double act = tokens * (2.0 * m.intermediate_size / tp + 4.0 * m.hidden_size) * 2.0;
     double logits = double(std::min<std::int64_t>(s.max_num_seqs, s.max_num_batched_tokens)) *
                     m.vocab_size / tp * 4.0;
-    plan.activation_bytes = act + logits + 0.5 * kGiB;
+    plan.activation_bytes = act + logits + 1.5 * kGiB;
   }
   plan.kv_bytes_per_token = kv_bytes_per_token_per_chip(m, tp);
   plan.kv_cache_bytes = plan.usable_bytes - plan.weight_bytes - plan.activation_bytes;

@@ -107,7 +107,7 @@ TEST(ProfileTest, InlineModelAndAccelerator) {
   auto p = parse(R"(
 model: {name: toy, num_hidden_layers: 2, hidden_size: 256, num_attention_heads: 4,
         intermediate_size: 512, vocab_size: 1000, max_position_embeddings: 2048}
-accelerator: {name: toy-chip, memory_gib: 1, memory_bandwidth_gb_per_s: 100,
+accelerator: {name: toy-chip, memory_gib: 4, memory_bandwidth_gb_per_s: 100,
               peak_bf16_tflops: 10}
 )");
   ASSERT_TRUE(p) << p.error().message;

@@ -30,8 +30,8 @@ TEST(StepTimeTest, DecodeIsFlatWhileMemoryBoundThenGrowsLinearly) {
   double b32 = ms(m, StepTimeModel::decode_shape(32, 0));
   double b1024 = ms(m, StepTimeModel::decode_shape(1024, 0));
   double b2048 = ms(m, StepTimeModel::decode_shape(2048, 0));
-  // Weight streaming: 15.0 GB / (0.71 × 3.35 TB/s) = 6.3 ms, plus 0.6 ms of CPU.
-  EXPECT_NEAR(b1, 6.9, 0.2);
+  // Weight streaming: 15.0 GB / (0.71 × 3.35 TB/s) = 6.3 ms, plus 1.2 ms of CPU.
+  EXPECT_NEAR(b1, 7.5, 0.2);
   EXPECT_LT(b32 / b1, 1.1);            // memory-bound: 32 sequences cost ~ one
   EXPECT_NEAR(b2048 / b1024, 2.0, 0.25);  // compute-bound: linear in tokens
 }
