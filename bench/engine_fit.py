@@ -2,7 +2,8 @@
 """Fits the roofline efficiencies of the engine's step-time model (docs/engine-model.md) to the
 measured profiles, with the standard library only (no numpy on the build machine).
 
-  bench/engine_fit.py [SHARED_PROFILES_DIR]   (default ../shared/profiles beside the repo)
+  bench/engine_fit.py [SHARED_PROFILES_DIR]   (default ../shared/profiles beside the repo;
+                                              about 4 minutes: a 0.01 grid per data set)
 
 1. Vidur non-attention linear ops (derived_vidur_linear_ops_per_step_ms.csv): per device/model/TP,
    grid-search eta_bw, eta_fl and the overlap exponent p of
@@ -61,9 +62,9 @@ def fit_linear():
         n = linear_params_per_device(model, tp)
         pts = rows[key]
         best = None
-        for ebw in [x / 100 for x in range(30, 101, 2)]:
+        for ebw in [x / 100 for x in range(30, 101, 1)]:
             m = 2 * n / (ebw * bw) * 1e3
-            for efl in [x / 100 for x in range(30, 101, 2)]:
+            for efl in [x / 100 for x in range(30, 101, 1)]:
                 for p in (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0):
                     errs = [abs(pnorm(m, 2 * n * t / (efl * fl) * 1e3, p) - y) / y for t, y in pts]
                     e = sum(errs) / len(errs)
