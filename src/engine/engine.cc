@@ -22,7 +22,9 @@ BlockHash chain(BlockHash parent, std::uint64_t content) {
 constexpr BlockHash kRootHash = 0x6C6C6D7363616C65ULL;  // "llmscale"
 constexpr std::uint64_t kUniqueTag = 0xA5A5A5A5A5A5A5A5ULL;
 
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+  return (a + b - 1) / b;
+}
 
 }  // namespace
 
@@ -145,19 +147,18 @@ core::Result<RequestId> Engine::submit(const RequestSpec& spec, core::Time now) 
     }
   }
   if (spec.min_tokens < 0 || spec.min_tokens > max_tokens) {
-    return core::invalid_argument("min_tokens must be in [0, max_tokens=" +
-                                  std::to_string(max_tokens) + "], got " +
-                                  std::to_string(spec.min_tokens));
+    return core::invalid_argument(
+        "min_tokens must be in [0, max_tokens=" + std::to_string(max_tokens) + "], got " +
+        std::to_string(spec.min_tokens));
   }
   if (spec.eos_after && *spec.eos_after < 1) {
     return core::invalid_argument("eos_after must be at least 1");
   }
   if (!spec.prefix_hash_ids.empty() &&
       (spec.prefix_block_tokens < block_size_ || spec.prefix_block_tokens % block_size_ != 0)) {
-    return core::invalid_argument("prefix_block_tokens (" +
-                                  std::to_string(spec.prefix_block_tokens) +
-                                  ") must be a positive multiple of the KV block size (" +
-                                  std::to_string(block_size_) + ")");
+    return core::invalid_argument(
+        "prefix_block_tokens (" + std::to_string(spec.prefix_block_tokens) +
+        ") must be a positive multiple of the KV block size (" + std::to_string(block_size_) + ")");
   }
 
   std::uint32_t slot = new_slot();
@@ -212,8 +213,8 @@ BlockHash Engine::block_hash(Request& r, std::int64_t index) {
 }
 
 void Engine::cache_full_blocks(Request& r) {
-  std::int64_t full = std::min<std::int64_t>(r.num_computed / block_size_,
-                                             std::int64_t(r.blocks.size()));
+  std::int64_t full =
+      std::min<std::int64_t>(r.num_computed / block_size_, std::int64_t(r.blocks.size()));
   for (std::int64_t k = r.hashed_blocks; k < full; ++k) {
     kv_.cache_block(r.blocks[std::size_t(k)], block_hash(r, k));
   }
@@ -257,7 +258,8 @@ void Engine::finish(std::uint32_t slot, FinishReason reason, core::Time when) {
     case FinishReason::kLength: ++counters_.requests_finished_length; break;
     case FinishReason::kAbort: ++counters_.requests_aborted; break;
   }
-  if (options_.observer != nullptr) options_.observer->on_request_finished(record_of(r, reason, when));
+  if (options_.observer != nullptr)
+    options_.observer->on_request_finished(record_of(r, reason, when));
   r.state = State::kFree;  // removed from running_/waiting_ by the caller
 }
 
@@ -363,8 +365,9 @@ const StepResult& Engine::step(core::Time now) {
         bool may_hit = !r.prefix_ids.empty() || r.num_preemptions > 0;
         if (may_hit && max_blocks > 0) {
           block_hash(r, max_blocks - 1);
-          kv_.find_prefix(std::span<const BlockHash>(r.block_hashes.data(), std::size_t(max_blocks)),
-                          int(max_blocks), hits_);
+          kv_.find_prefix(
+              std::span<const BlockHash>(r.block_hashes.data(), std::size_t(max_blocks)),
+              int(max_blocks), hits_);
           computed = std::int64_t(hits_.size()) * block_size_;
         }
       }
@@ -410,8 +413,8 @@ const StepResult& Engine::step(core::Time now) {
   const double seconds =
       std::max(model_.step_seconds(shape) * jitter(), model_.lower_bound_seconds(shape));
   // A step lasts at least 1 ns and at most a day (absurd profiles must not overflow Duration).
-  core::Duration duration = seconds < 86400.0 ? core::from_seconds(seconds)
-                                              : core::Duration(std::chrono::hours(24));
+  core::Duration duration =
+      seconds < 86400.0 ? core::from_seconds(seconds) : core::Duration(std::chrono::hours(24));
   if (duration <= core::Duration::zero()) duration = core::Duration(1);
   const core::Time end = now + duration;
   rec.duration = duration;

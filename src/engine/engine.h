@@ -68,37 +68,37 @@ struct EngineStats {
   // queue_size; JetStream prefill_backlog_size; SGLang num_running_reqs / num_queue_reqs).
   std::int64_t num_running = 0;
   std::int64_t num_waiting = 0;
-  std::int64_t num_waiting_preempted = 0;   // of num_waiting, requests put back by preemption
-  std::int64_t num_prefilling = 0;          // running requests whose prompt is not done yet
-  std::int64_t prefill_backlog = 0;         // waiting + prefilling (JetStream's notion)
-  std::int64_t max_num_seqs = 0;            // decode slots (JetStream, NIM num_request_max)
+  std::int64_t num_waiting_preempted = 0;  // of num_waiting, requests put back by preemption
+  std::int64_t num_prefilling = 0;         // running requests whose prompt is not done yet
+  std::int64_t prefill_backlog = 0;        // waiting + prefilling (JetStream's notion)
+  std::int64_t max_num_seqs = 0;           // decode slots (JetStream, NIM num_request_max)
   // Σ over running requests of prompt + max_tokens (TGI batch_current_max_tokens).
   std::int64_t reserved_tokens = 0;
   // KV cache (vLLM kv_cache_usage_perc, SGLang token_usage / num_used_tokens /
   // max_total_num_tokens, TGI batch_max_total_tokens).
   std::int64_t kv_blocks_total = 0;
   std::int64_t kv_blocks_used = 0;
-  std::int64_t kv_blocks_cached = 0;        // blocks findable by prefix hash
+  std::int64_t kv_blocks_cached = 0;  // blocks findable by prefix hash
   std::int64_t kv_tokens_capacity = 0;
-  std::int64_t kv_tokens_used = 0;          // tokens with KV held by running requests
-  double kv_usage = 0;                      // blocks used / total
+  std::int64_t kv_tokens_used = 0;  // tokens with KV held by running requests
+  double kv_usage = 0;              // blocks used / total
   int block_size = 16;
   // Counters.
   std::uint64_t requests_submitted = 0;
   std::uint64_t requests_finished_stop = 0;
   std::uint64_t requests_finished_length = 0;
   std::uint64_t requests_aborted = 0;
-  std::uint64_t prompt_tokens_total = 0;       // prompts of requests that got a first token
-  std::uint64_t prefill_tokens_computed = 0;   // prompt + recompute tokens actually computed
+  std::uint64_t prompt_tokens_total = 0;      // prompts of requests that got a first token
+  std::uint64_t prefill_tokens_computed = 0;  // prompt + recompute tokens actually computed
   std::uint64_t generation_tokens_total = 0;
-  std::uint64_t prefix_cache_queries = 0;      // tokens looked up (vLLM V1 counts tokens)
-  std::uint64_t prefix_cache_hits = 0;         // tokens found
-  std::uint64_t cached_prompt_tokens = 0;      // hits at first scheduling (SGLang cached_tokens)
+  std::uint64_t prefix_cache_queries = 0;  // tokens looked up (vLLM V1 counts tokens)
+  std::uint64_t prefix_cache_hits = 0;     // tokens found
+  std::uint64_t cached_prompt_tokens = 0;  // hits at first scheduling (SGLang cached_tokens)
   std::uint64_t preemptions_total = 0;
   std::uint64_t kv_evictions_total = 0;
   std::uint64_t steps_total = 0;
-  std::uint64_t prefill_steps_total = 0;       // steps with prompt tokens
-  double busy_seconds_total = 0;               // Σ step durations (accelerator duty cycle)
+  std::uint64_t prefill_steps_total = 0;  // steps with prompt tokens
+  double busy_seconds_total = 0;          // Σ step durations (accelerator duty cycle)
   // Last step.
   std::int64_t last_step_tokens = 0;
   double last_step_seconds = 0;
@@ -157,10 +157,10 @@ class Engine {
     State state = State::kFree;
     std::int64_t prompt_tokens = 0;
     std::int64_t max_tokens = 0;
-    std::int64_t target_output = 0;       // output length at which it finishes
+    std::int64_t target_output = 0;  // output length at which it finishes
     FinishReason target_reason = FinishReason::kLength;
     std::int64_t num_output = 0;
-    std::int64_t num_computed = 0;        // tokens whose KV is in the cache
+    std::int64_t num_computed = 0;  // tokens whose KV is in the cache
     std::int64_t cached_prompt_tokens = 0;
     std::int32_t num_preemptions = 0;
     bool scheduled_once = false;
@@ -202,11 +202,11 @@ class Engine {
   int max_num_batched_tokens_;
   bool chunked_prefill_;
 
-  std::vector<Request> requests_;         // slots
+  std::vector<Request> requests_;  // slots
   std::vector<std::uint32_t> free_slots_;
   std::unordered_map<RequestId, std::uint32_t> slot_of_;
-  std::vector<std::uint32_t> running_;    // batch order (admission order)
-  std::deque<std::uint32_t> waiting_;     // FCFS; preempted requests go to the front
+  std::vector<std::uint32_t> running_;  // batch order (admission order)
+  std::deque<std::uint32_t> waiting_;   // FCFS; preempted requests go to the front
   RequestId next_id_ = 1;
   std::uint64_t rng_state_;
 

@@ -51,8 +51,8 @@ void read_dtype(core::JsonReader& r, std::string_view key, int& bytes) {
   r.read(key, name);
   if (!r.ok() || name.empty()) return;
   if (!dtype_bytes(name, bytes)) {
-    r.fail(r.child(key), "unknown dtype \"" + name +
-                             "\" (want bfloat16, float16, float32, fp8 or int8)");
+    r.fail(r.child(key),
+           "unknown dtype \"" + name + "\" (want bfloat16, float16, float32, fp8 or int8)");
   }
 }
 
@@ -77,20 +77,19 @@ void decode_model(core::JsonReader& r, ModelConfig& m) {
   r.ignore({"description", "source", "architecture"});
   if (!r.ok()) return;
   if (m.name.empty()) return r.fail(r.child("name"), "required");
-  for (auto [key, value] : {std::pair<const char*, std::int64_t>{"num_hidden_layers",
-                                                                  m.num_hidden_layers},
-                            {"hidden_size", m.hidden_size},
-                            {"num_attention_heads", m.num_attention_heads},
-                            {"intermediate_size", m.intermediate_size},
-                            {"vocab_size", m.vocab_size},
-                            {"max_position_embeddings", m.max_position_embeddings}}) {
+  for (auto [key, value] :
+       {std::pair<const char*, std::int64_t>{"num_hidden_layers", m.num_hidden_layers},
+        {"hidden_size", m.hidden_size},
+        {"num_attention_heads", m.num_attention_heads},
+        {"intermediate_size", m.intermediate_size},
+        {"vocab_size", m.vocab_size},
+        {"max_position_embeddings", m.max_position_embeddings}}) {
     if (value <= 0) return r.fail(r.child(key), "required, must be a positive integer");
   }
   if (m.num_key_value_heads == 0) m.num_key_value_heads = m.num_attention_heads;
   if (m.num_key_value_heads < 0 || m.num_attention_heads % m.num_key_value_heads != 0) {
-    return r.fail(r.child("num_key_value_heads"),
-                  "must divide num_attention_heads (" +
-                      std::to_string(m.num_attention_heads) + ")");
+    return r.fail(r.child("num_key_value_heads"), "must divide num_attention_heads (" +
+                                                      std::to_string(m.num_attention_heads) + ")");
   }
   if (m.head_dim == 0) m.head_dim = m.hidden_size / m.num_attention_heads;
   if (m.head_dim <= 0) return r.fail(r.child("head_dim"), "must be a positive integer");
@@ -179,7 +178,8 @@ void decode_scheduler(core::JsonReader& r, SchedulerConfig& s) {
     return r.fail(r.child("num_gpu_blocks_override"), "must be at least 1");
   }
   if (activation_gib) {
-    if (!(*activation_gib >= 0)) return r.fail(r.child("activation_reserve_gib"), "must not be negative");
+    if (!(*activation_gib >= 0))
+      return r.fail(r.child("activation_reserve_gib"), "must not be negative");
     s.activation_reserve_bytes = *activation_gib * kGiB;
   }
 }
@@ -218,7 +218,8 @@ void read_reference(core::JsonReader& r, std::string_view key, std::string_view 
     return r.fail(r.child(key), "\"" + name + "\" not found (looked for " + path.string() + ")");
   }
   auto document = core::parse_document(*text);
-  if (!document) throw core::Error{document.error().code, path.string() + ": " + document.error().message};
+  if (!document)
+    throw core::Error{document.error().code, path.string() + ": " + document.error().message};
   core::JsonReader file_reader(*document, "", r.strict());
   decode(file_reader, out);
   if (auto status = file_reader.finish(); !status) {
@@ -246,7 +247,9 @@ double Profile::startup_seconds() const {
   return total;
 }
 
-std::int64_t MemoryPlan::capacity_tokens() const { return num_blocks * block_size; }
+std::int64_t MemoryPlan::capacity_tokens() const {
+  return num_blocks * block_size;
+}
 
 double kv_bytes_per_token_per_chip(const ModelConfig& model, int tensor_parallel) {
   double heads = std::max(1.0, std::ceil(double(model.num_key_value_heads) / tensor_parallel));
@@ -280,10 +283,10 @@ MemoryPlan memory_plan(const Profile& profile) {
     plan.num_blocks = *s.num_gpu_blocks_override;
     plan.kv_cache_bytes = double(plan.num_blocks) * s.block_size * plan.kv_bytes_per_token;
   } else {
-    plan.num_blocks = plan.kv_cache_bytes <= 0
-                          ? 0
-                          : std::int64_t(plan.kv_cache_bytes /
-                                         (plan.kv_bytes_per_token * s.block_size));
+    plan.num_blocks =
+        plan.kv_cache_bytes <= 0
+            ? 0
+            : std::int64_t(plan.kv_cache_bytes / (plan.kv_bytes_per_token * s.block_size));
   }
   return plan;
 }
@@ -356,8 +359,7 @@ core::Result<Profile> decode_profile(const core::Json& document, std::string_vie
     if (!declared_name.empty()) p.name = declared_name;
     r.read("description", p.description);
     read_reference(r, "model", search_dir, "models", p.model, decode_model);
-    read_reference(r, "accelerator", search_dir, "accelerators", p.accelerator,
-                   decode_accelerator);
+    read_reference(r, "accelerator", search_dir, "accelerators", p.accelerator, decode_accelerator);
     r.read("tensor_parallel_size", p.tensor_parallel);
     // Defaults that depend on the accelerator (vLLM get_batch_defaults, see §2.8 of the
     // calibration notes): >= 70 GiB GPUs other than A100: 1024 seqs / 8192 tokens; others

@@ -26,15 +26,15 @@ namespace llmscale::engine {
 
 // A decoder-only transformer, in Hugging Face config.json terms.
 struct ModelConfig {
-  std::string name;                    // served model name, e.g. "meta-llama/Llama-3.1-8B-Instruct"
+  std::string name;  // served model name, e.g. "meta-llama/Llama-3.1-8B-Instruct"
   int num_hidden_layers = 0;
   int hidden_size = 0;
   int num_attention_heads = 0;
   int num_key_value_heads = 0;
-  int head_dim = 0;                    // defaults to hidden_size / num_attention_heads
-  int intermediate_size = 0;           // FFN width (gated MLP: gate, up and down projections)
+  int head_dim = 0;           // defaults to hidden_size / num_attention_heads
+  int intermediate_size = 0;  // FFN width (gated MLP: gate, up and down projections)
   int vocab_size = 0;
-  bool tie_word_embeddings = false;    // LM head shares the embedding matrix (Gemma)
+  bool tie_word_embeddings = false;  // LM head shares the embedding matrix (Gemma)
   std::int64_t max_position_embeddings = 0;
   int weight_bytes_per_param = 2;      // bf16
   int kv_cache_bytes_per_element = 2;  // bf16 KV cache
@@ -48,14 +48,14 @@ struct ModelConfig {
 
 // One accelerator chip (a GPU or a TPU chip) and the interconnect of its tensor-parallel group.
 struct AcceleratorSpec {
-  std::string name;                  // "nvidia-h100-80gb"
-  std::string kind = "gpu";          // "gpu" or "tpu": selects DCGM-style or TPU-style metrics
-  double memory_bytes = 0;           // memory the serving engine sees per chip
-  double memory_bandwidth = 0;       // bytes/s, per chip (datasheet)
-  double peak_flops = 0;             // dense bf16 FLOP/s, per chip (datasheet)
-  double allreduce_latency_s = 0;    // per all-reduce call in a tensor-parallel group
-  double allreduce_bandwidth = 0;    // bytes/s of all-reduce payload (algorithm bandwidth)
-  std::string source;                // where the numbers come from
+  std::string name;                // "nvidia-h100-80gb"
+  std::string kind = "gpu";        // "gpu" or "tpu": selects DCGM-style or TPU-style metrics
+  double memory_bytes = 0;         // memory the serving engine sees per chip
+  double memory_bandwidth = 0;     // bytes/s, per chip (datasheet)
+  double peak_flops = 0;           // dense bf16 FLOP/s, per chip (datasheet)
+  double allreduce_latency_s = 0;  // per all-reduce call in a tensor-parallel group
+  double allreduce_bandwidth = 0;  // bytes/s of all-reduce payload (algorithm bandwidth)
+  std::string source;              // where the numbers come from
 };
 
 // Fractions of the datasheet roofline that kernels reach, and the host overhead of a step.
@@ -78,7 +78,7 @@ struct SchedulerConfig {
   double gpu_memory_utilization = 0.9;
   bool enable_prefix_caching = true;
   bool enable_chunked_prefill = true;
-  std::int64_t max_model_len = 0;          // 0: the model's max_position_embeddings
+  std::int64_t max_model_len = 0;  // 0: the model's max_position_embeddings
   std::optional<std::int64_t> num_gpu_blocks_override;
   // Memory held back from the KV cache per chip besides weights: peak activations, CUDA graphs,
   // non-torch allocations. Absent: estimated from max_num_batched_tokens (see memory_plan()).
@@ -92,7 +92,7 @@ struct StartupPhase {
 };
 
 struct Profile {
-  std::string name;         // file stem, e.g. "llama-3.1-8b-h100"
+  std::string name;  // file stem, e.g. "llama-3.1-8b-h100"
   std::string description;
   ModelConfig model;
   AcceleratorSpec accelerator;
@@ -102,8 +102,7 @@ struct Profile {
   std::vector<StartupPhase> startup;
 
   std::int64_t max_model_len() const {
-    return scheduler.max_model_len > 0 ? scheduler.max_model_len
-                                       : model.max_position_embeddings;
+    return scheduler.max_model_len > 0 ? scheduler.max_model_len : model.max_position_embeddings;
   }
   double startup_seconds() const;
 };
@@ -111,12 +110,12 @@ struct Profile {
 // Memory of one chip, as vLLM sizes its KV cache:
 //   kv = memory × gpu_memory_utilization − weights − activations.
 struct MemoryPlan {
-  double usable_bytes = 0;           // memory × gpu_memory_utilization
-  double weight_bytes = 0;           // per chip
-  double activation_bytes = 0;       // per chip
-  double kv_cache_bytes = 0;         // per chip, before rounding to blocks
-  double kv_bytes_per_token = 0;     // per chip
-  std::int64_t num_blocks = 0;       // KV blocks (the same on every chip of the replica)
+  double usable_bytes = 0;        // memory × gpu_memory_utilization
+  double weight_bytes = 0;        // per chip
+  double activation_bytes = 0;    // per chip
+  double kv_cache_bytes = 0;      // per chip, before rounding to blocks
+  double kv_bytes_per_token = 0;  // per chip
+  std::int64_t num_blocks = 0;    // KV blocks (the same on every chip of the replica)
   std::int64_t capacity_tokens() const;
   int block_size = 16;
 };

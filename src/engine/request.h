@@ -20,10 +20,10 @@ enum class FinishReason : std::uint8_t { kStop, kLength, kAbort };
 std::string_view finish_reason_name(FinishReason reason);
 
 struct RequestSpec {
-  std::int64_t prompt_tokens = 0;            // REQUIRES >= 1
+  std::int64_t prompt_tokens = 0;  // REQUIRES >= 1
   // Output cap; absent: the rest of the context window (vLLM's default for max_tokens).
   std::optional<std::int64_t> max_tokens;
-  std::int64_t min_tokens = 0;               // EOS is suppressed before this many tokens
+  std::int64_t min_tokens = 0;  // EOS is suppressed before this many tokens
   bool ignore_eos = false;
   // Output length at which the model would emit EOS on its own (the reply's natural length,
   // e.g. a trace's output length). Absent: the model never stops by itself.
@@ -60,14 +60,14 @@ struct RequestRecord {
   RequestId id = 0;
   std::int64_t prompt_tokens = 0;
   std::int64_t output_tokens = 0;
-  std::int64_t max_tokens = 0;          // the effective cap
+  std::int64_t max_tokens = 0;            // the effective cap
   std::int64_t cached_prompt_tokens = 0;  // prefix-cache hits at first scheduling
   std::int32_t num_preemptions = 0;
   FinishReason reason = FinishReason::kStop;
   core::Time arrival{};
-  std::optional<core::Time> scheduled;   // absent when aborted while waiting
+  std::optional<core::Time> scheduled;  // absent when aborted while waiting
   std::optional<core::Time> first_token;
-  core::Time finished{};                 // last token, or abort time
+  core::Time finished{};  // last token, or abort time
 
   // vLLM: request_queue_time_seconds (arrival -> first scheduled).
   core::Duration queue_time() const { return (scheduled ? *scheduled : finished) - arrival; }
@@ -88,26 +88,26 @@ struct RequestRecord {
 struct StepRecord {
   core::Time start{};
   core::Duration duration{};
-  std::int64_t scheduled_tokens = 0;   // prefill + decode tokens
-  std::int64_t prefill_tokens = 0;     // prompt (or recompute) tokens
-  std::int64_t decode_tokens = 0;      // one per decoding sequence
+  std::int64_t scheduled_tokens = 0;  // prefill + decode tokens
+  std::int64_t prefill_tokens = 0;    // prompt (or recompute) tokens
+  std::int64_t decode_tokens = 0;     // one per decoding sequence
   std::int32_t num_seqs = 0;
-  std::int32_t num_prefill_seqs = 0;   // sequences with prompt tokens in this step
-  std::int32_t num_new_seqs = 0;       // taken from the waiting queue this step
+  std::int32_t num_prefill_seqs = 0;  // sequences with prompt tokens in this step
+  std::int32_t num_new_seqs = 0;      // taken from the waiting queue this step
   std::int32_t num_preempted = 0;
   std::int32_t num_finished = 0;
-  std::int32_t num_running = 0;        // after the step
-  std::int32_t num_waiting = 0;        // after the step
-  double kv_usage = 0;                 // after scheduling
+  std::int32_t num_running = 0;  // after the step
+  std::int32_t num_waiting = 0;  // after the step
+  double kv_usage = 0;           // after scheduling
   bool is_prefill() const { return prefill_tokens > 0; }
 };
 
 // One output token, for inter-token latency histograms.
 struct TokenRecord {
   RequestId id = 0;
-  std::int32_t index = 0;               // 1-based output token index
+  std::int32_t index = 0;  // 1-based output token index
   core::Time time{};
-  core::Duration since_previous{};      // ITL; for index 1 the TTFT
+  core::Duration since_previous{};  // ITL; for index 1 the TTFT
 };
 
 }  // namespace llmscale::engine

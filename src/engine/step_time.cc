@@ -32,10 +32,9 @@ StepTimeModel::StepTimeModel(const Profile& profile) {
   if (profile.tensor_parallel > 1) {
     // Two all-reduces per layer (after attention and after the MLP) of T × hidden bf16 values.
     allreduce_fixed_s_ = 2.0 * m.num_hidden_layers * a.allreduce_latency_s;
-    allreduce_s_per_token_ = a.allreduce_bandwidth > 0
-                                 ? 2.0 * m.num_hidden_layers * m.hidden_size * 2.0 /
-                                       a.allreduce_bandwidth
-                                 : 0.0;
+    allreduce_s_per_token_ = a.allreduce_bandwidth > 0 ? 2.0 * m.num_hidden_layers * m.hidden_size *
+                                                             2.0 / a.allreduce_bandwidth
+                                                       : 0.0;
   }
   cpu_s_ = e.cpu_overhead_s;
   cpu_s_per_seq_ = e.cpu_overhead_per_seq_s;
@@ -49,8 +48,8 @@ StepTimeBreakdown StepTimeModel::breakdown(const BatchShape& b) const {
   StepTimeBreakdown t;
   if (b.new_tokens <= 0) return t;
   const double memory = weight_stream_s_;
-  const double compute = gemm_s_per_token_ * double(b.new_tokens) +
-                         head_s_per_seq_ * double(b.sampled_seqs);
+  const double compute =
+      gemm_s_per_token_ * double(b.new_tokens) + head_s_per_seq_ * double(b.sampled_seqs);
   // Smooth roofline: max(m, c) · (1 + (min/max)^p)^(1/p). p = 1 adds both; p → ∞ is max().
   const double hi = std::max(memory, compute);
   const double lo = std::min(memory, compute);
@@ -67,9 +66,8 @@ StepTimeBreakdown StepTimeModel::breakdown(const BatchShape& b) const {
 
 double StepTimeModel::lower_bound_seconds(const BatchShape& b) const {
   if (b.new_tokens <= 0) return 0;
-  return std::max(peak_weight_stream_s_,
-                  peak_gemm_s_per_token_ * double(b.new_tokens) +
-                      peak_head_s_per_seq_ * double(b.sampled_seqs));
+  return std::max(peak_weight_stream_s_, peak_gemm_s_per_token_ * double(b.new_tokens) +
+                                             peak_head_s_per_seq_ * double(b.sampled_seqs));
 }
 
 BatchShape StepTimeModel::decode_shape(std::int64_t batch, std::int64_t context) {

@@ -24,12 +24,12 @@ namespace llmscale::engine {
 
 // What one step computes, summed over the sequences of the batch.
 struct BatchShape {
-  std::int64_t new_tokens = 0;          // T: prefill-chunk tokens + one per decoding sequence
-  std::int64_t num_seqs = 0;            // sequences in the batch
-  std::int64_t sampled_seqs = 0;        // S: sequences whose last token is computed this step
-  double decode_context_tokens = 0;     // K part: Σ context read by decode sequences
-  double prefill_context_tokens = 0;    // K part: Σ cached context read by prefill chunks
-  double prefill_attention_units = 0;   // A: Σ t_i · (c_i + t_i / 2)
+  std::int64_t new_tokens = 0;         // T: prefill-chunk tokens + one per decoding sequence
+  std::int64_t num_seqs = 0;           // sequences in the batch
+  std::int64_t sampled_seqs = 0;       // S: sequences whose last token is computed this step
+  double decode_context_tokens = 0;    // K part: Σ context read by decode sequences
+  double prefill_context_tokens = 0;   // K part: Σ cached context read by prefill chunks
+  double prefill_attention_units = 0;  // A: Σ t_i · (c_i + t_i / 2)
 };
 
 // The terms of one step, in seconds (for tests, the docs and explain output).
@@ -65,9 +65,9 @@ class StepTimeModel {
   double weight_bytes_ = 0;
   double kv_bytes_per_token_ = 0;
   // Folded constants (seconds per unit).
-  double weight_stream_s_ = 0;        // W / (η_bw BW)
-  double gemm_s_per_token_ = 0;       // 2 N / (η_fl F)
-  double head_s_per_seq_ = 0;         // 2 N_head / (η_fl F)
+  double weight_stream_s_ = 0;   // W / (η_bw BW)
+  double gemm_s_per_token_ = 0;  // 2 N / (η_fl F)
+  double head_s_per_seq_ = 0;    // 2 N_head / (η_fl F)
   double p_ = 1.5;
   double kv_s_per_token_ = 0;         // kv_bytes / (η_attn_bw BW)
   double attn_s_per_unit_ = 0;        // 4 L H_q d / (η_attn_fl F)

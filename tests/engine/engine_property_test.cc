@@ -39,9 +39,9 @@ rc::Gen<Workload> workloads() {
     w.options.num_blocks = *rc::gen::inRange(min_blocks, min_blocks * 4);
     w.options.max_num_seqs = *rc::gen::inRange(1, 12);
     w.options.chunked_prefill = *rc::gen::arbitrary<bool>();
-    w.options.max_num_batched_tokens =
-        w.options.chunked_prefill ? *rc::gen::inRange(8, 600)
-                                  : *rc::gen::inRange(w.options.max_model_len, 1200);
+    w.options.max_num_batched_tokens = w.options.chunked_prefill
+                                           ? *rc::gen::inRange(8, 600)
+                                           : *rc::gen::inRange(w.options.max_model_len, 1200);
     w.options.prefix_caching = *rc::gen::arbitrary<bool>();
     int n = *rc::gen::inRange(1, 30);
     std::int64_t t = 0;
@@ -54,7 +54,8 @@ rc::Gen<Workload> workloads() {
       item.spec.max_tokens = max_tokens;
       item.spec.min_tokens = *rc::gen::inRange<std::int64_t>(0, max_tokens + 1);
       item.spec.ignore_eos = *rc::gen::arbitrary<bool>();
-      if (*rc::gen::arbitrary<bool>()) item.spec.eos_after = *rc::gen::inRange<std::int64_t>(1, 500);
+      if (*rc::gen::arbitrary<bool>())
+        item.spec.eos_after = *rc::gen::inRange<std::int64_t>(1, 500);
       if (*rc::gen::arbitrary<bool>()) {
         item.spec.prefix_block_tokens = w.options.block_size * *rc::gen::inRange(1, 4);
         item.spec.prefix_hash_ids = *rc::gen::container<std::vector<std::uint64_t>>(
@@ -64,8 +65,8 @@ rc::Gen<Workload> workloads() {
       item.arrival_us = t;
       std::int64_t expected = max_tokens;
       if (!item.spec.ignore_eos && item.spec.eos_after) {
-        std::int64_t natural = std::max(*item.spec.eos_after,
-                                        std::max<std::int64_t>(item.spec.min_tokens, 1));
+        std::int64_t natural =
+            std::max(*item.spec.eos_after, std::max<std::int64_t>(item.spec.min_tokens, 1));
         expected = std::min(natural, max_tokens);
       }
       item.expected_tokens = expected;

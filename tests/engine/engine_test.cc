@@ -84,10 +84,9 @@ TEST(EngineTest, OneRequestPrefillsThenDecodesOneTokenPerStep) {
   EXPECT_EQ(r.steps[0].prefill_tokens, 100);
   EXPECT_EQ(r.steps[0].num_new_seqs, 1);
   EXPECT_EQ(r.steps[1].decode_tokens, 1);
-  EXPECT_THAT(kinds_of(r, *id),
-              ElementsAre(EventKind::kScheduled, EventKind::kFirstToken, EventKind::kToken,
-                          EventKind::kToken, EventKind::kToken, EventKind::kToken,
-                          EventKind::kFinished));
+  EXPECT_THAT(kinds_of(r, *id), ElementsAre(EventKind::kScheduled, EventKind::kFirstToken,
+                                            EventKind::kToken, EventKind::kToken, EventKind::kToken,
+                                            EventKind::kToken, EventKind::kFinished));
   const RequestRecord& rec = obs.finished.at(*id);
   EXPECT_EQ(rec.output_tokens, 5);
   EXPECT_EQ(rec.reason, FinishReason::kLength);
@@ -115,8 +114,8 @@ TEST(EngineTest, ChunkedPrefillSplitsAPromptOverTheTokenBudget) {
   EXPECT_EQ(r.steps[3].decode_tokens, 1);
   // No token before the last chunk.
   EXPECT_EQ(r.events[1].kind, EventKind::kFirstToken);
-  EXPECT_EQ(r.events[1].time, r.steps[0].start + r.steps[0].duration + r.steps[1].duration +
-                                  r.steps[2].duration);
+  EXPECT_EQ(r.events[1].time,
+            r.steps[0].start + r.steps[0].duration + r.steps[1].duration + r.steps[2].duration);
 }
 
 TEST(EngineTest, DecodesAndPrefillsShareAStep) {
@@ -132,8 +131,8 @@ TEST(EngineTest, DecodesAndPrefillsShareAStep) {
 }
 
 TEST(EngineTest, WithoutChunkingAPromptWaitsForAStepWithRoom) {
-  auto e = make(tiny({.max_num_batched_tokens = 256, .max_model_len = 256,
-                      .chunked_prefill = false}));
+  auto e =
+      make(tiny({.max_num_batched_tokens = 256, .max_model_len = 256, .chunked_prefill = false}));
   ASSERT_TRUE(e->submit(req(200, 4), kT0));
   ASSERT_TRUE(e->submit(req(200, 4), kT0));
   const StepResult& s = e->step(kT0);
@@ -339,7 +338,8 @@ TEST(EngineTest, DefaultMaxTokensIsTheRestOfTheContextWindow) {
 TEST(EngineTest, RejectsInvalidRequests) {
   auto e = make(tiny({.max_model_len = 1024}));
   EXPECT_THAT(e->submit(req(0, 5), kT0).error().message, HasSubstr("at least one token"));
-  EXPECT_THAT(e->submit(req(10, 0), kT0).error().message, HasSubstr("max_tokens must be at least 1"));
+  EXPECT_THAT(e->submit(req(10, 0), kT0).error().message,
+              HasSubstr("max_tokens must be at least 1"));
   EXPECT_EQ(e->submit(req(1000, 100), kT0).error().message,
             "This model's maximum context length is 1024 tokens. However, you requested 1100 "
             "tokens (1000 in the messages, 100 in the completion). Please reduce the length of "

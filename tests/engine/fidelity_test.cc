@@ -34,8 +34,8 @@ void check(const Row& r) {
 
 // Llama-3.1-8B with another accelerator, as for the published runs on hardware we ship no
 // profile for.
-Profile with_accelerator(Profile p, const std::string& name, double memory_gib,
-                         double bandwidth_gb, double tflops) {
+Profile with_accelerator(Profile p, const std::string& name, double memory_gib, double bandwidth_gb,
+                         double tflops) {
   p.accelerator.name = name;
   p.accelerator.memory_bytes = memory_gib * 1024 * 1024 * 1024;
   p.accelerator.memory_bandwidth = bandwidth_gb * 1e9;
@@ -53,8 +53,8 @@ TEST(FidelityTest, DecodeStepTimes) {
   Profile h200_70b = with_accelerator(shipped("llama-3.1-70b-4xh100"), "h200", 131, 4800, 989);
   auto r70 = testing::closed_loop(h200_70b, 8, 32, 128);
   double e2e_70b = 1.0 / r70.requests_per_s * 8;
-  check({"70B H200 TP4, batch 8, 32/128: request latency (s)", "vLLM CI H200", e2e_70b, 2.078,
-         0.15});
+  check(
+      {"70B H200 TP4, batch 8, 32/128: request latency (s)", "vLLM CI H200", e2e_70b, 2.078, 0.15});
 
   // A100 40GB, vLLM 0.23, 1024 in / 128 out, ignore_eos (johnmusgrave.com sweep): 75 tok/s at
   // concurrency 1 (13.3 ms per token).

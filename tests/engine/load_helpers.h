@@ -14,9 +14,9 @@
 namespace llmscale::engine::testing {
 
 struct LoadResult {
-  double mean_itl_s = 0;     // mean time between consecutive tokens of a request
+  double mean_itl_s = 0;  // mean time between consecutive tokens of a request
   double mean_ttft_s = 0;
-  double mean_waiting = 0;   // sampled at every step end
+  double mean_waiting = 0;  // sampled at every step end
   double mean_running = 0;
   double output_tokens_per_s = 0;
   double requests_per_s = 0;

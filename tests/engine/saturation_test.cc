@@ -18,10 +18,11 @@ TEST(SaturationTest, ItlPlateausWhileTtftAndQueueGrow) {
   for (int c : {32, 1024, 2048, 4096}) {
     by_c[c] = testing::closed_loop(profile, c, 256, 64);
     const testing::LoadResult& r = by_c[c];
-    std::printf("concurrency %5d: ITL %6.2f ms  TTFT %8.1f ms  running %6.0f  waiting %6.0f  "
-                "%7.0f tok/s  preemptions %llu\n",
-                c, r.mean_itl_s * 1e3, r.mean_ttft_s * 1e3, r.mean_running, r.mean_waiting,
-                r.output_tokens_per_s, static_cast<unsigned long long>(r.preemptions));
+    std::printf(
+        "concurrency %5d: ITL %6.2f ms  TTFT %8.1f ms  running %6.0f  waiting %6.0f  "
+        "%7.0f tok/s  preemptions %llu\n",
+        c, r.mean_itl_s * 1e3, r.mean_ttft_s * 1e3, r.mean_running, r.mean_waiting,
+        r.output_tokens_per_s, static_cast<unsigned long long>(r.preemptions));
   }
   // Light load: small batch, ITL near the weight-streaming floor, no queue.
   EXPECT_LT(by_c[32].mean_itl_s, 0.010);

@@ -17,7 +17,9 @@ namespace {
 
 using testing::shipped;
 
-double ms(const StepTimeModel& m, const BatchShape& b) { return m.step_seconds(b) * 1e3; }
+double ms(const StepTimeModel& m, const BatchShape& b) {
+  return m.step_seconds(b) * 1e3;
+}
 
 TEST(StepTimeTest, EmptyBatchTakesNoTime) {
   StepTimeModel m(shipped("llama-3.1-8b-h100"));
@@ -32,15 +34,15 @@ TEST(StepTimeTest, DecodeIsFlatWhileMemoryBoundThenGrowsLinearly) {
   double b2048 = ms(m, StepTimeModel::decode_shape(2048, 0));
   // Weight streaming: 15.0 GB / (0.71 × 3.35 TB/s) = 6.3 ms, plus 1.2 ms of CPU.
   EXPECT_NEAR(b1, 7.5, 0.2);
-  EXPECT_LT(b32 / b1, 1.1);            // memory-bound: 32 sequences cost ~ one
+  EXPECT_LT(b32 / b1, 1.1);               // memory-bound: 32 sequences cost ~ one
   EXPECT_NEAR(b2048 / b1024, 2.0, 0.25);  // compute-bound: linear in tokens
 }
 
 TEST(StepTimeTest, DecodeGrowsWithKvRead) {
   StepTimeModel m(shipped("llama-3.1-8b-h100"));
   // 64 sequences × 2k tokens × 128 KiB = 16 GiB of KV: ~6.4 ms at 80% of 3.35 TB/s.
-  double delta = ms(m, StepTimeModel::decode_shape(64, 2048)) -
-                 ms(m, StepTimeModel::decode_shape(64, 0));
+  double delta =
+      ms(m, StepTimeModel::decode_shape(64, 2048)) - ms(m, StepTimeModel::decode_shape(64, 0));
   EXPECT_NEAR(delta, 64.0 * 2049 * 131072 / (0.8 * 3.35e12) * 1e3, 0.01);
 }
 
@@ -90,7 +92,8 @@ std::vector<Measured> read_h100_measurements() {
     std::vector<std::string> f;
     while (std::getline(s, field, ',')) f.push_back(field);
     if (f.size() < 6 || (f[0] != "decode" && f[0] != "prefill")) continue;
-    rows.push_back({f[0], f[1], std::stoi(f[2]), std::stoi(f[3]), std::stoi(f[4]), std::stod(f[5])});
+    rows.push_back(
+        {f[0], f[1], std::stoi(f[2]), std::stoi(f[3]), std::stoi(f[4]), std::stod(f[5])});
   }
   return rows;
 }
@@ -116,9 +119,9 @@ TEST(StepTimeTest, MatchesH100MeasurementsWithinStatedError) {
     double error = (model_ms - r.ms) / r.ms;
     bool roofline_regime = r.kind == "decode" ? r.batch >= 128 : r.tokens >= 256;
     if (roofline_regime) {
-      EXPECT_LT(std::abs(error), 0.10) << r.kind << " batch " << r.batch << " ctx " << r.context
-                                       << " tokens " << r.tokens << ": " << model_ms << " vs "
-                                       << r.ms;
+      EXPECT_LT(std::abs(error), 0.10)
+          << r.kind << " batch " << r.batch << " ctx " << r.context << " tokens " << r.tokens
+          << ": " << model_ms << " vs " << r.ms;
     } else {
       EXPECT_LT(std::abs(error), 0.40) << r.kind << " batch " << r.batch;
     }

@@ -10,7 +10,9 @@
 
 namespace llmscale::engine::testing {
 
-inline std::string profiles_dir() { return std::string(LLMSCALE_SOURCE_DIR) + "/profiles"; }
+inline std::string profiles_dir() {
+  return std::string(LLMSCALE_SOURCE_DIR) + "/profiles";
+}
 
 inline Profile shipped(const std::string& name) {
   auto profile = load_profile(profiles_dir(), name);
