@@ -1,0 +1,459 @@
+// Profile files: YAML -> Profile, with the field path in every error, and the KV-cache sizing.
+#include "engine/profile.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/json_reader.h"
+
+namespace llmscale::engine {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+core::Result<std::string> read_text_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::make_error(core::ErrorCode::kNotFound, path.string() + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// "bfloat16" -> 2. Names as in Hugging Face torch_dtype and vLLM --kv-cache-dtype.
+bool dtype_bytes(const std::string& name, int& bytes) {
+  if (name == "bfloat16" || name == "float16" || name == "auto" || name == "bf16" ||
+      name == "fp16") {
+    bytes = 2;
+  } else if (name == "float32" || name == "fp32") {
+    bytes = 4;
+  } else if (name == "fp8" || name == "float8" || name == "fp8_e4m3" || name == "fp8_e5m2" ||
+             name == "int8") {
+    bytes = 1;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void read_dtype(core::JsonReader& r, std::string_view key, int& bytes) {
+  std::string name;
+  r.read(key, name);
+  if (!r.ok() || name.empty()) return;
+  if (!dtype_bytes(name, bytes)) {
+    r.fail(r.child(key),
+           "unknown dtype \"" + name + "\" (want bfloat16, float16, float32, fp8 or int8)");
+  }
+}
+
+void positive(core::JsonReader& r, std::string_view key, double value) {
+  if (r.ok() && !(value > 0)) r.fail(r.child(key), "must be positive");
+}
+
+void decode_model(core::JsonReader& r, ModelConfig& m) {
+  r.read("name", m.name);
+  r.read("num_hidden_layers", m.num_hidden_layers);
+  r.read("hidden_size", m.hidden_size);
+  r.read("num_attention_heads", m.num_attention_heads);
+  r.read("num_key_value_heads", m.num_key_value_heads);
+  r.read("head_dim", m.head_dim);
+  r.read("intermediate_size", m.intermediate_size);
+  r.read("vocab_size", m.vocab_size);
+  r.read("tie_word_embeddings", m.tie_word_embeddings);
+  r.read("max_position_embeddings", m.max_position_embeddings);
+  read_dtype(r, "torch_dtype", m.weight_bytes_per_param);
+  m.kv_cache_bytes_per_element = m.weight_bytes_per_param;
+  read_dtype(r, "kv_cache_dtype", m.kv_cache_bytes_per_element);
+  r.ignore({"description", "source", "architecture"});
+  if (!r.ok()) return;
+  if (m.name.empty()) return r.fail(r.child("name"), "required");
+  for (auto [key, value] :
+       {std::pair<const char*, std::int64_t>{"num_hidden_layers", m.num_hidden_layers},
+        {"hidden_size", m.hidden_size},
+        {"num_attention_heads", m.num_attention_heads},
+        {"intermediate_size", m.intermediate_size},
+        {"vocab_size", m.vocab_size},
+        {"max_position_embeddings", m.max_position_embeddings}}) {
+    if (value <= 0) return r.fail(r.child(key), "required, must be a positive integer");
+  }
+  if (m.num_key_value_heads == 0) m.num_key_value_heads = m.num_attention_heads;
+  if (m.num_key_value_heads < 0 || m.num_attention_heads % m.num_key_value_heads != 0) {
+    return r.fail(r.child("num_key_value_heads"), "must divide num_attention_heads (" +
+                                                      std::to_string(m.num_attention_heads) + ")");
+  }
+  if (m.head_dim == 0) m.head_dim = m.hidden_size / m.num_attention_heads;
+  if (m.head_dim <= 0) return r.fail(r.child("head_dim"), "must be a positive integer");
+}
+
+void decode_accelerator(core::JsonReader& r, AcceleratorSpec& a) {
+  double memory_gib = 0, bandwidth_gb = 0, tflops = 0, ar_latency_us = 0, ar_bandwidth_gb = 0;
+  r.read("name", a.name);
+  r.read("kind", a.kind);
+  r.read("memory_gib", memory_gib);
+  r.read("memory_bandwidth_gb_per_s", bandwidth_gb);
+  r.read("peak_bf16_tflops", tflops);
+  r.read("allreduce_latency_us", ar_latency_us);
+  r.read("allreduce_bandwidth_gb_per_s", ar_bandwidth_gb);
+  r.read("source", a.source);
+  r.ignore({"description"});
+  if (!r.ok()) return;
+  if (a.name.empty()) return r.fail(r.child("name"), "required");
+  if (a.kind != "gpu" && a.kind != "tpu") {
+    return r.fail(r.child("kind"), "must be \"gpu\" or \"tpu\", got \"" + a.kind + "\"");
+  }
+  positive(r, "memory_gib", memory_gib);
+  positive(r, "memory_bandwidth_gb_per_s", bandwidth_gb);
+  positive(r, "peak_bf16_tflops", tflops);
+  if (ar_latency_us < 0) r.fail(r.child("allreduce_latency_us"), "must not be negative");
+  if (ar_bandwidth_gb < 0) r.fail(r.child("allreduce_bandwidth_gb_per_s"), "must not be negative");
+  a.memory_bytes = memory_gib * kGiB;
+  a.memory_bandwidth = bandwidth_gb * 1e9;
+  a.peak_flops = tflops * 1e12;
+  a.allreduce_latency_s = ar_latency_us * 1e-6;
+  a.allreduce_bandwidth = ar_bandwidth_gb * 1e9;
+}
+
+void fraction(core::JsonReader& r, std::string_view key, double value) {
+  if (r.ok() && !(value > 0 && value <= 1)) r.fail(r.child(key), "must be in (0, 1]");
+}
+
+void decode_efficiency(core::JsonReader& r, Efficiencies& e) {
+  double cpu_ms = e.cpu_overhead_s * 1e3, cpu_per_seq_us = e.cpu_overhead_per_seq_s * 1e6;
+  r.read("weight_bandwidth", e.weight_bandwidth);
+  r.read("gemm_flops", e.gemm_flops);
+  r.read("overlap_exponent", e.overlap_exponent);
+  r.read("attention_bandwidth", e.attention_bandwidth);
+  r.read("attention_flops", e.attention_flops);
+  r.read("cpu_overhead_ms", cpu_ms);
+  r.read("cpu_overhead_per_seq_us", cpu_per_seq_us);
+  r.read("source", e.source);
+  if (!r.ok()) return;
+  fraction(r, "weight_bandwidth", e.weight_bandwidth);
+  fraction(r, "gemm_flops", e.gemm_flops);
+  fraction(r, "attention_bandwidth", e.attention_bandwidth);
+  fraction(r, "attention_flops", e.attention_flops);
+  if (r.ok() && !(e.overlap_exponent >= 1 && e.overlap_exponent <= 16)) {
+    r.fail(r.child("overlap_exponent"), "must be in [1, 16]");
+  }
+  if (r.ok() && !(cpu_ms >= 0)) r.fail(r.child("cpu_overhead_ms"), "must not be negative");
+  if (r.ok() && !(cpu_per_seq_us >= 0)) {
+    r.fail(r.child("cpu_overhead_per_seq_us"), "must not be negative");
+  }
+  e.cpu_overhead_s = cpu_ms * 1e-3;
+  e.cpu_overhead_per_seq_s = cpu_per_seq_us * 1e-6;
+}
+
+void decode_scheduler(core::JsonReader& r, SchedulerConfig& s) {
+  std::optional<double> activation_gib;
+  r.read("max_num_seqs", s.max_num_seqs);
+  r.read("max_num_batched_tokens", s.max_num_batched_tokens);
+  r.read("block_size", s.block_size);
+  r.read("gpu_memory_utilization", s.gpu_memory_utilization);
+  r.read("enable_prefix_caching", s.enable_prefix_caching);
+  r.read("enable_chunked_prefill", s.enable_chunked_prefill);
+  r.read("max_model_len", s.max_model_len);
+  r.read("num_gpu_blocks_override", s.num_gpu_blocks_override);
+  r.read("activation_reserve_gib", activation_gib);
+  if (!r.ok()) return;
+  if (s.max_num_seqs < 1) return r.fail(r.child("max_num_seqs"), "must be at least 1");
+  if (s.max_num_batched_tokens < 1) {
+    return r.fail(r.child("max_num_batched_tokens"), "must be at least 1");
+  }
+  if (s.block_size < 1 || s.block_size > 1024) {
+    return r.fail(r.child("block_size"), "must be in [1, 1024]");
+  }
+  fraction(r, "gpu_memory_utilization", s.gpu_memory_utilization);
+  if (s.max_model_len < 0) return r.fail(r.child("max_model_len"), "must not be negative");
+  if (s.num_gpu_blocks_override && *s.num_gpu_blocks_override < 1) {
+    return r.fail(r.child("num_gpu_blocks_override"), "must be at least 1");
+  }
+  if (activation_gib) {
+    if (!(*activation_gib >= 0))
+      return r.fail(r.child("activation_reserve_gib"), "must not be negative");
+    s.activation_reserve_bytes = *activation_gib * kGiB;
+  }
+}
+
+void decode_phase(core::JsonReader& r, StartupPhase& p) {
+  r.read("name", p.name);
+  r.read("seconds", p.seconds);
+  r.ignore({"source"});
+  if (!r.ok()) return;
+  if (p.name.empty()) return r.fail(r.child("name"), "required");
+  if (!(p.seconds >= 0)) r.fail(r.child("seconds"), "must not be negative");
+}
+
+// A field that is either a name (loaded from <dir>/<sub>/<name>.yaml) or an inline object.
+template <class T, class Decode>
+void read_reference(core::JsonReader& r, std::string_view key, std::string_view search_dir,
+                    std::string_view sub, T& out, Decode decode) {
+  const core::Json* node = r.get(key);
+  if (!r.ok()) return;
+  if (node == nullptr) return r.fail(r.child(key), "required");
+  if (node->is_object()) {
+    core::JsonReader sub_reader(*node, r.child(key), r.strict());
+    decode(sub_reader, out);
+    // Errors carry their own path ("model.hidden_size: ..."); decode_profile catches them.
+    if (auto status = sub_reader.finish(); !status) throw status.error();
+    return;
+  }
+  if (!node->is_string()) return r.type_error(r.child(key), "a name or an object", *node);
+  std::string name = node->get<std::string>();
+  if (name.empty() || name.find('/') != std::string::npos || name.find("..") != std::string::npos) {
+    return r.fail(r.child(key), "invalid name \"" + name + "\"");
+  }
+  fs::path path = fs::path(search_dir) / sub / (name + ".yaml");
+  auto text = read_text_file(path);
+  if (!text) {
+    return r.fail(r.child(key), "\"" + name + "\" not found (looked for " + path.string() + ")");
+  }
+  auto document = core::parse_document(*text);
+  if (!document)
+    throw core::Error{document.error().code, path.string() + ": " + document.error().message};
+  core::JsonReader file_reader(*document, "", r.strict());
+  decode(file_reader, out);
+  if (auto status = file_reader.finish(); !status) {
+    throw core::Error{status.error().code, path.string() + ": " + status.error().message};
+  }
+}
+
+}  // namespace
+
+double ModelConfig::block_parameters() const {
+  double q = double(num_attention_heads) * head_dim;
+  double kv = double(num_key_value_heads) * head_dim;
+  double attention = double(hidden_size) * (q + 2 * kv) + q * hidden_size;
+  double mlp = 3.0 * hidden_size * intermediate_size;
+  return double(num_hidden_layers) * (attention + mlp);
+}
+
+double ModelConfig::total_parameters() const {
+  return block_parameters() + embedding_parameters() * (tie_word_embeddings ? 1 : 2);
+}
+
+double Profile::startup_seconds() const {
+  double total = 0;
+  for (const auto& phase : startup) total += phase.seconds;
+  return total;
+}
+
+std::int64_t MemoryPlan::capacity_tokens() const {
+  return num_blocks * block_size;
+}
+
+double kv_bytes_per_token_per_chip(const ModelConfig& model, int tensor_parallel) {
+  double heads = std::max(1.0, std::ceil(double(model.num_key_value_heads) / tensor_parallel));
+  return 2.0 * model.num_hidden_layers * heads * model.head_dim * model.kv_cache_bytes_per_element;
+}
+
+MemoryPlan memory_plan(const Profile& profile) {
+  const ModelConfig& m = profile.model;
+  const SchedulerConfig& s = profile.scheduler;
+  const int tp = profile.tensor_parallel;
+  MemoryPlan plan;
+  plan.block_size = s.block_size;
+  plan.usable_bytes = profile.accelerator.memory_bytes * s.gpu_memory_utilization;
+  plan.weight_bytes = m.total_parameters() * m.weight_bytes_per_param / tp;
+  if (s.activation_reserve_bytes) {
+    plan.activation_bytes = *s.activation_reserve_bytes;
+  } else {
+    // vLLM profiles a dummy forward pass of max_num_batched_tokens: the widest activations are
+    // the gate/up output (2 × FFN / TP) next to a few hidden-size buffers, plus fp32 logits for
+    // max_num_seqs sampled rows, plus ~1.5 GiB of CUDA graphs, allocator slack and non-torch
+    // memory (calibrated so 8B on an H100 holds ~436k tokens, traces-and-perf.md §2.7).
+    double tokens = s.max_num_batched_tokens;
+    double act = tokens * (2.0 * m.intermediate_size / tp + 4.0 * m.hidden_size) * 2.0;
+    double logits = double(std::min<std::int64_t>(s.max_num_seqs, s.max_num_batched_tokens)) *
+                    m.vocab_size / tp * 4.0;
+    plan.activation_bytes = act + logits + 1.5 * kGiB;
+  }
+  plan.kv_bytes_per_token = kv_bytes_per_token_per_chip(m, tp);
+  plan.kv_cache_bytes = plan.usable_bytes - plan.weight_bytes - plan.activation_bytes;
+  if (s.num_gpu_blocks_override) {
+    plan.num_blocks = *s.num_gpu_blocks_override;
+    plan.kv_cache_bytes = double(plan.num_blocks) * s.block_size * plan.kv_bytes_per_token;
+  } else {
+    plan.num_blocks =
+        plan.kv_cache_bytes <= 0
+            ? 0
+            : std::int64_t(plan.kv_cache_bytes / (plan.kv_bytes_per_token * s.block_size));
+  }
+  return plan;
+}
+
+core::Status validate_profile(const Profile& p) {
+  auto fail = [&](const std::string& message) {
+    return core::invalid_argument("profile " + p.name + ": " + message);
+  };
+  if (p.tensor_parallel < 1) return fail("tensor_parallel_size: must be at least 1");
+  if (p.model.num_attention_heads % p.tensor_parallel != 0) {
+    return fail("tensor_parallel_size: " + std::to_string(p.tensor_parallel) +
+                " does not divide num_attention_heads (" +
+                std::to_string(p.model.num_attention_heads) + ")");
+  }
+  if (p.max_model_len() > p.model.max_position_embeddings) {
+    return fail("scheduler.max_model_len: " + std::to_string(p.max_model_len()) +
+                " exceeds the model's max_position_embeddings (" +
+                std::to_string(p.model.max_position_embeddings) + ")");
+  }
+  if (!p.scheduler.enable_chunked_prefill &&
+      p.scheduler.max_num_batched_tokens < p.max_model_len()) {
+    // vLLM: a prompt must fit in one step when prefills cannot be chunked.
+    return fail("scheduler.max_num_batched_tokens (" +
+                std::to_string(p.scheduler.max_num_batched_tokens) +
+                ") is smaller than max_model_len (" + std::to_string(p.max_model_len()) +
+                ") with chunked prefill disabled");
+  }
+  MemoryPlan plan = memory_plan(p);
+  if (plan.weight_bytes + plan.activation_bytes >= plan.usable_bytes &&
+      !p.scheduler.num_gpu_blocks_override) {
+    std::ostringstream out;
+    out.precision(3);
+    out << "weights (" << plan.weight_bytes / kGiB << " GiB per chip) and activations ("
+        << plan.activation_bytes / kGiB << " GiB) do not fit in " << plan.usable_bytes / kGiB
+        << " GiB (memory × gpu_memory_utilization); no memory is left for the KV cache";
+    return fail(out.str());
+  }
+  // The engine keeps one small record per block; beyond this a profile is surely a mistake
+  // (an H200 with an 8B model has ~55k blocks of 16 tokens).
+  constexpr std::int64_t kMaxBlocks = std::int64_t(1) << 24;
+  if (plan.num_blocks > kMaxBlocks) {
+    return fail("the KV cache would have " + std::to_string(plan.num_blocks) +
+                " blocks, more than the engine's limit of " + std::to_string(kMaxBlocks) +
+                "; check accelerator.memory_gib, scheduler.block_size and "
+                "scheduler.num_gpu_blocks_override");
+  }
+  // vLLM refuses to start when one max_model_len request cannot fit in the KV cache.
+  if (plan.capacity_tokens() < p.max_model_len()) {
+    return fail("the model's max seq len (" + std::to_string(p.max_model_len()) +
+                ") is larger than the maximum number of tokens that can be stored in KV cache (" +
+                std::to_string(plan.capacity_tokens()) +
+                "); increase scheduler.gpu_memory_utilization or decrease scheduler.max_model_len");
+  }
+  return {};
+}
+
+core::Result<Profile> decode_profile(const core::Json& document, std::string_view name,
+                                     std::string_view search_dir, std::string_view origin) {
+  Profile p;
+  p.name = std::string(name);
+  std::string prefix = origin.empty() ? std::string() : std::string(origin) + ": ";
+  try {
+    core::JsonReader r(document, "");
+    if (!document.is_object()) {
+      return core::invalid_argument(prefix + "expected a mapping, got " +
+                                    core::describe_json(document));
+    }
+    std::string declared_name;
+    r.read("name", declared_name);
+    if (!declared_name.empty()) p.name = declared_name;
+    r.read("description", p.description);
+    read_reference(r, "model", search_dir, "models", p.model, decode_model);
+    read_reference(r, "accelerator", search_dir, "accelerators", p.accelerator, decode_accelerator);
+    r.read("tensor_parallel_size", p.tensor_parallel);
+    // Defaults that depend on the accelerator (vLLM get_batch_defaults, see §2.8 of the
+    // calibration notes): >= 70 GiB GPUs other than A100: 1024 seqs / 8192 tokens; others
+    // 256 / 2048. TPU profiles set their own values.
+    if (r.ok()) {
+      bool big_gpu = p.accelerator.kind == "gpu" && p.accelerator.memory_bytes >= 70 * kGiB &&
+                     p.accelerator.name.find("a100") == std::string::npos;
+      p.scheduler.max_num_seqs = big_gpu ? 1024 : 256;
+      p.scheduler.max_num_batched_tokens = big_gpu ? 8192 : 2048;
+    }
+    r.read_object("efficiency", p.efficiency, decode_efficiency);
+    r.read_object("scheduler", p.scheduler, decode_scheduler);
+    r.read_list("startup", p.startup, decode_phase);
+    r.ignore({"source", "notes"});
+    if (auto status = r.finish(); !status) {
+      return core::make_error(status.error().code, prefix + status.error().message);
+    }
+  } catch (const core::Error& error) {
+    return core::make_error(error.code, prefix + error.message);
+  }
+  if (p.tensor_parallel < 1) {
+    return core::invalid_argument(prefix + "tensor_parallel_size: must be at least 1");
+  }
+  if (auto status = validate_profile(p); !status) {
+    return core::make_error(status.error().code, prefix + status.error().message);
+  }
+  return p;
+}
+
+core::Result<Profile> parse_profile(std::string_view text, std::string_view name,
+                                    std::string_view search_dir, std::string_view origin) {
+  auto document = core::parse_document(text);
+  if (!document) {
+    std::string prefix = origin.empty() ? std::string() : std::string(origin) + ": ";
+    return core::make_error(document.error().code, prefix + document.error().message);
+  }
+  return decode_profile(*document, name, search_dir, origin);
+}
+
+core::Result<Profile> load_profile(std::string_view dir, std::string_view name_or_path) {
+  fs::path path;
+  std::string name;
+  if (ends_with(name_or_path, ".yaml") || ends_with(name_or_path, ".yml") ||
+      ends_with(name_or_path, ".json")) {
+    path = fs::path(name_or_path);
+    name = path.stem().string();
+  } else {
+    name = std::string(name_or_path);
+    if (name.empty() || name.find('/') != std::string::npos) {
+      return core::invalid_argument("invalid profile name \"" + name + "\"");
+    }
+    path = fs::path(dir) / (name + ".yaml");
+  }
+  auto text = read_text_file(path);
+  if (!text) {
+    std::string known;
+    for (const auto& n : list_profiles(dir)) known += (known.empty() ? "" : ", ") + n;
+    return core::make_error(core::ErrorCode::kNotFound,
+                            "profile \"" + name + "\" not found (" + path.string() + ")" +
+                                (known.empty() ? "" : "; known profiles: " + known));
+  }
+  std::string search_dir = path.parent_path().string();
+  if (search_dir.empty()) search_dir = ".";
+  return parse_profile(*text, name, search_dir, path.string());
+}
+
+std::vector<std::string> list_profiles(std::string_view dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(dir), ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".yaml") {
+      names.push_back(entry.path().stem().string());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string default_profiles_dir() {
+  if (const char* env = std::getenv("LLMSCALE_PROFILES"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  std::error_code ec;
+  std::vector<fs::path> starts = {fs::current_path(ec)};
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) starts.push_back(exe.parent_path());
+  for (fs::path p : starts) {
+    for (int i = 0; i < 6 && !p.empty(); ++i) {
+      if (fs::is_directory(p / "profiles" / "models", ec)) return (p / "profiles").string();
+      if (p == p.parent_path()) break;
+      p = p.parent_path();
+    }
+  }
+  return {};
+}
+
+}  // namespace llmscale::engine

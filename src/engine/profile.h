@@ -1,0 +1,147 @@
+// Deployment profiles: one model on one accelerator type with a tensor-parallel degree, the
+// roofline efficiencies fitted for that pair, the serving engine's scheduler settings and the
+// cold-start phases. The step-time model (step_time.h), the KV-cache sizing and the scheduler
+// (engine.h) read everything they need from a Profile; nothing about a model or a chip is
+// hard-coded elsewhere.
+//
+// Profiles are YAML files under the repository's `profiles/` directory (format and field list in
+// docs/engine-model.md, "Profile files"). A deployment file names its model and accelerator
+// (`model: llama-3.1-8b` loads `profiles/models/llama-3.1-8b.yaml`) or gives them inline. Every
+// error names the field path: `profiles/x.yaml: model.num_hidden_layers: expected an integer`.
+//
+// A Profile is an immutable value once loaded; share it as std::shared_ptr<const Profile>.
+// Loading reads files only; all functions are thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json.h"
+#include "core/result.h"
+
+namespace llmscale::engine {
+
+// A decoder-only transformer, in Hugging Face config.json terms.
+struct ModelConfig {
+  std::string name;  // served model name, e.g. "meta-llama/Llama-3.1-8B-Instruct"
+  int num_hidden_layers = 0;
+  int hidden_size = 0;
+  int num_attention_heads = 0;
+  int num_key_value_heads = 0;
+  int head_dim = 0;           // defaults to hidden_size / num_attention_heads
+  int intermediate_size = 0;  // FFN width (gated MLP: gate, up and down projections)
+  int vocab_size = 0;
+  bool tie_word_embeddings = false;  // LM head shares the embedding matrix (Gemma)
+  std::int64_t max_position_embeddings = 0;
+  int weight_bytes_per_param = 2;      // bf16
+  int kv_cache_bytes_per_element = 2;  // bf16 KV cache
+
+  // Parameters of the transformer blocks (attention and MLP projections, norms excluded).
+  double block_parameters() const;
+  double embedding_parameters() const { return double(vocab_size) * hidden_size; }
+  // All parameters, embedding and LM head included (the LM head once when tied).
+  double total_parameters() const;
+};
+
+// One accelerator chip (a GPU or a TPU chip) and the interconnect of its tensor-parallel group.
+struct AcceleratorSpec {
+  std::string name;                // "nvidia-h100-80gb"
+  std::string kind = "gpu";        // "gpu" or "tpu": selects DCGM-style or TPU-style metrics
+  double memory_bytes = 0;         // memory the serving engine sees per chip
+  double memory_bandwidth = 0;     // bytes/s, per chip (datasheet)
+  double peak_flops = 0;           // dense bf16 FLOP/s, per chip (datasheet)
+  double allreduce_latency_s = 0;  // per all-reduce call in a tensor-parallel group
+  double allreduce_bandwidth = 0;  // bytes/s of all-reduce payload (algorithm bandwidth)
+  std::string source;              // where the numbers come from
+};
+
+// Fractions of the datasheet roofline that kernels reach, and the host overhead of a step.
+struct Efficiencies {
+  double weight_bandwidth = 0.7;      // weight streaming in GEMMs (memory-bound side)
+  double gemm_flops = 0.65;           // GEMM compute (compute-bound side)
+  double overlap_exponent = 1.5;      // p of the smooth roofline (m^p + c^p)^(1/p)
+  double attention_bandwidth = 0.8;   // KV reads by decode attention
+  double attention_flops = 0.5;       // prefill attention (causal, FlashAttention-style)
+  double cpu_overhead_s = 0.001;      // per step: scheduling, input prep, sampling, output
+  double cpu_overhead_per_seq_s = 0;  // per sequence in the batch
+  std::string source;
+};
+
+// Serving-engine settings, named after vLLM's engine arguments.
+struct SchedulerConfig {
+  int max_num_seqs = 256;
+  int max_num_batched_tokens = 2048;
+  int block_size = 16;
+  double gpu_memory_utilization = 0.9;
+  bool enable_prefix_caching = true;
+  bool enable_chunked_prefill = true;
+  std::int64_t max_model_len = 0;  // 0: the model's max_position_embeddings
+  std::optional<std::int64_t> num_gpu_blocks_override;
+  // Memory held back from the KV cache per chip besides weights: peak activations, CUDA graphs,
+  // non-torch allocations. Absent: estimated from max_num_batched_tokens (see memory_plan()).
+  std::optional<double> activation_reserve_bytes;
+};
+
+// One cold-start phase the simulated server goes through before it is ready.
+struct StartupPhase {
+  std::string name;  // "container_start", "weights_load", "compile", "cuda_graph_capture"
+  double seconds = 0;
+};
+
+struct Profile {
+  std::string name;  // file stem, e.g. "llama-3.1-8b-h100"
+  std::string description;
+  ModelConfig model;
+  AcceleratorSpec accelerator;
+  int tensor_parallel = 1;  // chips per replica
+  Efficiencies efficiency;
+  SchedulerConfig scheduler;
+  std::vector<StartupPhase> startup;
+
+  std::int64_t max_model_len() const {
+    return scheduler.max_model_len > 0 ? scheduler.max_model_len : model.max_position_embeddings;
+  }
+  double startup_seconds() const;
+};
+
+// Memory of one chip, as vLLM sizes its KV cache:
+//   kv = memory × gpu_memory_utilization − weights − activations.
+struct MemoryPlan {
+  double usable_bytes = 0;        // memory × gpu_memory_utilization
+  double weight_bytes = 0;        // per chip
+  double activation_bytes = 0;    // per chip
+  double kv_cache_bytes = 0;      // per chip, before rounding to blocks
+  double kv_bytes_per_token = 0;  // per chip
+  std::int64_t num_blocks = 0;    // KV blocks (the same on every chip of the replica)
+  std::int64_t capacity_tokens() const;
+  int block_size = 16;
+};
+
+// Per chip: KV heads are split across the tensor-parallel group, replicated when fewer.
+double kv_bytes_per_token_per_chip(const ModelConfig& model, int tensor_parallel);
+MemoryPlan memory_plan(const Profile& profile);
+
+// Checks ranges and consistency (heads divisible by TP, weights fit, KV holds max_model_len).
+core::Status validate_profile(const Profile& profile);
+
+// Decodes a deployment document. `model`/`accelerator` given by name are loaded from
+// `<search_dir>/models/<name>.yaml` and `<search_dir>/accelerators/<name>.yaml`. `origin` prefixes
+// error messages (usually the file path).
+core::Result<Profile> decode_profile(const core::Json& document, std::string_view name,
+                                     std::string_view search_dir, std::string_view origin);
+// Parses YAML/JSON text and decodes it.
+core::Result<Profile> parse_profile(std::string_view text, std::string_view name,
+                                    std::string_view search_dir, std::string_view origin);
+// Loads `<dir>/<name>.yaml`, or a path to a file when `name_or_path` ends in .yaml/.yml/.json.
+core::Result<Profile> load_profile(std::string_view dir, std::string_view name_or_path);
+// Names of the deployment profiles in `dir` (the *.yaml files directly in it), sorted.
+std::vector<std::string> list_profiles(std::string_view dir);
+
+// The repository's profiles/ directory: $LLMSCALE_PROFILES if set, else `profiles` next to the
+// working directory or the executable's ancestors. Empty when none is found.
+std::string default_profiles_dir();
+
+}  // namespace llmscale::engine

@@ -1,0 +1,189 @@
+// Profiles: every shipped profile loads and sizes its KV cache as vLLM would; bad files fail
+// with the field path in the message.
+#include "engine/profile.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "test_profiles.h"
+
+namespace llmscale::engine {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::profiles_dir;
+using testing::shipped;
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+TEST(ProfileTest, ShipsTheSixSeedProfiles) {
+  auto names = list_profiles(profiles_dir());
+  for (const char* want : {"llama-3.1-8b-h100", "llama-3.1-8b-a100", "llama-3.1-70b-4xh100",
+                           "llama-3.1-70b-tpu-v6e-8", "gemma-7b-l4", "gemma-7b-tpu-v5e-8"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
+    auto profile = load_profile(profiles_dir(), want);
+    ASSERT_TRUE(profile) << profile.error().message;
+    EXPECT_GT(profile->startup_seconds(), 0) << want;
+    EXPECT_GT(memory_plan(*profile).num_blocks, 0) << want;
+  }
+}
+
+TEST(ProfileTest, ModelParametersMatchPublishedCounts) {
+  // traces-and-perf.md §2.1: 8.03 B, 70.55 B; Gemma 7B: 8.54 B with the tied embedding.
+  EXPECT_NEAR(shipped("llama-3.1-8b-h100").model.total_parameters() / 1e9, 8.03, 0.01);
+  EXPECT_NEAR(shipped("llama-3.1-70b-4xh100").model.total_parameters() / 1e9, 70.55, 0.01);
+  EXPECT_NEAR(shipped("gemma-7b-l4").model.total_parameters() / 1e9, 8.54, 0.01);
+}
+
+TEST(ProfileTest, KvBytesPerTokenAsDerivedFromTheArchitecture) {
+  // 2 × layers × kv_heads × head_dim × 2 B: 128 KiB (8B), 320 KiB (70B), 448 KiB (Gemma 7B).
+  EXPECT_EQ(kv_bytes_per_token_per_chip(shipped("llama-3.1-8b-h100").model, 1), 131072);
+  EXPECT_EQ(kv_bytes_per_token_per_chip(shipped("llama-3.1-70b-4xh100").model, 1), 327680);
+  EXPECT_EQ(kv_bytes_per_token_per_chip(shipped("llama-3.1-70b-4xh100").model, 4), 81920);
+  EXPECT_EQ(kv_bytes_per_token_per_chip(shipped("gemma-7b-l4").model, 1), 458752);
+  // 8 KV heads over 16 chips: replicated, one head per chip.
+  EXPECT_EQ(kv_bytes_per_token_per_chip(shipped("llama-3.1-70b-4xh100").model, 16), 40960);
+}
+
+TEST(ProfileTest, KvCapacityMatchesVllmSizingRule) {
+  // traces-and-perf.md §2.7: 8B on one H100 holds about 436k tokens (≈ 27k blocks).
+  MemoryPlan h100 = memory_plan(shipped("llama-3.1-8b-h100"));
+  EXPECT_NEAR(h100.weight_bytes / kGiB, 14.96, 0.01);
+  EXPECT_NEAR(double(h100.capacity_tokens()), 436e3, 0.05 * 436e3);
+  // 70B TP4 on H100: about 460k tokens.
+  MemoryPlan tp4 = memory_plan(shipped("llama-3.1-70b-4xh100"));
+  EXPECT_NEAR(double(tp4.capacity_tokens()), 460e3, 0.08 * 460e3);
+  // Overrides win.
+  Profile p = shipped("llama-3.1-8b-h100");
+  p.scheduler.num_gpu_blocks_override = 1952;
+  p.scheduler.max_model_len = 4096;
+  EXPECT_EQ(memory_plan(p).capacity_tokens(), 31232);
+}
+
+TEST(ProfileTest, SchedulerDefaultsFollowVllmBatchDefaults) {
+  Profile h100 = shipped("llama-3.1-8b-h100");
+  EXPECT_EQ(h100.scheduler.max_num_seqs, 1024);
+  EXPECT_EQ(h100.scheduler.max_num_batched_tokens, 8192);
+  Profile a100 = shipped("llama-3.1-8b-a100");
+  EXPECT_EQ(a100.scheduler.max_num_seqs, 256);
+  EXPECT_EQ(a100.scheduler.max_num_batched_tokens, 2048);
+  EXPECT_EQ(a100.scheduler.block_size, 16);
+  EXPECT_DOUBLE_EQ(a100.scheduler.gpu_memory_utilization, 0.9);
+  EXPECT_TRUE(a100.scheduler.enable_prefix_caching);
+  EXPECT_TRUE(a100.scheduler.enable_chunked_prefill);
+}
+
+TEST(ProfileTest, SeedStartupPhases) {
+  Profile tpu = shipped("llama-3.1-70b-tpu-v6e-8");
+  ASSERT_FALSE(tpu.startup.empty());
+  EXPECT_EQ(tpu.startup.back().name, "xla_compile");
+  EXPECT_DOUBLE_EQ(tpu.startup.back().seconds, 202.93);
+  EXPECT_EQ(tpu.accelerator.kind, "tpu");
+}
+
+// Decodes `text` as a deployment profile with the shipped models and accelerators.
+core::Result<Profile> parse(const std::string& text) {
+  return parse_profile(text, "test", profiles_dir(), "test.yaml");
+}
+
+const char* kValid = R"(
+model: llama-3.1-8b
+accelerator: nvidia-h100-80gb
+tensor_parallel_size: 1
+)";
+
+TEST(ProfileTest, MinimalProfileGetsDefaults) {
+  auto p = parse(kValid);
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->name, "test");
+  EXPECT_EQ(p->max_model_len(), 131072);
+  EXPECT_DOUBLE_EQ(p->efficiency.weight_bandwidth, 0.7);
+}
+
+TEST(ProfileTest, InlineModelAndAccelerator) {
+  auto p = parse(R"(
+model: {name: toy, num_hidden_layers: 2, hidden_size: 256, num_attention_heads: 4,
+        intermediate_size: 512, vocab_size: 1000, max_position_embeddings: 2048}
+accelerator: {name: toy-chip, memory_gib: 4, memory_bandwidth_gb_per_s: 100,
+              peak_bf16_tflops: 10}
+)");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->model.head_dim, 64);
+  EXPECT_EQ(p->model.num_key_value_heads, 4);
+  EXPECT_EQ(p->scheduler.max_num_seqs, 256);
+}
+
+struct BadCase {
+  const char* text;
+  const char* message;
+};
+
+TEST(ProfileTest, ErrorsNameTheFieldPath) {
+  const BadCase cases[] = {
+      {"model: llama-3.1-8b\naccelerator: nvidia-h100-80gb\ntensor_parallel_size: two\n",
+       "test.yaml: tensor_parallel_size: expected a 32-bit integer, got string \"two\""},
+      {"model: llama-3.1-8b\naccelerator: nvidia-h100-80gb\nefficiency: {weight_bandwidth: 1.5}\n",
+       "test.yaml: efficiency.weight_bandwidth: must be in (0, 1]"},
+      {"model: llama-3.1-8b\naccelerator: nvidia-h100-80gb\nscheduler: {max_num_seqs: 0}\n",
+       "test.yaml: scheduler.max_num_seqs: must be at least 1"},
+      {"model: llama-3.1-8b\naccelerator: nvidia-h100-80gb\nscheduler: {max_num_seqz: 4}\n",
+       "unknown field \"scheduler.max_num_seqz\""},
+      {"model: llama-3.1-8b\naccelerator: nvidia-h100-80gb\nstartup: [{name: a, seconds: 1}, "
+       "{name: b, seconds: -2}]\n",
+       "test.yaml: startup[1].seconds: must not be negative"},
+      {"model: llama-9\naccelerator: nvidia-h100-80gb\n", "model: \"llama-9\" not found"},
+      {"accelerator: nvidia-h100-80gb\n", "test.yaml: model: required"},
+      {"model: {name: m, num_hidden_layers: 2, hidden_size: x}\naccelerator: nvidia-h100-80gb\n",
+       "test.yaml: model.hidden_size: expected a 32-bit integer, got string \"x\""},
+      {"model: llama-3.1-8b\naccelerator: {name: a, kind: fpga, memory_gib: 1, "
+       "memory_bandwidth_gb_per_s: 1, peak_bf16_tflops: 1}\n",
+       "test.yaml: accelerator.kind: must be \"gpu\" or \"tpu\", got \"fpga\""},
+      {"model: llama-3.1-70b\naccelerator: nvidia-h100-80gb\n",
+       "no memory is left for the KV cache"},
+      {"model: llama-3.1-70b\naccelerator: nvidia-h100-80gb\ntensor_parallel_size: 3\n",
+       "tensor_parallel_size: 3 does not divide num_attention_heads (64)"},
+      {"model: gemma-7b\naccelerator: nvidia-l4\n",
+       "larger than the maximum number of tokens that can be stored in KV cache"},
+      {"model: llama-3.1-8b\naccelerator: nvidia-h100-80gb\nscheduler: {max_model_len: 9000, "
+       "enable_chunked_prefill: false}\n",
+       "smaller than max_model_len (9000) with chunked prefill disabled"},
+      {"- just\n- a list\n", "test.yaml: expected a mapping, got a list"},
+      {"model: [\n", "test.yaml: yaml: line"},
+  };
+  for (const BadCase& c : cases) {
+    auto p = parse(c.text);
+    ASSERT_FALSE(p) << c.text;
+    EXPECT_THAT(p.error().message, HasSubstr(c.message)) << c.text;
+  }
+}
+
+TEST(ProfileTest, ErrorInAReferencedFileNamesThatFile) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / "llmscale_profile_test";
+  fs::create_directories(dir / "models");
+  fs::create_directories(dir / "accelerators");
+  std::ofstream(dir / "models" / "broken.yaml") << "name: b\nnum_hidden_layers: -1\n";
+  std::ofstream(dir / "accelerators" / "chip.yaml")
+      << "name: chip\nmemory_gib: 80\nmemory_bandwidth_gb_per_s: 1000\npeak_bf16_tflops: 100\n";
+  std::ofstream(dir / "dep.yaml") << "model: broken\naccelerator: chip\n";
+  auto p = load_profile(dir.string(), "dep");
+  ASSERT_FALSE(p);
+  EXPECT_THAT(p.error().message, HasSubstr("models/broken.yaml: num_hidden_layers: required"));
+  auto missing = load_profile(dir.string(), "nope");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, core::ErrorCode::kNotFound);
+  EXPECT_THAT(missing.error().message, HasSubstr("known profiles: dep"));
+  fs::remove_all(dir);
+}
+
+TEST(ProfileTest, LoadsByPath) {
+  auto p = load_profile("", profiles_dir() + "/gemma-7b-l4.yaml");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->name, "gemma-7b-l4");
+}
+
+}  // namespace
+}  // namespace llmscale::engine
