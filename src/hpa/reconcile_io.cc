@@ -88,6 +88,8 @@ void decode_controller(JsonReader& r, ControllerConfig& c) {
   }
 }
 
+}  // namespace
+
 void decode_history(JsonReader& r, History& h) {
   r.read_list("recommendations", h.recommendations,
               [](JsonReader& s, TimestampedRecommendation& t) {
@@ -104,8 +106,6 @@ void decode_history(JsonReader& r, History& h) {
   r.read_list("scaleUpEvents", h.scale_up_events, events);
   r.read_list("scaleDownEvents", h.scale_down_events, events);
 }
-
-}  // namespace
 
 core::Result<ReconcileRequest> decode_reconcile_request(const Json& document) {
   if (!document.is_object()) {

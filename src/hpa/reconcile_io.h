@@ -14,6 +14,10 @@
 #include "core/result.h"
 #include "hpa/engine.h"
 
+namespace llmscale::core {
+class JsonReader;
+}
+
 namespace llmscale::hpa {
 
 // Answers recorded in the input's `metrics` object; a missing answer is a failed fetch.
@@ -60,6 +64,8 @@ struct ReconcileRequest {
 core::Result<ReconcileRequest> decode_reconcile_request(const core::Json& document);
 
 core::Json encode_history(const History& history);
+// The `history` object, as encode_history writes it.
+void decode_history(core::JsonReader& reader, History& history);
 core::Json encode_decision(const Decision& decision);
 
 }  // namespace llmscale::hpa

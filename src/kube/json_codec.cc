@@ -138,7 +138,9 @@ void decode_condition(JsonReader& r, HorizontalPodAutoscalerCondition& out) {
   r.read("message", out.message);
 }
 
-void decode_status(JsonReader& r, HorizontalPodAutoscalerStatus& out) {
+}  // namespace
+
+void decode_hpa_status(JsonReader& r, HorizontalPodAutoscalerStatus& out) {
   r.read("observedGeneration", out.observed_generation);
   r.read("lastScaleTime", out.last_scale_time);
   r.read("currentReplicas", out.current_replicas);
@@ -146,6 +148,8 @@ void decode_status(JsonReader& r, HorizontalPodAutoscalerStatus& out) {
   r.read_list("currentMetrics", out.current_metrics, decode_metric_status);
   r.read_list("conditions", out.conditions, decode_condition);
 }
+
+namespace {
 
 // ---- core/v1 and metrics APIs ---------------------------------------------------------------
 
@@ -235,7 +239,7 @@ Result<HorizontalPodAutoscaler> decode_hpa(const Json& node, bool strict, const 
   r.read("kind", hpa.kind);
   r.read_object("metadata", hpa.metadata, decode_object_meta);
   r.read_object("spec", hpa.spec, decode_spec);
-  r.read_object("status", hpa.status, decode_status);
+  r.read_object("status", hpa.status, decode_hpa_status);
   if (r.ok() && hpa.kind != "HorizontalPodAutoscaler") {
     r.fail(r.child("kind"),
            "expected \"HorizontalPodAutoscaler\", got " + core::go_quote(hpa.kind));

@@ -47,6 +47,7 @@ void read_quantity(JsonReader& reader, std::string_view key, std::optional<Quant
 // Field decoders for composing with JsonReader elsewhere.
 void decode_label_selector(JsonReader& reader, LabelSelector& out);
 void decode_object_meta(JsonReader& reader, ObjectMeta& out);
+void decode_hpa_status(JsonReader& reader, HorizontalPodAutoscalerStatus& out);
 
 // ---- encoding -------------------------------------------------------------------------------
 Json encode_hpa(const HorizontalPodAutoscaler& hpa);
