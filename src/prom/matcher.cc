@@ -1,0 +1,68 @@
+// Label matchers over RE2 with Prometheus' anchoring.
+#include "prom/matcher.h"
+
+#include <re2/re2.h>
+
+namespace llmscale::prom {
+
+std::string_view match_type_string(MatchType type) {
+  switch (type) {
+    case MatchType::kEqual: return "=";
+    case MatchType::kNotEqual: return "!=";
+    case MatchType::kRegexMatch: return "=~";
+    case MatchType::kRegexNoMatch: return "!~";
+  }
+  return "?";
+}
+
+core::Result<std::shared_ptr<const re2::RE2>> compile_anchored_regex(std::string_view pattern) {
+  // Prometheus: relabel.NewRegexp and labels.NewFastRegexMatcher anchor with ^(?:...)$.
+  // RE2's C++ defaults match Go's regexp/syntax.Perl flags closely enough: '.' does not match
+  // '\n', classes are Unicode-aware, input is UTF-8.
+  re2::RE2::Options options;
+  options.set_log_errors(false);
+  std::string anchored = "^(?:";
+  anchored.append(pattern);
+  anchored.append(")$");
+  auto regex = std::make_shared<re2::RE2>(anchored, options);
+  if (!regex->ok()) {
+    return core::invalid_argument("error parsing regexp: " + regex->error() + ": `" +
+                                  std::string(pattern) + "`");
+  }
+  return std::shared_ptr<const re2::RE2>(std::move(regex));
+}
+
+core::Result<Matcher> Matcher::make(MatchType type, std::string name, std::string value) {
+  Matcher m;
+  m.type_ = type;
+  m.name_ = std::move(name);
+  m.value_ = std::move(value);
+  if (type == MatchType::kRegexMatch || type == MatchType::kRegexNoMatch) {
+    auto regex = compile_anchored_regex(m.value_);
+    if (!regex) return tl::unexpected(regex.error());
+    m.regex_ = std::move(*regex);
+  }
+  m.matches_empty_ = m.matches(std::string_view());
+  return m;
+}
+
+bool Matcher::matches(std::string_view value) const {
+  switch (type_) {
+    case MatchType::kEqual: return value == value_;
+    case MatchType::kNotEqual: return value != value_;
+    case MatchType::kRegexMatch:
+      return re2::RE2::FullMatch(re2::StringPiece(value.data(), value.size()), *regex_);
+    case MatchType::kRegexNoMatch:
+      return !re2::RE2::FullMatch(re2::StringPiece(value.data(), value.size()), *regex_);
+  }
+  return false;
+}
+
+std::string Matcher::to_string() const {
+  std::string out = name_;
+  out.append(match_type_string(type_));
+  append_quoted(out, value_);
+  return out;
+}
+
+}  // namespace llmscale::prom
