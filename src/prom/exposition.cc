@@ -74,6 +74,30 @@ bool is_family_member(std::string_view sample_name, std::string_view family, Met
   return false;
 }
 
+// "1700000000.123" -> 1700000000123 without float rounding (plain decimals only; exponents and
+// the like take the float path).
+std::optional<std::int64_t> decimal_seconds_to_ms(std::string_view text) {
+  bool negative = !text.empty() && text[0] == '-';
+  if (negative) text.remove_prefix(1);
+  std::size_t dot = text.find('.');
+  std::string_view whole = text.substr(0, dot);
+  std::string_view frac = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+  if (whole.empty() || whole.size() > 15 || frac.size() > 3) return std::nullopt;
+  std::int64_t ms = 0;
+  for (char c : whole) {
+    if (c < '0' || c > '9') return std::nullopt;
+    ms = ms * 10 + (c - '0');
+  }
+  std::int64_t f = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    char c = i < frac.size() ? frac[i] : '0';
+    if (c < '0' || c > '9') return std::nullopt;
+    f = f * 10 + (c - '0');
+  }
+  ms = ms * 1000 + f;
+  return negative ? -ms : ms;
+}
+
 }  // namespace
 
 std::string_view content_type(ExpositionFormat format) {
@@ -492,14 +516,18 @@ ExpositionParser::Step ExpositionParser::parse_sample(const char* p, const char*
     if (p < end && *p != '#') {
       const char* t = p;
       while (p < end && *p != ' ') ++p;
-      auto ts = parse_prom_float(std::string_view(t, static_cast<std::size_t>(p - t)));
-      if (!ts || !std::isfinite(*ts)) {
-        return fail("invalid timestamp \"" + std::string(t, static_cast<std::size_t>(p - t)) +
-                    "\"");
+      std::string_view ts_text(t, static_cast<std::size_t>(p - t));
+      if (auto exact = decimal_seconds_to_ms(ts_text)) {
+        timestamp_ms_ = *exact;
+      } else {
+        auto ts = parse_prom_float(ts_text);
+        if (!ts || !std::isfinite(*ts)) {
+          return fail("invalid timestamp \"" + std::string(ts_text) + "\"");
+        }
+        // Prometheus openmetricsparse: seconds as float, truncated to milliseconds.
+        timestamp_ms_ = static_cast<std::int64_t>(*ts * 1000);
       }
       has_timestamp_ = true;
-      // Prometheus openmetricsparse: seconds as float, truncated to milliseconds.
-      timestamp_ms_ = static_cast<std::int64_t>(*ts * 1000);
       if (p < end) {
         if (*p != ' ') return fail("unexpected text after timestamp");
         ++p;

@@ -1,6 +1,8 @@
 // Exposition writer: escaping and value formatting for both formats.
 #include "prom/exposition_writer.h"
 
+#include <cstdio>
+
 #include "prom/float_text.h"
 
 namespace llmscale::prom {
@@ -100,9 +102,20 @@ void ExpositionWriter::sample(std::string_view name, std::span<const Label> labe
   if (timestamp_ms) {
     out_.push_back(' ');
     if (format_ == ExpositionFormat::kOpenMetrics) {
-      // OpenMetrics timestamps are seconds.
+      // OpenMetrics timestamps are seconds; printed exactly from the milliseconds.
       std::int64_t ms = *timestamp_ms;
-      append_go_float(out_, static_cast<double>(ms) / 1000.0);
+      if (ms < 0) {
+        out_.push_back('-');
+        ms = -ms;
+      }
+      append_int(out_, ms / 1000);
+      if (std::int64_t frac = ms % 1000; frac != 0) {
+        char buf[5];
+        std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(frac));
+        std::string_view f(buf);
+        while (f.back() == '0') f.remove_suffix(1);
+        out_.append(f);
+      }
     } else {
       append_int(out_, *timestamp_ms);
     }

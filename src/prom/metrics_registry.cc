@@ -135,6 +135,7 @@ struct MetricRegistry::Entry {
   std::string name;
 };
 
+MetricRegistry::MetricRegistry(ValueStyle style) : style_(style) {}
 MetricRegistry::~MetricRegistry() = default;
 
 core::Status MetricRegistry::check_new(const std::string& name,

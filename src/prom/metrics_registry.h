@@ -132,7 +132,7 @@ using SummaryFamily = MetricFamilyOf<Summary>;
 
 class MetricRegistry {
  public:
-  explicit MetricRegistry(ValueStyle style = ValueStyle::kGo) : style_(style) {}
+  explicit MetricRegistry(ValueStyle style = ValueStyle::kGo);
   MetricRegistry(const MetricRegistry&) = delete;
   MetricRegistry& operator=(const MetricRegistry&) = delete;
   ~MetricRegistry();
