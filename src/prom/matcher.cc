@@ -26,8 +26,26 @@ core::Result<std::shared_ptr<const re2::RE2>> compile_anchored_regex(std::string
   anchored.append(")$");
   auto regex = std::make_shared<re2::RE2>(anchored, options);
   if (!regex->ok()) {
-    return core::invalid_argument("error parsing regexp: " + regex->error() + ": `" +
-                                  std::string(pattern) + "`");
+    // Go's regexp/syntax wording: "error parsing regexp: <code>: `<fragment>`".
+    std::string code;
+    switch (regex->error_code()) {
+      case re2::RE2::ErrorMissingParen: code = "missing closing )"; break;
+      case re2::RE2::ErrorUnexpectedParen: code = "unexpected )"; break;
+      case re2::RE2::ErrorMissingBracket: code = "missing closing ]"; break;
+      case re2::RE2::ErrorBadEscape: code = "invalid escape sequence"; break;
+      case re2::RE2::ErrorBadCharClass: code = "invalid character class"; break;
+      case re2::RE2::ErrorBadCharRange: code = "invalid character class range"; break;
+      case re2::RE2::ErrorRepeatArgument: code = "missing argument to repetition operator"; break;
+      case re2::RE2::ErrorRepeatSize: code = "invalid repeat count"; break;
+      case re2::RE2::ErrorRepeatOp: code = "invalid nested repetition operator"; break;
+      case re2::RE2::ErrorBadPerlOp: code = "invalid or unsupported Perl syntax"; break;
+      case re2::RE2::ErrorBadUTF8: code = "invalid UTF-8"; break;
+      case re2::RE2::ErrorBadNamedCapture: code = "invalid named capture"; break;
+      case re2::RE2::ErrorTrailingBackslash: code = "trailing backslash at end of expression"; break;
+      default: code = regex->error(); break;
+    }
+    return core::invalid_argument("error parsing regexp: " + code + ": `" + regex->error_arg() +
+                                  "`");
   }
   return std::shared_ptr<const re2::RE2>(std::move(regex));
 }
