@@ -174,7 +174,7 @@ double duration_seconds(std::int64_t ms) {
   return static_cast<double>(sec) + static_cast<double>(nsec) / 1e9;
 }
 
-// extrapolatedRate (Prometheus 2.42).
+// extrapolatedRate (Prometheus 2.42: float samples).
 std::optional<double> extrapolated_rate(const std::vector<SamplePoint>& s, std::int64_t range_start,
                                         std::int64_t range_end, std::int64_t range_ms,
                                         bool is_counter, bool is_rate) {
@@ -199,9 +199,11 @@ std::optional<double> extrapolated_rate(const std::vector<SamplePoint>& s, std::
   double extrapolate_to = sampled_interval;
   extrapolate_to += duration_to_start < threshold ? duration_to_start : average / 2;
   extrapolate_to += duration_to_end < threshold ? duration_to_end : average / 2;
-  result = result * (extrapolate_to / sampled_interval);
-  if (is_rate) result = result / duration_seconds(range_ms);
-  return result;
+  // Prometheus >= 2.40 folds the range into the factor before scaling (the order matters for the
+  // last bit).
+  double factor = extrapolate_to / sampled_interval;
+  if (is_rate) factor /= duration_seconds(range_ms);
+  return result * factor;
 }
 
 std::optional<double> instant_value(const std::vector<SamplePoint>& s, bool is_rate) {
