@@ -364,6 +364,7 @@ bool ExpositionParser::parse_labels(const char*& p, const char* end) {
           fail("invalid escape sequence in label value");
           return false;
         }
+        high |= static_cast<unsigned char>(e);  // kept verbatim: must be valid UTF-8 too
         p += 2;
         continue;
       }
@@ -521,7 +522,8 @@ ExpositionParser::Step ExpositionParser::parse_sample(const char* p, const char*
         timestamp_ms_ = *exact;
       } else {
         auto ts = parse_prom_float(ts_text);
-        if (!ts || !std::isfinite(*ts)) {
+        // Must fit int64 milliseconds (Go's conversion of larger values is undefined too).
+        if (!ts || !std::isfinite(*ts) || std::fabs(*ts) >= 9.2e15) {
           return fail("invalid timestamp \"" + std::string(ts_text) + "\"");
         }
         // Prometheus openmetricsparse: seconds as float, truncated to milliseconds.

@@ -2,6 +2,7 @@
 #include "prom/promql_ast.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "core/duration.h"
@@ -175,7 +176,13 @@ std::string join_labels(const std::vector<std::string>& labels) { return core::j
 
 std::string to_string(const Expr& e) {
   switch (e.kind) {
-    case Expr::Kind::kNumber: return format_go_float(static_cast<const NumberLiteral&>(e).value);
+    case Expr::Kind::kNumber: {
+      // Prometheus prints +Inf as "+Inf", which reparses as a unary plus that binds looser
+      // than `^` ("+Inf ^ x" != (+Inf) ^ x); "Inf" reparses to the same literal.
+      double v = static_cast<const NumberLiteral&>(e).value;
+      if (std::isinf(v) && v > 0) return "Inf";
+      return format_go_float(v);
+    }
     case Expr::Kind::kString: return core::go_quote(static_cast<const StringLiteral&>(e).value);
     case Expr::Kind::kVectorSelector: {
       const auto& vs = static_cast<const VectorSelector&>(e);

@@ -594,7 +594,22 @@ class Parser {
     return t.pos + t.text.size();
   }
 
+  // Bounds recursion (parentheses, unary operators, nested calls) so hostile input cannot
+  // exhaust the stack; Prometheus' yacc parser has no such limit but no real query nests this deep.
+  static constexpr int kMaxDepth = 500;
+  struct DepthGuard {
+    explicit DepthGuard(Parser& p) : parser(p) {
+      if (++parser.depth_ > kMaxDepth) {
+        throw ParseError{parser.peek().pos, "expression nesting exceeds " +
+                                                std::to_string(kMaxDepth) + " levels"};
+      }
+    }
+    ~DepthGuard() { --parser.depth_; }
+    Parser& parser;
+  };
+
   ExprPtr parse_expr(int min_prec) {
+    DepthGuard guard(*this);
     ExprPtr lhs = parse_unary();
     while (true) {
       auto info = binop_of(peek().type);
@@ -676,6 +691,7 @@ class Parser {
   }
 
   ExprPtr parse_unary() {
+    DepthGuard guard(*this);
     Tok t = peek().type;
     if (t == Tok::kAdd || t == Tok::kSub) {
       const Token& op = next();
@@ -1003,6 +1019,7 @@ class Parser {
   std::string_view input_;
   std::vector<Token> tokens_;
   std::size_t index_ = 0;
+  int depth_ = 0;
 };
 
 core::Error make_parse_error(std::string_view query, const ParseError& e) {

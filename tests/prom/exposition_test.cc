@@ -204,6 +204,8 @@ TEST(ExpositionParserTest, ErrorsCarryTheLine) {
 
 TEST(ExpositionParserTest, RejectsInvalidUtf8) {
   EXPECT_EQ(parse_error("a{x=\"\xff\xfe\"} 1\n"), "line 1: invalid UTF-8 label value");
+  // Found by the fuzzer: a byte after a backslash is kept verbatim, so it is checked too.
+  EXPECT_EQ(parse_error("a{x=\"\\\xa2\"} 1\n"), "line 1: invalid UTF-8 label value");
   EXPECT_EQ(parse_error("# HELP a bad \xc3\x28 text\na 1\n"), "line 1: HELP text is not valid UTF-8");
   // Valid multi-byte text is fine.
   auto p = parse_ok("# HELP a caf\xc3\xa9\na{x=\"\xe2\x82\xac\"} 1\n");
@@ -294,6 +296,7 @@ TEST(ExpositionOpenMetricsTest, StructuralErrors) {
   EXPECT_EQ(parse_error("a 1 # {x=\"1\"}\n# EOF\n", om), "line 1: expected value after exemplar labels");
   EXPECT_EQ(parse_error("# TYPE a untyped\n# EOF\n", om), "line 1: invalid metric type \"untyped\"");
   EXPECT_EQ(parse_error("a 1 NaN\n# EOF\n", om), "line 1: invalid timestamp \"NaN\"");
+  EXPECT_EQ(parse_error("a 1 1e300\n# EOF\n", om), "line 1: invalid timestamp \"1e300\"");
   EXPECT_EQ(parse_error("# EOF\n", om), "no error");
 }
 

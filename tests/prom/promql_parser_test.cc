@@ -191,6 +191,18 @@ TEST(PromqlParserTest, ErrorsPointAtTheColumn) {
   EXPECT_EQ(error_of("x{a=\"\\q\"}"), "1:5: parse error: invalid syntax");
 }
 
+TEST(PromqlParserTest, DeepNestingIsAnErrorNotACrash) {
+  std::string deep(100000, '(');
+  deep += "1" + std::string(100000, ')');
+  EXPECT_EQ(error_of(deep), "1:251: parse error: expression nesting exceeds 500 levels");
+  std::string minus(100000, '-');
+  minus += "1";
+  EXPECT_NE(error_of(minus).find("expression nesting exceeds 500 levels"), std::string::npos);
+  std::string ok(200, '(');
+  ok += "1" + std::string(200, ')');
+  EXPECT_EQ(print(ok).substr(0, 3), "(((");
+}
+
 TEST(PromqlParserTest, StringsUseGoEscapes) {
   auto str = [](std::string_view q) {
     auto e = parse_promql(q);
