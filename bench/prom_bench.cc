@@ -210,8 +210,8 @@ void BM_TsdbAppend(benchmark::State& state) {
   Storage storage;
   std::vector<MemSeries*> series;
   for (int i = 0; i < 1000; ++i) {
-    series.push_back(
-        storage.acquire(Labels{{"__name__", "x"}, {"pod", "p" + std::to_string(i)}}).value());
+    std::string pod = std::to_string(i);
+    series.push_back(storage.acquire(Labels{{"__name__", "x"}, {"pod", pod}}).value());
   }
   std::int64_t t = 0;
   double v = 0;

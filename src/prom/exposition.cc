@@ -2,6 +2,7 @@
 // once warm (label positions are recorded while validating; unescaping is lazy).
 #include "prom/exposition.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -12,21 +13,52 @@
 namespace llmscale::prom {
 namespace {
 
-inline bool is_name_start(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+// Character classes as one table lookup each (the label scan is the parser's hot loop).
+enum : std::uint8_t { kLabelStart = 1, kLabelChar = 2, kNameStart = 4, kNameChar = 8 };
+constexpr std::array<std::uint8_t, 256> make_char_classes() {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    bool digit = c >= '0' && c <= '9';
+    std::uint8_t v = 0;
+    if (alpha) v |= kLabelStart | kLabelChar | kNameStart | kNameChar;
+    if (digit) v |= kLabelChar | kNameChar;
+    if (c == ':') v |= kNameStart | kNameChar;
+    t[static_cast<std::size_t>(c)] = v;
+  }
+  return t;
 }
-inline bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
-inline bool is_label_start(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+constexpr std::array<std::uint8_t, 256> kCharClasses = make_char_classes();
+inline bool char_is(char c, std::uint8_t cls) {
+  return (kCharClasses[static_cast<unsigned char>(c)] & cls) != 0;
 }
-inline bool is_label_char(char c) { return is_label_start(c) || (c >= '0' && c <= '9'); }
+inline bool is_name_start(char c) { return char_is(c, kNameStart); }
+inline bool is_name_char(char c) { return char_is(c, kNameChar); }
+inline bool is_label_start(char c) { return char_is(c, kLabelStart); }
+inline bool is_label_char(char c) { return char_is(c, kLabelChar); }
+
+// True when any byte has the high bit set (possible non-ASCII UTF-8), 8 bytes at a time.
+inline bool has_high_bit(const char* p, std::size_t n) {
+  std::size_t i = 0;
+  std::uint64_t acc = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    acc |= w;
+  }
+  for (; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
+  return (acc & 0x8080808080808080ULL) != 0;
+}
 inline bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
 std::string quote_token(const char* p, const char* end) {
   std::size_t n = 0;
   while (p + n < end && !is_blank(p[n]) && n < 16) ++n;
   if (p >= end) return "end of line";
-  return "\"" + std::string(p, n) + "\"";
+  std::string out = "\"";
+  out.append(p, n);
+  out += "\"";
+  return out;
 }
 
 std::optional<MetricType> parse_type(std::string_view word, ExpositionFormat format) {
@@ -346,6 +378,12 @@ bool ExpositionParser::parse_labels(const char*& p, const char* end) {
     const char* value = p;
     bool escaped = false;
     unsigned char high = 0;
+    // Fast path: no backslash before the closing quote.
+    const char* quote = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+    if (quote != nullptr && std::memchr(p, '\\', static_cast<std::size_t>(quote - p)) == nullptr) {
+      if (has_high_bit(p, static_cast<std::size_t>(quote - p))) high = 0x80;
+      p = quote;
+    }
     while (true) {
       if (p >= end) {
         fail("unterminated label value");
@@ -380,7 +418,8 @@ bool ExpositionParser::parse_labels(const char*& p, const char* end) {
     }
     std::string_view name_view(name, name_len);
     for (const RawLabel& other : raw_labels_) {
-      if (std::string_view(other.name, other.name_len) == name_view) {
+      if (other.name_len == name_len && other.name[0] == name[0] &&
+          std::memcmp(other.name, name, name_len) == 0) {
         fail("duplicate label name \"" + std::string(name_view) + "\"");
         return false;
       }
@@ -545,6 +584,7 @@ ExpositionParser::Step ExpositionParser::parse_sample(const char* p, const char*
     last_sample_name_.assign(name_);
     last_sample_family_ = current_family_;
     FamilyState& state = family_state(current_family_);
+    last_sample_state_ = &state;
     if (state.closed) {
       state.closed = false;
       std::size_t previous = state.last_sample_line;
@@ -560,7 +600,7 @@ ExpositionParser::Step ExpositionParser::parse_sample(const char* p, const char*
     state.last_sample_line = line_;
     type_ = state.type;
   } else {
-    families_.find(last_sample_family_)->second.last_sample_line = line_;
+    last_sample_state_->last_sample_line = line_;
   }
   family_ = last_sample_family_;
   return Step::kEntry;

@@ -152,6 +152,7 @@ class ExpositionParser {
   std::string current_family_;  // the family whose samples came last
   std::string last_sample_name_;
   std::string last_sample_family_;
+  FamilyState* last_sample_state_ = nullptr;  // map nodes are stable
 
   core::Error error_;
   std::vector<Diagnostic> warnings_;

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
+#include <new>
 
 #include <xxhash.h>
 
@@ -12,14 +14,6 @@ namespace llmscale::prom {
 namespace {
 
 // Lengths are stored as LEB128 varints: one byte for the usual short names and values.
-void put_varint(std::string& out, std::size_t n) {
-  while (n >= 0x80) {
-    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
-    n >>= 7;
-  }
-  out.push_back(static_cast<char>(n));
-}
-
 std::size_t get_varint(const char*& p) {
   std::size_t n = 0;
   int shift = 0;
@@ -31,20 +25,35 @@ std::size_t get_varint(const char*& p) {
   }
 }
 
-void encode(std::string& out, std::string_view name, std::string_view value) {
-  put_varint(out, name.size());
-  out.append(name);
-  put_varint(out, value.size());
-  out.append(value);
+std::size_t varint_size(std::size_t n) {
+  std::size_t k = 1;
+  while (n >= 0x80) {
+    n >>= 7;
+    ++k;
+  }
+  return k;
 }
 
-std::string encode_sorted(const std::vector<std::pair<std::string, std::string>>& entries) {
-  std::size_t size = 0;
-  for (const auto& [n, v] : entries) size += n.size() + v.size() + 2;
-  std::string data;
-  data.reserve(size);
-  for (const auto& [n, v] : entries) encode(data, n, v);
-  return data;
+char* put_varint(char* out, std::size_t n) {
+  while (n >= 0x80) {
+    *out++ = static_cast<char>((n & 0x7f) | 0x80);
+    n >>= 7;
+  }
+  *out++ = static_cast<char>(n);
+  return out;
+}
+
+char* encode_to(char* out, std::string_view name, std::string_view value) {
+  out = put_varint(out, name.size());
+  std::memcpy(out, name.data(), name.size());
+  out += name.size();
+  out = put_varint(out, value.size());
+  std::memcpy(out, value.data(), value.size());
+  return out + value.size();
+}
+
+std::size_t encoded_size(std::string_view name, std::string_view value) {
+  return varint_size(name.size()) + name.size() + varint_size(value.size()) + value.size();
 }
 
 // Sorts by name, keeps the last of duplicate names, drops empty values.
@@ -88,29 +97,49 @@ Labels::Labels(std::initializer_list<std::pair<std::string_view, std::string_vie
   *this = from_pairs(std::move(v));
 }
 
+Labels Labels::allocate(std::size_t size, char*& out) {
+  Labels l;
+  if (size == 0) {
+    out = nullptr;
+    return l;
+  }
+  void* memory = ::operator new(sizeof(Rep) + size);
+  l.rep_ = new (memory) Rep{{1}, static_cast<std::uint32_t>(size)};
+  out = reinterpret_cast<char*>(l.rep_ + 1);
+  return l;
+}
+
 Labels Labels::from_pairs(std::vector<std::pair<std::string, std::string>> pairs) {
   normalize(pairs);
-  Labels l;
-  l.data_ = encode_sorted(pairs);
+  std::size_t size = 0;
+  for (const auto& [n, v] : pairs) size += encoded_size(n, v);
+  char* out;
+  Labels l = allocate(size, out);
+  for (const auto& [n, v] : pairs) out = encode_to(out, n, v);
   return l;
 }
 
 Labels Labels::from_map(const std::map<std::string, std::string>& map) {
-  Labels l;
+  std::size_t size = 0;
   for (const auto& [n, v] : map) {
-    if (!v.empty()) encode(l.data_, n, v);
+    if (!v.empty()) size += encoded_size(n, v);
+  }
+  char* out;
+  Labels l = allocate(size, out);
+  for (const auto& [n, v] : map) {
+    if (!v.empty()) out = encode_to(out, n, v);
   }
   return l;
 }
 
 Labels Labels::from_sorted(const std::vector<Label>& labels) {
-  Labels l;
   std::size_t size = 0;
-  for (const auto& label : labels) size += label.name.size() + label.value.size() + 2;
-  l.data_.reserve(size);
+  for (const auto& label : labels) size += encoded_size(label.name, label.value);
+  char* out;
+  Labels l = allocate(size, out);
   for (const auto& label : labels) {
     assert(!label.value.empty());
-    encode(l.data_, label.name, label.value);
+    out = encode_to(out, label.name, label.value);
   }
   return l;
 }
@@ -130,7 +159,10 @@ std::size_t Labels::size() const {
   return n;
 }
 
-std::uint64_t Labels::hash() const { return XXH3_64bits(data_.data(), data_.size()); }
+std::uint64_t Labels::hash() const {
+  std::string_view d = data();
+  return XXH3_64bits(d.data(), d.size());
+}
 
 void append_quoted(std::string& out, std::string_view value) {
   // Fast path: nothing to escape.
@@ -245,8 +277,11 @@ std::string_view LabelsBuilder::get(std::string_view name) const {
 }
 
 Labels LabelsBuilder::labels() const {
-  Labels l;
-  l.data_ = encode_sorted(entries_);
+  std::size_t size = 0;
+  for (const auto& [n, v] : entries_) size += encoded_size(n, v);
+  char* out;
+  Labels l = Labels::allocate(size, out);
+  for (const auto& [n, v] : entries_) out = encode_to(out, n, v);
   return l;
 }
 

@@ -1,14 +1,17 @@
 // Label sets: the identity of a time series (`__name__` plus its labels).
 //
-// Labels is an immutable, sorted-by-name set stored in one compact buffer (length-prefixed
-// name/value pairs, like Prometheus' "stringlabels" build), so a series costs one allocation for
-// all its labels, equality is a byte compare and hashing is one xxh3 call over the buffer.
+// Labels is an immutable, sorted-by-name set stored in one compact, reference-counted buffer
+// (length-prefixed name/value pairs, like Prometheus' "stringlabels" build): a series costs one
+// allocation for all its labels, a copy is an atomic increment, equality is a byte compare and
+// hashing is one xxh3 call over the buffer.
 // Prometheus: a label with an empty value is the same as no label, so builders drop empty values.
 // LabelsBuilder edits a set (set/del/keep) and produces a new Labels.
 //
-// Value types; thread-compatible (const methods may be called concurrently).
+// Value types; thread-compatible (const methods may be called concurrently; copies of one set
+// may be used and destroyed on different threads).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -68,23 +71,40 @@ class Labels {
   // REQUIRES: `labels` sorted by name, names unique, values non-empty.
   static Labels from_sorted(const std::vector<Label>& labels);
 
-  Iterator begin() const { return Iterator(data_.data(), data_.data() + data_.size()); }
-  Iterator end() const {
-    return Iterator(data_.data() + data_.size(), data_.data() + data_.size());
+  Labels(const Labels& other) : rep_(other.rep_) {
+    if (rep_ != nullptr) rep_->refs.fetch_add(1, std::memory_order_relaxed);
   }
+  Labels(Labels&& other) noexcept : rep_(other.rep_) { other.rep_ = nullptr; }
+  Labels& operator=(const Labels& other) {
+    Labels copy(other);
+    std::swap(rep_, copy.rep_);
+    return *this;
+  }
+  Labels& operator=(Labels&& other) noexcept {
+    std::swap(rep_, other.rep_);
+    return *this;
+  }
+  ~Labels() { release(); }
+
+  Iterator begin() const { return Iterator(data().data(), data().data() + data().size()); }
+  Iterator end() const { return Iterator(data().data() + data().size(), data().data() + data().size()); }
 
   // The value of `name`, or "" when absent.
   std::string_view get(std::string_view name) const;
   bool has(std::string_view name) const;
   std::string_view metric_name() const { return get(kMetricNameLabel); }
   std::size_t size() const;
-  bool empty() const { return data_.empty(); }
+  bool empty() const { return rep_ == nullptr; }
 
   // xxh3 of the encoded form; equal sets hash equally.
   std::uint64_t hash() const;
-  // The encoded form (stable within a process; a good hash-map key).
-  const std::string& data() const { return data_; }
-  std::size_t bytes() const { return data_.capacity(); }
+  // The encoded form (stable for the lifetime of this set; a good hash-map key).
+  std::string_view data() const {
+    return rep_ == nullptr ? std::string_view()
+                           : std::string_view(reinterpret_cast<const char*>(rep_ + 1), rep_->size);
+  }
+  // Heap bytes owned (shared between copies).
+  std::size_t bytes() const { return rep_ == nullptr ? 0 : sizeof(Rep) + rep_->size; }
 
   // Prometheus' labels.Labels.String(): {__name__="up", job="x"} with Go-quoted values.
   std::string to_string() const;
@@ -96,12 +116,28 @@ class Labels {
 
   // Prometheus' labels.Compare: label by label, name then value, then length.
   friend int compare(const Labels& a, const Labels& b);
-  friend bool operator==(const Labels& a, const Labels& b) { return a.data_ == b.data_; }
+  friend bool operator==(const Labels& a, const Labels& b) {
+    return a.rep_ == b.rep_ || a.data() == b.data();
+  }
   friend bool operator<(const Labels& a, const Labels& b) { return compare(a, b) < 0; }
 
  private:
   friend class LabelsBuilder;
-  std::string data_;
+  // Immutable encoded bytes follow the header; shared by copies (atomic count), so copying a
+  // label set costs one atomic increment and no allocation.
+  struct Rep {
+    std::atomic<std::uint32_t> refs;
+    std::uint32_t size;
+  };
+  static Labels allocate(std::size_t size, char*& out);
+  void release() {
+    if (rep_ != nullptr && rep_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      rep_->~Rep();
+      ::operator delete(rep_);
+    }
+    rep_ = nullptr;
+  }
+  Rep* rep_ = nullptr;
 };
 
 // Edits a label set. Not thread-safe.

@@ -1,6 +1,8 @@
 // Label matchers over RE2 with Prometheus' anchoring.
 #include "prom/matcher.h"
 
+#include <algorithm>
+
 #include <re2/re2.h>
 
 namespace llmscale::prom {
@@ -56,6 +58,22 @@ core::Result<Matcher> Matcher::make(MatchType type, std::string name, std::strin
   m.name_ = std::move(name);
   m.value_ = std::move(value);
   if (type == MatchType::kRegexMatch || type == MatchType::kRegexNoMatch) {
+    if (m.value_.find_first_of("\\.+*?()[]{}^$") == std::string::npos) {
+      auto literals = std::make_shared<std::vector<std::string>>();
+      std::size_t start = 0;
+      while (true) {
+        std::size_t bar = m.value_.find('|', start);
+        literals->push_back(m.value_.substr(start, bar == std::string::npos ? std::string::npos
+                                                                             : bar - start));
+        if (bar == std::string::npos) break;
+        start = bar + 1;
+      }
+      std::sort(literals->begin(), literals->end());
+      literals->erase(std::unique(literals->begin(), literals->end()), literals->end());
+      m.literals_ = std::move(literals);
+      m.matches_empty_ = m.matches(std::string_view());
+      return m;
+    }
     auto regex = compile_anchored_regex(m.value_);
     if (!regex) return tl::unexpected(regex.error());
     m.regex_ = std::move(*regex);
@@ -69,9 +87,15 @@ bool Matcher::matches(std::string_view value) const {
     case MatchType::kEqual: return value == value_;
     case MatchType::kNotEqual: return value != value_;
     case MatchType::kRegexMatch:
-      return re2::RE2::FullMatch(re2::StringPiece(value.data(), value.size()), *regex_);
-    case MatchType::kRegexNoMatch:
-      return !re2::RE2::FullMatch(re2::StringPiece(value.data(), value.size()), *regex_);
+    case MatchType::kRegexNoMatch: {
+      bool match;
+      if (literals_) {
+        match = std::binary_search(literals_->begin(), literals_->end(), value);
+      } else {
+        match = re2::RE2::FullMatch(re2::StringPiece(value.data(), value.size()), *regex_);
+      }
+      return type_ == MatchType::kRegexMatch ? match : !match;
+    }
   }
   return false;
 }

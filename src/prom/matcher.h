@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "prom/labels.h"
@@ -46,6 +47,9 @@ class Matcher {
   std::string value_;
   bool matches_empty_ = false;
   std::shared_ptr<const re2::RE2> regex_;
+  // A regex that is an alternation of plain literals (`pod=~"a|b|c"`, what prometheus-adapter
+  // generates for many pods) matches by set lookup, without compiling or running a regex.
+  std::shared_ptr<const std::vector<std::string>> literals_;  // sorted
 };
 
 // Anchors and compiles a Prometheus regex (RE2 syntax, full match). Shared by relabeling and

@@ -224,9 +224,16 @@ std::string to_string(const Expr& e) {
     }
     case Expr::Kind::kUnary: {
       const auto& u = static_cast<const UnaryExpr&>(e);
-      return (u.negate ? "-" : "+") + to_string(*u.expr);
+      std::string out(u.negate ? "-" : "+");
+      out += to_string(*u.expr);
+      return out;
     }
-    case Expr::Kind::kParen: return "(" + to_string(*static_cast<const ParenExpr&>(e).expr) + ")";
+    case Expr::Kind::kParen: {
+      std::string out = "(";
+      out += to_string(*static_cast<const ParenExpr&>(e).expr);
+      out += ")";
+      return out;
+    }
     case Expr::Kind::kCall: {
       const auto& c = static_cast<const Call&>(e);
       std::vector<std::string> args;

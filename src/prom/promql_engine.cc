@@ -52,22 +52,29 @@ struct EvalError {
 
 Labels drop_metric_name(const Labels& l) {
   if (!l.has(kMetricNameLabel)) return l;
-  LabelsBuilder b(l);
-  b.del(kMetricNameLabel);
-  return b.labels();
+  std::vector<Label> kept;
+  for (Label label : l) {
+    if (label.name != kMetricNameLabel) kept.push_back(label);
+  }
+  return Labels::from_sorted(kept);
 }
 
 // Prometheus: "vector cannot contain metrics with the same labelset".
 void check_unique(const Vector& v) {
   if (v.size() < 2) return;
-  std::unordered_set<std::string_view> seen;
-  seen.reserve(v.size());
-  for (const Sample& s : v) {
-    if (!seen.insert(s.metric.data()).second) {
-      execution_error("vector cannot contain metrics with the same labelset");
-    }
+  std::vector<std::string_view> keys;
+  keys.reserve(v.size());
+  for (const Sample& s : v) keys.push_back(s.metric.data());
+  std::sort(keys.begin(), keys.end());
+  if (std::adjacent_find(keys.begin(), keys.end()) != keys.end()) {
+    execution_error("vector cannot contain metrics with the same labelset");
   }
 }
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
 
 // Go's math.Max / math.Min (NaN and signed-zero rules differ from std::max).
 double go_max(double x, double y) {
@@ -662,7 +669,7 @@ class Evaluator {
               "multiple matches for labels: many-to-one matching must be explicit "
               "(group_left/group_right)");
         }
-      } else if (!entry->second.insert(metric.data()).second) {
+      } else if (!entry->second.insert(std::string(metric.data())).second) {
         execution_error("multiple matches for labels: grouping labels must ensure unique matches");
       }
       out.push_back(Sample{std::move(metric), value, 0});
@@ -717,23 +724,27 @@ class Evaluator {
     Vector in = vector_of(*a.expr, ts);
     Vector out = aggregate(a, param, label_param, std::move(in));
     for (Sample& s : out) s.t = ts;
-    check_unique(out);
+    // Unique by construction: groups are keyed by their output labels.
     return out;
   }
 
-  static std::string group_key(const Labels& metric, const std::vector<std::string>& grouping,
-                               bool without) {
-    std::string key;
+  // The labels a group keeps, in name order (views into `metric`).
+  static void group_labels(const Labels& metric, const std::vector<std::string>& grouping,
+                           bool without, std::vector<Label>& out) {
+    out.clear();
     for (Label l : metric) {
       bool listed = std::find(grouping.begin(), grouping.end(), l.name) != grouping.end();
-      bool include = without ? (!listed && l.name != kMetricNameLabel) : listed;
-      if (!include) continue;
+      if (without ? (!listed && l.name != kMetricNameLabel) : listed) out.push_back(l);
+    }
+  }
+  static void group_key(const std::vector<Label>& labels, std::string& key) {
+    key.clear();
+    for (const Label& l : labels) {
       key.append(l.name);
       key.push_back('\xff');
       key.append(l.value);
       key.push_back('\xff');
     }
-    return key;
   }
 
   Vector aggregate(const AggregateExpr& a, double param, const std::string& value_label,
@@ -766,8 +777,11 @@ class Evaluator {
       if (std::isnan(x.v)) return true;
       return x.v > y.v;
     };
-    std::unordered_map<std::string, std::size_t> index;
+    std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> index;
+    index.reserve(vec.size());
     std::vector<Group> groups;
+    std::vector<Label> kept;
+    std::string key;
     for (Sample& s : vec) {
       Labels metric = s.metric;
       if (op == AggregateOp::kCountValues) {
@@ -775,18 +789,14 @@ class Evaluator {
         b.set(value_label, format_go_float_fixed(s.v));
         metric = b.labels();
       }
-      std::string key = group_key(metric, grouping, a.without);
-      auto [it, inserted] = index.try_emplace(std::move(key), groups.size());
+      group_labels(metric, grouping, a.without, kept);
+      group_key(kept, key);
+      auto it = index.find(std::string_view(key));
+      bool inserted = it == index.end();
+      if (inserted) it = index.emplace(key, groups.size()).first;
       if (inserted) {
         Group g;
-        LabelsBuilder b(metric);
-        if (a.without) {
-          for (const auto& l : grouping) b.del(l);
-          b.del(kMetricNameLabel);
-        } else {
-          b.keep(grouping);
-        }
-        g.labels = b.labels();
+        g.labels = Labels::from_sorted(kept);
         g.value = s.v;
         g.mean = s.v;
         g.count = 1;
@@ -1164,7 +1174,7 @@ class Evaluator {
 
   void track_range_output(const Call& c, const Labels& out, const Labels& source) {
     auto& seen = range_outputs_[&c];
-    auto [it, inserted] = seen.try_emplace(out.data(), source.data());
+    auto [it, inserted] = seen.try_emplace(std::string(out.data()), std::string(source.data()));
     if (!inserted && it->second != source.data()) {
       execution_error("vector cannot contain metrics with the same labelset");
     }
@@ -1483,7 +1493,7 @@ core::Result<QueryResult> LocalQueryEngine::range_query_ms(std::string_view expr
         continue;
       }
       for (Sample& s : std::get<Vector>(v)) {
-        auto [it, inserted] = index.try_emplace(s.metric.data(), series.size());
+        auto [it, inserted] = index.try_emplace(std::string(s.metric.data()), series.size());
         if (inserted) series.push_back(MatrixSeries{std::move(s.metric), {}});
         series[it->second].points.push_back(SamplePoint{ts, s.v});
         ++points;

@@ -83,7 +83,8 @@ void TargetAppender::append_new(std::string_view key, const std::optional<Labels
 void TargetAppender::append_report(const Labels& labels, double value) {
   assert(in_batch_);
   // Report series live in the same cache under keys that no exposition line can produce.
-  std::string key = "\x01" + labels.data();
+  std::string key = "\x01";
+  key += labels.data();
   auto it = cache_.find(key);
   if (it == cache_.end()) {
     bool created = false;

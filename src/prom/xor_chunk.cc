@@ -123,20 +123,27 @@ std::shared_ptr<const XorChunk> XorEncoder::snapshot() const {
       std::vector<std::uint8_t>(data_.begin(), data_.end()), samples_, min_time_, t_);
 }
 
-bool XorIterator::read_bits(int nbits, std::uint64_t& out) {
-  if (bit_pos_ + static_cast<std::uint64_t>(nbits) > size_ * 8) return false;
-  std::uint64_t value = 0;
-  while (nbits > 0) {
-    std::size_t byte = bit_pos_ >> 3;
-    int used = static_cast<int>(bit_pos_ & 7);
-    int avail = 8 - used;
-    int take = nbits < avail ? nbits : avail;
-    std::uint64_t part = (data_[byte] >> (avail - take)) & ((1u << take) - 1);
-    value = (value << take) | part;
-    nbits -= take;
-    bit_pos_ += static_cast<std::uint64_t>(take);
+void XorIterator::refill() {
+  while (buffered_ <= 56 && byte_pos_ < size_) {
+    buffer_ |= static_cast<std::uint64_t>(data_[byte_pos_++]) << (56 - buffered_);
+    buffered_ += 8;
   }
-  out = value;
+}
+
+bool XorIterator::read_bits(int nbits, std::uint64_t& out) {
+  if (nbits > 56) {
+    std::uint64_t hi, lo;
+    if (!read_bits(nbits - 32, hi) || !read_bits(32, lo)) return false;
+    out = (hi << 32) | lo;
+    return true;
+  }
+  if (buffered_ < nbits) {
+    refill();
+    if (buffered_ < nbits) return false;
+  }
+  out = buffer_ >> (64 - nbits);
+  buffer_ <<= nbits;
+  buffered_ -= nbits;
   return true;
 }
 

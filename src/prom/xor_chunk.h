@@ -118,11 +118,15 @@ class XorIterator {
   bool read_varint(std::uint64_t& out);
   bool read_xor();
 
+  void refill();
+
   const std::uint8_t* data_;
   std::size_t size_;
   std::uint32_t samples_;
   std::uint32_t read_ = 0;
-  std::uint64_t bit_pos_ = 0;
+  std::size_t byte_pos_ = 0;
+  std::uint64_t buffer_ = 0;  // unread bits, most significant first
+  int buffered_ = 0;          // number of valid bits in buffer_
   std::int64_t t_ = 0;
   std::int64_t t_delta_ = 0;
   double v_ = 0;
