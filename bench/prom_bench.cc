@@ -52,14 +52,17 @@ std::unique_ptr<MetricRegistry> vllm_v1_registry(int engines) {
         "GPU KV-cache usage. 1 means 100 percent usage. DEPRECATED: Use vllm:kv_cache_usage_perc "
         "instead.",
         0.4375);
-  counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.", 123456);
-  counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", 45678);
+  counter("vllm:prefix_cache_queries_total",
+          "Prefix cache queries, in terms of number of queried tokens.", 123456);
+  counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.",
+          45678);
   counter("vllm:num_preemptions_total", "Cumulative number of preemption from the engine.", 3);
   counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.", 8128902);
   counter("vllm:generation_tokens_total", "Number of generation tokens processed.", 7557572);
-  auto* success = r.add_counter("vllm:request_success_total", "Count of successfully processed requests.",
-                                {"engine", "finished_reason", "model_name"})
-                      .value();
+  auto* success =
+      r.add_counter("vllm:request_success_total", "Count of successfully processed requests.",
+                    {"engine", "finished_reason", "model_name"})
+          .value();
   for (int e = 0; e < engines; ++e) {
     for (const char* reason : {"stop", "length", "abort"}) {
       success->with({std::to_string(e), reason, model}).inc(131);
@@ -68,7 +71,8 @@ std::unique_ptr<MetricRegistry> vllm_v1_registry(int engines) {
   std::vector<double> tokens = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
   std::vector<double> obs = {3, 17, 120, 480, 950, 2100, 40, 7};
   histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.", tokens, obs);
-  histogram("vllm:request_generation_tokens", "Number of generation tokens processed.", tokens, obs);
+  histogram("vllm:request_generation_tokens", "Number of generation tokens processed.", tokens,
+            obs);
   histogram("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.",
             {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384}, obs);
   histogram("vllm:request_max_num_generation_tokens",
@@ -77,21 +81,21 @@ std::unique_ptr<MetricRegistry> vllm_v1_registry(int engines) {
             {1, 1, 2});
   histogram("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.",
             tokens, obs);
-  std::vector<double> ttft = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75,
-                              1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0,
-                              2560.0};
+  std::vector<double> ttft = {0.001, 0.005, 0.01, 0.02,  0.04,  0.06,  0.08, 0.1,
+                              0.25,  0.5,   0.75, 1.0,   2.5,   5.0,   7.5,  10.0,
+                              20.0,  40.0,  80.0, 160.0, 640.0, 2560.0};
   std::vector<double> lat_obs = {0.012, 0.05, 0.3, 0.9, 2.2, 0.07, 0.2};
   histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
             ttft, lat_obs);
-  std::vector<double> itl = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
+  std::vector<double> itl = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,  0.3,  0.4, 0.5,
                              0.75, 1.0,   2.5,  5.0,   7.5, 10.0, 20.0, 40.0, 80.0};
-  histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
-            itl, lat_obs);
+  histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", itl,
+            lat_obs);
   histogram("vllm:request_time_per_output_token_seconds",
             "Histogram of time_per_output_token_seconds per request.", itl, lat_obs);
-  std::vector<double> e2e = {0.3, 0.5,  0.8,  1.0,  1.5,  2.0,  2.5,   5.0,  10.0, 15.0,
-                             20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0,
-                             7680.0};
+  std::vector<double> e2e = {0.3,  0.5,   0.8,   1.0,   1.5,   2.0,    2.5,
+                             5.0,  10.0,  15.0,  20.0,  30.0,  40.0,   50.0,
+                             60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
   for (const char* name :
        {"vllm:e2e_request_latency_seconds", "vllm:request_queue_time_seconds",
         "vllm:request_inference_time_seconds", "vllm:request_prefill_time_seconds",
@@ -121,7 +125,9 @@ std::unique_ptr<MetricRegistry> vllm_v1_registry(int engines) {
   return registry;
 }
 
-std::string vllm_v1_scrape(int engines) { return vllm_v1_registry(engines)->text(); }
+std::string vllm_v1_scrape(int engines) {
+  return vllm_v1_registry(engines)->text();
+}
 
 const std::string& scrape_body() {
   static const std::string body = vllm_v1_scrape(2);
@@ -189,8 +195,8 @@ void BM_IngestScrapeSteadyState(benchmark::State& state) {
   Storage storage;
   TargetAppender appender(storage);
   IngestOptions options;
-  options.target_labels = Labels{{"job", "vllm"}, {"instance", "10.0.0.1:8000"},
-                                 {"namespace", "default"}, {"pod", "vllm-0"}};
+  options.target_labels = Labels{
+      {"job", "vllm"}, {"instance", "10.0.0.1:8000"}, {"namespace", "default"}, {"pod", "vllm-0"}};
   std::int64_t t = 1'700'000'000'000;
   IngestReport report = ingest_scrape(appender, body, t, 0.01, options);
   std::size_t samples = report.samples_scraped;
@@ -239,8 +245,8 @@ void BM_TsdbMemory(benchmark::State& state) {
                {"engine", std::to_string(i % 2)},
                {"model_name", "meta-llama/Llama-3.1-8B-Instruct"},
                {"job", "vllm"},
-               {"instance", "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) +
-                                ":8000"}};
+               {"instance",
+                "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":8000"}};
       MemSeries* s = storage.acquire(l).value();
       double v = 0;
       for (int k = 0; k < samples; ++k) {
@@ -258,7 +264,11 @@ void BM_TsdbMemory(benchmark::State& state) {
   state.counters["total_bytes_per_sample"] =
       static_cast<double>(st.memory_bytes) / (static_cast<double>(series_count) * samples);
 }
-BENCHMARK(BM_TsdbMemory)->Args({10000, 1})->Args({10000, 60})->Args({10000, 240})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TsdbMemory)
+    ->Args({10000, 1})
+    ->Args({10000, 60})
+    ->Args({10000, 240})
+    ->Unit(benchmark::kMillisecond);
 
 // 1,000 pods x 2 engines scraped every 15 s for 15 minutes; queries at "now".
 struct FleetFixture {
@@ -328,7 +338,9 @@ void BM_AvgByPod1000Pods(benchmark::State& state) {
 BENCHMARK(BM_AvgByPod1000Pods)->Unit(benchmark::kMicrosecond);
 
 // The query prometheus-adapter builds for an HPA over 1,000 pods: a 1,000-way pod regex.
-void BM_AdapterQuery1000Pods(benchmark::State& state) { run_query(state, fleet().adapter_query); }
+void BM_AdapterQuery1000Pods(benchmark::State& state) {
+  run_query(state, fleet().adapter_query);
+}
 BENCHMARK(BM_AdapterQuery1000Pods)->Unit(benchmark::kMicrosecond);
 
 void BM_SumRateByPod1000Pods(benchmark::State& state) {
@@ -340,8 +352,8 @@ void BM_RangeQueryAvgByPod(benchmark::State& state) {
   FleetFixture& f = fleet();
   LocalQueryEngine engine(f.storage);
   for (auto _ : state) {
-    auto r = engine.range_query_ms("avg(vllm:num_requests_waiting) by (pod)", f.now - 600000,
-                                   f.now, 15000);
+    auto r = engine.range_query_ms("avg(vllm:num_requests_waiting) by (pod)", f.now - 600000, f.now,
+                                   15000);
     benchmark::DoNotOptimize(r);
   }
 }

@@ -32,10 +32,18 @@ constexpr std::array<std::uint8_t, 256> kCharClasses = make_char_classes();
 inline bool char_is(char c, std::uint8_t cls) {
   return (kCharClasses[static_cast<unsigned char>(c)] & cls) != 0;
 }
-inline bool is_name_start(char c) { return char_is(c, kNameStart); }
-inline bool is_name_char(char c) { return char_is(c, kNameChar); }
-inline bool is_label_start(char c) { return char_is(c, kLabelStart); }
-inline bool is_label_char(char c) { return char_is(c, kLabelChar); }
+inline bool is_name_start(char c) {
+  return char_is(c, kNameStart);
+}
+inline bool is_name_char(char c) {
+  return char_is(c, kNameChar);
+}
+inline bool is_label_start(char c) {
+  return char_is(c, kLabelStart);
+}
+inline bool is_label_char(char c) {
+  return char_is(c, kLabelChar);
+}
 
 // True when any byte has the high bit set (possible non-ASCII UTF-8), 8 bytes at a time.
 inline bool has_high_bit(const char* p, std::size_t n) {
@@ -49,7 +57,9 @@ inline bool has_high_bit(const char* p, std::size_t n) {
   for (; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
   return (acc & 0x8080808080808080ULL) != 0;
 }
-inline bool is_blank(char c) { return c == ' ' || c == '\t'; }
+inline bool is_blank(char c) {
+  return c == ' ' || c == '\t';
+}
 
 std::string quote_token(const char* p, const char* end) {
   std::size_t n = 0;
@@ -303,7 +313,8 @@ ExpositionParser::Step ExpositionParser::parse_comment(const char* p, const char
         return fail("HELP text is not valid UTF-8");
       }
       type_ = state.type;
-      if (state.has_help) return diagnose("second HELP line for metric family " + std::string(name));
+      if (state.has_help)
+        return diagnose("second HELP line for metric family " + std::string(name));
       state.has_help = true;
       return Step::kEntry;
     }
@@ -326,7 +337,8 @@ ExpositionParser::Step ExpositionParser::parse_comment(const char* p, const char
     case Kind::kUnit: {
       text_ = core::trim(rest);
       type_ = state.type;
-      if (state.has_unit) return diagnose("second UNIT line for metric family " + std::string(name));
+      if (state.has_unit)
+        return diagnose("second UNIT line for metric family " + std::string(name));
       state.has_unit = true;
       return Step::kEntry;
     }
@@ -379,7 +391,8 @@ bool ExpositionParser::parse_labels(const char*& p, const char* end) {
     bool escaped = false;
     unsigned char high = 0;
     // Fast path: no backslash before the closing quote.
-    const char* quote = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+    const char* quote =
+        static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
     if (quote != nullptr && std::memchr(p, '\\', static_cast<std::size_t>(quote - p)) == nullptr) {
       if (has_high_bit(p, static_cast<std::size_t>(quote - p))) high = 0x80;
       p = quote;
@@ -621,10 +634,10 @@ std::string_view ExpositionParser::resolve_family(std::string_view sample_name) 
   }
   if (auto it = families_.find(sample_name); it != families_.end()) return it->first;
   // A declared family whose suffix this sample carries.
-  for (std::string_view suffix : {std::string_view("_bucket"), std::string_view("_sum"),
-                                  std::string_view("_count"), std::string_view("_created"),
-                                  std::string_view("_total"), std::string_view("_info"),
-                                  std::string_view("_gsum"), std::string_view("_gcount")}) {
+  for (std::string_view suffix :
+       {std::string_view("_bucket"), std::string_view("_sum"), std::string_view("_count"),
+        std::string_view("_created"), std::string_view("_total"), std::string_view("_info"),
+        std::string_view("_gsum"), std::string_view("_gcount")}) {
     if (sample_name.size() > suffix.size() &&
         sample_name.compare(sample_name.size() - suffix.size(), suffix.size(), suffix) == 0) {
       std::string_view base = sample_name.substr(0, sample_name.size() - suffix.size());
@@ -714,7 +727,8 @@ core::Result<ParsedExposition> parse_exposition(std::string_view text, Expositio
         FamilySample sample;
         sample.name = std::string(parser.name());
         std::vector<std::pair<std::string, std::string>> pairs;
-        for (Label l : parser.labels()) pairs.emplace_back(std::string(l.name), std::string(l.value));
+        for (Label l : parser.labels())
+          pairs.emplace_back(std::string(l.name), std::string(l.value));
         sample.labels = Labels::from_pairs(std::move(pairs));
         sample.value = parser.value();
         sample.timestamp_ms = parser.timestamp_ms();

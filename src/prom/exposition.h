@@ -45,7 +45,16 @@ std::string_view content_type(ExpositionFormat format);
 // (Prometheus falls back the same way).
 ExpositionFormat exposition_format_for_content_type(std::string_view content_type);
 
-enum class MetricType { kUnknown, kCounter, kGauge, kHistogram, kGaugeHistogram, kSummary, kInfo, kStateSet };
+enum class MetricType {
+  kUnknown,
+  kCounter,
+  kGauge,
+  kHistogram,
+  kGaugeHistogram,
+  kSummary,
+  kInfo,
+  kStateSet
+};
 
 // The TYPE keyword: 0.0.4 says "untyped" where OpenMetrics says "unknown".
 std::string_view metric_type_name(MetricType type, ExpositionFormat format);

@@ -19,7 +19,9 @@ void append_escaped_label_value(std::string& out, std::string_view value) {
   }
 }
 
-void append_int(std::string& out, std::int64_t v) { out += std::to_string(v); }
+void append_int(std::string& out, std::int64_t v) {
+  out += std::to_string(v);
+}
 
 }  // namespace
 

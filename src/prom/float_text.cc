@@ -156,8 +156,8 @@ std::optional<double> parse_prom_float(std::string_view text) {
     }
   }
   double value = 0;
-  auto res = std::from_chars(body.data(), body.data() + body.size(), value,
-                             std::chars_format::general);
+  auto res =
+      std::from_chars(body.data(), body.data() + body.size(), value, std::chars_format::general);
   if (res.ec != std::errc() || res.ptr != body.data() + body.size()) {
     if (res.ec == std::errc::result_out_of_range && res.ptr == body.data() + body.size()) {
       // Go returns ErrRange for overflow; underflow to a subnormal or zero is accepted.

@@ -151,7 +151,9 @@ std::string_view Labels::get(std::string_view name) const {
   return {};
 }
 
-bool Labels::has(std::string_view name) const { return !get(name).empty(); }
+bool Labels::has(std::string_view name) const {
+  return !get(name).empty();
+}
 
 std::size_t Labels::size() const {
   std::size_t n = 0;
@@ -260,7 +262,9 @@ LabelsBuilder& LabelsBuilder::set(std::string_view name, std::string_view value)
   return *this;
 }
 
-LabelsBuilder& LabelsBuilder::del(std::string_view name) { return set(name, {}); }
+LabelsBuilder& LabelsBuilder::del(std::string_view name) {
+  return set(name, {});
+}
 
 LabelsBuilder& LabelsBuilder::keep(const std::vector<std::string>& names) {
   std::erase_if(entries_, [&](const auto& e) {

@@ -87,7 +87,9 @@ class Labels {
   ~Labels() { release(); }
 
   Iterator begin() const { return Iterator(data().data(), data().data() + data().size()); }
-  Iterator end() const { return Iterator(data().data() + data().size(), data().data() + data().size()); }
+  Iterator end() const {
+    return Iterator(data().data() + data().size(), data().data() + data().size());
+  }
 
   // The value of `name`, or "" when absent.
   std::string_view get(std::string_view name) const;

@@ -43,7 +43,9 @@ core::Result<std::shared_ptr<const re2::RE2>> compile_anchored_regex(std::string
       case re2::RE2::ErrorBadPerlOp: code = "invalid or unsupported Perl syntax"; break;
       case re2::RE2::ErrorBadUTF8: code = "invalid UTF-8"; break;
       case re2::RE2::ErrorBadNamedCapture: code = "invalid named capture"; break;
-      case re2::RE2::ErrorTrailingBackslash: code = "trailing backslash at end of expression"; break;
+      case re2::RE2::ErrorTrailingBackslash:
+        code = "trailing backslash at end of expression";
+        break;
       default: code = regex->error(); break;
     }
     return core::invalid_argument("error parsing regexp: " + code + ": `" + regex->error_arg() +
@@ -63,8 +65,8 @@ core::Result<Matcher> Matcher::make(MatchType type, std::string name, std::strin
       std::size_t start = 0;
       while (true) {
         std::size_t bar = m.value_.find('|', start);
-        literals->push_back(m.value_.substr(start, bar == std::string::npos ? std::string::npos
-                                                                             : bar - start));
+        literals->push_back(
+            m.value_.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
         if (bar == std::string::npos) break;
         start = bar + 1;
       }

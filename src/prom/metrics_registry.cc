@@ -16,11 +16,11 @@ Histogram::Histogram(const std::vector<double>& bounds)
 
 void Histogram::observe(double value) {
   // Bucket i counts observations <= bounds_[i] (Prometheus `le`); NaN lands in +Inf.
-  std::size_t i = std::isnan(value)
-                      ? bounds_.size()
-                      : static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(),
-                                                                  value) -
-                                                 bounds_.begin());
+  std::size_t i =
+      std::isnan(value)
+          ? bounds_.size()
+          : static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) -
+                                     bounds_.begin());
   counts_[i].fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(value, std::memory_order_relaxed);
 }
@@ -35,7 +35,9 @@ std::vector<std::uint64_t> Histogram::cumulative_counts() const {
   return out;
 }
 
-std::uint64_t Histogram::count() const { return cumulative_counts().back(); }
+std::uint64_t Histogram::count() const {
+  return cumulative_counts().back();
+}
 
 Summary::Summary(const std::vector<double>& quantiles, std::size_t window)
     : quantiles_(quantiles), window_(std::max<std::size_t>(window, 1)) {}
@@ -220,9 +222,9 @@ core::Result<SummaryFamily*> MetricRegistry::add_summary(std::string name, std::
       return core::invalid_argument("summary " + name + ": quantiles must be in [0, 1]");
     }
   }
-  auto family = std::unique_ptr<SummaryFamily>(new SummaryFamily(
-      name, std::move(help), std::move(label_names), MetricType::kSummary, std::move(quantiles),
-      window));
+  auto family = std::unique_ptr<SummaryFamily>(
+      new SummaryFamily(name, std::move(help), std::move(label_names), MetricType::kSummary,
+                        std::move(quantiles), window));
   SummaryFamily* out = family.get();
   entries_.push_back(std::make_unique<Entry>(Entry{std::move(family), std::move(name)}));
   return out;
@@ -263,9 +265,8 @@ void MetricRegistry::write(std::string& out, ExpositionFormat format) const {
         [&](const auto& family) {
           using Family = std::decay_t<decltype(*family)>;
           std::lock_guard family_lock(family->mu_);
-          std::string_view family_name =
-              om ? openmetrics_family_name(family->name_, family->type_)
-                 : std::string_view(family->name_);
+          std::string_view family_name = om ? openmetrics_family_name(family->name_, family->type_)
+                                            : std::string_view(family->name_);
           w.help(family_name, family->help_);
           w.type(family_name, family->type_);
           for (const auto& [values, child] : family->children_) {
@@ -280,9 +281,8 @@ void MetricRegistry::write(std::string& out, ExpositionFormat format) const {
               std::vector<std::uint64_t> counts = child->cumulative_counts();
               std::string bucket = family->name_ + "_bucket";
               for (std::size_t i = 0; i < counts.size(); ++i) {
-                std::string le = i < family->params_.size()
-                                     ? bound_text(family->params_[i], style_)
-                                     : std::string("+Inf");
+                std::string le = i < family->params_.size() ? bound_text(family->params_[i], style_)
+                                                            : std::string("+Inf");
                 w.sample(bucket, labels, static_cast<double>(counts[i]), std::nullopt,
                          Label{kBucketLabel, le});
               }

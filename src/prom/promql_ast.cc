@@ -92,7 +92,9 @@ const FunctionSpec* find_function(std::string_view name) {
       {"increase", {V::kMatrix}, 0, V::kVector},
       {"irate", {V::kMatrix}, 0, V::kVector},
       {"label_join", {V::kVector, V::kString, V::kString, V::kString}, -1, V::kVector},
-      {"label_replace", {V::kVector, V::kString, V::kString, V::kString, V::kString}, 0,
+      {"label_replace",
+       {V::kVector, V::kString, V::kString, V::kString, V::kString},
+       0,
        V::kVector},
       {"last_over_time", {V::kMatrix}, 0, V::kVector},
       {"ln", {V::kVector}, 0, V::kVector},
@@ -170,7 +172,9 @@ std::string selector_body(const VectorSelector& vs) {
   return vs.name + "{" + core::join(parts, ",") + "}";
 }
 
-std::string join_labels(const std::vector<std::string>& labels) { return core::join(labels, ", "); }
+std::string join_labels(const std::vector<std::string>& labels) {
+  return core::join(labels, ", ");
+}
 
 }  // namespace
 

@@ -21,16 +21,40 @@ enum class ValueType { kNone, kScalar, kVector, kMatrix, kString };
 std::string_view documented_type(ValueType type);
 
 enum class BinaryOp {
-  kAdd, kSub, kMul, kDiv, kMod, kPow, kAtan2,
-  kEql, kNeq, kGtr, kLss, kGte, kLte,
-  kAnd, kOr, kUnless,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kPow,
+  kAtan2,
+  kEql,
+  kNeq,
+  kGtr,
+  kLss,
+  kGte,
+  kLte,
+  kAnd,
+  kOr,
+  kUnless,
 };
 std::string_view binary_op_string(BinaryOp op);
 bool is_comparison(BinaryOp op);
 bool is_set_operator(BinaryOp op);
 
 enum class AggregateOp {
-  kSum, kAvg, kMin, kMax, kCount, kCountValues, kTopK, kBottomK, kQuantile, kGroup, kStddev, kStdvar,
+  kSum,
+  kAvg,
+  kMin,
+  kMax,
+  kCount,
+  kCountValues,
+  kTopK,
+  kBottomK,
+  kQuantile,
+  kGroup,
+  kStddev,
+  kStdvar,
 };
 std::string_view aggregate_op_string(AggregateOp op);
 
@@ -54,7 +78,17 @@ struct FunctionSpec {
 const FunctionSpec* find_function(std::string_view name);
 
 struct Expr {
-  enum class Kind { kNumber, kString, kVectorSelector, kMatrixSelector, kAggregate, kBinary, kUnary, kParen, kCall };
+  enum class Kind {
+    kNumber,
+    kString,
+    kVectorSelector,
+    kMatrixSelector,
+    kAggregate,
+    kBinary,
+    kUnary,
+    kParen,
+    kCall
+  };
   explicit Expr(Kind k) : kind(k) {}
   virtual ~Expr() = default;
   Expr(const Expr&) = delete;

@@ -158,9 +158,10 @@ double bucket_quantile(double q, std::vector<Bucket>& buckets) {
   double observations = merged.back().count;
   if (observations == 0) return nan;
   double rank = q * observations;
-  std::size_t b = std::lower_bound(merged.begin(), merged.end() - 1, rank,
-                                   [](const Bucket& bucket, double r) { return bucket.count < r; }) -
-                  merged.begin();
+  std::size_t b =
+      std::lower_bound(merged.begin(), merged.end() - 1, rank,
+                       [](const Bucket& bucket, double r) { return bucket.count < r; }) -
+      merged.begin();
   if (b == merged.size() - 1) return merged[merged.size() - 2].upper;
   if (b == 0 && merged[0].upper <= 0) return merged[0].upper;
   double bucket_start = 0;
@@ -227,8 +228,7 @@ std::optional<double> instant_value(const std::vector<SamplePoint>& s, bool is_r
 // linearRegression with Kahan sums (Prometheus 2.4x).
 std::pair<double, double> linear_regression(const std::vector<SamplePoint>& s,
                                             std::int64_t intercept_time) {
-  double n = 0, sum_x = 0, c_x = 0, sum_y = 0, c_y = 0, sum_xy = 0, c_xy = 0, sum_x2 = 0,
-         c_x2 = 0;
+  double n = 0, sum_x = 0, c_x = 0, sum_y = 0, c_y = 0, sum_xy = 0, c_xy = 0, sum_x2 = 0, c_x2 = 0;
   double init_y = s[0].v;
   bool const_y = true;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -587,7 +587,8 @@ class Evaluator {
     for (const Sample& s : r) right.insert(label_signature(s.metric, m.matching_labels, m.on));
     Vector out;
     for (Sample& s : l) {
-      if (right.count(label_signature(s.metric, m.matching_labels, m.on))) out.push_back(std::move(s));
+      if (right.count(label_signature(s.metric, m.matching_labels, m.on)))
+        out.push_back(std::move(s));
     }
     return out;
   }
@@ -599,7 +600,8 @@ class Evaluator {
     for (const Sample& s : l) left.insert(label_signature(s.metric, m.matching_labels, m.on));
     Vector out = std::move(l);
     for (Sample& s : r) {
-      if (!left.count(label_signature(s.metric, m.matching_labels, m.on))) out.push_back(std::move(s));
+      if (!left.count(label_signature(s.metric, m.matching_labels, m.on)))
+        out.push_back(std::move(s));
     }
     return out;
   }
@@ -610,7 +612,8 @@ class Evaluator {
     for (const Sample& s : r) right.insert(label_signature(s.metric, m.matching_labels, m.on));
     Vector out;
     for (Sample& s : l) {
-      if (!right.count(label_signature(s.metric, m.matching_labels, m.on))) out.push_back(std::move(s));
+      if (!right.count(label_signature(s.metric, m.matching_labels, m.on)))
+        out.push_back(std::move(s));
     }
     return out;
   }
@@ -629,9 +632,8 @@ class Evaluator {
         const Sample& dup = rhs[it->second];
         LabelsBuilder match_labels;
         for (Label l : rhs[i].metric) {
-          bool listed =
-              std::find(m.matching_labels.begin(), m.matching_labels.end(), l.name) !=
-              m.matching_labels.end();
+          bool listed = std::find(m.matching_labels.begin(), m.matching_labels.end(), l.name) !=
+                        m.matching_labels.end();
           if (m.on ? listed : (!listed && l.name != kMetricNameLabel)) {
             match_labels.set(l.name, l.value);
           }
@@ -878,7 +880,9 @@ class Evaluator {
         case AggregateOp::kCount:
         case AggregateOp::kCountValues: g.value = static_cast<double>(g.count); break;
         case AggregateOp::kStdvar: g.value = g.value / static_cast<double>(g.count); break;
-        case AggregateOp::kStddev: g.value = std::sqrt(g.value / static_cast<double>(g.count)); break;
+        case AggregateOp::kStddev:
+          g.value = std::sqrt(g.value / static_cast<double>(g.count));
+          break;
         case AggregateOp::kTopK:
         case AggregateOp::kBottomK: {
           // Highest (topk) / lowest (bottomk) first; NaN last.
@@ -956,7 +960,7 @@ class Evaluator {
       Vector in = vector_of(arg, ts);
       for (Sample& s : in) {
         double t = arg.kind == Expr::Kind::kVectorSelector ? static_cast<double>(s.t) / 1000
-                                                             : static_cast<double>(ts) / 1000;
+                                                           : static_cast<double>(ts) / 1000;
         out.push_back(Sample{drop_metric_name(s.metric), t, ts});
       }
     } else if (name == "absent") {
@@ -990,8 +994,8 @@ class Evaluator {
     return out;
   }
 
-  static Vector simple_function(std::string_view name, Vector in,
-                                const std::vector<double>& args, std::int64_t ts) {
+  static Vector simple_function(std::string_view name, Vector in, const std::vector<double>& args,
+                                std::int64_t ts) {
     Vector out;
     out.reserve(in.size());
     auto map = [&](auto fn) {
@@ -1184,8 +1188,7 @@ class Evaluator {
                                               const std::vector<SamplePoint>& pts,
                                               std::int64_t range_start, std::int64_t range_end,
                                               std::int64_t range_ms,
-                                              const std::vector<double>& scalars,
-                                              std::int64_t ts) {
+                                              const std::vector<double>& scalars, std::int64_t ts) {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     if (name == "rate") return extrapolated_rate(pts, range_start, range_end, range_ms, true, true);
     if (name == "increase") {
@@ -1462,7 +1465,8 @@ core::Result<QueryResult> LocalQueryEngine::range_query_ms(std::string_view expr
     return core::invalid_argument(
         "zero or negative query resolution step widths are not accepted. Try a positive integer");
   }
-  if (end_ms < start_ms) return core::invalid_argument("end timestamp must not be before start time");
+  if (end_ms < start_ms)
+    return core::invalid_argument("end timestamp must not be before start time");
   if ((end_ms - start_ms) / step_ms > 11000) {
     return core::invalid_argument(
         "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "

@@ -5,9 +5,10 @@
 //    inclusive as in 2.x) unless that sample is a staleness marker;
 //  * range selectors take the samples in [t - offset - range, t - offset], markers skipped;
 //  * rate/increase/delta extrapolate exactly as extrapolatedRate() does (counter resets, the
-//    1.1 x average-interval threshold, the zero-point clamp for counters), irate/idelta use the last
-//    two samples, sum_over_time/avg_over_time/deriv use Kahan-Neumaier sums, avg() the incremental
-//    mean, quantile()/quantile_over_time() and histogram_quantile() Prometheus' interpolation;
+//    1.1 x average-interval threshold, the zero-point clamp for counters), irate/idelta use the
+//    last two samples, sum_over_time/avg_over_time/deriv use Kahan-Neumaier sums, avg() the
+//    incremental mean, quantile()/quantile_over_time() and histogram_quantile() Prometheus'
+//    interpolation;
 //  * binary operators follow VectorBinop/VectorscalarBinop (name dropping, bool, on/ignoring,
 //    group_left/right, many-to-many and duplicate-match errors with upstream wording);
 //  * results with two identical label sets fail with "vector cannot contain metrics with the same
@@ -34,8 +35,8 @@ class LocalQueryEngine final : public QueryEngine {
   core::Result<QueryResult> range_query(std::string_view expr, core::Time start, core::Time end,
                                         core::Duration step,
                                         const QueryOptions& options = {}) override;
-  core::Result<std::vector<Labels>> series(const std::vector<std::string>& match,
-                                           core::Time start, core::Time end) override;
+  core::Result<std::vector<Labels>> series(const std::vector<std::string>& match, core::Time start,
+                                           core::Time end) override;
   core::Result<std::vector<std::string>> label_names(const std::vector<std::string>& match,
                                                      core::Time start, core::Time end) override;
   core::Result<std::vector<std::string>> label_values(std::string_view name,

@@ -1,8 +1,8 @@
 // PromQL lexer and parser with Prometheus' precedence, type checks and error wording.
 #include "prom/promql_parser.h"
 
-#include <cmath>
 #include <charconv>
+#include <cmath>
 #include <limits>
 
 #include "core/duration.h"
@@ -72,7 +72,9 @@ bool is_keyword_token(Tok t) {
   return t == Tok::kBy || t == Tok::kWithout || t == Tok::kOn || t == Tok::kIgnoring ||
          t == Tok::kGroupLeft || t == Tok::kGroupRight || t == Tok::kBool || t == Tok::kOffset;
 }
-bool is_operator_token(Tok t) { return t >= Tok::kAdd && t <= Tok::kAtan2; }
+bool is_operator_token(Tok t) {
+  return t >= Tok::kAdd && t <= Tok::kAtan2;
+}
 
 // Prometheus' Item.desc(): how a token is named in "unexpected ..." messages.
 std::string describe(const Token& t) {
@@ -96,9 +98,15 @@ struct ParseError {
   std::string message;
 };
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alnum(char c) {
+  return is_alpha(c) || is_digit(c);
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -138,7 +146,7 @@ bool unquote(std::string_view raw, std::string& out, std::string& error) {
       for (int k = 1; k <= digits; ++k) {
         if (i + static_cast<std::size_t>(k) >= body.size()) return -1;
         char h = body[i + static_cast<std::size_t>(k)];
-        int d = is_digit(h) ? h - '0'
+        int d = is_digit(h)              ? h - '0'
                 : (h >= 'a' && h <= 'f') ? h - 'a' + 10
                 : (h >= 'A' && h <= 'F') ? h - 'A' + 10
                                          : -1;
@@ -343,9 +351,7 @@ class Lexer {
           continue;
         case '"':
         case '\'':
-        case '`':
-          out.push_back(lex_string(c));
-          continue;
+        case '`': out.push_back(lex_string(c)); continue;
         default: break;
       }
       if (is_digit(c) || (c == '.' && is_digit(n))) {
@@ -357,7 +363,8 @@ class Lexer {
         continue;
       }
       (void)brace_pos;
-      if (in_braces) throw ParseError{start, "unexpected character inside braces: " + quote_rune(c)};
+      if (in_braces)
+        throw ParseError{start, "unexpected character inside braces: " + quote_rune(c)};
       throw ParseError{start, "unexpected character: " + quote_rune(c)};
     }
   }
@@ -414,7 +421,8 @@ class Lexer {
     std::size_t start = pos_;
     // Prometheus scanNumber: [0x]digits[.digits][e[+-]digits], not followed by an alnum.
     std::string_view digits = "0123456789";
-    if (in_[pos_] == '0' && pos_ + 1 < in_.size() && (in_[pos_ + 1] == 'x' || in_[pos_ + 1] == 'X')) {
+    if (in_[pos_] == '0' && pos_ + 1 < in_.size() &&
+        (in_[pos_ + 1] == 'x' || in_[pos_ + 1] == 'X')) {
       pos_ += 2;
       digits = "0123456789abcdefABCDEF";
     }
@@ -459,12 +467,18 @@ class Lexer {
       Tok tok;
     };
     static constexpr Keyword kKeywords[] = {
-        {"and", Tok::kAnd},       {"or", Tok::kOr},
-        {"unless", Tok::kUnless}, {"atan2", Tok::kAtan2},
-        {"by", Tok::kBy},         {"without", Tok::kWithout},
-        {"on", Tok::kOn},         {"ignoring", Tok::kIgnoring},
-        {"group_left", Tok::kGroupLeft}, {"group_right", Tok::kGroupRight},
-        {"bool", Tok::kBool},     {"offset", Tok::kOffset},
+        {"and", Tok::kAnd},
+        {"or", Tok::kOr},
+        {"unless", Tok::kUnless},
+        {"atan2", Tok::kAtan2},
+        {"by", Tok::kBy},
+        {"without", Tok::kWithout},
+        {"on", Tok::kOn},
+        {"ignoring", Tok::kIgnoring},
+        {"group_left", Tok::kGroupLeft},
+        {"group_right", Tok::kGroupRight},
+        {"bool", Tok::kBool},
+        {"offset", Tok::kOffset},
     };
     for (const auto& k : kKeywords) {
       if (w == k.word) {
@@ -477,12 +491,12 @@ class Lexer {
       AggregateOp op;
     };
     static constexpr Agg kAggregators[] = {
-        {"sum", AggregateOp::kSum},         {"avg", AggregateOp::kAvg},
-        {"min", AggregateOp::kMin},         {"max", AggregateOp::kMax},
-        {"count", AggregateOp::kCount},     {"count_values", AggregateOp::kCountValues},
-        {"topk", AggregateOp::kTopK},       {"bottomk", AggregateOp::kBottomK},
+        {"sum", AggregateOp::kSum},           {"avg", AggregateOp::kAvg},
+        {"min", AggregateOp::kMin},           {"max", AggregateOp::kMax},
+        {"count", AggregateOp::kCount},       {"count_values", AggregateOp::kCountValues},
+        {"topk", AggregateOp::kTopK},         {"bottomk", AggregateOp::kBottomK},
         {"quantile", AggregateOp::kQuantile}, {"group", AggregateOp::kGroup},
-        {"stddev", AggregateOp::kStddev},   {"stdvar", AggregateOp::kStdvar},
+        {"stddev", AggregateOp::kStddev},     {"stdvar", AggregateOp::kStdvar},
     };
     for (const auto& a : kAggregators) {
       if (w == a.word) {
@@ -600,8 +614,8 @@ class Parser {
   struct DepthGuard {
     explicit DepthGuard(Parser& p) : parser(p) {
       if (++parser.depth_ > kMaxDepth) {
-        throw ParseError{parser.peek().pos, "expression nesting exceeds " +
-                                                std::to_string(kMaxDepth) + " levels"};
+        throw ParseError{parser.peek().pos,
+                         "expression nesting exceeds " + std::to_string(kMaxDepth) + " levels"};
       }
     }
     ~DepthGuard() { --parser.depth_; }
@@ -705,9 +719,10 @@ class Parser {
       }
       ValueType type = operand->type();
       if (type != ValueType::kScalar && type != ValueType::kVector) {
-        throw ParseError{start, "unary expression only allowed on expressions of type scalar or "
-                                "instant vector, got " +
-                                    core::go_quote(documented_type(type))};
+        throw ParseError{start,
+                         "unary expression only allowed on expressions of type scalar or "
+                         "instant vector, got " +
+                             core::go_quote(documented_type(type))};
       }
       auto u = std::make_unique<UnaryExpr>();
       u->negate = t == Tok::kSub;
@@ -740,8 +755,7 @@ class Parser {
         auto ms = std::make_unique<MatrixSelector>();
         ms->start = e->start;
         ms->end = end_of_previous();
-        ms->range_ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(*range).count();
+        ms->range_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*range).count();
         ms->selector.reset(static_cast<VectorSelector*>(e.release()));
         e = std::move(ms);
         continue;
@@ -897,7 +911,8 @@ class Parser {
                                       " or " + core::go_quote(m.value())};
         }
       }
-      vs->matchers.push_back(Matcher::make(MatchType::kEqual, std::string(kMetricNameLabel), name).value());
+      vs->matchers.push_back(
+          Matcher::make(MatchType::kEqual, std::string(kMetricNameLabel), name).value());
     } else {
       bool non_empty = false;
       for (const Matcher& m : vs->matchers) {
@@ -959,8 +974,8 @@ class Parser {
       }
       std::size_t max = min + static_cast<std::size_t>(f.variadic);
       if (f.variadic > 0 && n > max) {
-        fail(call, "expected at most " + std::to_string(max) + " argument(s) in call to " +
-                       quoted + ", got " + std::to_string(n));
+        fail(call, "expected at most " + std::to_string(max) + " argument(s) in call to " + quoted +
+                       ", got " + std::to_string(n));
       }
     }
     for (std::size_t i = 0; i < n; ++i) {
@@ -972,8 +987,8 @@ class Parser {
   static void check_type(const Expr& e, ValueType want, const std::string& context) {
     ValueType got = e.type();
     if (got != want) {
-      fail(e, "expected type " + std::string(documented_type(want)) + " in " + context +
-                  ", got " + std::string(documented_type(got)));
+      fail(e, "expected type " + std::string(documented_type(want)) + " in " + context + ", got " +
+                  std::string(documented_type(got)));
     }
   }
 
@@ -1033,9 +1048,9 @@ core::Error make_parse_error(std::string_view query, const ParseError& e) {
     }
   }
   std::size_t col = last_break == std::string_view::npos ? pos + 1 : pos - last_break;
-  return core::Error{core::ErrorCode::kInvalidArgument,
-                     std::to_string(line) + ":" + std::to_string(col) + ": parse error: " +
-                         e.message};
+  return core::Error{
+      core::ErrorCode::kInvalidArgument,
+      std::to_string(line) + ":" + std::to_string(col) + ": parse error: " + e.message};
 }
 
 }  // namespace

@@ -91,12 +91,12 @@ class QueryEngine {
   virtual core::Result<std::vector<Labels>> series(const std::vector<std::string>& match,
                                                    core::Time start, core::Time end) = 0;
   // GET /api/v1/labels.
-  virtual core::Result<std::vector<std::string>> label_names(
-      const std::vector<std::string>& match, core::Time start, core::Time end) = 0;
+  virtual core::Result<std::vector<std::string>> label_names(const std::vector<std::string>& match,
+                                                             core::Time start, core::Time end) = 0;
   // GET /api/v1/label/<name>/values.
-  virtual core::Result<std::vector<std::string>> label_values(
-      std::string_view name, const std::vector<std::string>& match, core::Time start,
-      core::Time end) = 0;
+  virtual core::Result<std::vector<std::string>> label_values(std::string_view name,
+                                                              const std::vector<std::string>& match,
+                                                              core::Time start, core::Time end) = 0;
 };
 
 // The API error type ("bad_data", "execution", ...) and HTTP status for an error of this engine.

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include <nlohmann/json.hpp>
 #include <re2/re2.h>
+#include <nlohmann/json.hpp>
 
 #include "core/json_reader.h"
 #include "prom/matcher.h"
@@ -40,7 +40,8 @@ bool full_match(const re2::RE2& re, std::string_view value, std::vector<std::str
   if (!re.Match(input, 0, input.size(), re2::RE2::ANCHOR_BOTH, sub.data(), n)) return false;
   groups->clear();
   for (const auto& s : sub) {
-    groups->push_back(s.data() == nullptr ? std::string_view() : std::string_view(s.data(), s.size()));
+    groups->push_back(s.data() == nullptr ? std::string_view()
+                                          : std::string_view(s.data(), s.size()));
   }
   return true;
 }
@@ -136,7 +137,8 @@ std::string expand_regex_template(const re2::RE2& regex, std::string_view tmpl,
     }
     tmpl.remove_prefix(consumed);
     if (num >= 0) {
-      if (static_cast<std::size_t>(num) < groups.size()) out.append(groups[static_cast<std::size_t>(num)]);
+      if (static_cast<std::size_t>(num) < groups.size())
+        out.append(groups[static_cast<std::size_t>(num)]);
     } else {
       const auto& names = regex.NamedCapturingGroups();
       auto it = names.find(std::string(name));
@@ -156,11 +158,10 @@ core::Result<RelabelRule> RelabelRule::compile(RelabelConfig c) {
   if (c.modulus == 0 && c.action == RelabelAction::kHashMod) {
     return error("relabel configuration for hashmod requires non-zero modulus");
   }
-  bool needs_target = c.action == RelabelAction::kReplace || c.action == RelabelAction::kHashMod ||
-                      c.action == RelabelAction::kLowercase ||
-                      c.action == RelabelAction::kUppercase ||
-                      c.action == RelabelAction::kKeepEqual ||
-                      c.action == RelabelAction::kDropEqual;
+  bool needs_target =
+      c.action == RelabelAction::kReplace || c.action == RelabelAction::kHashMod ||
+      c.action == RelabelAction::kLowercase || c.action == RelabelAction::kUppercase ||
+      c.action == RelabelAction::kKeepEqual || c.action == RelabelAction::kDropEqual;
   if (needs_target && c.target_label.empty()) {
     return error("relabel configuration for " + std::string(action) +
                  " action requires 'target_label' value");
@@ -168,8 +169,8 @@ core::Result<RelabelRule> RelabelRule::compile(RelabelConfig c) {
   if ((c.action == RelabelAction::kReplace || c.action == RelabelAction::kLowercase ||
        c.action == RelabelAction::kUppercase) &&
       !is_valid_relabel_target(c.target_label)) {
-    return error("\"" + c.target_label + "\" is invalid 'target_label' for " +
-                 std::string(action) + " action");
+    return error("\"" + c.target_label + "\" is invalid 'target_label' for " + std::string(action) +
+                 " action");
   }
   if ((c.action == RelabelAction::kLowercase || c.action == RelabelAction::kUppercase ||
        c.action == RelabelAction::kKeepEqual || c.action == RelabelAction::kDropEqual) &&
@@ -181,8 +182,8 @@ core::Result<RelabelRule> RelabelRule::compile(RelabelConfig c) {
                  " action");
   }
   if (c.action == RelabelAction::kHashMod && !is_valid_label_name(c.target_label)) {
-    return error("\"" + c.target_label + "\" is invalid 'target_label' for " +
-                 std::string(action) + " action");
+    return error("\"" + c.target_label + "\" is invalid 'target_label' for " + std::string(action) +
+                 " action");
   }
   if ((c.action == RelabelAction::kKeepEqual || c.action == RelabelAction::kDropEqual) &&
       (c.regex != defaults.regex || c.modulus != defaults.modulus ||
@@ -249,8 +250,8 @@ bool RelabelRule::apply(LabelsBuilder& lb) const {
       lb.for_each([&](std::string_view n, std::string_view v) { current.emplace_back(n, v); });
       std::vector<std::string_view> groups;
       for (const auto& [name, label_value] : current) {
-        bool match = full_match(*regex_, name, c.action == RelabelAction::kLabelMap ? &groups
-                                                                                     : nullptr);
+        bool match =
+            full_match(*regex_, name, c.action == RelabelAction::kLabelMap ? &groups : nullptr);
         if (c.action == RelabelAction::kLabelMap) {
           if (match) lb.set(expand_regex_template(*regex_, c.replacement, groups), label_value);
         } else if (c.action == RelabelAction::kLabelDrop) {
@@ -393,10 +394,10 @@ core::Result<std::vector<RelabelConfig>> parse_relabel_configs(std::string_view 
                                                                RelabelFieldNames names) {
   auto doc = core::parse_document(text);
   if (!doc) return tl::unexpected(doc.error());
-  return decode_relabel_configs(*doc, names == RelabelFieldNames::kPodMonitoring
-                                          ? "metricRelabeling"
-                                          : "metric_relabel_configs",
-                                names);
+  return decode_relabel_configs(
+      *doc,
+      names == RelabelFieldNames::kPodMonitoring ? "metricRelabeling" : "metric_relabel_configs",
+      names);
 }
 
 // MD5 (RFC 1321), compact.
@@ -458,7 +459,8 @@ void md5_digest(std::string_view data, unsigned char out[16]) {
     h[3] += d;
   }
   for (int i = 0; i < 4; ++i) {
-    for (int j = 0; j < 4; ++j) out[4 * i + j] = static_cast<unsigned char>((h[i] >> (8 * j)) & 0xff);
+    for (int j = 0; j < 4; ++j)
+      out[4 * i + j] = static_cast<unsigned char>((h[i] >> (8 * j)) & 0xff);
   }
 }
 

@@ -80,8 +80,8 @@ IngestReport ingest_scrape(TargetAppender& appender, std::string_view body,
     if (step == ExpositionParser::Step::kEnd) break;
     if (step == ExpositionParser::Step::kError) {
       report.warnings = parser.warnings();
-      return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
-                         parser.error(), std::move(report));
+      return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options, parser.error(),
+                         std::move(report));
     }
     if (parser.kind() != ExpositionParser::Kind::kSample) continue;
     ++report.samples_scraped;
@@ -100,11 +100,11 @@ IngestReport ingest_scrape(TargetAppender& appender, std::string_view body,
       appender.append_new(parser.series(), labels, parser.value(), ts);
     }
     if (options.sample_limit > 0 && appender.batch_samples() > options.sample_limit) {
-      return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
-                         core::Error{core::ErrorCode::kResourceExhausted,
-                                     "sample limit exceeded (limit " +
-                                         std::to_string(options.sample_limit) + ")"},
-                         std::move(report));
+      return fail_scrape(
+          appender, scrape_time_ms, scrape_duration_seconds, options,
+          core::Error{core::ErrorCode::kResourceExhausted,
+                      "sample limit exceeded (limit " + std::to_string(options.sample_limit) + ")"},
+          std::move(report));
     }
   }
   report.warnings = parser.warnings();
@@ -119,8 +119,8 @@ IngestReport ingest_scrape(TargetAppender& appender, std::string_view body,
 IngestReport ingest_failed_scrape(TargetAppender& appender, std::int64_t scrape_time_ms,
                                   double scrape_duration_seconds, const IngestOptions& options,
                                   core::Error reason) {
-  return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
-                     std::move(reason), IngestReport{});
+  return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options, std::move(reason),
+                     IngestReport{});
 }
 
 }  // namespace llmscale::prom

@@ -67,7 +67,9 @@ class MemSeries {
 
 namespace {
 
-bool by_ref(const MemSeries* a, const MemSeries* b) { return a->ref < b->ref; }
+bool by_ref(const MemSeries* a, const MemSeries* b) {
+  return a->ref < b->ref;
+}
 
 std::vector<MemSeries*> intersect(const std::vector<MemSeries*>& a,
                                   const std::vector<MemSeries*>& b) {
@@ -162,7 +164,9 @@ Storage::Storage(StorageOptions options)
 
 Storage::~Storage() = default;
 
-const Labels& Storage::labels_of(const MemSeries* series) { return series->labels; }
+const Labels& Storage::labels_of(const MemSeries* series) {
+  return series->labels;
+}
 
 core::Result<MemSeries*> Storage::acquire(const Labels& labels, bool* created) {
   std::uint64_t hash = labels.hash();
@@ -198,7 +202,9 @@ core::Result<MemSeries*> Storage::acquire(const Labels& labels, bool* created) {
   return s;
 }
 
-void Storage::unpin(MemSeries* series) { series->pins.fetch_sub(1, std::memory_order_relaxed); }
+void Storage::unpin(MemSeries* series) {
+  series->pins.fetch_sub(1, std::memory_order_relaxed);
+}
 
 void Storage::note_time(std::int64_t t_ms) {
   std::int64_t current = max_time_.load(std::memory_order_relaxed);
@@ -409,9 +415,8 @@ std::vector<Labels> Storage::series(const std::vector<std::vector<Matcher>>& mat
   return out;
 }
 
-std::vector<std::string> Storage::label_names(
-    const std::vector<std::vector<Matcher>>& matcher_sets, std::int64_t mint,
-    std::int64_t maxt) const {
+std::vector<std::string> Storage::label_names(const std::vector<std::vector<Matcher>>& matcher_sets,
+                                              std::int64_t mint, std::int64_t maxt) const {
   std::vector<std::string> out;
   std::shared_lock lock(mu_);
   std::unordered_set<std::string_view> seen;
@@ -426,8 +431,8 @@ std::vector<std::string> Storage::label_names(
 }
 
 std::vector<std::string> Storage::label_values(
-    std::string_view name, const std::vector<std::vector<Matcher>>& matcher_sets,
-    std::int64_t mint, std::int64_t maxt) const {
+    std::string_view name, const std::vector<std::vector<Matcher>>& matcher_sets, std::int64_t mint,
+    std::int64_t maxt) const {
   std::vector<std::string> out;
   std::shared_lock lock(mu_);
   std::unordered_set<std::string_view> seen;
@@ -534,8 +539,8 @@ StorageStats Storage::stats() const {
   for (const auto& [name, values] : index_->postings) {
     st.memory_bytes += name.capacity() + 64;
     for (const auto& [value, list] : values) {
-      st.memory_bytes += value.capacity() + 64 + sizeof(list) +
-                         (list.capacity() - list.size()) * sizeof(void*);
+      st.memory_bytes +=
+          value.capacity() + 64 + sizeof(list) + (list.capacity() - list.size()) * sizeof(void*);
     }
   }
   std::int64_t max_time = max_time_.load(std::memory_order_relaxed);

@@ -47,13 +47,13 @@ struct StorageOptions {
 
 struct StorageStats {
   std::size_t series = 0;
-  std::size_t chunks = 0;          // closed chunks plus non-empty heads
-  std::size_t samples = 0;         // samples held
-  std::size_t chunk_bytes = 0;     // encoded sample bytes (capacity)
-  std::size_t label_bytes = 0;     // label buffers
-  std::size_t memory_bytes = 0;    // estimate: series structs, index, labels, chunks
-  std::int64_t min_time = 0;       // oldest retained sample (ms), 0 when empty
-  std::int64_t max_time = 0;       // newest sample (ms)
+  std::size_t chunks = 0;        // closed chunks plus non-empty heads
+  std::size_t samples = 0;       // samples held
+  std::size_t chunk_bytes = 0;   // encoded sample bytes (capacity)
+  std::size_t label_bytes = 0;   // label buffers
+  std::size_t memory_bytes = 0;  // estimate: series structs, index, labels, chunks
+  std::int64_t min_time = 0;     // oldest retained sample (ms), 0 when empty
+  std::int64_t max_time = 0;     // newest sample (ms)
 };
 
 struct SeriesSamples {
@@ -84,8 +84,8 @@ class Storage {
                                     std::int64_t maxt) const;
   // Like select() but only the newest sample in [mint, maxt] per series (cheap when maxt is at
   // or after the series' newest sample: no decoding). What an instant vector selector needs.
-  std::vector<SeriesSamples> select_latest(const std::vector<Matcher>& matchers,
-                                           std::int64_t mint, std::int64_t maxt) const;
+  std::vector<SeriesSamples> select_latest(const std::vector<Matcher>& matchers, std::int64_t mint,
+                                           std::int64_t maxt) const;
 
   // Label sets of the series matching any of the matcher sets (all series when empty) with a
   // sample in [mint, maxt]; sorted, unique.

@@ -86,7 +86,7 @@ class TargetAppender {
 
  private:
   struct Entry {
-    MemSeries* series = nullptr;  // nullptr: dropped by relabeling
+    MemSeries* series = nullptr;        // nullptr: dropped by relabeling
     std::uint64_t seen_epoch = 0;       // batch in which it was last appended
     std::uint64_t committed_epoch = 0;  // last committed scrape that had it
     bool explicit_timestamp = false;
@@ -110,8 +110,8 @@ class TargetAppender {
   std::vector<Pending> pending_;
   ScrapeStats batch_stats_;
   std::int64_t scrape_time_ = 0;
-  std::uint64_t epoch_ = 0;            // current batch
-  std::uint64_t last_committed_ = 0;   // epoch of the last commit
+  std::uint64_t epoch_ = 0;           // current batch
+  std::uint64_t last_committed_ = 0;  // epoch of the last commit
   bool in_batch_ = false;
 };
 

@@ -119,8 +119,8 @@ std::shared_ptr<const XorChunk> XorEncoder::cut() {
 }
 
 std::shared_ptr<const XorChunk> XorEncoder::snapshot() const {
-  return std::make_shared<const XorChunk>(
-      std::vector<std::uint8_t>(data_.begin(), data_.end()), samples_, min_time_, t_);
+  return std::make_shared<const XorChunk>(std::vector<std::uint8_t>(data_.begin(), data_.end()),
+                                          samples_, min_time_, t_);
 }
 
 void XorIterator::refill() {

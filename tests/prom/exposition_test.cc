@@ -96,8 +96,8 @@ TEST(ExpositionFixturesTest, HistogramFamilyWhoseNameEndsInTotal) {
 }
 
 TEST(ExpositionFixturesTest, DcgmSpacesAfterCommasAndInt64Sentinel) {
-  auto p = parse_ok(strip_elisions(
-      read_file(prom_test_path("testdata/fixtures/dcgm-readme-k8s-excerpt.txt"))));
+  auto p = parse_ok(
+      strip_elisions(read_file(prom_test_path("testdata/fixtures/dcgm-readme-k8s-excerpt.txt"))));
   const auto* s = find_sample(p, "DCGM_FI_DEV_MEMORY_TEMP", "gpu", "0");
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->value, 9223372036854775794.0);
@@ -186,7 +186,8 @@ TEST(ExpositionParserTest, ErrorsCarryTheLine) {
   EXPECT_EQ(parse_error("a 1\nb\n"), "line 2: expected value after metric b");
   EXPECT_EQ(parse_error("a 1\nb x\n"), "line 2: invalid sample value \"x\"");
   EXPECT_EQ(parse_error("a{x=\"1} 2\n"), "line 1: unterminated label value");
-  EXPECT_EQ(parse_error("a{x=1} 2\n"), "line 1: expected '\"' to start the label value, got \"1}\"");
+  EXPECT_EQ(parse_error("a{x=1} 2\n"),
+            "line 1: expected '\"' to start the label value, got \"1}\"");
   EXPECT_EQ(parse_error("a{1x=\"1\"} 2\n"), "line 1: expected label name, got \"1x=\"1\"}\"");
   EXPECT_EQ(parse_error("a{x=\"1\" y=\"2\"} 2\n"),
             "line 1: expected ',' or '}' after label value, got \"y=\"2\"}\"");
@@ -194,7 +195,8 @@ TEST(ExpositionParserTest, ErrorsCarryTheLine) {
   EXPECT_EQ(parse_error("a 1 12.5\n"), "line 1: invalid timestamp \"12.5\"");
   EXPECT_EQ(parse_error("a 1 2 3\n"), "line 1: unexpected text after timestamp: \"3\"");
   EXPECT_EQ(parse_error("# TYPE a gauges\n"), "line 1: invalid metric type \"gauges\"");
-  EXPECT_EQ(parse_error("# TYPE 1a gauge\n"), "line 1: expected metric name after TYPE, got \"1a\"");
+  EXPECT_EQ(parse_error("# TYPE 1a gauge\n"),
+            "line 1: expected metric name after TYPE, got \"1a\"");
   EXPECT_EQ(parse_error("a 0x10\n"), "line 1: invalid sample value \"0x10\"");
   EXPECT_EQ(parse_error("a 1_000\n"), "line 1: invalid sample value \"1_000\"");
   EXPECT_EQ(parse_error("a 1e400\n"), "line 1: invalid sample value \"1e400\"");
@@ -206,7 +208,8 @@ TEST(ExpositionParserTest, RejectsInvalidUtf8) {
   EXPECT_EQ(parse_error("a{x=\"\xff\xfe\"} 1\n"), "line 1: invalid UTF-8 label value");
   // Found by the fuzzer: a byte after a backslash is kept verbatim, so it is checked too.
   EXPECT_EQ(parse_error("a{x=\"\\\xa2\"} 1\n"), "line 1: invalid UTF-8 label value");
-  EXPECT_EQ(parse_error("# HELP a bad \xc3\x28 text\na 1\n"), "line 1: HELP text is not valid UTF-8");
+  EXPECT_EQ(parse_error("# HELP a bad \xc3\x28 text\na 1\n"),
+            "line 1: HELP text is not valid UTF-8");
   // Valid multi-byte text is fine.
   auto p = parse_ok("# HELP a caf\xc3\xa9\na{x=\"\xe2\x82\xac\"} 1\n");
   EXPECT_EQ(p.families[0].samples[0].labels.get("x"), "\xe2\x82\xac");
@@ -218,8 +221,9 @@ TEST(ExpositionParserTest, FamilyDiagnosticsAreWarningsOrStrictErrors) {
   ASSERT_EQ(p.warnings.size(), 1u);
   EXPECT_EQ(p.warnings[0].line, 2u);
   EXPECT_EQ(p.warnings[0].message, "second TYPE line for metric family a");
-  EXPECT_EQ(parse_error(duplicate_type, ExpositionFormat::kPrometheusText, {.strict_families = true}),
-            "line 2: second TYPE line for metric family a");
+  EXPECT_EQ(
+      parse_error(duplicate_type, ExpositionFormat::kPrometheusText, {.strict_families = true}),
+      "line 2: second TYPE line for metric family a");
 
   p = parse_ok("a 1\n# TYPE a gauge\n");
   ASSERT_EQ(p.warnings.size(), 1u);
@@ -289,12 +293,16 @@ TEST(ExpositionOpenMetricsTest, StructuralErrors) {
   auto om = ExpositionFormat::kOpenMetrics;
   EXPECT_EQ(parse_error("a 1\n", om), "line 1: data does not end with # EOF");
   EXPECT_EQ(parse_error("a 1\n# EOF\nb 2\n", om), "line 3: unexpected data after # EOF");
-  EXPECT_EQ(parse_error("a 1\n\n# EOF\n", om), "line 2: blank lines are not allowed in OpenMetrics");
+  EXPECT_EQ(parse_error("a 1\n\n# EOF\n", om),
+            "line 2: blank lines are not allowed in OpenMetrics");
   EXPECT_EQ(parse_error("# random comment\n# EOF\n", om),
             "line 1: invalid comment: OpenMetrics allows only HELP, TYPE, UNIT and EOF");
-  EXPECT_EQ(parse_error("a{x=\"\\t\"} 1\n# EOF\n", om), "line 1: invalid escape sequence in label value");
-  EXPECT_EQ(parse_error("a 1 # {x=\"1\"}\n# EOF\n", om), "line 1: expected value after exemplar labels");
-  EXPECT_EQ(parse_error("# TYPE a untyped\n# EOF\n", om), "line 1: invalid metric type \"untyped\"");
+  EXPECT_EQ(parse_error("a{x=\"\\t\"} 1\n# EOF\n", om),
+            "line 1: invalid escape sequence in label value");
+  EXPECT_EQ(parse_error("a 1 # {x=\"1\"}\n# EOF\n", om),
+            "line 1: expected value after exemplar labels");
+  EXPECT_EQ(parse_error("# TYPE a untyped\n# EOF\n", om),
+            "line 1: invalid metric type \"untyped\"");
   EXPECT_EQ(parse_error("a 1 NaN\n# EOF\n", om), "line 1: invalid timestamp \"NaN\"");
   EXPECT_EQ(parse_error("a 1 1e300\n# EOF\n", om), "line 1: invalid timestamp \"1e300\"");
   EXPECT_EQ(parse_error("# EOF\n", om), "no error");

@@ -23,10 +23,10 @@ MetricRegistry& edge_case_registry(ValueStyle style) {
   if (r != nullptr) return *r;
   r = new MetricRegistry(style);
   // A gauge with a colon name and two labels (vLLM V1 shape).
-  auto* waiting = r->add_gauge("vllm:num_requests_waiting",
-                               "Number of requests waiting to be processed.",
-                               {"model_name", "engine"})
-                      .value();
+  auto* waiting =
+      r->add_gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.",
+                   {"model_name", "engine"})
+          .value();
   waiting->with({"meta-llama/Llama-3.1-8B-Instruct", "0"}).set(3);
   waiting->with({"meta-llama/Llama-3.1-8B-Instruct", "1"}).set(0);
   // A counter without labels; a big value (Go prints 1.234567e+06, Python 1.234567e+06).
@@ -35,9 +35,9 @@ MetricRegistry& edge_case_registry(ValueStyle style) {
       ->with({})
       .inc(1234567);
   // A histogram without labels: `le` is the only label.
-  auto* plain = r->add_histogram("tgi_request_duration", "Request duration in seconds", {},
-                                 {0.1, 1, 10})
-                    .value();
+  auto* plain =
+      r->add_histogram("tgi_request_duration", "Request duration in seconds", {}, {0.1, 1, 10})
+          .value();
   plain->with({}).observe(0.05);
   plain->with({}).observe(0.1);  // le is inclusive
   plain->with({}).observe(7);
@@ -54,8 +54,8 @@ MetricRegistry& edge_case_registry(ValueStyle style) {
       ->with({"0.5"})
       .set(1);
   // A summary (TGI renders bucket-less histograms as summaries).
-  auto* skipped = r->add_summary("tgi_request_skipped_tokens", "Speculated tokens per request",
-                                 {}, {0, 0.5, 1}, 16)
+  auto* skipped = r->add_summary("tgi_request_skipped_tokens", "Speculated tokens per request", {},
+                                 {0, 0.5, 1}, 16)
                       .value();
   for (double v : {1.0, 2.0, 3.0, 4.0}) skipped->with({}).observe(v);
   // Escaping: backslash, quote and newline in a label value; backslash and newline in HELP.
@@ -73,8 +73,9 @@ MetricRegistry& edge_case_registry(ValueStyle style) {
 }
 
 TEST(ExpositionWriterGoldenTest, GoStyleText) {
-  testing::expect_golden("registry_text_go.txt",
-                         edge_case_registry(ValueStyle::kGo).text(ExpositionFormat::kPrometheusText));
+  testing::expect_golden(
+      "registry_text_go.txt",
+      edge_case_registry(ValueStyle::kGo).text(ExpositionFormat::kPrometheusText));
 }
 
 TEST(ExpositionWriterGoldenTest, PythonStyleText) {
@@ -137,7 +138,7 @@ TEST(FloatTextTest, GoAndPythonFormats) {
   EXPECT_EQ(py(0), "0.0");
   EXPECT_EQ(py(-1), "-1.0");
   EXPECT_EQ(py(0.04166666666666663), "0.04166666666666663");
-  EXPECT_EQ(py(8128902), "8.128902e+06");       // SGLang fixture
+  EXPECT_EQ(py(8128902), "8.128902e+06");  // SGLang fixture
   EXPECT_EQ(py(2.3518979474117756e+06), "2.3518979474117756e+06");
   EXPECT_EQ(py(866964.5791549598), "866964.5791549598");
   EXPECT_EQ(py(1.7382173358407154e+09), "1.7382173358407154e+09");  // vLLM fixture
@@ -204,14 +205,15 @@ TEST(MetricRegistryTest, HandlesAreStableAndUpdatesAreAtomic) {
 // Random families of every type, written and parsed back: identical names, labels and values.
 RC_GTEST_PROP(ExpositionRoundTripProperty, ParseOfWriteIsIdentity, ()) {
   auto label_name = rc::gen::element<std::string>("a", "b", "model_name", "engine", "le_x", "z_9");
-  auto label_value = rc::gen::oneOf(
-      rc::gen::element<std::string>("", "x", "with space", "q\"uote", "back\\slash", "new\nline",
-                                    "caf\xc3\xa9", "{}=,"),
-      rc::gen::container<std::string>(rc::gen::inRange<char>(' ', '~')));
+  auto label_value =
+      rc::gen::oneOf(rc::gen::element<std::string>("", "x", "with space", "q\"uote", "back\\slash",
+                                                   "new\nline", "caf\xc3\xa9", "{}=,"),
+                     rc::gen::container<std::string>(rc::gen::inRange<char>(' ', '~')));
   auto value = rc::gen::oneOf(
       rc::gen::arbitrary<double>(),
       rc::gen::element<double>(0.0, 1.0, -1.0, 0.1, 1e-300, 1e300, INFINITY, -INFINITY, NAN));
-  auto format = *rc::gen::element(ExpositionFormat::kPrometheusText, ExpositionFormat::kOpenMetrics);
+  auto format =
+      *rc::gen::element(ExpositionFormat::kPrometheusText, ExpositionFormat::kOpenMetrics);
   auto style = *rc::gen::element(ValueStyle::kGo, ValueStyle::kPython);
   int family_count = *rc::gen::inRange(1, 5);
   std::vector<MetricFamily> families;
@@ -230,7 +232,8 @@ RC_GTEST_PROP(ExpositionRoundTripProperty, ParseOfWriteIsIdentity, ()) {
       pairs.emplace_back("i", std::to_string(s));  // distinct series
       sample.labels = Labels::from_pairs(pairs);
       sample.value = *value;
-      if (*rc::gen::arbitrary<bool>()) sample.timestamp_ms = *rc::gen::inRange<std::int64_t>(0, 1LL << 42);
+      if (*rc::gen::arbitrary<bool>())
+        sample.timestamp_ms = *rc::gen::inRange<std::int64_t>(0, 1LL << 42);
       family.samples.push_back(sample);
     }
     families.push_back(family);

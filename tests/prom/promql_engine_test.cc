@@ -62,8 +62,8 @@ class EngineTest : public ::testing::Test {
 
 TEST_F(EngineTest, LookbackIsInclusiveAndStaleMarkersEndSeries) {
   load("x", "1 _ _ _ _ _ _");
-  EXPECT_EQ(instant("x", 5 * kMinute), "x 1");      // exactly 5m old: still there (2.x)
-  EXPECT_EQ(instant("x", 5 * kMinute + 1), "");     // older than the lookback delta
+  EXPECT_EQ(instant("x", 5 * kMinute), "x 1");   // exactly 5m old: still there (2.x)
+  EXPECT_EQ(instant("x", 5 * kMinute + 1), "");  // older than the lookback delta
   load("y", "1 stale 3");
   EXPECT_EQ(instant("y", 0), "y 1");
   EXPECT_EQ(instant("y", kMinute), "");
@@ -76,8 +76,9 @@ TEST_F(EngineTest, RangeQueriesEqualInstantQueriesAtEveryStep) {
   load("c{pod=\"a\"}", "0+10x30");
   load("c{pod=\"b\"}", "5+3x10 0+2x19");
   load("g{pod=\"a\"}", "1 5 2 8 _ _ 3 9 1 stale 2 6 3 9 0 5");
-  for (const char* q : {"rate(c[2m])", "sum(rate(c[3m]))", "g", "g offset 2m", "avg_over_time(g[4m])",
-                        "c / on(pod) g", "scalar(sum(c))", "time()", "histogram_quantile(0.5, c)"}) {
+  for (const char* q :
+       {"rate(c[2m])", "sum(rate(c[3m]))", "g", "g offset 2m", "avg_over_time(g[4m])",
+        "c / on(pod) g", "scalar(sum(c))", "time()", "histogram_quantile(0.5, c)"}) {
     std::int64_t start = 2 * kMinute, end = 20 * kMinute, step = 30000;
     auto range = engine.range_query_ms(q, start, end, step);
     ASSERT_TRUE(range.has_value()) << q << ": " << range.error().message;
@@ -93,7 +94,8 @@ TEST_F(EngineTest, RangeQueriesEqualInstantQueriesAtEveryStep) {
       for (const auto& [key, points] : by_series) at_step += points.count(t);
       if (inst->type() == ResultType::kScalar) {
         double v = by_series[""][t];
-        EXPECT_TRUE(v == inst->scalar().value || (std::isnan(v) && std::isnan(inst->scalar().value)))
+        EXPECT_TRUE(v == inst->scalar().value ||
+                    (std::isnan(v) && std::isnan(inst->scalar().value)))
             << q << " @" << t;
         continue;
       }
@@ -159,8 +161,7 @@ TEST_F(EngineTest, ExecutionErrorsUseUpstreamWording) {
             "(group_left/group_right)");
   EXPECT_EQ(err("a / on(x) group_left b"), "no error");
   load("c{x=\"1\"}", "4");
-  EXPECT_EQ(err("{__name__=~\"b|c\"} - 0"),
-            "vector cannot contain metrics with the same labelset");
+  EXPECT_EQ(err("{__name__=~\"b|c\"} - 0"), "vector cannot contain metrics with the same labelset");
   EXPECT_EQ(err("label_replace(a, \"dst\", \"$1\", \"x\", \"(\")"),
             "invalid regular expression in label_replace(): (");
   EXPECT_EQ(err("label_replace(a, \"1dst\", \"$1\", \"x\", \"(.*)\")"),
@@ -210,8 +211,7 @@ TEST_F(EngineTest, SeriesAndLabelListings) {
   EXPECT_EQ(engine.series({"sum(up)"}, t0, t1).error().code, core::ErrorCode::kInvalidArgument);
   EXPECT_EQ(*engine.label_names({}, t0, t1), (std::vector<std::string>{"__name__", "job", "pod"}));
   EXPECT_EQ(*engine.label_values("job", {"up"}, t0, t1), (std::vector<std::string>{"api", "web"}));
-  EXPECT_EQ(engine.label_values("1x", {}, t0, t1).error().message,
-            "invalid label name: \"1x\"");
+  EXPECT_EQ(engine.label_values("1x", {}, t0, t1).error().message, "invalid label name: \"1x\"");
 }
 
 TEST_F(EngineTest, LimitsAndTimeouts) {
@@ -237,10 +237,11 @@ TEST_F(EngineTest, ScrapedDataIsQueryableWithStaleness) {
   TargetAppender appender(storage);
   IngestOptions options;
   options.target_labels = Labels{{"job", "vllm"}, {"pod", "vllm-0"}};
-  ingest_scrape(appender, "vllm:num_requests_waiting{engine=\"0\"} 3\nvllm:num_requests_waiting{engine=\"1\"} 5\n",
-                1000, 0.01, options);
-  EXPECT_EQ(instant("sum by (pod) (vllm:num_requests_waiting)", 2000),
-            "{pod=\"vllm-0\"} 8");
+  ingest_scrape(
+      appender,
+      "vllm:num_requests_waiting{engine=\"0\"} 3\nvllm:num_requests_waiting{engine=\"1\"} 5\n",
+      1000, 0.01, options);
+  EXPECT_EQ(instant("sum by (pod) (vllm:num_requests_waiting)", 2000), "{pod=\"vllm-0\"} 8");
   ingest_scrape(appender, "vllm:num_requests_waiting{engine=\"0\"} 4\n", 16000, 0.01, options);
   // engine 1 vanished at 16s: its stale marker removes it immediately, not after 5 minutes.
   EXPECT_EQ(instant("sum by (pod) (vllm:num_requests_waiting)", 17000), "{pod=\"vllm-0\"} 4");

@@ -49,8 +49,10 @@ TEST(PromqlParserTest, PrintsLikePrometheus) {
   EXPECT_EQ(print("rate(http_requests_total[5m] offset 1h)"),
             "rate(http_requests_total[5m] offset 1h)");
   EXPECT_EQ(print("x offset -90s"), "x offset -1m30s");
-  EXPECT_EQ(print("avg(vllm:gpu_cache_usage_perc{namespace=\"default\",pod=~\"vllm-0|vllm-1\"}) by (pod)"),
-            "avg by (pod) (vllm:gpu_cache_usage_perc{namespace=\"default\",pod=~\"vllm-0|vllm-1\"})");
+  EXPECT_EQ(
+      print(
+          "avg(vllm:gpu_cache_usage_perc{namespace=\"default\",pod=~\"vllm-0|vllm-1\"}) by (pod)"),
+      "avg by (pod) (vllm:gpu_cache_usage_perc{namespace=\"default\",pod=~\"vllm-0|vllm-1\"})");
   EXPECT_EQ(print("sum without(instance, job)(x)"), "sum without (instance, job) (x)");
   EXPECT_EQ(print("topk(3, x)"), "topk(3, x)");
   EXPECT_EQ(print("count_values(\"value\", x)"), "count_values(\"value\", x)");
@@ -136,7 +138,8 @@ TEST(PromqlParserTest, ErrorsPointAtTheColumn) {
             "1:1: parse error: vector selector must contain at least one non-empty matcher");
   EXPECT_EQ(error_of("x{__name__=\"y\"}"),
             "1:1: parse error: metric name must not be set twice: \"x\" or \"y\"");
-  EXPECT_EQ(error_of("1 == 1"), "1:3: parse error: comparisons between scalars must use BOOL modifier");
+  EXPECT_EQ(error_of("1 == 1"),
+            "1:3: parse error: comparisons between scalars must use BOOL modifier");
   EXPECT_EQ(error_of("x + bool y"),
             "1:3: parse error: bool modifier can only be used on comparison operators");
   EXPECT_EQ(error_of("x and 1"),
@@ -165,7 +168,8 @@ TEST(PromqlParserTest, ErrorsPointAtTheColumn) {
   EXPECT_EQ(error_of("x $ y"), "1:3: parse error: unexpected character: '$'");
   EXPECT_EQ(error_of("\"unterminated"), "1:1: parse error: unterminated quoted string");
   EXPECT_EQ(error_of("1 +* 2"), "1:4: parse error: unexpected <op:*>");
-  EXPECT_EQ(error_of("x[5]"), "1:3: parse error: unexpected number \"5\" in range, expected duration");
+  EXPECT_EQ(error_of("x[5]"),
+            "1:3: parse error: unexpected number \"5\" in range, expected duration");
   EXPECT_EQ(error_of("x offset 5"),
             "1:10: parse error: unexpected number \"5\" in offset, expected duration");
   EXPECT_EQ(error_of("rate(x[5m], 1)"),
@@ -212,7 +216,9 @@ TEST(PromqlParserTest, StringsUseGoEscapes) {
   EXPECT_EQ(str(R"("a\"b\n\t\\")"), "a\"b\n\t\\");
   EXPECT_EQ(str(R"('it\'s')"), "it's");
   EXPECT_EQ(str(R"(`raw\n`)"), "raw\\n");
-  EXPECT_EQ(str(R"("\x41\u00e9\101")"), "A\xc3\xa9" "A");
+  EXPECT_EQ(str(R"("\x41\u00e9\101")"),
+            "A\xc3\xa9"
+            "A");
 }
 
 TEST(PromqlParserTest, KeywordsAsLabelNames) {
@@ -230,14 +236,49 @@ TEST(PromqlParserTest, SeriesSelectors) {
 }
 
 TEST(PromqlParserTest, FunctionTableIsSortedAndComplete) {
-  for (const char* f : {"rate", "irate", "increase", "delta", "idelta", "deriv", "avg_over_time",
-                        "min_over_time", "max_over_time", "sum_over_time", "count_over_time",
-                        "last_over_time", "quantile_over_time", "histogram_quantile", "clamp",
-                        "clamp_min", "clamp_max", "abs", "ceil", "floor", "round", "scalar",
-                        "vector", "time", "timestamp", "label_replace", "absent", "label_join",
-                        "sort", "sort_desc", "sqrt", "exp", "ln", "log2", "log10", "sgn",
-                        "changes", "resets", "predict_linear", "stddev_over_time",
-                        "stdvar_over_time", "present_over_time", "pi"}) {
+  for (const char* f : {"rate",
+                        "irate",
+                        "increase",
+                        "delta",
+                        "idelta",
+                        "deriv",
+                        "avg_over_time",
+                        "min_over_time",
+                        "max_over_time",
+                        "sum_over_time",
+                        "count_over_time",
+                        "last_over_time",
+                        "quantile_over_time",
+                        "histogram_quantile",
+                        "clamp",
+                        "clamp_min",
+                        "clamp_max",
+                        "abs",
+                        "ceil",
+                        "floor",
+                        "round",
+                        "scalar",
+                        "vector",
+                        "time",
+                        "timestamp",
+                        "label_replace",
+                        "absent",
+                        "label_join",
+                        "sort",
+                        "sort_desc",
+                        "sqrt",
+                        "exp",
+                        "ln",
+                        "log2",
+                        "log10",
+                        "sgn",
+                        "changes",
+                        "resets",
+                        "predict_linear",
+                        "stddev_over_time",
+                        "stdvar_over_time",
+                        "present_over_time",
+                        "pi"}) {
     EXPECT_NE(find_function(f), nullptr) << f;
   }
   EXPECT_EQ(find_function("holt_winters"), nullptr);

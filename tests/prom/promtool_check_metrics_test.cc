@@ -71,8 +71,8 @@ TEST_F(PromtoolCheckMetricsTest, VllmShapedServerOutputPasses) {
   // What the simulated vLLM V1 server will expose: colon names, engine labels, Python values.
   MetricRegistry r(ValueStyle::kPython);
   std::vector<std::string> labels = {"model_name", "engine"};
-  for (const char* g : {"vllm:num_requests_running", "vllm:num_requests_waiting",
-                        "vllm:kv_cache_usage_perc"}) {
+  for (const char* g :
+       {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"}) {
     r.add_gauge(g, "gauge", labels).value()->with({"llama", "0"}).set(0.5);
   }
   r.add_counter("vllm:generation_tokens_total", "Generated tokens.", labels)
@@ -80,8 +80,8 @@ TEST_F(PromtoolCheckMetricsTest, VllmShapedServerOutputPasses) {
       ->with({"llama", "0"})
       .inc(27453);
   r.add_histogram("vllm:time_to_first_token_seconds", "TTFT.", labels,
-                  {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5,
-                   5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0})
+                  {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.25,  0.5,   0.75,
+                   1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0})
       .value()
       ->with({"llama", "0"})
       .observe(0.03);

@@ -180,7 +180,8 @@ TEST(RelabelTest, ValidationMessagesAreUpstreams) {
   auto lower = cfg(RelabelAction::kLowercase);
   lower.target_label = "x";
   lower.replacement = "y";
-  EXPECT_EQ(relabel(kABC, {lower}), "error: [0]: 'replacement' can not be set for lowercase action");
+  EXPECT_EQ(relabel(kABC, {lower}),
+            "error: [0]: 'replacement' can not be set for lowercase action");
   auto ld = cfg(RelabelAction::kLabelDrop);
   ld.source_labels = {"a"};
   EXPECT_EQ(relabel(kABC, {ld}),
@@ -220,10 +221,8 @@ TEST(RelabelDecodeTest, PrometheusYaml) {
   EXPECT_EQ((*configs)[3].modulus, 4u);
   auto rules = RelabelRules::compile(*configs);
   ASSERT_TRUE(rules.has_value());
-  auto out = rules->apply(Labels{{"__name__", "vllm:num_requests_waiting"},
-                                 {"engine", "0"},
-                                 {"code", "200"},
-                                 {"pod", "p-0"}});
+  auto out = rules->apply(Labels{
+      {"__name__", "vllm:num_requests_waiting"}, {"engine", "0"}, {"code", "200"}, {"pod", "p-0"}});
   ASSERT_TRUE(out.has_value());
   EXPECT_FALSE(out->has("engine"));
   EXPECT_EQ(out->get("ok"), "yes");
@@ -258,7 +257,8 @@ TEST(RelabelDecodeTest, ErrorsNameTheField) {
             "strict decoding error: unknown field \"metricRelabeling[0].source_labels\"");
   EXPECT_EQ(err("- modulus: -1\n  action: hashmod\n  target_label: x\n"),
             "metric_relabel_configs[0].modulus: must not be negative");
-  EXPECT_EQ(err("- action: ''\n"), "metric_relabel_configs[0].action: relabel action cannot be empty");
+  EXPECT_EQ(err("- action: ''\n"),
+            "metric_relabel_configs[0].action: relabel action cannot be empty");
   EXPECT_EQ(err("{}"), "metric_relabel_configs: expected a list, got an object");
 }
 

@@ -19,7 +19,8 @@ Matcher eq(std::string name, std::string value) {
 class ScrapeIngestTest : public ::testing::Test {
  protected:
   ScrapeIngestTest() : appender(storage) {
-    options.target_labels = Labels{{"job", "vllm"}, {"instance", "10.0.0.1:8000"}, {"pod", "vllm-0"}};
+    options.target_labels =
+        Labels{{"job", "vllm"}, {"instance", "10.0.0.1:8000"}, {"pod", "vllm-0"}};
   }
 
   IngestReport scrape(std::int64_t t, const std::string& body) {
@@ -159,7 +160,8 @@ TEST_F(ScrapeIngestTest, MetricRelabelingDropsAndRewritesOnceThenCaches) {
 )",
                                        RelabelFieldNames::kPrometheus);
   ASSERT_TRUE(configs.has_value()) << configs.error().message;
-  options.metric_relabeling = std::make_shared<RelabelRules>(RelabelRules::compile(*configs).value());
+  options.metric_relabeling =
+      std::make_shared<RelabelRules>(RelabelRules::compile(*configs).value());
   std::string body =
       "vllm:num_requests_waiting{model_name=\"m\",engine=\"0\"} 3\n"
       "vllm:prompt_tokens_total{model_name=\"m\",engine=\"0\"} 100\n";
@@ -181,7 +183,8 @@ TEST_F(ScrapeIngestTest, EnginesCollapsingIntoOneSeriesAreDuplicates) {
   // duplicate for the same timestamp, as Prometheus reports it.
   auto configs = parse_relabel_configs("- action: labeldrop\n  regex: engine\n",
                                        RelabelFieldNames::kPrometheus);
-  options.metric_relabeling = std::make_shared<RelabelRules>(RelabelRules::compile(*configs).value());
+  options.metric_relabeling =
+      std::make_shared<RelabelRules>(RelabelRules::compile(*configs).value());
   auto r = scrape(1000, kBody);
   EXPECT_EQ(r.stats.duplicates, 1u);
 }

@@ -32,7 +32,8 @@ RC_GTEST_PROP(XorChunkProperty, DecodesExactlyWhatWasEncoded, ()) {
   double v = 0;
   for (int i = 0; i < n; ++i) {
     // Regular intervals with jitter, occasionally big gaps.
-    t += *rc::gen::oneOf(rc::gen::just<std::int64_t>(15000), rc::gen::inRange<std::int64_t>(1, 20000),
+    t += *rc::gen::oneOf(rc::gen::just<std::int64_t>(15000),
+                         rc::gen::inRange<std::int64_t>(1, 20000),
                          rc::gen::inRange<std::int64_t>(1, 1LL << 36));
     v = *rc::gen::oneOf(rc::gen::just(v), rc::gen::just(v + 1), rc::gen::arbitrary<double>(),
                         rc::gen::element(stale_nan(), std::nan(""), -0.0, INFINITY, 1e-310));
@@ -100,12 +101,14 @@ TEST_F(StorageTest, MatchersSelectLikePrometheus) {
                                       "up{job=\"web\"}"}));
   EXPECT_EQ(sel({eq("__name__", "up"), m(MatchType::kNotEqual, "job", "api")}),
             (std::vector<std::string>{"up{job=\"web\"}"}));
-  EXPECT_EQ(sel({eq("job", "api"), m(MatchType::kRegexMatch, "pod", "a|c")}),
-            (std::vector<std::string>{"up{job=\"api\",pod=\"a\"}", "queue{job=\"api\",pod=\"a\"}"}));
+  EXPECT_EQ(
+      sel({eq("job", "api"), m(MatchType::kRegexMatch, "pod", "a|c")}),
+      (std::vector<std::string>{"up{job=\"api\",pod=\"a\"}", "queue{job=\"api\",pod=\"a\"}"}));
   // Regexes are anchored: "a" does not match "api".
   EXPECT_TRUE(sel({m(MatchType::kRegexMatch, "job", "a")}).empty());
   // pod="" selects series without a pod label; pod!="" those with one.
-  EXPECT_EQ(sel({eq("__name__", "up"), eq("pod", "")}), (std::vector<std::string>{"up{job=\"web\"}"}));
+  EXPECT_EQ(sel({eq("__name__", "up"), eq("pod", "")}),
+            (std::vector<std::string>{"up{job=\"web\"}"}));
   EXPECT_EQ(sel({eq("__name__", "up"), m(MatchType::kNotEqual, "pod", "")}).size(), 2u);
   // !~ keeps series without the label.
   EXPECT_EQ(sel({eq("__name__", "up"), m(MatchType::kRegexNoMatch, "pod", "b")}),
@@ -191,8 +194,7 @@ TEST_F(StorageTest, SeriesAndLabelListing) {
   auto series = storage.series({{eq("job", "api")}}, 0, 2000);
   ASSERT_EQ(series.size(), 3u);
   EXPECT_EQ(series[0].to_series_string(), "queue{job=\"api\",pod=\"a\"}");
-  EXPECT_EQ(storage.label_names({}, 0, 2000),
-            (std::vector<std::string>{"__name__", "job", "pod"}));
+  EXPECT_EQ(storage.label_names({}, 0, 2000), (std::vector<std::string>{"__name__", "job", "pod"}));
   EXPECT_EQ(storage.label_names({}, 0, 100000),
             (std::vector<std::string>{"__name__", "job", "pod", "zone"}));
   EXPECT_EQ(storage.label_values("pod", {}, 0, 2000), (std::vector<std::string>{"a", "b"}));
