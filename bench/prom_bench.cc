@@ -3,6 +3,8 @@
 // over 1,000 pods, and the writer side the simulated servers use. Numbers: docs/benchmarks.md.
 #include <benchmark/benchmark.h>
 
+#include <malloc.h>
+
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -231,43 +233,75 @@ void BM_TsdbAppend(benchmark::State& state) {
 }
 BENCHMARK(BM_TsdbAppend);
 
-// Memory: `series` series with `samples` samples each at 15 s intervals, realistic labels.
+// Heap bytes in use (glibc), to check the storage's own estimate.
+std::size_t heap_in_use() {
+  return mallinfo2().uordblks;
+}
+
+// Memory: `series` series of `samples` samples each at 15 s intervals, realistic vLLM labels.
+// Value patterns: 0 = small-integer gauge (queue length), 1 = float gauge with jittered scrape
+// timestamps (KV-cache usage), 2 = counter with irregular increments and jitter (token counter).
 void BM_TsdbMemory(benchmark::State& state) {
   auto series_count = static_cast<int>(state.range(0));
   auto samples = static_cast<int>(state.range(1));
+  auto pattern = static_cast<int>(state.range(2));
   StorageStats st;
+  std::size_t heap_delta = 0;
   for (auto _ : state) {
-    Storage storage(StorageOptions{.retention = std::chrono::hours(24)});
+    std::size_t heap_before = heap_in_use();
+    auto storage = std::make_unique<Storage>(StorageOptions{.retention = std::chrono::hours(24)});
+    std::uint64_t rng = 12345;
+    auto next = [&rng] {
+      rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+      return rng >> 33;
+    };
     for (int i = 0; i < series_count; ++i) {
+      std::string pod = "vllm-" + std::to_string(i / 2);
+      std::string instance =
+          "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":8000";
       Labels l{{"__name__", "vllm:num_requests_waiting"},
                {"namespace", "default"},
-               {"pod", "vllm-" + std::to_string(i / 2)},
+               {"pod", pod},
                {"engine", std::to_string(i % 2)},
                {"model_name", "meta-llama/Llama-3.1-8B-Instruct"},
                {"job", "vllm"},
-               {"instance",
-                "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":8000"}};
-      MemSeries* s = storage.acquire(l).value();
+               {"instance", instance}};
+      MemSeries* s = storage->acquire(l).value();
       double v = 0;
       for (int k = 0; k < samples; ++k) {
-        v += (k % 7 == 0) ? 1 : 0;  // a slowly changing gauge
-        storage.append_to(s, 1'700'000'000'000 + k * 15000LL, v);
+        std::int64_t t = 1'700'000'000'000 + k * 15000LL;
+        if (pattern == 0) {
+          v = static_cast<double>((k / 7) % 5);
+        } else if (pattern == 1) {
+          v = static_cast<double>(next() % 100000) / 100000.0;
+          t += static_cast<std::int64_t>(next() % 20);
+        } else {
+          v += static_cast<double>(next() % 500);
+          t += static_cast<std::int64_t>(next() % 20);
+        }
+        storage->append_to(s, t, v);
       }
-      storage.unpin(s);
+      storage->unpin(s);
     }
-    st = storage.stats();
+    st = storage->stats();
+    heap_delta = heap_in_use() - heap_before;
   }
-  state.counters["bytes_per_series"] =
-      static_cast<double>(st.memory_bytes - st.chunk_bytes) / series_count;
-  state.counters["chunk_bytes_per_sample"] =
-      static_cast<double>(st.chunk_bytes) / (static_cast<double>(series_count) * samples);
-  state.counters["total_bytes_per_sample"] =
-      static_cast<double>(st.memory_bytes) / (static_cast<double>(series_count) * samples);
+  double n = static_cast<double>(series_count);
+  state.counters["est_bytes_per_series"] =
+      static_cast<double>(st.memory_bytes - st.chunk_bytes) / n;
+  state.counters["chunk_bytes_per_sample"] = static_cast<double>(st.chunk_bytes) / (n * samples);
+  state.counters["est_total_bytes_per_sample"] =
+      static_cast<double>(st.memory_bytes) / (n * samples);
+  state.counters["heap_bytes_per_series"] = static_cast<double>(heap_delta) / n;
+  state.counters["heap_bytes_per_sample"] = static_cast<double>(heap_delta) / (n * samples);
 }
 BENCHMARK(BM_TsdbMemory)
-    ->Args({10000, 1})
-    ->Args({10000, 60})
-    ->Args({10000, 240})
+    ->Args({10000, 1, 0})
+    ->Args({10000, 60, 0})
+    ->Args({10000, 60, 1})
+    ->Args({10000, 60, 2})
+    ->Args({10000, 240, 2})
+    ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
 
 // 1,000 pods x 2 engines scraped every 15 s for 15 minutes; queries at "now".

@@ -27,7 +27,12 @@ void XorEncoder::write_bits(std::uint64_t value, int nbits) {
   while (nbits > 0) {
     std::size_t byte = bit_count_ >> 3;
     int used = static_cast<int>(bit_count_ & 7);
-    if (used == 0) data_.push_back(0);
+    if (used == 0) {
+      // Grow in small steps: a head chunk is mostly full, not twice the size it needs.
+      if (data_.size() == data_.capacity())
+        data_.reserve(data_.capacity() + 16 + data_.capacity() / 4);
+      data_.push_back(0);
+    }
     int free = 8 - used;
     int take = nbits < free ? nbits : free;
     auto part = static_cast<std::uint8_t>((value >> (nbits - take)) & ((1u << take) - 1));
@@ -71,7 +76,6 @@ void XorEncoder::write_xor(double v) {
 
 void XorEncoder::append(std::int64_t t, double v) {
   if (samples_ == 0) {
-    data_.reserve(32);
     auto zigzag = (static_cast<std::uint64_t>(t) << 1) ^ static_cast<std::uint64_t>(t >> 63);
     write_varint(zigzag);
     write_bits(bits_of(v), 64);
