@@ -90,7 +90,9 @@ TEST_F(PromtoolCheckMetricsTest, VllmShapedServerOutputPasses) {
   std::istringstream lines(result.output);
   std::string line;
   while (std::getline(lines, line)) {
-    if (!line.empty()) EXPECT_TRUE(is_accepted_lint(line)) << line;
+    if (!line.empty()) {
+      EXPECT_TRUE(is_accepted_lint(line)) << line;
+    }
   }
 }
 
