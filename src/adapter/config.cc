@@ -9,6 +9,7 @@
 #include "adapter/rule.h"
 #include "core/json.h"
 #include "core/json_reader.h"
+#include "core/strings.h"
 
 namespace llmscale::adapter {
 namespace {
@@ -46,12 +47,6 @@ const KnownResource* find_known(const GroupResource& gr) {
     if (gr.group == k.group && gr.resource == k.plural) return &k;
   }
   return nullptr;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 void decode_group_resource(core::JsonReader& r, GroupResource& out) {
@@ -100,7 +95,7 @@ void decode_resource_rule(core::JsonReader& r, ResourceRule& out) {
 }  // namespace
 
 GroupResource normalize_resource(std::string_view group, std::string_view resource) {
-  std::string g = lower(group), r = lower(resource);
+  std::string g = core::to_lower(group), r = core::to_lower(resource);
   // "deployments.apps" style.
   if (g.empty()) {
     if (auto dot = r.find('.'); dot != std::string::npos) {

@@ -14,6 +14,9 @@ std::string_view trim(std::string_view text);
 
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
+// ASCII lower-casing (Go's strings.ToLower on ASCII text).
+std::string to_lower(std::string_view text);
+
 // Offset of the first byte that does not start a valid UTF-8 sequence, or npos.
 std::size_t find_invalid_utf8(std::string_view text);
 

@@ -289,8 +289,7 @@ void validate_metadata(const ObjectMeta& meta, FieldErrors& errors) {
     }
   }
   for (const auto& [key, value] : meta.annotations) {
-    std::string lower;
-    for (char c : key) lower.push_back(char(std::tolower(static_cast<unsigned char>(c))));
+    std::string lower = core::to_lower(key);
     for (const auto& m : is_qualified_name(lower)) {
       errors.push_back(invalid("metadata.annotations", quoted_value(key), m));
     }

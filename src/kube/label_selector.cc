@@ -499,6 +499,37 @@ core::Result<Selector> to_selector(const std::optional<LabelSelector>& selector)
   return Selector().add(std::move(requirements));
 }
 
+core::Result<LabelSelector> to_label_selector(const Selector& selector) {
+  LabelSelector out;
+  for (const auto& r : selector.requirements()) {
+    std::string op;
+    switch (r.op) {
+      case SelectorOperator::kEquals:
+      case SelectorOperator::kDoubleEquals:
+        if (r.values.size() != 1) {
+          return core::invalid_argument("equals operator must have exactly one value");
+        }
+        out.match_labels[r.key] = r.values[0];
+        continue;
+      case SelectorOperator::kIn: op = "In"; break;
+      case SelectorOperator::kNotIn: op = "NotIn"; break;
+      case SelectorOperator::kExists: op = "Exists"; break;
+      case SelectorOperator::kDoesNotExist: op = "DoesNotExist"; break;
+      case SelectorOperator::kGreaterThan:
+      case SelectorOperator::kLessThan:
+        return core::invalid_argument(core::go_quote(operator_text(r.op)) +
+                                      " isn't supported in label selectors");
+      case SelectorOperator::kNotEquals:
+        return core::invalid_argument(core::go_quote(operator_text(r.op)) +
+                                      " is not a valid label selector operator");
+    }
+    std::vector<std::string> values = r.values;
+    std::sort(values.begin(), values.end());
+    out.match_expressions.push_back({r.key, op, std::move(values)});
+  }
+  return out;
+}
+
 std::string go_debug_string(const std::optional<LabelSelector>& selector) {
   if (!selector) return "nil";
   // Generated String() of metav1.LabelSelector: keys sorted, each entry "k: v,".

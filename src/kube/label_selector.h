@@ -85,6 +85,11 @@ struct LabelSelector {
 // metav1.LabelSelectorAsSelector: a null selector matches nothing, an empty one everything.
 core::Result<Selector> to_selector(const std::optional<LabelSelector>& selector);
 
+// metav1.ParseToLabelSelector(selector.String()): = and == become matchLabels, in/notin/exists/
+// !key matchExpressions (values sorted); != and the numeric operators are refused with
+// upstream's messages.
+core::Result<LabelSelector> to_label_selector(const Selector& selector);
+
 // The selector as Go's %+v prints a *metav1.LabelSelector, which the HPA controller puts into
 // its external metric descriptions: &LabelSelector{MatchLabels:map[string]string{a: b,},...}.
 std::string go_debug_string(const std::optional<LabelSelector>& selector);

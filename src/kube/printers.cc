@@ -69,7 +69,7 @@ std::string rfc1123z(core::Time t) {
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   auto day_point = std::chrono::floor<std::chrono::days>(t);
   std::chrono::year_month_day ymd{day_point};
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(t - day_point).count();
+  long long secs = std::chrono::duration_cast<std::chrono::seconds>(t - day_point).count();
   long long days_since_epoch = day_point.time_since_epoch().count();
   int weekday = int(((days_since_epoch % 7) + 7) % 7);
   char buf[64];

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_reader.h"
+#include "core/strings.h"
 #include "prom/matcher.h"
 
 namespace llmscale::prom {
@@ -82,14 +83,6 @@ bool extract_name(std::string_view str, std::string_view& name, int& num, std::s
   return true;
 }
 
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string to_upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -108,7 +101,7 @@ std::string_view relabel_action_name(RelabelAction action) {
 }
 
 std::optional<RelabelAction> parse_relabel_action(std::string_view name) {
-  std::string lower = to_lower(name);
+  std::string lower = core::to_lower(name);
   for (const auto& a : kActions) {
     if (a.name == lower) return a.action;
   }
@@ -232,7 +225,7 @@ bool RelabelRule::apply(LabelsBuilder& lb) const {
       lb.set(target, result);
       break;
     }
-    case RelabelAction::kLowercase: lb.set(c.target_label, to_lower(value)); break;
+    case RelabelAction::kLowercase: lb.set(c.target_label, core::to_lower(value)); break;
     case RelabelAction::kUppercase: lb.set(c.target_label, to_upper(value)); break;
     case RelabelAction::kHashMod: {
       unsigned char digest[16];
