@@ -11,5 +11,6 @@ class App;
 namespace llmscale::cli {
 
 void add_hpa_command(CLI::App& app, int& exit_code);
+void add_adapter_command(CLI::App& app, int& exit_code);
 
 }  // namespace llmscale::cli

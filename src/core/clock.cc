@@ -82,7 +82,7 @@ AsioClock::~AsioClock() {
 }
 
 Time AsioClock::now() const {
-  return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+  return wall_now();
 }
 
 Clock::TimerId AsioClock::call_after(Duration delay, Callback callback) {

@@ -124,7 +124,7 @@ std::string format_rfc3339_nano(Time time) {
   Parts p = split(time);
   std::string out = format_base(p);
   if (p.nanos != 0) {
-    char frac[16];
+    char frac[32];
     std::snprintf(frac, sizeof frac, ".%09lld", static_cast<long long>(p.nanos));
     std::string f = frac;
     while (f.back() == '0') f.pop_back();
@@ -135,7 +135,7 @@ std::string format_rfc3339_nano(Time time) {
 
 std::string format_rfc3339_micro(Time time) {
   Parts p = split(time);
-  char frac[16];
+  char frac[32];
   std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(p.nanos / 1000));
   return format_base(p) + frac + "Z";
 }

@@ -18,6 +18,11 @@ namespace llmscale::core {
 using Duration = std::chrono::nanoseconds;
 using Time = std::chrono::time_point<std::chrono::system_clock, Duration>;
 
+// The wall clock, for code at the edge (CLI defaults, AsioClock); everything else takes a Clock.
+inline Time wall_now() {
+  return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+}
+
 // Parses "2006-01-02T15:04:05Z", "2006-01-02T15:04:05.123456789+07:00" and the like.
 Result<Time> parse_rfc3339(std::string_view text);
 

@@ -201,3 +201,49 @@ TEST(CliContract, ValidateLikeTheApiServer) {
 }
 
 }  // namespace
+
+// `adapter explain` on seed 001's data: the chart's default rules, the seed's query (whose
+// `selector=` parameter the API ignores, so both pods come back with 1m and 14m).
+TEST(AdapterExplain, SeedQueryOnTheChartDefaults) {
+  const std::string files =
+      "adapter explain --config examples/adapter/prometheus-adapter-default.yaml "
+      "--metrics examples/adapter/nim-metrics.prom --objects examples/adapter/nim-pods.yaml "
+      "--time 2025-01-02T20:13:15Z ";
+  Outcome seed = run(files +
+                     "'/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/"
+                     "gpu_cache_usage_perc?selector=app%3Dmeta-llama3-8b'");
+  ASSERT_EQ(seed.exit_code, 0) << seed.err;
+  expect_golden("adapter-explain-seed-001.txt", seed.out);
+
+  // The right parameter selects the 8b pod only.
+  Outcome selected = run(files +
+                         "'/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/"
+                         "gpu_cache_usage_perc?labelSelector=app%3Dmeta-llama3-8b'");
+  ASSERT_EQ(selected.exit_code, 0) << selected.err;
+  EXPECT_NE(selected.out.find("listed:    1 object(s): meta-llama3-8b-5c6ddbbfb5-dp2mv"),
+            std::string::npos)
+      << selected.out;
+
+  // An unknown metric exits 1 with the Status and what is known.
+  Outcome unknown =
+      run(files + "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/x/kv_cache");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.out.find("metric:    not discovered"), std::string::npos) << unknown.out;
+  EXPECT_NE(unknown.out.find("pods/gpu_cache_usage_perc"), std::string::npos) << unknown.out;
+  EXPECT_NE(
+      unknown.out.find("\"message\":\"the server could not find the metric kv_cache for pods\""),
+      std::string::npos)
+      << unknown.out;
+
+  // Bad input names the file and field.
+  Outcome bad =
+      run("adapter explain --config - /apis/custom.metrics.k8s.io/v1beta2/namespaces/d/pods/x/m",
+          "rules: [{seriesQuery: x}]");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "error: -: rules[0].metricsQuery: Required value\n");
+  Outcome wildcard =
+      run("adapter explain --config examples/adapter/prometheus-adapter-default.yaml "
+          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/d/pods/*/m");
+  EXPECT_EQ(wildcard.exit_code, 2);
+  EXPECT_NE(wildcard.err.find("--objects"), std::string::npos);
+}
