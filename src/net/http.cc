@@ -81,6 +81,21 @@ bool Headers::has_token(std::string_view name, std::string_view token) const {
   return false;
 }
 
+Request Request::get(std::string url) {
+  Request r;
+  r.url = std::move(url);
+  return r;
+}
+
+Request Request::post(std::string url, std::string body, std::string_view content_type) {
+  Request r;
+  r.method = "POST";
+  r.url = std::move(url);
+  r.body = std::move(body);
+  if (!content_type.empty()) r.headers.add("Content-Type", content_type);
+  return r;
+}
+
 Response Response::text(int status, std::string body) {
   Response r;
   r.status = status;

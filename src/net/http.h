@@ -72,6 +72,10 @@ struct Request {
   std::optional<core::Duration> response_head_timeout;
   std::optional<core::Duration> idle_timeout;
   std::optional<std::size_t> max_body_bytes;
+
+  // Shorthands (g++ 12 warns about designated initializers that leave members out).
+  static Request get(std::string url);
+  static Request post(std::string url, std::string body, std::string_view content_type = "");
 };
 
 // A complete response: what a handler sends, or what HttpClient::request returns.
