@@ -8,6 +8,7 @@
 #include <chrono>
 #include <string>
 
+#include "core/clock.h"
 #include "net/event_loop.h"
 
 #define CO_ASSERT_TRUE(condition)                 \
@@ -42,6 +43,12 @@ inline void run(EventLoop& loop, Awaitable<void> task,
                 core::Duration timeout = std::chrono::seconds(20)) {
   auto status = loop.block_on(std::move(task), timeout);
   EXPECT_TRUE(status.has_value()) << status.error().to_string();
+}
+
+// Waits until `clock` reads `time` (at once if it already does). Handlers gated this way cannot
+// miss an advance() that happened before they started waiting.
+inline Awaitable<void> wait_until(core::Clock& clock, core::Time time) {
+  if (clock.now() < time) co_await sleep_for(clock, time - clock.now());
 }
 
 inline double ms_since(std::chrono::steady_clock::time_point start) {
