@@ -670,7 +670,13 @@ Awaitable<core::Result<std::shared_ptr<Exchange>>> start_exchange(
     conn.parser.reset(options.max_header_bytes, max_body, head);
     ex->sent_at = SteadyClock::now();
     ex->arm(kHead, ex->head_timeout);
-    auto [write_ec, written] = co_await asio::async_write(conn.transport, asio::buffer(wire), kNoThrow);
+    std::array<asio::const_buffer, 1> pieces{asio::buffer(wire)};
+    error_code write_ec;
+    std::size_t written = conn.transport.try_write(pieces, write_ec);
+    if (write_ec == asio::error::would_block || (!write_ec && written < wire.size())) {
+      detail::consume_buffers(pieces, written);
+      std::tie(write_ec, written) = co_await asio::async_write(conn.transport, pieces, kNoThrow);
+    }
     if (write_ec) {
       if (retryable()) {
         shared->retries++;

@@ -272,8 +272,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (broken_ || !transport_.is_open()) {
       co_return core::make_error(core::ErrorCode::kCancelled, "client disconnected");
     }
+    error_code ec;
+    std::size_t written = transport_.try_write(buffers, ec);
+    if (!ec && written == asio::buffer_size(buffers)) co_return core::Status{};
+    if (ec && ec != asio::error::would_block) {
+      broken_ = true;
+      co_return core::make_error(core::ErrorCode::kCancelled,
+                                 "client disconnected: " + describe(ec));
+    }
+    detail::consume_buffers(buffers, written);
     watchdog_.arm_for(kWrite, server_->options.write_timeout);
-    auto [ec, n] = co_await asio::async_write(transport_, buffers, kNoThrow);
+    std::size_t n = 0;
+    std::tie(ec, n) = co_await asio::async_write(transport_, buffers, kNoThrow);
     bool timed_out = watchdog_.expired() == kWrite;
     watchdog_.disarm();
     if (!ec) co_return core::Status{};

@@ -36,6 +36,10 @@ struct TcpStream::Impl {
   explicit Impl(tcp::socket s) : socket(std::move(s)) {}
   tcp::socket socket;
   ByteBuffer buffer;
+  // End of stream was seen. Asio 1.26 does not retry a read speculatively after one that
+  // drained the socket, and the edge-triggered end-of-stream event does not repeat, so a
+  // second read after EOF would wait forever: remember it instead.
+  bool eof = false;
 };
 
 TcpStream::TcpStream() = default;
@@ -103,6 +107,7 @@ Awaitable<core::Result<std::string>> TcpStream::read_some(core::Duration timeout
     buffer.consume(out.size());
     co_return out;
   }
+  if (impl_->eof) co_return std::string();
   auto& socket = impl_->socket;
   Watchdog watchdog(socket.get_executor(), [&socket](int) {
     error_code ignored;
@@ -113,7 +118,10 @@ Awaitable<core::Result<std::string>> TcpStream::read_some(core::Duration timeout
   auto [ec, n] = co_await socket.async_read_some(asio::buffer(out), kNoThrow);
   bool timed_out = watchdog.expired() != 0;
   watchdog.disarm();
-  if (ec == asio::error::eof) co_return std::string();
+  if (ec == asio::error::eof) {
+    impl_->eof = true;
+    co_return std::string();
+  }
   if (ec) co_return tl::unexpected(io_error(ec, "read", timed_out));
   out.resize(n);
   co_return out;
@@ -140,9 +148,13 @@ Awaitable<core::Result<std::string>> TcpStream::read_until(std::string_view deli
     if (buffer.size() >= max) {
       co_return core::make_error(core::ErrorCode::kResourceExhausted, "read_until: no delimiter");
     }
+    if (impl_->eof) {
+      co_return core::make_error(core::ErrorCode::kUnavailable, "read_until: end of stream");
+    }
     auto [ec, n] = co_await socket.async_read_some(buffer.prepare(16 * 1024), kNoThrow);
     buffer.commit(n);
     if (ec == asio::error::eof) {
+      impl_->eof = true;
       co_return core::make_error(core::ErrorCode::kUnavailable, "read_until: end of stream");
     }
     if (ec) co_return tl::unexpected(io_error(ec, "read", watchdog.expired() != 0));
@@ -159,10 +171,13 @@ Awaitable<core::Result<std::string>> TcpStream::read_until_eof(core::Duration ti
     socket.cancel(ignored);
   });
   watchdog.arm_for(1, timeout);
-  while (buffer.size() < max) {
+  while (buffer.size() < max && !impl_->eof) {
     auto [ec, n] = co_await socket.async_read_some(buffer.prepare(16 * 1024), kNoThrow);
     buffer.commit(n);
-    if (ec == asio::error::eof || ec == asio::error::connection_reset) break;
+    if (ec == asio::error::eof || ec == asio::error::connection_reset) {
+      impl_->eof = true;
+      break;
+    }
     if (ec) co_return tl::unexpected(io_error(ec, "read", watchdog.expired() != 0));
   }
   std::string out(buffer.data());

@@ -196,7 +196,8 @@ TEST(ClientTest, MalformedResponses) {
   EventLoop loop;
   HttpClient client(loop);
   for (const char* bytes : {"garbage\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
-                            "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nX: y"}) {
+                            "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 000 OK\r\n\r\n",
+                            "HTTP/1.1 200 OK\r\nX: y"}) {
     std::uint16_t port = serve_raw(loop, reply_with(bytes));
     auto failure = expect_failure(loop, client, Request::get(local(port)));
     EXPECT_EQ(failure.kind, "malformed response") << bytes << " -> " << failure.message;

@@ -24,7 +24,10 @@ class MessageParser final : public http::basic_parser<isRequest> {
     message_.target.assign(target.data(), target.size());
     message_.version = version;
   }
-  void on_response_impl(int code, string_view, int version, error_code&) override {
+  void on_response_impl(int code, string_view, int version, error_code& ec) override {
+    // Beast takes any three digits; RFC 9110 §15 status codes run from 100 to 599 (we accept
+    // up to 999 as extensions).
+    if (code < 100) ec = http::error::bad_status;
     message_.status = code;
     message_.version = version;
   }
@@ -86,6 +89,11 @@ ParseState put_into(Parser& parser, std::string_view data, std::size_t& consumed
 
 template <class Parser>
 ParseState put_eof_into(Parser& parser, ParseError& error, std::string& message) {
+  if (!parser.got_some()) {
+    error = ParseError::kPartialMessage;
+    message = "end of stream before any data";
+    return ParseState::kError;
+  }
   error_code ec;
   parser.put_eof(ec);
   if (ec) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -42,7 +43,12 @@ class Transport {
   using executor_type = asio::any_io_executor;
   using TlsStream = asio::ssl::stream<tcp::socket>;
 
-  explicit Transport(tcp::socket socket) : plain_(std::move(socket)) {}
+  explicit Transport(tcp::socket socket) : plain_(std::move(socket)) {
+    // Only synchronous calls (try_write) see this; Asio's async operations manage the
+    // descriptor's mode themselves.
+    error_code ignored;
+    plain_->non_blocking(true, ignored);
+  }
   Transport(tcp::socket socket, asio::ssl::context& tls) : tls_(std::in_place, std::move(socket), tls) {}
 
   tcp::socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
@@ -74,6 +80,17 @@ class Transport {
           }
         },
         token, buffers);
+  }
+
+  // Writes what the kernel takes right now, without waiting (plain TCP only; TLS returns 0).
+  // The common case, a response that fits the socket buffer, then needs no asynchronous
+  // operation, no timer and no trip through the scheduler. `ec` is would_block when the
+  // socket is full.
+  template <class Buffers>
+  std::size_t try_write(const Buffers& buffers, error_code& ec) {
+    ec.clear();
+    if (tls_) return 0;
+    return plain_->write_some(buffers, ec);
   }
 
   // Aborts pending operations; the connection stays usable (e.g. to write a 408).
@@ -168,6 +185,16 @@ class Watchdog {
 
   std::shared_ptr<State> state_;
 };
+
+// Drops the first `n` bytes of a buffer array (after a partial write).
+template <std::size_t N>
+void consume_buffers(std::array<asio::const_buffer, N>& buffers, std::size_t n) {
+  for (auto& b : buffers) {
+    std::size_t take = std::min(n, b.size());
+    b += take;
+    n -= take;
+  }
+}
 
 // A contiguous read buffer: bytes are appended at the end and consumed from the front.
 class ByteBuffer {
