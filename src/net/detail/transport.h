@@ -120,13 +120,8 @@ class Watchdog {
  public:
   using Callback = std::function<void(int phase)>;
 
-  Watchdog(asio::any_io_executor executor, Callback on_expire)
-      : state_(std::make_shared<State>(std::move(executor), std::move(on_expire))) {}
-  ~Watchdog() {
-    state_->stopped = true;
-    state_->on_expire = nullptr;
-    state_->timer.cancel();
-  }
+  Watchdog(asio::any_io_executor executor, Callback on_expire);
+  ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
@@ -162,26 +157,8 @@ class Watchdog {
     bool stopped = false;
   };
 
-  static void start_wait(const std::shared_ptr<State>& state) {
-    State& s = *state;
-    s.waiting = true;
-    s.wait_until = s.deadline;
-    std::uint64_t generation = ++s.generation;
-    s.timer.expires_at(s.deadline);
-    s.timer.async_wait([state, generation](const error_code&) {
-      State& st = *state;
-      if (generation != st.generation) return;  // superseded by an earlier deadline
-      st.waiting = false;
-      if (st.stopped || st.deadline == SteadyTime::max()) return;
-      if (SteadyClock::now() >= st.deadline) {
-        st.expired = st.phase;
-        st.deadline = SteadyTime::max();
-        if (st.on_expire) st.on_expire(st.expired);
-      } else {
-        start_wait(state);  // the deadline moved later while we waited
-      }
-    });
-  }
+  // Out of line (transport.cc) so the timer handler is compiled once for all of net.
+  static void start_wait(const std::shared_ptr<State>& state);
 
   std::shared_ptr<State> state_;
 };
@@ -204,20 +181,7 @@ class ByteBuffer {
   bool empty() const { return begin_ == end_; }
 
   asio::mutable_buffer prepare(std::size_t n) {
-    if (capacity_ - end_ < n) {
-      std::size_t live = end_ - begin_;
-      if (capacity_ - live >= n && begin_ > 0) {
-        std::memmove(data_.get(), data_.get() + begin_, live);
-      } else {
-        std::size_t capacity = std::max(capacity_ * 2, live + n);
-        auto grown = std::make_unique_for_overwrite<char[]>(capacity);
-        if (live > 0) std::memcpy(grown.get(), data_.get() + begin_, live);
-        data_ = std::move(grown);
-        capacity_ = capacity;
-      }
-      begin_ = 0;
-      end_ = live;
-    }
+    if (capacity_ - end_ < n) make_room(n);
     return asio::mutable_buffer(data_.get() + end_, n);
   }
   void commit(std::size_t n) { end_ += n; }
@@ -227,6 +191,8 @@ class ByteBuffer {
   }
 
  private:
+  void make_room(std::size_t n);
+
   std::unique_ptr<char[]> data_;
   std::size_t capacity_ = 0;
   std::size_t begin_ = 0;
