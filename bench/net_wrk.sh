@@ -18,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$build"/bench/net_bench --serve 0 >"$work/port" &
+"$build"/bench/net_bench --serve 0 >"$work/port" 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 port=$(head -1 "$work/port")

@@ -8,7 +8,9 @@ core::Status ServerRequest::set_target(std::string request_target) {
   std::string origin;
   std::string_view t = target;
   if (t == "*") {
-    raw_path = path = "*";
+    // (assign(1, '*') rather than = "*": g++ 12 -Wrestrict false positive, PR105329)
+    raw_path.assign(1, '*');
+    path.assign(1, '*');
     raw_query.clear();
     query = QueryParams();
     return {};

@@ -71,9 +71,20 @@ bool valid_reg_name(std::string_view host) {
 }  // namespace
 
 std::string Url::authority() const {
-  std::string out = host_is_ipv6() ? "[" + host + "]" : host;
+  std::string out;
+  out.reserve(host.size() + 8);
+  if (host_is_ipv6()) {
+    out.push_back('[');
+    out.append(host);
+    out.push_back(']');
+  } else {
+    out.append(host);
+  }
   std::uint16_t default_port = is_https() ? 443 : 80;
-  if (port != default_port) out += ":" + std::to_string(port);
+  if (port != default_port) {
+    out.push_back(':');
+    out.append(std::to_string(port));
+  }
   return out;
 }
 
