@@ -6,6 +6,7 @@
 #include "net/client.h"
 #include "net/server.h"
 #include "net/tls_cert.h"
+#include "process.h"
 #include "test_util.h"
 
 namespace llmscale::net {
@@ -185,6 +186,22 @@ TEST_F(TlsTest, RequiredClientCertificate) {
   auto accepted = get(with_cert);
   ASSERT_OK(accepted);
   EXPECT_EQ(accepted->body.rfind("tls verified cn=front-proxy-client", 0), 0u);
+}
+
+TEST_F(TlsTest, CertificatesAndKeysFromFiles) {
+  testing::TempDir dir;
+  TlsServerOptions tls;
+  tls.cert_file = dir.write("server.pem", Pki::get().server.cert_pem);
+  tls.key_file = dir.write("server-key.pem", Pki::get().server.key_pem);
+  tls.client_ca_file = dir.write("client-ca.pem", Pki::get().ca.cert_pem);
+  start(tls);
+  ClientOptions options;
+  options.tls.ca_file = dir.write("ca.pem", Pki::get().ca.cert_pem);
+  options.tls.cert_file = dir.write("client.pem", Pki::get().client.cert_pem);
+  options.tls.key_file = dir.write("client-key.pem", Pki::get().client.key_pem);
+  auto response = get(options);
+  ASSERT_OK(response);
+  EXPECT_EQ(response->body.rfind("tls verified cn=front-proxy-client", 0), 0u);
 }
 
 TEST_F(TlsTest, BadConfigurationIsReported) {
