@@ -28,10 +28,10 @@ using namespace std::chrono_literals;
 std::string openai_stream(int count) {
   std::string out;
   for (int i = 0; i < count; ++i) {
-    net::append_sse_data(
-        out, R"({"id":"cmpl-7f3a","object":"text_completion","created":1700000000,)"
-             R"("choices":[{"index":0,"text":" token)" +
-                 std::to_string(i) + R"(","logprobs":null,"finish_reason":null}]})");
+    net::append_sse_data(out,
+                         R"({"id":"cmpl-7f3a","object":"text_completion","created":1700000000,)"
+                         R"("choices":[{"index":0,"text":" token)" +
+                             std::to_string(i) + R"(","logprobs":null,"finish_reason":null}]})");
   }
   net::append_sse_data(out, "[DONE]");
   return out;
@@ -90,7 +90,8 @@ BENCHMARK(BM_ParseUrl);
 
 void BM_ParseQuery(benchmark::State& state) {
   std::string raw =
-      "query=sum+by+%28pod%29+%28rate%28vllm%3Anum_requests_running%5B1m%5D%29%29&time=1700000000.5";
+      "query=sum+by+%28pod%29+%28rate%28vllm%3Anum_requests_running%5B1m%5D%29%29&time=1700000000."
+      "5";
   for (auto _ : state) benchmark::DoNotOptimize(net::parse_query(raw));
   state.SetItemsProcessed(state.iterations());
 }
@@ -117,14 +118,15 @@ void BM_ClientServerRequests(benchmark::State& state) {
   for (auto _ : state) {
     int finished = 0;
     for (int c = 0; c < connections; ++c) {
-      net::spawn(loop, [](net::HttpClient& cl, std::string u, int n, int& done,
-                          std::int64_t& count) -> net::Awaitable<void> {
-        for (int i = 0; i < n; ++i) {
-          auto r = co_await cl.request(net::Request::get(u));
-          if (r && r->status == 200) ++count;
-        }
-        ++done;
-      }(client, url, kPerConnection, finished, requests));
+      net::spawn(loop,
+                 [](net::HttpClient& cl, std::string u, int n, int& done,
+                    std::int64_t& count) -> net::Awaitable<void> {
+                   for (int i = 0; i < n; ++i) {
+                     auto r = co_await cl.request(net::Request::get(u));
+                     if (r && r->status == 200) ++count;
+                   }
+                   ++done;
+                 }(client, url, kPerConnection, finished, requests));
     }
     loop.run_until([&] { return finished == connections; }, 60s);
   }
@@ -152,19 +154,20 @@ void BM_SseEndToEnd(benchmark::State& state) {
   std::int64_t events = 0;
   for (auto _ : state) {
     bool done = false;
-    net::spawn(loop, [](net::HttpClient& cl, std::string u, std::int64_t& count,
-                        bool& finished) -> net::Awaitable<void> {
-      auto stream = co_await cl.open(net::Request::get(u));
-      if (stream) {
-        net::SseParser parser;
-        while (true) {
-          auto chunk = co_await stream->read_chunk();
-          if (!chunk || chunk->data.empty()) break;
-          parser.feed(chunk->data, [&](const net::SseEvent&) { ++count; });
-        }
-      }
-      finished = true;
-    }(client, url, events, done));
+    net::spawn(loop,
+               [](net::HttpClient& cl, std::string u, std::int64_t& count,
+                  bool& finished) -> net::Awaitable<void> {
+                 auto stream = co_await cl.open(net::Request::get(u));
+                 if (stream) {
+                   net::SseParser parser;
+                   while (true) {
+                     auto chunk = co_await stream->read_chunk();
+                     if (!chunk || chunk->data.empty()) break;
+                     parser.feed(chunk->data, [&](const net::SseEvent&) { ++count; });
+                   }
+                 }
+                 finished = true;
+               }(client, url, events, done));
     loop.run_until([&] { return done; }, 60s);
   }
   state.SetItemsProcessed(events);
@@ -177,9 +180,10 @@ int serve(std::uint16_t port) {
   net::ServerOptions options;
   options.port = port;
   net::HttpServer server(loop, options);
-  auto started = server.start([](net::ServerRequest&, net::ResponseWriter& writer) -> net::Awaitable<void> {
-    co_await writer.send(net::Response::text(200, "hello"));
-  });
+  auto started =
+      server.start([](net::ServerRequest&, net::ResponseWriter& writer) -> net::Awaitable<void> {
+        co_await writer.send(net::Response::text(200, "hello"));
+      });
   if (!started) {
     std::fprintf(stderr, "%s\n", started.error().to_string().c_str());
     return 1;
@@ -203,20 +207,21 @@ int load(const std::string& url, int connections, int seconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   int finished = 0;
   for (int c = 0; c < connections; ++c) {
-    net::spawn(loop, [](net::HttpClient& cl, std::string u, std::chrono::steady_clock::time_point end,
-                        std::vector<double>& lat, std::int64_t& err, int& done) -> net::Awaitable<void> {
-      while (std::chrono::steady_clock::now() < end) {
-        auto t0 = std::chrono::steady_clock::now();
-        auto r = co_await cl.request(net::Request::get(u));
-        auto t1 = std::chrono::steady_clock::now();
-        if (r && r->status == 200) {
-          lat.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-        } else {
-          ++err;
-        }
-      }
-      ++done;
-    }(client, url, deadline, latencies_us, errors, finished));
+    net::spawn(loop,
+               [](net::HttpClient& cl, std::string u, std::chrono::steady_clock::time_point end,
+                  std::vector<double>& lat, std::int64_t& err, int& done) -> net::Awaitable<void> {
+                 while (std::chrono::steady_clock::now() < end) {
+                   auto t0 = std::chrono::steady_clock::now();
+                   auto r = co_await cl.request(net::Request::get(u));
+                   auto t1 = std::chrono::steady_clock::now();
+                   if (r && r->status == 200) {
+                     lat.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+                   } else {
+                     ++err;
+                   }
+                 }
+                 ++done;
+               }(client, url, deadline, latencies_us, errors, finished));
   }
   auto t0 = std::chrono::steady_clock::now();
   loop.run_until([&] { return finished == connections; }, std::chrono::seconds(seconds + 30));
@@ -227,11 +232,11 @@ int load(const std::string& url, int connections, int seconds) {
     return latencies_us[std::min(latencies_us.size() - 1,
                                  static_cast<std::size_t>(p * latencies_us.size()))];
   };
-  std::printf("requests %zu errors %lld in %.2fs: %.0f req/s; latency p50 %.0fus p99 %.0fus; "
-              "connections opened %llu\n",
-              latencies_us.size(), static_cast<long long>(errors), elapsed,
-              latencies_us.size() / elapsed, pct(0.50), pct(0.99),
-              static_cast<unsigned long long>(client.stats().connections_opened));
+  std::printf(
+      "requests %zu errors %lld in %.2fs: %.0f req/s; latency p50 %.0fus p99 %.0fus; "
+      "connections opened %llu\n",
+      latencies_us.size(), static_cast<long long>(errors), elapsed, latencies_us.size() / elapsed,
+      pct(0.50), pct(0.99), static_cast<unsigned long long>(client.stats().connections_opened));
   return 0;
 }
 

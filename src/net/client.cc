@@ -23,11 +23,20 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr std::string_view kKinds[] = {
-    "invalid request",       "dns",          "connection refused", "unreachable",
-    "connect timeout",       "tls handshake timeout", "tls", "response head timeout",
-    "idle timeout",          "total timeout", "connection reset",   "malformed response",
-    "response too large",    "cancelled"};
+constexpr std::string_view kKinds[] = {"invalid request",
+                                       "dns",
+                                       "connection refused",
+                                       "unreachable",
+                                       "connect timeout",
+                                       "tls handshake timeout",
+                                       "tls",
+                                       "response head timeout",
+                                       "idle timeout",
+                                       "total timeout",
+                                       "connection reset",
+                                       "malformed response",
+                                       "response too large",
+                                       "cancelled"};
 
 bool idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
@@ -55,7 +64,8 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Starting an exchange: connection, request, response head
 
-std::string serialize_request(const Request& request, const Url& url, const ClientOptions& options) {
+std::string serialize_request(const Request& request, const Url& url,
+                              const ClientOptions& options) {
   std::string out;
   out.reserve(256 + request.body.size());
   out += request.method;
@@ -189,7 +199,8 @@ Awaitable<core::Result<std::shared_ptr<Exchange>>> start_exchange(
         }
         break;
       }
-      auto [ec, n] = co_await conn.transport.async_read_some(conn.buffer.prepare(detail::kClientReadChunk), kNoThrow);
+      auto [ec, n] = co_await conn.transport.async_read_some(
+          conn.buffer.prepare(detail::kClientReadChunk), kNoThrow);
       conn.buffer.commit(n);
       if (ec) {
         if (retryable()) {
@@ -232,7 +243,8 @@ Awaitable<core::Result<std::shared_ptr<Exchange>>> start_exchange(
     }
     co_return ex;
   }
-  co_return tl::unexpected(ex->error("connection reset", core::ErrorCode::kUnavailable, "retry failed"));
+  co_return tl::unexpected(
+      ex->error("connection reset", core::ErrorCode::kUnavailable, "retry failed"));
 }
 
 template <class T>
@@ -244,7 +256,8 @@ Awaitable<T> on_strand(const std::shared_ptr<ClientShared>& shared, Awaitable<T>
   co_return co_await std::move(task);
 }
 
-Awaitable<core::Result<Response>> do_request(std::shared_ptr<ClientShared> shared, Request request) {
+Awaitable<core::Result<Response>> do_request(std::shared_ptr<ClientShared> shared,
+                                             Request request) {
   std::size_t max_body = request.max_body_bytes.value_or(shared->options.max_body_bytes);
   auto ex = co_await start_exchange(shared, std::move(request), max_body);
   if (!ex) co_return tl::unexpected(ex.error());
@@ -278,7 +291,9 @@ ClientStream::~ClientStream() = default;
 ClientStream::ClientStream(ClientStream&&) noexcept = default;
 ClientStream& ClientStream::operator=(ClientStream&&) noexcept = default;
 
-int ClientStream::status() const { return exchange_ ? exchange_->status : 0; }
+int ClientStream::status() const {
+  return exchange_ ? exchange_->status : 0;
+}
 const Headers& ClientStream::headers() const {
   static const Headers kEmpty;
   return exchange_ ? exchange_->headers : kEmpty;
@@ -289,7 +304,9 @@ std::chrono::steady_clock::time_point ClientStream::sent_at() const {
 std::chrono::steady_clock::time_point ClientStream::head_received_at() const {
   return exchange_ ? exchange_->head_at : std::chrono::steady_clock::time_point();
 }
-bool ClientStream::done() const { return !exchange_ || (exchange_->done && exchange_->pending.empty()); }
+bool ClientStream::done() const {
+  return !exchange_ || (exchange_->done && exchange_->pending.empty());
+}
 
 Awaitable<core::Result<BodyChunk>> ClientStream::read_chunk() {
   if (!exchange_) co_return core::make_error(core::ErrorCode::kFailedPrecondition, "no stream");
@@ -308,9 +325,9 @@ Awaitable<core::Result<std::string>> ClientStream::read_all(std::size_t max_byte
     if (chunk->data.empty()) co_return body;
     if (body.size() + chunk->data.size() > max_bytes) {
       cancel();
-      co_return core::make_error(core::ErrorCode::kResourceExhausted,
-                                 "response too large: body exceeds " + std::to_string(max_bytes) +
-                                     " bytes");
+      co_return core::make_error(
+          core::ErrorCode::kResourceExhausted,
+          "response too large: body exceeds " + std::to_string(max_bytes) + " bytes");
     }
     body += chunk->data;
   }

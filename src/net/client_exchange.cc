@@ -54,7 +54,8 @@ Awaitable<core::Result<BodyChunk>> Exchange::read_chunk() {
     }
 
     arm(kIdle, idle_timeout);
-    auto [ec, n] = co_await conn.transport.async_read_some(conn.buffer.prepare(kClientReadChunk), kNoThrow);
+    auto [ec, n] =
+        co_await conn.transport.async_read_some(conn.buffer.prepare(kClientReadChunk), kNoThrow);
     last_read_at = SteadyClock::now();
     conn.buffer.commit(n);
     if (ec) {

@@ -13,16 +13,16 @@ using detail::Acquired;
 using detail::ClientShared;
 using detail::error_code;
 using detail::Exchange;
+using detail::kConnect;
+using detail::kHandshake;
 using detail::kNoThrow;
+using detail::kTotal;
 using detail::PooledConnection;
 using detail::steady;
 using detail::SteadyClock;
 using detail::SteadyTime;
 using detail::tcp;
 using detail::Watchdog;
-using detail::kConnect;
-using detail::kHandshake;
-using detail::kTotal;
 namespace asio = boost::asio;
 
 // A kept-alive connection is dead if the server closed it (EOF readable) or sent something
@@ -31,13 +31,12 @@ bool detail::still_usable(PooledConnection& connection, core::Duration max_idle)
   if (!connection.transport.is_open()) return false;
   if (SteadyClock::now() - connection.idle_since > steady(max_idle)) return false;
   char byte;
-  ssize_t n = ::recv(connection.transport.socket().native_handle(), &byte, 1,
-                     MSG_PEEK | MSG_DONTWAIT);
+  ssize_t n =
+      ::recv(connection.transport.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 namespace {
-
 
 Awaitable<core::Result<std::shared_ptr<PooledConnection>>> open_connection(
     std::shared_ptr<ClientShared> shared, Exchange& ex, const std::string& key) {
@@ -116,8 +115,8 @@ Awaitable<core::Result<std::shared_ptr<PooledConnection>>> open_connection(
   }
   auto context = shared->tls_context();
   if (!context) {
-    co_return tl::unexpected(ex.error("tls", core::ErrorCode::kInvalidArgument,
-                                      context.error().message));
+    co_return tl::unexpected(
+        ex.error("tls", core::ErrorCode::kInvalidArgument, context.error().message));
   }
   auto connection = std::make_shared<PooledConnection>(std::move(socket), **context, key);
   target = &connection->transport.socket();
@@ -126,14 +125,14 @@ Awaitable<core::Result<std::shared_ptr<PooledConnection>>> open_connection(
     co_return tl::unexpected(ex.error("tls", core::ErrorCode::kInvalidArgument, s.error().message));
   }
   arm(kHandshake);
-  auto [handshake_ec] =
-      co_await connection->transport.tls().async_handshake(asio::ssl::stream_base::client, kNoThrow);
+  auto [handshake_ec] = co_await connection->transport.tls().async_handshake(
+      asio::ssl::stream_base::client, kNoThrow);
   if (handshake_ec) {
     if (watchdog.expired()) co_return tl::unexpected(timeout_error("tls handshake timeout"));
-    co_return tl::unexpected(
-        ex.error("tls", core::ErrorCode::kUnavailable,
-                 "handshake with " + where + " failed: " +
-                     detail::describe_handshake_failure(ssl, handshake_ec.message())));
+    co_return tl::unexpected(ex.error(
+        "tls", core::ErrorCode::kUnavailable,
+        "handshake with " + where +
+            " failed: " + detail::describe_handshake_failure(ssl, handshake_ec.message())));
   }
   watchdog.disarm();
   co_return connection;
@@ -141,8 +140,8 @@ Awaitable<core::Result<std::shared_ptr<PooledConnection>>> open_connection(
 
 }  // namespace
 
-Awaitable<core::Result<Acquired>> detail::acquire(std::shared_ptr<ClientShared> shared, Exchange& ex,
-                                         bool force_new) {
+Awaitable<core::Result<Acquired>> detail::acquire(std::shared_ptr<ClientShared> shared,
+                                                  Exchange& ex, bool force_new) {
   const ClientOptions& options = shared->options;
   std::string key = ex.url.scheme + "://" + ex.url.authority();
   std::shared_ptr<detail::Waiter> waiter;

@@ -58,7 +58,9 @@ void EventLoop::start() {
   for (int i = 0; i < threads_; ++i) state_->threads.emplace_back([this] { io_->run(); });
 }
 
-void EventLoop::stop() { io_->stop(); }
+void EventLoop::stop() {
+  io_->stop();
+}
 
 void EventLoop::join() {
   for (auto& t : state_->threads) {
@@ -67,7 +69,9 @@ void EventLoop::join() {
   state_->threads.clear();
 }
 
-bool EventLoop::stopped() const { return io_->stopped(); }
+bool EventLoop::stopped() const {
+  return io_->stopped();
+}
 
 bool EventLoop::run_until(const std::function<bool()>& done, core::Duration timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -112,9 +116,13 @@ core::Status EventLoop::block_on(Awaitable<void> task, core::Duration timeout) {
   return {};
 }
 
-void EventLoop::post(std::function<void()> fn) { asio::post(*io_, std::move(fn)); }
+void EventLoop::post(std::function<void()> fn) {
+  asio::post(*io_, std::move(fn));
+}
 
-core::AsioClock& EventLoop::clock() { return *state_->clock; }
+core::AsioClock& EventLoop::clock() {
+  return *state_->clock;
+}
 
 void spawn(EventLoop& loop, Awaitable<void> task, std::string_view name) {
   asio::co_spawn(loop.io_context(), std::move(task),

@@ -66,9 +66,9 @@ core::Status GzipDecoder::feed(std::string_view input, std::string& out) {
     s.produced += n;
     if (s.produced > s.max_output) {
       s.failed = true;
-      return core::make_error(core::ErrorCode::kResourceExhausted,
-                              "gzip: decoded body exceeds " + std::to_string(s.max_output) +
-                                  " bytes");
+      return core::make_error(
+          core::ErrorCode::kResourceExhausted,
+          "gzip: decoded body exceeds " + std::to_string(s.max_output) + " bytes");
     }
     out.append(buffer, n);
     if (rc == Z_STREAM_END) s.ended = true;

@@ -11,7 +11,9 @@ namespace llmscale::net {
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 }  // namespace
 
@@ -69,7 +71,9 @@ std::vector<std::string_view> Headers::get_all(std::string_view name) const {
   return values;
 }
 
-bool Headers::contains(std::string_view name) const { return get(name).has_value(); }
+bool Headers::contains(std::string_view name) const {
+  return get(name).has_value();
+}
 
 bool Headers::has_token(std::string_view name, std::string_view token) const {
   for (const auto& f : fields_) {
@@ -164,10 +168,15 @@ std::string_view reason_phrase(int status) {
 }
 
 bool is_hop_by_hop_header(std::string_view name) {
-  static constexpr std::string_view kHopByHop[] = {
-      "Connection", "Keep-Alive", "Proxy-Connection",    "TE",
-      "Trailer",    "Transfer-Encoding", "Upgrade", "Proxy-Authenticate",
-      "Proxy-Authorization"};
+  static constexpr std::string_view kHopByHop[] = {"Connection",
+                                                   "Keep-Alive",
+                                                   "Proxy-Connection",
+                                                   "TE",
+                                                   "Trailer",
+                                                   "Transfer-Encoding",
+                                                   "Upgrade",
+                                                   "Proxy-Authenticate",
+                                                   "Proxy-Authorization"};
   for (std::string_view h : kHopByHop) {
     if (iequals(h, name)) return true;
   }
@@ -175,9 +184,8 @@ bool is_hop_by_hop_header(std::string_view name) {
 }
 
 std::string http_date(core::Time time) {
-  std::time_t seconds = std::chrono::duration_cast<std::chrono::seconds>(
-                            time.time_since_epoch())
-                            .count();
+  std::time_t seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};

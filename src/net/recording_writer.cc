@@ -5,7 +5,9 @@ namespace llmscale::net {
 
 namespace {
 
-core::Status gone() { return core::make_error(core::ErrorCode::kCancelled, "client disconnected"); }
+core::Status gone() {
+  return core::make_error(core::ErrorCode::kCancelled, "client disconnected");
+}
 core::Status started() {
   return core::make_error(core::ErrorCode::kFailedPrecondition, "response already started");
 }

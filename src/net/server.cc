@@ -104,7 +104,9 @@ void detail::ServerState::close_listener() {
 HttpServer::HttpServer(EventLoop& loop, ServerOptions options)
     : state_(std::make_shared<detail::ServerState>(loop, std::move(options))) {}
 
-HttpServer::~HttpServer() { close(); }
+HttpServer::~HttpServer() {
+  close();
+}
 
 core::Status HttpServer::start(Handler handler) {
   detail::ServerState& s = *state_;
@@ -117,15 +119,16 @@ core::Status HttpServer::start(Handler handler) {
   }
   error_code ec;
   auto address = asio::ip::make_address(s.options.address, ec);
-  if (ec) return core::invalid_argument("http server: invalid address \"" + s.options.address + "\"");
+  if (ec)
+    return core::invalid_argument("http server: invalid address \"" + s.options.address + "\"");
   tcp::endpoint endpoint(address, s.options.port);
   std::string where = Endpoint{address.to_string(), s.options.port}.to_string();
   s.acceptor_executor = s.new_executor();
   s.acceptor.emplace(s.acceptor_executor);
   auto fail = [&](std::string_view step) {
     s.acceptor.reset();
-    return core::make_error(core::ErrorCode::kUnavailable,
-                            "http server: " + std::string(step) + " " + where + ": " + ec.message());
+    return core::make_error(core::ErrorCode::kUnavailable, "http server: " + std::string(step) +
+                                                               " " + where + ": " + ec.message());
   };
   s.acceptor->open(endpoint.protocol(), ec);
   if (ec) return fail("open");
@@ -143,7 +146,9 @@ core::Status HttpServer::start(Handler handler) {
   return {};
 }
 
-std::uint16_t HttpServer::port() const { return state_->port; }
+std::uint16_t HttpServer::port() const {
+  return state_->port;
+}
 
 std::string HttpServer::url(std::string_view path) const {
   std::string host = state_->options.address;

@@ -144,14 +144,14 @@ struct ServerStats {
   std::uint64_t connections_accepted = 0;
   std::uint64_t connections_rejected = 0;  // over max_connections
   std::uint64_t requests = 0;
-  std::uint64_t header_timeouts = 0;       // 408 for a slow header
+  std::uint64_t header_timeouts = 0;  // 408 for a slow header
   std::uint64_t body_timeouts = 0;
   std::uint64_t idle_timeouts = 0;
   std::uint64_t write_timeouts = 0;
-  std::uint64_t bad_requests = 0;          // 400
-  std::uint64_t too_large = 0;             // 413 and 431
+  std::uint64_t bad_requests = 0;  // 400
+  std::uint64_t too_large = 0;     // 413 and 431
   std::uint64_t tls_handshake_failures = 0;
-  std::uint64_t handler_errors = 0;        // exceptions escaping handlers
+  std::uint64_t handler_errors = 0;  // exceptions escaping handlers
   std::size_t active_connections = 0;
 };
 

@@ -17,7 +17,6 @@
 namespace llmscale::net {
 
 using namespace std::chrono_literals;
-using detail::asio::const_buffer;
 using detail::ByteBuffer;
 using detail::error_code;
 using detail::kNoThrow;
@@ -28,6 +27,7 @@ using detail::SteadyTime;
 using detail::tcp;
 using detail::Transport;
 using detail::Watchdog;
+using detail::asio::const_buffer;
 namespace asio = boost::asio;
 
 namespace {
@@ -66,7 +66,9 @@ bool status_has_no_body(int status) {
   return (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
-std::string describe(const error_code& ec) { return ec.message(); }
+std::string describe(const error_code& ec) {
+  return ec.message();
+}
 
 }  // namespace
 
@@ -252,8 +254,7 @@ class ConnectionWriter final : public ResponseWriter {
 
   Awaitable<core::Status> send(Response response) override {
     if (state_ != Connection::WriterState::kNone) {
-      co_return core::make_error(core::ErrorCode::kFailedPrecondition,
-                                 "response already started");
+      co_return core::make_error(core::ErrorCode::kFailedPrecondition, "response already started");
     }
     bool no_body = status_has_no_body(response.status);
     start_head(response.status, response.headers);
@@ -272,15 +273,15 @@ class ConnectionWriter final : public ResponseWriter {
 
   Awaitable<core::Status> begin_stream(int status_code, Headers headers) override {
     if (state_ != Connection::WriterState::kNone) {
-      co_return core::make_error(core::ErrorCode::kFailedPrecondition,
-                                 "response already started");
+      co_return core::make_error(core::ErrorCode::kFailedPrecondition, "response already started");
     }
     no_body_ = head_only_ || status_has_no_body(status_code);
     // HTTP/1.0 has no chunked coding: the body ends when we close.
     chunked_ = !http10_;
     if (http10_) keep_alive_ = false;
     start_head(status_code, headers);
-    if (!status_has_no_body(status_code) && chunked_) head_.append("Transfer-Encoding: chunked\r\n");
+    if (!status_has_no_body(status_code) && chunked_)
+      head_.append("Transfer-Encoding: chunked\r\n");
     finish_head();
     state_ = Connection::WriterState::kStreaming;
     connection_.start_watch();
@@ -413,9 +414,9 @@ Awaitable<void> Connection::serve() {
     if (ec) {
       server_->counters.tls_failures++;
       if (core::log_enabled(core::LogLevel::kDebug)) {
-        core::log_debug("http server: TLS handshake with " + remote_.to_string() + " failed: " +
-                        detail::describe_handshake_failure(transport_.tls().native_handle(),
-                                                           ec.message()));
+        core::log_debug(
+            "http server: TLS handshake with " + remote_.to_string() + " failed: " +
+            detail::describe_handshake_failure(transport_.tls().native_handle(), ec.message()));
       }
       transport_.close();
       co_return;
@@ -532,11 +533,10 @@ Awaitable<bool> Connection::read_request(bool first) {
           break;
         case ParseError::kBodyTooLarge:
           server_->counters.too_large++;
-          co_await answer_error(413, "request body larger than " +
-                                         std::to_string(options.max_body_bytes) + " bytes");
+          co_await answer_error(
+              413, "request body larger than " + std::to_string(options.max_body_bytes) + " bytes");
           break;
-        case ParseError::kPartialMessage:
-          break;
+        case ParseError::kPartialMessage: break;
         default:
           server_->counters.bad_requests++;
           co_await answer_error(400, "malformed request: " + parser_.error_message());
@@ -557,12 +557,12 @@ Awaitable<bool> Connection::read_request(bool first) {
     int expired = watchdog_.expired();
     if (expired == kHeader) {
       server_->counters.header_timeouts++;
-      co_await answer_error(408, "request header not received within " +
-                                     std::to_string(std::chrono::duration_cast<
-                                                        std::chrono::milliseconds>(
-                                                        options.header_timeout)
-                                                        .count()) +
-                                     "ms");
+      co_await answer_error(
+          408, "request header not received within " +
+                   std::to_string(
+                       std::chrono::duration_cast<std::chrono::milliseconds>(options.header_timeout)
+                           .count()) +
+                   "ms");
     } else if (expired == kBody) {
       server_->counters.body_timeouts++;
       co_await answer_error(408, "request body stalled");
@@ -593,15 +593,14 @@ Awaitable<error_code> Connection::read_more() {
 
 Awaitable<void> Connection::answer_error(int status, std::string_view text) {
   if (core::log_enabled(core::LogLevel::kDebug)) {
-    core::log_debug("http server: " + std::to_string(status) + " to " + remote_.to_string() +
-                    ": " + std::string(text));
+    core::log_debug("http server: " + std::to_string(status) + " to " + remote_.to_string() + ": " +
+                    std::string(text));
   }
-  std::string response = "HTTP/1.1 " + std::to_string(status) + " " +
-                         std::string(reason_phrase(status)) +
-                         "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
-                         std::to_string(text.size() + 1) + "\r\nDate: " +
-                         std::string(cached_date()) + "\r\nConnection: close\r\n\r\n" +
-                         std::string(text) + "\n";
+  std::string response =
+      "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase(status)) +
+      "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+      std::to_string(text.size() + 1) + "\r\nDate: " + std::string(cached_date()) +
+      "\r\nConnection: close\r\n\r\n" + std::string(text) + "\n";
   auto status_sent = co_await write_all(asio::buffer(response));
   // Unread input may remain (a body we refused): half-close and drain so the client reads our
   // answer instead of a reset.

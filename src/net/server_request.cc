@@ -24,7 +24,8 @@ core::Status ServerRequest::set_target(std::string request_target) {
   }
   std::size_t question = t.find('?');
   raw_path.assign(t.substr(0, question));
-  raw_query.assign(question == std::string_view::npos ? std::string_view() : t.substr(question + 1));
+  raw_query.assign(question == std::string_view::npos ? std::string_view()
+                                                      : t.substr(question + 1));
   auto decoded = percent_decode(raw_path, false);
   if (!decoded) return core::invalid_argument("invalid request path: " + decoded.error().message);
   path = std::move(*decoded);

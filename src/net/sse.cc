@@ -28,8 +28,7 @@ void append_without(std::string& out, std::string_view text, bool drop_nul) {
 
 }  // namespace
 
-bool SseParser::feed(std::string_view bytes,
-                     const std::function<void(const SseEvent&)>& on_event) {
+bool SseParser::feed(std::string_view bytes, const std::function<void(const SseEvent&)>& on_event) {
   if (failed_) return false;
   std::string carried;
   if (!bom_checked_) {
@@ -117,8 +116,9 @@ void SseParser::process_line(std::string_view line,
   } else if (field == "id") {
     if (value.find('\0') == std::string_view::npos) last_id_.assign(value);
   } else if (field == "retry") {
-    bool digits = !value.empty() && value.size() <= 18 &&
-                  std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+    bool digits =
+        !value.empty() && value.size() <= 18 &&
+        std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (digits) {
       std::int64_t ms = 0;
       for (char c : value) ms = ms * 10 + (c - '0');

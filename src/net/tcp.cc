@@ -67,7 +67,8 @@ Awaitable<core::Result<TcpStream>> TcpStream::connect(std::string host, std::uin
     auto [resolve_ec, results] =
         co_await resolver.async_resolve(host, std::to_string(port), kNoThrow);
     if (resolve_ec) {
-      if (watchdog.expired()) co_return tl::unexpected(io_error(resolve_ec, "connect " + where, true));
+      if (watchdog.expired())
+        co_return tl::unexpected(io_error(resolve_ec, "connect " + where, true));
       co_return core::make_error(core::ErrorCode::kUnavailable,
                                  "dns: cannot resolve " + host + ": " + resolve_ec.message());
     }
@@ -90,16 +91,15 @@ Awaitable<core::Status> TcpStream::write(std::string_view data, core::Duration t
     socket.close(ignored);
   });
   watchdog.arm_for(1, timeout);
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data.data(), data.size()),
-                                            kNoThrow);
+  auto [ec, n] =
+      co_await asio::async_write(socket, asio::buffer(data.data(), data.size()), kNoThrow);
   bool timed_out = watchdog.expired() != 0;
   watchdog.disarm();
   if (ec) co_return tl::unexpected(io_error(ec, "write", timed_out));
   co_return core::Status{};
 }
 
-Awaitable<core::Result<std::string>> TcpStream::read_some(core::Duration timeout,
-                                                          std::size_t max) {
+Awaitable<core::Result<std::string>> TcpStream::read_some(core::Duration timeout, std::size_t max) {
   if (!impl_) co_return core::make_error(core::ErrorCode::kFailedPrecondition, "not connected");
   auto& buffer = impl_->buffer;
   if (!buffer.empty()) {
@@ -203,7 +203,9 @@ void TcpStream::close() {
   impl_->socket.close(ignored);
 }
 
-bool TcpStream::is_open() const { return impl_ && impl_->socket.is_open(); }
+bool TcpStream::is_open() const {
+  return impl_ && impl_->socket.is_open();
+}
 
 Endpoint TcpStream::local_endpoint() const {
   if (!impl_) return {};
@@ -237,9 +239,9 @@ core::Result<TcpListener> TcpListener::listen(EventLoop& loop, const std::string
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return core::make_error(core::ErrorCode::kUnavailable,
-                            "tcp: listen " + Endpoint{address, port}.to_string() + ": " +
-                                ec.message());
+    return core::make_error(
+        core::ErrorCode::kUnavailable,
+        "tcp: listen " + Endpoint{address, port}.to_string() + ": " + ec.message());
   }
   return listener;
 }

@@ -80,10 +80,10 @@ core::Result<CertificateAndKey> make_certificate(const CertificateSpec& spec, X5
   BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY);
   BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get()));
 
-  long backdate = static_cast<long>(
-      std::chrono::duration_cast<std::chrono::seconds>(spec.backdate).count());
-  long lifetime = static_cast<long>(
-      std::chrono::duration_cast<std::chrono::seconds>(spec.valid_for).count());
+  long backdate =
+      static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(spec.backdate).count());
+  long lifetime =
+      static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(spec.valid_for).count());
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -backdate);
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), lifetime);
   X509_set_pubkey(cert.get(), key.get());
@@ -95,8 +95,8 @@ core::Result<CertificateAndKey> make_certificate(const CertificateSpec& spec, X5
   }
   if (!spec.common_name.empty()) {
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                               reinterpret_cast<const unsigned char*>(spec.common_name.c_str()),
-                               -1, -1, 0);
+                               reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1,
+                               -1, 0);
   }
   X509* signer = issuer_cert ? issuer_cert : cert.get();
   X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
@@ -227,8 +227,8 @@ core::Result<CertificateAndKey> generate_signed_certificate(const CertificateSpe
                                                             const CertificateAndKey& issuer) {
   Owned<X509> issuer_cert = read_certificate(issuer.cert_pem);
   if (!issuer_cert) return tl::unexpected(tls_error("cannot read issuer certificate PEM"));
-  Owned<BIO> key_bio(BIO_new_mem_buf(issuer.key_pem.data(),
-                                     static_cast<int>(issuer.key_pem.size())));
+  Owned<BIO> key_bio(
+      BIO_new_mem_buf(issuer.key_pem.data(), static_cast<int>(issuer.key_pem.size())));
   Owned<EVP_PKEY> issuer_key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
   if (!issuer_key) return tl::unexpected(tls_error("cannot read issuer key PEM"));
   if (X509_check_private_key(issuer_cert.get(), issuer_key.get()) != 1) {

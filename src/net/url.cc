@@ -13,8 +13,8 @@ namespace {
 constexpr char kHex[] = "0123456789ABCDEF";
 
 bool is_unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
 }
 
 int hex_value(char c) {
@@ -93,7 +93,9 @@ std::string Url::target() const {
   return path + "?" + query;
 }
 
-std::string Url::to_string() const { return scheme + "://" + authority() + target(); }
+std::string Url::to_string() const {
+  return scheme + "://" + authority() + target();
+}
 
 core::Result<Url> parse_url(std::string_view text) {
   auto fail = [&](std::string_view why) {
@@ -193,8 +195,7 @@ std::string path_escape(std::string_view text) {
   out.reserve(text.size() + text.size() / 4);
   for (unsigned char c : text) {
     // Go: shouldEscape(c, encodePathSegment) is false for unreserved and for $ & + : = @.
-    if (is_unreserved(c) || c == '$' || c == '&' || c == '+' || c == ':' || c == '=' ||
-        c == '@') {
+    if (is_unreserved(c) || c == '$' || c == '&' || c == '+' || c == ':' || c == '=' || c == '@') {
       out.push_back(static_cast<char>(c));
     } else {
       append_escaped(out, c);

@@ -18,12 +18,12 @@ namespace llmscale::net {
 
 // An absolute http or https URL, split for a client connection.
 struct Url {
-  std::string scheme;    // "http" or "https", lower case
-  std::string userinfo;  // raw "user:password" before '@', usually empty
-  std::string host;      // DNS name (lower case) or IP literal; IPv6 without brackets
+  std::string scheme;      // "http" or "https", lower case
+  std::string userinfo;    // raw "user:password" before '@', usually empty
+  std::string host;        // DNS name (lower case) or IP literal; IPv6 without brackets
   std::uint16_t port = 0;  // explicit port, or 80/443 from the scheme
-  std::string path;      // raw, percent-encoded as given; "/" when the URL had none
-  std::string query;     // raw, without '?'; fragment dropped
+  std::string path;        // raw, percent-encoded as given; "/" when the URL had none
+  std::string query;       // raw, without '?'; fragment dropped
 
   bool is_https() const { return scheme == "https"; }
   bool host_is_ipv6() const { return host.find(':') != std::string::npos; }

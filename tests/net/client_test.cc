@@ -195,9 +195,9 @@ TEST(ClientTest, TotalTimeout) {
 TEST(ClientTest, MalformedResponses) {
   EventLoop loop;
   HttpClient client(loop);
-  for (const char* bytes : {"garbage\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
-                            "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 000 OK\r\n\r\n",
-                            "HTTP/1.1 200 OK\r\nX: y"}) {
+  for (const char* bytes :
+       {"garbage\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
+        "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 000 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nX: y"}) {
     std::uint16_t port = serve_raw(loop, reply_with(bytes));
     auto failure = expect_failure(loop, client, Request::get(local(port)));
     EXPECT_EQ(failure.kind, "malformed response") << bytes << " -> " << failure.message;
@@ -217,9 +217,9 @@ TEST(ClientTest, ResetMidBody) {
 TEST(ClientTest, CloseDelimitedBodyAndInterimResponses) {
   EventLoop loop;
   std::uint16_t close_delimited = serve_raw(loop, reply_with("HTTP/1.1 200 OK\r\n\r\nhello"));
-  std::uint16_t interim = serve_raw(
-      loop, reply_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"
-                       "Content-Length: 2\r\n\r\nok"));
+  std::uint16_t interim =
+      serve_raw(loop, reply_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"
+                                 "Content-Length: 2\r\n\r\nok"));
   HttpClient client(loop);
   run(loop, [&]() -> Awaitable<void> {
     auto a = co_await client.request(Request::get(local(close_delimited)));
@@ -281,7 +281,8 @@ TEST_F(ClientServerTest, BodyLimits) {
 
 TEST_F(ClientServerTest, GzipIsDecodedWhenAskedFor) {
   std::string text;
-  for (int i = 0; i < 2000; ++i) text += "vllm:num_requests_waiting{model=\"m\"} " + std::to_string(i) + "\n";
+  for (int i = 0; i < 2000; ++i)
+    text += "vllm:num_requests_waiting{model=\"m\"} " + std::to_string(i) + "\n";
   start([&](ServerRequest& request, ResponseWriter& writer) -> Awaitable<void> {
     Response response = Response::text(200, text);
     if (request.headers.has_token("Accept-Encoding", "gzip")) {
@@ -314,12 +315,14 @@ TEST_F(ClientServerTest, PerHostCapQueuesRequests) {
   int ok = 0;
   int finished = 0;
   for (int i = 0; i < 50; ++i) {
-    spawn(loop_, [](HttpClient& c, std::string target, std::string expected, int& ok_count,
-                    int& done) -> Awaitable<void> {
-      auto r = co_await c.request(Request::get(target));
-      if (r && r->body == expected) ++ok_count;
-      ++done;
-    }(client, server_->url("/q?i=" + std::to_string(i)), "i=" + std::to_string(i), ok, finished));
+    spawn(loop_,
+          [](HttpClient& c, std::string target, std::string expected, int& ok_count,
+             int& done) -> Awaitable<void> {
+            auto r = co_await c.request(Request::get(target));
+            if (r && r->body == expected) ++ok_count;
+            ++done;
+          }(client, server_->url("/q?i=" + std::to_string(i)), "i=" + std::to_string(i), ok,
+                        finished));
   }
   ASSERT_TRUE(loop_.run_until([&] { return finished == 50; }, 20s));
   EXPECT_EQ(ok, 50);
@@ -338,10 +341,11 @@ TEST_F(ClientServerTest, WaitingForAConnectionCountsTowardsTheTotalTimeout) {
   options.max_connections_per_host = 1;
   HttpClient client(loop_, options);
   std::optional<core::Result<Response>> first;
-  spawn(loop_, [](HttpClient& c, std::string target,
-                  std::optional<core::Result<Response>>& out) -> Awaitable<void> {
-    out = co_await c.request(Request::get(target));
-  }(client, server_->url("/a"), first));
+  spawn(loop_,
+        [](HttpClient& c, std::string target,
+           std::optional<core::Result<Response>>& out) -> Awaitable<void> {
+          out = co_await c.request(Request::get(target));
+        }(client, server_->url("/a"), first));
   ASSERT_TRUE(loop_.run_until([&] { return busy; }, 10s));
   Request second = Request::get(server_->url("/b"));
   second.total_timeout = 200ms;
@@ -356,9 +360,11 @@ TEST_F(ClientServerTest, WaitingForAConnectionCountsTowardsTheTotalTimeout) {
 TEST_F(ClientServerTest, ServerClosedIdleConnectionIsNotReused) {
   ServerOptions options;
   options.idle_timeout = 100ms;
-  start([](ServerRequest&, ResponseWriter& writer) -> Awaitable<void> {
-    co_await writer.send(Response::text(200, "ok"));
-  }, options);
+  start(
+      [](ServerRequest&, ResponseWriter& writer) -> Awaitable<void> {
+        co_await writer.send(Response::text(200, "ok"));
+      },
+      options);
   HttpClient client(loop_);
   run(loop_, [&]() -> Awaitable<void> {
     CO_ASSERT_OK(co_await client.request(Request::get(server_->url("/1"))));
@@ -423,9 +429,9 @@ TEST(ClientTest, CancelAbortsAPendingRead) {
 
 TEST(ClientErrorKindTest, RecognisesOnlyClientMessages) {
   EXPECT_EQ(client_error_kind({core::ErrorCode::kUnavailable, "tls: GET x: bad"}), "tls");
-  EXPECT_EQ(client_error_kind({core::ErrorCode::kDeadlineExceeded,
-                               "tls handshake timeout: GET x: slow"}),
-            "tls handshake timeout");
+  EXPECT_EQ(
+      client_error_kind({core::ErrorCode::kDeadlineExceeded, "tls handshake timeout: GET x: slow"}),
+      "tls handshake timeout");
   EXPECT_EQ(client_error_kind({core::ErrorCode::kInternal, "something else"}), "");
 }
 

@@ -33,7 +33,8 @@ class CurlTest : public ::testing::Test {
   }
 
   // Runs curl with `args` to completion while serving; returns it finished.
-  Process curl(std::vector<std::string> args, const std::function<void(Process&)>& while_running = {}) {
+  Process curl(std::vector<std::string> args,
+               const std::function<void(Process&)>& while_running = {}) {
     std::vector<std::string> argv{"timeout", "20", "curl", "-sS"};
     argv.insert(argv.end(), args.begin(), args.end());
     auto process = Process::start(argv, dir_);
@@ -81,8 +82,8 @@ TEST_F(CurlTest, GetOverTlsWithCaCert) {
   EXPECT_EQ(p.exit_code(), 0) << p.errors();
   EXPECT_EQ(p.output(), "hello /hello body=0");
   // Also by name: the certificate carries DNS:localhost.
-  Process by_name = curl({"--cacert", ca_file,
-                          "https://localhost:" + std::to_string(server_->port()) + "/n"});
+  Process by_name =
+      curl({"--cacert", ca_file, "https://localhost:" + std::to_string(server_->port()) + "/n"});
   EXPECT_EQ(by_name.exit_code(), 0) << by_name.errors();
 }
 
@@ -132,16 +133,17 @@ TEST_F(CurlTest, StreamsServerSentEventsUnbuffered) {
     }
   });
   EXPECT_EQ(p.exit_code(), 0) << p.errors();
-  EXPECT_EQ(p.output(),
-            "data: {\"token\":0}\n\ndata: {\"token\":1}\n\ndata: {\"token\":2}\n\ndata: [DONE]\n\n");
+  EXPECT_EQ(
+      p.output(),
+      "data: {\"token\":0}\n\ndata: {\"token\":1}\n\ndata: {\"token\":2}\n\ndata: [DONE]\n\n");
 }
 
 TEST_F(CurlTest, UploadsWithExpectContinue) {
   start(describe);
   std::string small = dir_.write("small.bin", std::string(200 * 1024, 'x'));
   std::string big = dir_.write("big.bin", std::string(2 * 1024 * 1024, 'x'));
-  Process ok = curl({"-H", "Expect: 100-continue", "--data-binary", "@" + small,
-                     server_->url("/upload")});
+  Process ok =
+      curl({"-H", "Expect: 100-continue", "--data-binary", "@" + small, server_->url("/upload")});
   EXPECT_EQ(ok.exit_code(), 0) << ok.errors();
   EXPECT_EQ(ok.output(), "hello /upload body=204800");
   Process refused = curl({"-o", "/dev/null", "-w", "%{http_code}", "-H", "Expect: 100-continue",

@@ -48,10 +48,13 @@ TEST(EventLoopTest, BlockOnReportsExceptionsAndTimeouts) {
 TEST(EventLoopTest, SpawnedExceptionsAreLoggedNotFatal) {
   EventLoop loop;
   bool after = false;
-  spawn(loop, []() -> Awaitable<void> {
-    throw std::runtime_error("escaped");
-    co_return;
-  }(), "thrower");
+  spawn(
+      loop,
+      []() -> Awaitable<void> {
+        throw std::runtime_error("escaped");
+        co_return;
+      }(),
+      "thrower");
   loop.post([&] { after = true; });
   EXPECT_TRUE(loop.run_until([&] { return after; }, 5s));
 }
@@ -125,13 +128,14 @@ TEST(EventLoopTest, MultiThreadedLoopServesConcurrently) {
   std::promise<void> all_done;
   loop.start();
   for (int i = 0; i < kRequests; ++i) {
-    spawn(loop, [](HttpClient& c, std::string target, std::string expected, std::atomic<int>& good,
-                   std::atomic<int>& done, std::promise<void>& signal) -> Awaitable<void> {
-      auto r = co_await c.request(Request::get(target));
-      if (r && r->body == expected) ++good;
-      if (++done == kRequests) signal.set_value();
-    }(client, server.url("/n?i=" + std::to_string(i)), "i=" + std::to_string(i), ok, finished,
-      all_done));
+    spawn(loop,
+          [](HttpClient& c, std::string target, std::string expected, std::atomic<int>& good,
+             std::atomic<int>& done, std::promise<void>& signal) -> Awaitable<void> {
+            auto r = co_await c.request(Request::get(target));
+            if (r && r->body == expected) ++good;
+            if (++done == kRequests) signal.set_value();
+          }(client, server.url("/n?i=" + std::to_string(i)), "i=" + std::to_string(i), ok, finished,
+                                                                 all_done));
   }
   auto outcome = all_done.get_future().wait_for(60s);
   server.close();

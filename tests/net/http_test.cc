@@ -112,7 +112,8 @@ TEST(CertificateTest, SelfSignedAndSignedCertificates) {
 
 TEST(ServerRequestTest, TargetForms) {
   ServerRequest request;
-  ASSERT_OK(request.set_target("/apis/custom.metrics.k8s.io/v1beta1/namespaces/d/pods/%2A/m?a=1&b=x+y"));
+  ASSERT_OK(
+      request.set_target("/apis/custom.metrics.k8s.io/v1beta1/namespaces/d/pods/%2A/m?a=1&b=x+y"));
   EXPECT_EQ(request.raw_path, "/apis/custom.metrics.k8s.io/v1beta1/namespaces/d/pods/%2A/m");
   EXPECT_EQ(request.path, "/apis/custom.metrics.k8s.io/v1beta1/namespaces/d/pods/*/m");
   EXPECT_EQ(request.raw_query, "a=1&b=x+y");
@@ -152,8 +153,7 @@ struct Dispatched {
   std::string allow;
 };
 
-Dispatched dispatch(EventLoop& loop, const Router& router, std::string method,
-                    std::string target) {
+Dispatched dispatch(EventLoop& loop, const Router& router, std::string method, std::string target) {
   ServerRequest request;
   request.method = std::move(method);
   EXPECT_TRUE(request.set_target(std::move(target)).has_value());
@@ -182,18 +182,18 @@ TEST(RouterTest, ExactParamsPrefixAndFallbacks) {
       loop, router, "GET",
       "/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/%2A/vllm%3Anum_requests");
   EXPECT_EQ(pods.body, "pods namespace=default name=* metric=vllm:num_requests");
-  EXPECT_EQ(dispatch(loop, router, "GET",
-                     "/apis/custom.metrics.k8s.io/v1beta1/namespaces/x/metrics/m")
-                .body,
-            "namespace-metric namespace=x metric=m");
+  EXPECT_EQ(
+      dispatch(loop, router, "GET", "/apis/custom.metrics.k8s.io/v1beta1/namespaces/x/metrics/m")
+          .body,
+      "namespace-metric namespace=x metric=m");
   EXPECT_EQ(dispatch(loop, router, "GET", "/debug/vars").body, "debug");
   EXPECT_EQ(dispatch(loop, router, "GET", "/debug/pprof/heap").body, "pprof");
   EXPECT_EQ(dispatch(loop, router, "PATCH", "/any").body, "any");
 
   auto not_found = dispatch(loop, router, "GET", "/nope");
   EXPECT_EQ(not_found.status, 404);
-  auto empty_param = dispatch(loop, router, "GET",
-                              "/apis/custom.metrics.k8s.io/v1beta1/namespaces//pods/p/m");
+  auto empty_param =
+      dispatch(loop, router, "GET", "/apis/custom.metrics.k8s.io/v1beta1/namespaces//pods/p/m");
   EXPECT_EQ(empty_param.status, 404);
   auto not_allowed = dispatch(loop, router, "DELETE", "/metrics");
   EXPECT_EQ(not_allowed.status, 405);

@@ -119,6 +119,8 @@ class Process {
   std::string stderr_path_;
 };
 
-inline bool have_program(const char* path) { return ::access(path, X_OK) == 0; }
+inline bool have_program(const char* path) {
+  return ::access(path, X_OK) == 0;
+}
 
 }  // namespace llmscale::net::testing

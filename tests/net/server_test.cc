@@ -61,8 +61,7 @@ TEST_F(ServerTest, RoundTrip) {
     auto get = co_await client.request(Request::get(url("/hello%20world?name=a+b&name=c")));
     CO_ASSERT_OK(get);
     EXPECT_EQ(get->status, 200);
-    EXPECT_EQ(get->body,
-              "GET /hello world name=a b name=c ua=llmscale remote=127.0.0.1 body=");
+    EXPECT_EQ(get->body, "GET /hello world name=a b name=c ua=llmscale remote=127.0.0.1 body=");
     EXPECT_EQ(get->headers.value("x-echo"), "1");
     EXPECT_EQ(get->headers.value("content-type"), "text/plain; charset=utf-8");
     EXPECT_FALSE(get->headers.value("date").empty());
@@ -97,10 +96,10 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   run(loop_, [&]() -> Awaitable<void> {
     auto stream = co_await TcpStream::connect("127.0.0.1", server_->port(), 5s);
     CO_ASSERT_OK(stream);
-    CO_ASSERT_OK(co_await stream->write(
-        "GET /first HTTP/1.1\r\nHost: x\r\n\r\n"
-        "POST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
-        "GET /third HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    CO_ASSERT_OK(
+        co_await stream->write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n"
+                               "POST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                               "GET /third HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
     auto all = co_await stream->read_until_eof(5s);
     CO_ASSERT_OK(all);
     auto first = all->find("GET /first");
@@ -236,8 +235,7 @@ TEST_F(ServerTest, OversizedBodyGets413) {
     auto ok = co_await client.request(Request::post(url("/"), std::string(1024, 'a')));
     CO_ASSERT_OK(ok);
     EXPECT_EQ(ok->status, 200);
-    auto big = co_await client.request(
-        Request::post(url("/"), std::string(200 * 1024, 'a')));
+    auto big = co_await client.request(Request::post(url("/"), std::string(200 * 1024, 'a')));
     CO_ASSERT_OK(big);
     EXPECT_EQ(big->status, 413);
     EXPECT_EQ(big->headers.value("Connection"), "close");
@@ -246,9 +244,9 @@ TEST_F(ServerTest, OversizedBodyGets413) {
     // Expect: 100-continue: refused before the client sends the body.
     auto raw = co_await TcpStream::connect("127.0.0.1", server_->port(), 5s);
     CO_ASSERT_OK(raw);
-    CO_ASSERT_OK(co_await raw->write(
-        "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n"
-        "Expect: 100-continue\r\n\r\n"));
+    CO_ASSERT_OK(
+        co_await raw->write("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n"
+                            "Expect: 100-continue\r\n\r\n"));
     auto answer = co_await raw->read_until_eof(5s);
     CO_ASSERT_OK(answer);
     EXPECT_EQ(answer->rfind("HTTP/1.1 413 Content Too Large\r\n", 0), 0u) << *answer;
@@ -290,8 +288,8 @@ TEST_F(ServerTest, OversizedHeaderGets431AndGarbageGets400) {
   run(loop_, [&]() -> Awaitable<void> {
     auto raw = co_await TcpStream::connect("127.0.0.1", server_->port(), 5s);
     CO_ASSERT_OK(raw);
-    CO_ASSERT_OK(co_await raw->write("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " +
-                                     std::string(4096, 'x') + "\r\n\r\n"));
+    CO_ASSERT_OK(co_await raw->write(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'x') + "\r\n\r\n"));
     auto answer = co_await raw->read_until_eof(5s);
     CO_ASSERT_OK(answer);
     EXPECT_EQ(answer->rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0), 0u);
@@ -477,10 +475,11 @@ TEST_F(ServerTest, GracefulStopFinishesInFlightRequests) {
   ASSERT_EQ(stats().active_connections, 1u);  // idle keep-alive connection
 
   std::optional<core::Result<Response>> slow;
-  spawn(loop_, [](HttpClient& client, std::string target,
-                  std::optional<core::Result<Response>>& out) -> Awaitable<void> {
-    out = co_await client.request(Request::get(target));
-  }(busy_client, url("/slow"), slow));
+  spawn(loop_,
+        [](HttpClient& client, std::string target,
+           std::optional<core::Result<Response>>& out) -> Awaitable<void> {
+          out = co_await client.request(Request::get(target));
+        }(busy_client, url("/slow"), slow));
   ASSERT_TRUE(run_until([&] { return slow_started; }));
   ASSERT_EQ(stats().active_connections, 2u);
 
@@ -512,10 +511,11 @@ TEST_F(ServerTest, GracefulStopClosesWhatOutlivesTheGracePeriod) {
   });
   HttpClient client(loop_);
   std::optional<core::Result<Response>> result;
-  spawn(loop_, [](HttpClient& c, std::string target,
-                  std::optional<core::Result<Response>>& out) -> Awaitable<void> {
-    out = co_await c.request(Request::get(target));
-  }(client, url("/stuck"), result));
+  spawn(loop_,
+        [](HttpClient& c, std::string target,
+           std::optional<core::Result<Response>>& out) -> Awaitable<void> {
+          out = co_await c.request(Request::get(target));
+        }(client, url("/stuck"), result));
   ASSERT_TRUE(run_until([&] { return stuck_started; }));
   auto started = std::chrono::steady_clock::now();
   bool stopped = false;
@@ -539,12 +539,12 @@ TEST_F(ServerTest, AThousandConcurrentRequests) {
   int ok = 0;
   int finished = 0;
   for (int i = 0; i < 1000; ++i) {
-    spawn(loop_, [](HttpClient& c, std::string target, int& ok_count,
-                    int& done_count) -> Awaitable<void> {
-      auto r = co_await c.request(Request::get(target));
-      if (r && r->status == 200 && r->body.rfind("GET /n i=", 0) == 0) ++ok_count;
-      ++done_count;
-    }(client, url("/n?i=" + std::to_string(i)), ok, finished));
+    spawn(loop_,
+          [](HttpClient& c, std::string target, int& ok_count, int& done_count) -> Awaitable<void> {
+            auto r = co_await c.request(Request::get(target));
+            if (r && r->status == 200 && r->body.rfind("GET /n i=", 0) == 0) ++ok_count;
+            ++done_count;
+          }(client, url("/n?i=" + std::to_string(i)), ok, finished));
   }
   ASSERT_TRUE(run_until([&] { return finished == 1000; }, 60s));
   EXPECT_EQ(ok, 1000);

@@ -99,7 +99,7 @@ TEST(SseParserTest, IdAndRetryRules) {
   SseParser parser;
   std::string input = "id: 1\ndata: a\n\n";
   input += std::string("id: 2\0x\n", 8) + "data: b\n\n";  // an id holding NUL is ignored
-  input += "id\ndata: c\n\n";                              // an empty id resets it
+  input += "id\ndata: c\n\n";                             // an empty id resets it
   input += "retry: 12a\nretry: 1500\nretry: -1\ndata: d\n\n";
   auto events = parser.feed(input);
   ASSERT_EQ(events.size(), 4u);
@@ -114,9 +114,10 @@ TEST(SseParserTest, ByteOrderMarkIsSkippedOnlyAtTheStart) {
   SseParser parser;
   auto first = parser.feed("\xEF\xBB");
   EXPECT_TRUE(first.empty());
-  auto events = parser.feed("\xBF"
-                            "data: a\n\n\xEF\xBB\xBF"
-                            "data: b\n\n");
+  auto events = parser.feed(
+      "\xBF"
+      "data: a\n\n\xEF\xBB\xBF"
+      "data: b\n\n");
   ASSERT_EQ(events.size(), 1u);  // the second BOM makes the field name "\uFEFFdata"
   EXPECT_EQ(events[0].data, "a");
 }
@@ -128,7 +129,8 @@ TEST(SseParserTest, IncompleteEventAtEndIsNotDispatched) {
 }
 
 TEST(SseParserTest, SplitAtEveryByteGivesTheSameEvents) {
-  std::string input = read_golden("sse_stream.txt") + "data: x\r\n\r\ndata: y\r\rid: 7\ndata: z\n\n";
+  std::string input =
+      read_golden("sse_stream.txt") + "data: x\r\n\r\ndata: y\r\rid: 7\ndata: z\n\n";
   SseParser whole_parser;
   auto whole = whole_parser.feed(input);
   ASSERT_EQ(whole.size(), 8u);

@@ -11,27 +11,27 @@
 #include "core/clock.h"
 #include "net/event_loop.h"
 
-#define CO_ASSERT_TRUE(condition)                 \
-  do {                                            \
+#define CO_ASSERT_TRUE(condition)                      \
+  do {                                                 \
     bool co_assert_ok_ = static_cast<bool>(condition); \
-    EXPECT_TRUE(co_assert_ok_) << #condition;     \
-    if (!co_assert_ok_) co_return;                \
+    EXPECT_TRUE(co_assert_ok_) << #condition;          \
+    if (!co_assert_ok_) co_return;                     \
   } while (0)
 
 // For Result<T>/Status: fails with the error text.
-#define CO_ASSERT_OK(result)                                                        \
-  do {                                                                              \
-    const auto& co_assert_result_ = (result);                                       \
-    EXPECT_TRUE(co_assert_result_.has_value())                                      \
-        << #result << ": " << co_assert_result_.error().to_string();                \
-    if (!co_assert_result_.has_value()) co_return;                                  \
+#define CO_ASSERT_OK(result)                                         \
+  do {                                                               \
+    const auto& co_assert_result_ = (result);                        \
+    EXPECT_TRUE(co_assert_result_.has_value())                       \
+        << #result << ": " << co_assert_result_.error().to_string(); \
+    if (!co_assert_result_.has_value()) co_return;                   \
   } while (0)
 
-#define ASSERT_OK(result)                                                           \
-  do {                                                                              \
-    const auto& assert_result_ = (result);                                          \
-    ASSERT_TRUE(assert_result_.has_value()) << #result << ": "                      \
-                                            << assert_result_.error().to_string();  \
+#define ASSERT_OK(result)                                         \
+  do {                                                            \
+    const auto& assert_result_ = (result);                        \
+    ASSERT_TRUE(assert_result_.has_value())                       \
+        << #result << ": " << assert_result_.error().to_string(); \
   } while (0)
 
 namespace llmscale::net::testing {

@@ -17,7 +17,7 @@ using testing::run;
 struct Pki {
   CertificateAndKey ca;
   CertificateAndKey server;
-  CertificateAndKey client;        // CN front-proxy-client, O system:masters, signed by ca
+  CertificateAndKey client;  // CN front-proxy-client, O system:masters, signed by ca
   CertificateAndKey other_ca;
   CertificateAndKey other_client;  // signed by other_ca
 
@@ -88,7 +88,8 @@ class TlsTest : public ::testing::Test {
     HttpClient client(loop_, options);
     std::optional<core::Result<Response>> result;
     std::string target = "https://" + host + ":" + std::to_string(server_->port()) + "/whoami";
-    run(loop_, [&]() -> Awaitable<void> { result = co_await client.request(Request::get(target)); }());
+    run(loop_,
+        [&]() -> Awaitable<void> { result = co_await client.request(Request::get(target)); }());
     if (!result) return core::make_error(core::ErrorCode::kInternal, "did not finish");
     return *result;
   }

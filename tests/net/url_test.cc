@@ -63,9 +63,9 @@ TEST(ParseUrlTest, EscapesBytesNotAllowedInRequestTarget) {
 }
 
 TEST(ParseUrlTest, Rejects) {
-  for (const char* bad : {"ftp://h/", "h:80/x", "http://", "http://:80/", "http://h:0/",
-                          "http://h:65536/", "http://h:8x/", "http://[::1/", "http://[zz::1]/",
-                          "http://::1/", "http://h o/"}) {
+  for (const char* bad :
+       {"ftp://h/", "h:80/x", "http://", "http://:80/", "http://h:0/", "http://h:65536/",
+        "http://h:8x/", "http://[::1/", "http://[zz::1]/", "http://::1/", "http://h o/"}) {
     auto url = parse_url(bad);
     EXPECT_FALSE(url.has_value()) << bad;
     if (!url) {

@@ -145,9 +145,7 @@ bool still_usable(PooledConnection& connection, core::Duration max_idle);
 
 struct Exchange {
   Exchange(std::shared_ptr<ClientShared> s, asio::any_io_executor e)
-      : shared(std::move(s)),
-        executor(e),
-        watchdog(std::move(e), [this](int) {
+      : shared(std::move(s)), executor(e), watchdog(std::move(e), [this](int) {
           if (connection) connection->transport.close();
         }) {}
 
@@ -197,8 +195,8 @@ struct Exchange {
 
   // Arms the watchdog for `phase`, or for the total deadline when that comes first.
   void arm(int phase, core::Duration timeout) {
-    SteadyTime deadline = timeout > core::Duration::zero() ? SteadyClock::now() + steady(timeout)
-                                                           : SteadyTime::max();
+    SteadyTime deadline =
+        timeout > core::Duration::zero() ? SteadyClock::now() + steady(timeout) : SteadyTime::max();
     if (total_deadline < deadline) {
       deadline = total_deadline;
       phase = kTotal;
@@ -215,23 +213,21 @@ struct Exchange {
     if (cancelled) return error("cancelled", core::ErrorCode::kCancelled, "");
     switch (watchdog.expired()) {
       case kHead:
-        return error("response head timeout", core::ErrorCode::kDeadlineExceeded,
-                     "no response within " + std::to_string(std::chrono::duration_cast<
-                                                                 std::chrono::milliseconds>(
-                                                                 head_timeout)
-                                                                 .count()) +
-                         "ms");
+        return error(
+            "response head timeout", core::ErrorCode::kDeadlineExceeded,
+            "no response within " +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(head_timeout).count()) +
+                "ms");
       case kIdle:
-        return error("idle timeout", core::ErrorCode::kDeadlineExceeded,
-                     "no body data for " + std::to_string(std::chrono::duration_cast<
-                                                              std::chrono::milliseconds>(
-                                                              idle_timeout)
-                                                              .count()) +
-                         "ms");
-      case kTotal:
-        return error("total timeout", core::ErrorCode::kDeadlineExceeded, "");
-      default:
-        break;
+        return error(
+            "idle timeout", core::ErrorCode::kDeadlineExceeded,
+            "no body data for " +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(idle_timeout).count()) +
+                "ms");
+      case kTotal: return error("total timeout", core::ErrorCode::kDeadlineExceeded, "");
+      default: break;
     }
     return error("connection reset", core::ErrorCode::kUnavailable, ec.message());
   }
@@ -264,8 +260,8 @@ struct Exchange {
       raw.clear();
       if (!s) {
         if (s.error().code == core::ErrorCode::kResourceExhausted) {
-          return tl::unexpected(error("response too large", core::ErrorCode::kResourceExhausted,
-                                      s.error().message));
+          return tl::unexpected(
+              error("response too large", core::ErrorCode::kResourceExhausted, s.error().message));
         }
         return tl::unexpected(
             error("malformed response", core::ErrorCode::kUnavailable, s.error().message));
@@ -302,6 +298,6 @@ struct Acquired {
 // A pooled connection to ex.url's host (or a new one, always when force_new), waiting for a
 // slot under the per-host cap until ex.total_deadline.
 Awaitable<core::Result<Acquired>> acquire(std::shared_ptr<ClientShared> shared, Exchange& ex,
-                                         bool force_new);
+                                          bool force_new);
 
 }  // namespace llmscale::net::detail

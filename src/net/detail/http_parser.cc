@@ -63,17 +63,16 @@ ParseError classify(const error_code& ec) {
 }
 
 template <class Parser>
-ParseState put_into(Parser& parser, std::string_view data, std::size_t& consumed,
-                    ParseError& error, std::string& message) {
+ParseState put_into(Parser& parser, std::string_view data, std::size_t& consumed, ParseError& error,
+                    std::string& message) {
   consumed = 0;
   bool header_was_done = parser.is_header_done();
   // basic_parser pauses after the header unless eager; take the body eagerly once it started.
   parser.eager(header_was_done);
   while (true) {
     error_code ec;
-    std::size_t n = parser.put(boost::asio::const_buffer(data.data() + consumed,
-                                                         data.size() - consumed),
-                               ec);
+    std::size_t n =
+        parser.put(boost::asio::const_buffer(data.data() + consumed, data.size() - consumed), ec);
     consumed += n;
     if (ec == http::error::need_more) return ParseState::kNeedMore;
     if (ec) {
@@ -131,17 +130,29 @@ ParseState RequestParser::put(std::string_view data, std::size_t& consumed) {
   return put_into(*impl_->parser, data, consumed, error_, error_message_);
 }
 
-ParseState RequestParser::put_eof() { return put_eof_into(*impl_->parser, error_, error_message_); }
-bool RequestParser::got_some() const { return impl_->parser->got_some(); }
-bool RequestParser::header_done() const { return impl_->parser->is_header_done(); }
-bool RequestParser::done() const { return impl_->parser->is_done(); }
-bool RequestParser::keep_alive() const { return impl_->parser->keep_alive(); }
+ParseState RequestParser::put_eof() {
+  return put_eof_into(*impl_->parser, error_, error_message_);
+}
+bool RequestParser::got_some() const {
+  return impl_->parser->got_some();
+}
+bool RequestParser::header_done() const {
+  return impl_->parser->is_header_done();
+}
+bool RequestParser::done() const {
+  return impl_->parser->is_done();
+}
+bool RequestParser::keep_alive() const {
+  return impl_->parser->keep_alive();
+}
 std::optional<std::uint64_t> RequestParser::content_length() const {
   auto length = impl_->parser->content_length();
   if (!length) return std::nullopt;
   return *length;
 }
-ParsedMessage& RequestParser::message() { return impl_->message; }
+ParsedMessage& RequestParser::message() {
+  return impl_->message;
+}
 
 struct ResponseParser::Impl {
   ParsedMessage message;
@@ -176,12 +187,26 @@ ParseState ResponseParser::put(std::string_view data, std::size_t& consumed) {
 ParseState ResponseParser::put_eof() {
   return put_eof_into(*impl_->parser, error_, error_message_);
 }
-bool ResponseParser::got_some() const { return impl_->parser->got_some(); }
-bool ResponseParser::header_done() const { return impl_->parser->is_header_done(); }
-bool ResponseParser::done() const { return impl_->parser->is_done(); }
-bool ResponseParser::keep_alive() const { return impl_->parser->keep_alive(); }
-bool ResponseParser::chunked() const { return impl_->parser->chunked(); }
-bool ResponseParser::need_eof() const { return impl_->parser->need_eof(); }
-ParsedMessage& ResponseParser::message() { return impl_->message; }
+bool ResponseParser::got_some() const {
+  return impl_->parser->got_some();
+}
+bool ResponseParser::header_done() const {
+  return impl_->parser->is_header_done();
+}
+bool ResponseParser::done() const {
+  return impl_->parser->is_done();
+}
+bool ResponseParser::keep_alive() const {
+  return impl_->parser->keep_alive();
+}
+bool ResponseParser::chunked() const {
+  return impl_->parser->chunked();
+}
+bool ResponseParser::need_eof() const {
+  return impl_->parser->need_eof();
+}
+ParsedMessage& ResponseParser::message() {
+  return impl_->message;
+}
 
 }  // namespace llmscale::net::detail

@@ -66,7 +66,9 @@ core::Status load_identity(ssl::context& ctx, const std::string& cert_pem,
 
 // Accepts any client certificate; the verification result stays available through
 // SSL_get_verify_result, which is what PeerCertificate::verified reports.
-int accept_any_client_certificate(int, X509_STORE_CTX*) { return 1; }
+int accept_any_client_certificate(int, X509_STORE_CTX*) {
+  return 1;
+}
 
 // Adds every certificate of `pem` to the list of CA names sent in the CertificateRequest
 // (Go clients only offer a certificate issued by one of them).
@@ -133,8 +135,7 @@ core::Result<std::shared_ptr<ssl::context>> make_server_tls_context(
   // Session resumption across our own restarts is not needed; a fixed id context keeps
   // OpenSSL from failing resumption when client verification is on.
   static const unsigned char kSessionContext[] = "llmscale";
-  SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext,
-                                 sizeof kSessionContext - 1);
+  SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext, sizeof kSessionContext - 1);
   return ctx;
 }
 
@@ -173,8 +174,8 @@ core::Status configure_client_session(ssl_st* ssl, const std::string& host,
   const std::string& name = options.server_name.empty() ? host : options.server_name;
   in6_addr ip6{};
   in_addr ip4{};
-  bool is_ip = inet_pton(AF_INET, name.c_str(), &ip4) == 1 ||
-               inet_pton(AF_INET6, name.c_str(), &ip6) == 1;
+  bool is_ip =
+      inet_pton(AF_INET, name.c_str(), &ip4) == 1 || inet_pton(AF_INET6, name.c_str(), &ip6) == 1;
   if (!is_ip && SSL_set_tlsext_host_name(ssl, name.c_str()) != 1) {
     return core::invalid_argument("tls: cannot set SNI name " + name);
   }

@@ -49,7 +49,8 @@ class Transport {
     error_code ignored;
     plain_->non_blocking(true, ignored);
   }
-  Transport(tcp::socket socket, asio::ssl::context& tls) : tls_(std::in_place, std::move(socket), tls) {}
+  Transport(tcp::socket socket, asio::ssl::context& tls)
+      : tls_(std::in_place, std::move(socket), tls) {}
 
   tcp::socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
   bool is_tls() const { return tls_.has_value(); }
