@@ -94,7 +94,7 @@ core::Status EventLoop::block_on(Awaitable<void> task, core::Duration timeout) {
     std::string error;
   };
   auto outcome = std::make_shared<Outcome>();
-  asio::co_spawn(*io_, std::move(task), [outcome](std::exception_ptr e) {
+  asio::co_spawn(*io_, std::move(task), [outcome](const std::exception_ptr& e) {
     outcome->done = true;
     if (!e) return;
     try {
@@ -126,7 +126,7 @@ core::AsioClock& EventLoop::clock() {
 
 void spawn(EventLoop& loop, Awaitable<void> task, std::string_view name) {
   asio::co_spawn(loop.io_context(), std::move(task),
-                 [name = std::string(name)](std::exception_ptr e) {
+                 [name = std::string(name)](const std::exception_ptr& e) {
                    if (!e) return;
                    try {
                      std::rethrow_exception(e);

@@ -65,7 +65,7 @@ Router::Router() : table_(std::make_shared<Table>()) {}
 
 Router& Router::add(std::string method, std::string pattern, Handler handler) {
   if (pattern.find('{') == std::string::npos) {
-    table_->exact[pattern].push_back({std::move(method), std::move(handler)});
+    table_->exact[std::move(pattern)].push_back({std::move(method), std::move(handler)});
     return *this;
   }
   PatternRoute route{std::move(method), {}, std::move(handler)};

@@ -26,7 +26,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-void log_exceptions(std::exception_ptr e) {
+void log_exceptions(const std::exception_ptr& e) {
   if (!e) return;
   try {
     std::rethrow_exception(e);

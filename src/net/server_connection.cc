@@ -630,16 +630,17 @@ Awaitable<void> Connection::shutdown() {
 void detail::start_connection(const std::shared_ptr<ServerState>& state, tcp::socket socket) {
   auto connection = std::make_shared<Connection>(state, std::move(socket));
   state->add(connection);
-  asio::co_spawn(connection->executor(), Connection::run(connection), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      core::log_error(std::string("http server: connection coroutine failed: ") + ex.what());
-    } catch (...) {
-      core::log_error("http server: connection coroutine failed");
-    }
-  });
+  asio::co_spawn(
+      connection->executor(), Connection::run(connection), [](const std::exception_ptr& e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          core::log_error(std::string("http server: connection coroutine failed: ") + ex.what());
+        } catch (...) {
+          core::log_error("http server: connection coroutine failed");
+        }
+      });
 }
 
 }  // namespace llmscale::net

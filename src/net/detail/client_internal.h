@@ -53,7 +53,7 @@ struct PooledConnection {
 };
 
 struct Waiter {
-  explicit Waiter(asio::any_io_executor executor) : timer(std::move(executor)) {}
+  explicit Waiter(const asio::any_io_executor& executor) : timer(executor) {}
   asio::steady_timer timer;
   bool granted = false;
   // A keep-alive connection handed over, or null: a slot to open a new connection in.
@@ -242,7 +242,7 @@ struct Exchange {
   }
 
   void fail(core::Error e) {
-    failure = e;
+    failure = std::move(e);
     watchdog.disarm();
     if (connection) {
       shared->release(connection, false);

@@ -4,8 +4,8 @@
 
 namespace llmscale::net::detail {
 
-Watchdog::Watchdog(asio::any_io_executor executor, Callback on_expire)
-    : state_(std::make_shared<State>(std::move(executor), std::move(on_expire))) {}
+Watchdog::Watchdog(const asio::any_io_executor& executor, Callback on_expire)
+    : state_(std::make_shared<State>(executor, std::move(on_expire))) {}
 
 Watchdog::~Watchdog() {
   state_->stopped = true;

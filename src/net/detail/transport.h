@@ -121,7 +121,7 @@ class Watchdog {
  public:
   using Callback = std::function<void(int phase)>;
 
-  Watchdog(asio::any_io_executor executor, Callback on_expire);
+  Watchdog(const asio::any_io_executor& executor, Callback on_expire);
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
@@ -145,8 +145,8 @@ class Watchdog {
 
  private:
   struct State {
-    State(asio::any_io_executor executor, Callback callback)
-        : timer(std::move(executor)), on_expire(std::move(callback)) {}
+    State(const asio::any_io_executor& executor, Callback callback)
+        : timer(executor), on_expire(std::move(callback)) {}
     asio::steady_timer timer;
     Callback on_expire;
     SteadyTime deadline = SteadyTime::max();
