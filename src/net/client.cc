@@ -334,9 +334,18 @@ Awaitable<core::Result<std::string>> ClientStream::read_all(std::size_t max_byte
 }
 
 void ClientStream::cancel() {
-  if (!exchange_ || exchange_->done) return;
-  exchange_->cancelled = true;
-  if (exchange_->connection) exchange_->connection->transport.close();
+  if (!exchange_) return;
+  auto abort = [ex = exchange_] {
+    if (ex->done) return;
+    ex->cancelled = true;
+    if (ex->connection) ex->connection->transport.close();
+  };
+  // With several loop threads the exchange lives on its own strand; join it there.
+  if (exchange_->shared->loop.threads() > 1) {
+    asio::post(exchange_->executor, std::move(abort));
+  } else {
+    abort();
+  }
 }
 
 namespace {

@@ -107,8 +107,9 @@ class ClientStream {
   Awaitable<core::Result<std::string>> read_all(std::size_t max_bytes = 64 * 1024 * 1024);
   bool done() const;
   // Aborts the exchange: a pending or later read_chunk() fails with kCancelled and the
-  // connection is closed. Call it on the coroutine's executor (e.g. from an on_disconnect
-  // callback of the same server connection, or from the same thread with a one-thread loop).
+  // connection is closed. May be called from any coroutine or callback on the loop (e.g. a
+  // proxy's ResponseWriter::on_disconnect) while another coroutine waits in read_chunk(); with
+  // a multi-threaded loop it takes effect on the exchange's strand shortly after.
   void cancel();
 
   // For HttpClient (the exchange type is internal).
