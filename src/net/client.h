@@ -3,8 +3,10 @@
 // gzip decoding, and streaming responses with per-read arrival times (TTFT and inter-token
 // latency measurement).
 //
-//   net::HttpClient client(loop, {.connect_timeout = 2s});
-//   auto response = co_await client.request({.url = "http://127.0.0.1:9090/metrics"});
+//   net::ClientOptions options;
+//   options.connect_timeout = 2s;
+//   net::HttpClient client(loop, options);
+//   auto response = co_await client.request(net::Request::get("http://127.0.0.1:9090/metrics"));
 //   if (!response) log_warn(response.error().to_string());
 //
 // Timeouts: connect (DNS + TCP + TLS handshake), response head (from sending the request to
