@@ -1,0 +1,113 @@
+// HTTP/1.1 value types shared by the server and the client: header lists, requests, responses.
+//
+// Plain values with no I/O and no Boost: other modules build and inspect them freely (and unit
+// test handlers with them, see net/recording_writer.h). Header names compare
+// case-insensitively (RFC 9110 §5.1); field order and repeated fields are kept as received.
+// Not thread-safe; copy or move between threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/time.h"
+
+namespace llmscale::net {
+
+// ASCII case-insensitive equality (header names, tokens, schemes).
+bool iequals(std::string_view a, std::string_view b);
+
+// An ordered, multi-valued list of header fields with case-insensitive names.
+class Headers {
+ public:
+  using Field = std::pair<std::string, std::string>;
+  using const_iterator = std::vector<Field>::const_iterator;
+
+  Headers() = default;
+  Headers(std::initializer_list<Field> fields) : fields_(fields) {}
+
+  // Appends a field (a repeated name keeps every value).
+  void add(std::string_view name, std::string_view value);
+  // Replaces every field called `name` by one field.
+  void set(std::string_view name, std::string_view value);
+  // Removes every field called `name`; returns how many were removed.
+  std::size_t remove(std::string_view name);
+
+  // The first value of `name`, or nullopt.
+  std::optional<std::string_view> get(std::string_view name) const;
+  // The first value of `name`, or "" when absent.
+  std::string_view value(std::string_view name) const;
+  std::vector<std::string_view> get_all(std::string_view name) const;
+  bool contains(std::string_view name) const;
+  // True when any `name` field holds `token` in its comma-separated list, ignoring case
+  // ("Connection: keep-alive, Upgrade" has the token "upgrade").
+  bool has_token(std::string_view name, std::string_view token) const;
+
+  const_iterator begin() const { return fields_.begin(); }
+  const_iterator end() const { return fields_.end(); }
+  std::size_t size() const { return fields_.size(); }
+  bool empty() const { return fields_.empty(); }
+  void clear() { fields_.clear(); }
+  void reserve(std::size_t n) { fields_.reserve(n); }
+
+ private:
+  std::vector<Field> fields_;
+};
+
+// A client request (HttpClient::request / open). `url` is absolute: http://host[:port]/path?q.
+// The client adds Host, Content-Length and User-Agent unless given. The optional limits override
+// ClientOptions for this request only.
+struct Request {
+  std::string method = "GET";
+  std::string url;
+  Headers headers;
+  std::string body;
+
+  std::optional<core::Duration> total_timeout;
+  std::optional<core::Duration> response_head_timeout;
+  std::optional<core::Duration> idle_timeout;
+  std::optional<std::size_t> max_body_bytes;
+
+  // Shorthands (g++ 12 warns about designated initializers that leave members out).
+  static Request get(std::string url);
+  static Request post(std::string url, std::string body, std::string_view content_type = "");
+};
+
+// A complete response: what a handler sends, or what HttpClient::request returns.
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;
+
+  // `body` with Content-Type "text/plain; charset=utf-8".
+  static Response text(int status, std::string body);
+  // `body` (already JSON) with Content-Type "application/json".
+  static Response json(int status, std::string body);
+};
+
+// A network peer or listening address; IPv6 addresses are stored without brackets.
+struct Endpoint {
+  std::string address;
+  std::uint16_t port = 0;
+
+  // "127.0.0.1:8080", "[::1]:8080".
+  std::string to_string() const;
+};
+
+// The reason phrase for a status code ("Not Found"); "Unknown" for codes without one.
+std::string_view reason_phrase(int status);
+
+// Hop-by-hop fields a proxy must not forward (RFC 9110 §7.6.1): Connection, Keep-Alive,
+// Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-Authenticate,
+// Proxy-Authorization.
+bool is_hop_by_hop_header(std::string_view name);
+
+// The current time as an IMF-fixdate for the Date header ("Sun, 06 Nov 1994 08:49:37 GMT").
+std::string http_date(core::Time time);
+
+}  // namespace llmscale::net
