@@ -47,6 +47,9 @@ struct PeerCertificate {
   // OpenSSL's reason when not verified ("unable to get local issuer certificate").
   std::string verify_error;
   CertificateInfo certificate;
+  // The presented chain as PEM, leaf first, for verification against a particular CA
+  // (verify_client_certificate in tls_cert.h).
+  std::string chain_pem;
 };
 
 }  // namespace llmscale::net

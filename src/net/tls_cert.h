@@ -64,6 +64,14 @@ struct CertificateInfo {
 // Reads the first certificate of a PEM text.
 core::Result<CertificateInfo> inspect_certificate_pem(std::string_view pem);
 
+// Verifies a client certificate chain (PEM, leaf first, intermediates after) against the CA
+// certificates in `ca_pem` for client authentication, at the current time: what
+// kube-apiserver's x509 authenticators do with --client-ca-file and
+// --requestheader-client-ca-file. A chain that does not verify is kUnauthenticated with
+// OpenSSL's reason ("x509: unable to get local issuer certificate"); unreadable PEM is
+// kInvalidArgument.
+core::Status verify_client_certificate(std::string_view chain_pem, std::string_view ca_pem);
+
 namespace detail {
 CertificateInfo certificate_info(x509_st* certificate);
 // The queued OpenSSL errors as one line (and clears the queue).

@@ -198,6 +198,22 @@ std::shared_ptr<const PeerCertificate> peer_certificate(ssl_st* ssl) {
   long result = SSL_get_verify_result(ssl);
   peer->verified = result == X509_V_OK;
   if (!peer->verified) peer->verify_error = X509_verify_cert_error_string(result);
+  // Leaf first, then what else the client sent (a server's peer chain omits the leaf).
+  auto append_pem = [&](X509* c) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(bio, c);
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    peer->chain_pem.append(data, static_cast<std::size_t>(n));
+    BIO_free(bio);
+  };
+  append_pem(cert);
+  if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) {
+      X509* c = sk_X509_value(chain, i);
+      if (X509_cmp(c, cert) != 0) append_pem(c);
+    }
+  }
   X509_free(cert);
   return peer;
 }

@@ -1,0 +1,104 @@
+// AdapterServer: the metrics adapter as an aggregated API server — HTTPS, the delegated
+// authentication an aggregated server performs (front-proxy request headers trusted only on a
+// client certificate that verifies against the request-header CA, client certificates,
+// anonymous), a simple authorization mode, health endpoints, and relisting on an interval
+// (adapter-and-peers.md §1.3, §2.1, §2.6).
+//
+// Not done here: delegated authorization through SubjectAccessReview and bearer tokens through
+// TokenReview (both need the Kubernetes API); the `Authenticated` mode admits any authenticated
+// user instead, which with a request-header CA means "only the aggregator".
+//
+// Threads: construct, start() and stop() on the loop's thread (or before it runs). Requests
+// may be served on several loop threads at once; the MetricsAdapter allows that.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapter/adapter.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "net/event_loop.h"
+#include "net/server.h"
+
+namespace llmscale::adapter {
+
+// kube-apiserver's --requestheader-* and --client-ca-file settings (PEM text, not paths).
+struct AuthenticationOptions {
+  std::string requestheader_client_ca_pem;
+  std::vector<std::string> requestheader_allowed_names;  // empty: any CN the CA signed
+  std::vector<std::string> requestheader_username_headers{"X-Remote-User"};
+  std::vector<std::string> requestheader_group_headers{"X-Remote-Group"};
+  std::vector<std::string> requestheader_extra_headers_prefix{"X-Remote-Extra-"};
+  std::string client_ca_pem;
+  bool anonymous = true;  // --anonymous-auth
+};
+
+enum class AuthorizationMode {
+  kAlwaysAllow,    // every request (local use)
+  kAuthenticated,  // every authenticated user; anonymous requests get 403
+};
+
+struct UserInfo {
+  std::string name;
+  std::vector<std::string> groups;
+  std::map<std::string, std::vector<std::string>> extra;
+};
+
+// Who sent `request`, as kube-apiserver's authenticator chain decides: the front proxy's
+// headers, else the client certificate's CN/O, else anonymous. An Error (kUnauthenticated) is a
+// 401: a certificate that verifies against neither CA, a front-proxy CN not allowed, or no
+// credentials with anonymous authentication off.
+core::Result<UserInfo> authenticate(const net::ServerRequest& request,
+                                    const AuthenticationOptions& options);
+
+struct AdapterServerOptions {
+  net::ServerOptions http;  // address, port, TLS (the client CAs are filled from `authn`)
+  AuthenticationOptions authn;
+  AuthorizationMode authz = AuthorizationMode::kAuthenticated;
+  core::Duration relist_interval = std::chrono::minutes(10);  // --metrics-relist-interval
+  // Paths served without authentication or authorization (--authorization-always-allow-paths).
+  std::vector<std::string> always_allow_paths{"/healthz", "/readyz", "/livez"};
+};
+
+class AdapterServer {
+ public:
+  // REQUIRES: `adapter` and `clock` outlive the server; `clock` runs on `loop`.
+  AdapterServer(net::EventLoop& loop, MetricsAdapter& adapter, core::Clock& clock,
+                AdapterServerOptions options);
+  ~AdapterServer();
+  AdapterServer(const AdapterServer&) = delete;
+  AdapterServer& operator=(const AdapterServer&) = delete;
+
+  // Relists once (a failure is logged and /readyz reports it), schedules relisting, and starts
+  // listening.
+  core::Status start();
+  void stop();
+
+  std::uint16_t port() const;
+  // Whether the last relist succeeded (what /readyz reports).
+  bool ready() const { return ready_.load(); }
+  // The request handler, for tests with a RecordingResponseWriter.
+  net::Handler handler();
+  // Runs one relist now (also what the timer does).
+  void relist_now();
+
+ private:
+  net::Awaitable<void> handle(net::ServerRequest& request, net::ResponseWriter& writer);
+  void schedule_relist();
+
+  net::EventLoop& loop_;
+  MetricsAdapter& adapter_;
+  core::Clock& clock_;
+  AdapterServerOptions options_;
+  std::unique_ptr<net::HttpServer> http_;
+  std::optional<core::Clock::TimerId> relist_timer_;
+  std::atomic<bool> ready_{false};
+  std::string last_relist_error_;
+};
+
+}  // namespace llmscale::adapter

@@ -1,0 +1,231 @@
+// AdapterServer over HTTPS on loopback: the aggregator's front-proxy certificate and
+// X-Remote-* headers, client certificates, anonymous requests, 401/403 statuses in
+// kube-apiserver's words, health endpoints, and the metrics API behind them.
+#include "adapter/server.h"
+
+#include <gtest/gtest.h>
+
+#include "core/clock.h"
+#include "net/client.h"
+#include "net/tls_cert.h"
+#include "prom/promql_engine.h"
+#include "prom/storage.h"
+
+namespace llmscale::adapter {
+namespace {
+
+net::CertificateSpec ca_spec(std::string name) {
+  net::CertificateSpec spec;
+  spec.common_name = std::move(name);
+  spec.dns_names = {};
+  spec.ip_addresses = {};
+  spec.is_ca = true;
+  return spec;
+}
+
+net::CertificateSpec client_spec(std::string name, std::vector<std::string> groups) {
+  net::CertificateSpec spec;
+  spec.common_name = std::move(name);
+  spec.organizations = std::move(groups);
+  spec.dns_names = {};
+  spec.ip_addresses = {};
+  spec.server_auth = false;
+  spec.client_auth = true;
+  return spec;
+}
+
+// The certificates of a cluster: the serving CA, the front-proxy CA and its client
+// (the aggregator), the client CA and a user, and a stranger's CA and client.
+struct Pki {
+  net::CertificateAndKey serving_ca, serving, proxy_ca, proxy, client_ca, user, other_ca, stranger,
+      other_proxy;
+  static const Pki& get() {
+    static const Pki pki = [] {
+      Pki p;
+      p.serving_ca = *net::generate_self_signed_certificate(ca_spec("serving-ca"));
+      p.serving = *net::generate_signed_certificate(net::CertificateSpec{}, p.serving_ca);
+      p.proxy_ca = *net::generate_self_signed_certificate(ca_spec("front-proxy-ca"));
+      p.proxy =
+          *net::generate_signed_certificate(client_spec("front-proxy-client", {}), p.proxy_ca);
+      p.other_proxy =
+          *net::generate_signed_certificate(client_spec("not-the-aggregator", {}), p.proxy_ca);
+      p.client_ca = *net::generate_self_signed_certificate(ca_spec("client-ca"));
+      p.user = *net::generate_signed_certificate(client_spec("jane", {"dev", "ops"}), p.client_ca);
+      p.other_ca = *net::generate_self_signed_certificate(ca_spec("other-ca"));
+      p.stranger = *net::generate_signed_certificate(client_spec("mallory", {}), p.other_ca);
+      return p;
+    }();
+    return pki;
+  }
+};
+
+class AdapterServerTest : public ::testing::Test {
+ protected:
+  AdapterServerTest()
+      : engine_(storage_), lister_({{{"", "pods"}, "llm", "vllm-a", {{"app", "vllm"}}}}) {
+    auto now = core::to_unix_millis(loop_.clock().now());
+    EXPECT_TRUE(storage_.append(
+        {{"__name__", "vllm:num_requests_waiting"}, {"namespace", "llm"}, {"pod", "vllm-a"}},
+        now - 1000, 4));
+    auto config = parse_adapter_config(R"(
+rules:
+- seriesQuery: 'vllm:num_requests_waiting'
+  resources: {template: <<.Resource>>}
+  name: {matches: "^vllm:(.*)$", as: "${1}"}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+)");
+    adapter_ = std::make_unique<MetricsAdapter>(std::make_shared<const AdapterConfig>(*config),
+                                                engine_, lister_, loop_.clock());
+  }
+
+  void start(AuthorizationMode mode,
+             std::vector<std::string> allowed_names = {"front-proxy-client"}) {
+    AdapterServerOptions options;
+    options.http.tls = net::TlsServerOptions{};
+    options.http.tls->cert_pem = Pki::get().serving.cert_pem;
+    options.http.tls->key_pem = Pki::get().serving.key_pem;
+    options.authn.requestheader_client_ca_pem = Pki::get().proxy_ca.cert_pem;
+    options.authn.requestheader_allowed_names = std::move(allowed_names);
+    options.authn.client_ca_pem = Pki::get().client_ca.cert_pem;
+    options.authz = mode;
+    server_ = std::make_unique<AdapterServer>(loop_, *adapter_, loop_.clock(), options);
+    ASSERT_TRUE(server_->start());
+  }
+
+  net::Response get(const std::string& path, const net::CertificateAndKey* cert = nullptr,
+                    net::Headers headers = {}, const std::string& method = "GET") {
+    net::ClientOptions options;
+    options.tls.ca_pem = Pki::get().serving_ca.cert_pem;
+    if (cert != nullptr) {
+      options.tls.cert_pem = cert->cert_pem;
+      options.tls.key_pem = cert->key_pem;
+    }
+    net::HttpClient client(loop_, options);
+    net::Request request =
+        net::Request::get("https://127.0.0.1:" + std::to_string(server_->port()) + path);
+    request.method = method;
+    request.headers = std::move(headers);
+    std::optional<core::Result<net::Response>> result;
+    auto task = [&]() -> net::Awaitable<void> {
+      result = co_await client.request(std::move(request));
+    };
+    EXPECT_TRUE(loop_.block_on(task(), std::chrono::seconds(20)));
+    if (!result || !*result) {
+      ADD_FAILURE() << "request failed: " << (result ? result->error().message : "timeout");
+      return {};
+    }
+    return **result;
+  }
+
+  net::EventLoop loop_;
+  prom::Storage storage_;
+  prom::LocalQueryEngine engine_;
+  StaticObjectLister lister_;
+  std::unique_ptr<MetricsAdapter> adapter_;
+  std::unique_ptr<AdapterServer> server_;
+};
+
+const std::string kPods =
+    "/apis/custom.metrics.k8s.io/v1beta2/namespaces/llm/pods/*/num_requests_waiting";
+
+TEST_F(AdapterServerTest, TheAggregatorsHeadersAreTrustedOnlyWithItsCertificate) {
+  start(AuthorizationMode::kAuthenticated);
+  net::Headers remote{{"X-Remote-User", "system:kube-controller-manager"},
+                      {"X-Remote-Group", "system:authenticated"}};
+  auto through_proxy = get(kPods, &Pki::get().proxy, remote);
+  EXPECT_EQ(through_proxy.status, 200) << through_proxy.body;
+  EXPECT_NE(through_proxy.body.find("\"value\":\"4\""), std::string::npos) << through_proxy.body;
+  EXPECT_EQ(through_proxy.headers.value("Content-Type"), "application/json");
+
+  // The same headers without the front-proxy certificate are ignored: anonymous, forbidden.
+  auto forged = get(kPods, nullptr, remote);
+  EXPECT_EQ(forged.status, 403);
+  EXPECT_EQ(
+      forged.body,
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods.custom.metrics.k8s.io )"
+      R"(\"*\" is forbidden: User \"system:anonymous\" cannot get resource \"pods/num_requests_waiting\" in API )"
+      R"(group \"custom.metrics.k8s.io\" in the namespace \"llm\"","reason":"Forbidden","details":{"name":"*",)"
+      R"("group":"custom.metrics.k8s.io","kind":"pods"},"code":403})"
+      "\n");
+  auto discovery = get("/apis/custom.metrics.k8s.io/v1beta2");
+  EXPECT_EQ(discovery.status, 403);
+  EXPECT_NE(
+      discovery.body.find(
+          R"(forbidden: User \"system:anonymous\" cannot get path \"/apis/custom.metrics.k8s.io/v1beta2\")"),
+      std::string::npos)
+      << discovery.body;
+
+  // A certificate from an unknown CA, or a front-proxy CN not in the allowed list: 401.
+  auto stranger = get(kPods, &Pki::get().stranger, remote);
+  EXPECT_EQ(stranger.status, 401);
+  EXPECT_EQ(
+      stranger.body,
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized",)"
+      R"("reason":"Unauthorized","code":401})"
+      "\n");
+  EXPECT_EQ(get(kPods, &Pki::get().other_proxy, remote).status, 401);
+
+  // A user certificate from the client CA authenticates as its CN.
+  EXPECT_EQ(get(kPods, &Pki::get().user).status, 200);
+  // Health endpoints need nothing.
+  auto healthz = get("/healthz");
+  EXPECT_EQ(healthz.status, 200);
+  EXPECT_EQ(healthz.body, "ok");
+  EXPECT_EQ(get("/readyz").status, 200);
+}
+
+TEST_F(AdapterServerTest, AlwaysAllowServesAnonymousAndAnswersLikeAnApiServer) {
+  start(AuthorizationMode::kAlwaysAllow);
+  auto list = get("/apis/external.metrics.k8s.io/v1beta1");
+  EXPECT_EQ(list.status, 200);
+  EXPECT_EQ(
+      list.body,
+      R"({"kind":"APIResourceList","apiVersion":"v1","groupVersion":"external.metrics.k8s.io/v1beta1",)"
+      R"("resources":[]})"
+      "\n");
+  auto missing = get("/apis/custom.metrics.k8s.io/v1beta2/namespaces/llm/pods/*/nope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_NE(missing.body.find("the server could not find the metric nope for pods"),
+            std::string::npos);
+  EXPECT_EQ(get("/apis/custom.metrics.k8s.io/v1beta2/namespaces/llm/pods", nullptr).status, 400);
+  auto post = get(kPods, nullptr, {}, "POST");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(get("/api/v1/pods").status, 404);
+  EXPECT_EQ(get("/openapi/v2").status, 200);
+  // A front proxy with a forbidden CN still fails authentication: 401 beats AlwaysAllow.
+  EXPECT_EQ(get(kPods, &Pki::get().other_proxy, {{"X-Remote-User", "x"}}).status, 401);
+}
+
+TEST(AdapterAuthenticationTest, HeadersGroupsAndExtras) {
+  AuthenticationOptions options;
+  options.requestheader_client_ca_pem = Pki::get().proxy_ca.cert_pem;
+  options.requestheader_username_headers = {"X-Remote-User", "X-Other-User"};
+  net::ServerRequest request;
+  auto peer = std::make_shared<net::PeerCertificate>();
+  peer->chain_pem = Pki::get().proxy.cert_pem;
+  peer->certificate = *net::inspect_certificate_pem(Pki::get().proxy.cert_pem);
+  request.peer_certificate = peer;
+  request.headers.add("X-Other-User", "bob");
+  request.headers.add("X-Remote-Group", "a");
+  request.headers.add("x-remote-group", "b");
+  request.headers.add("X-Remote-Extra-Scopes", "s1");
+  request.headers.add("X-Remote-Extra-Acme.com%2Fproject", "p");
+  auto user = authenticate(request, options);
+  ASSERT_TRUE(user) << user.error().message;
+  EXPECT_EQ(user->name, "bob");
+  EXPECT_EQ(user->groups, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(user->extra.at("scopes"), std::vector<std::string>{"s1"});
+  EXPECT_EQ(user->extra.at("acme.com/project"), std::vector<std::string>{"p"});
+
+  // No user header: the front-proxy authenticator does not apply; anonymous follows.
+  net::ServerRequest no_user;
+  no_user.peer_certificate = peer;
+  auto anonymous = authenticate(no_user, options);
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->name, "system:anonymous");
+  options.anonymous = false;
+  EXPECT_FALSE(authenticate(no_user, options));
+}
+
+}  // namespace
+}  // namespace llmscale::adapter
