@@ -1,6 +1,7 @@
 // String helpers.
 #include "core/strings.h"
 
+#include <cstdint>
 #include <cstdio>
 
 namespace llmscale::core {
@@ -32,6 +33,56 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
   for (std::size_t i = 0; i < parts.size(); ++i) {
     if (i > 0) out += separator;
     out += parts[i];
+  }
+  return out;
+}
+
+namespace {
+constexpr std::string_view kBase64 =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}  // namespace
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  std::string out;
+  std::uint32_t buffer = 0;
+  int bits = 0, padding = 0, symbols = 0;
+  for (char c : text) {
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (c == '=') {
+      ++padding;
+      ++symbols;
+      continue;
+    }
+    if (padding > 0) return std::nullopt;  // data after padding
+    auto pos = kBase64.find(c);
+    if (pos == std::string_view::npos) return std::nullopt;
+    ++symbols;
+    buffer = (buffer << 6) | static_cast<std::uint32_t>(pos);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xff);
+    }
+  }
+  if (symbols % 4 != 0 || padding > 2) return std::nullopt;
+  return out;
+}
+
+std::string base64_encode(std::string_view data) {
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    std::uint32_t n = (std::uint32_t(std::uint8_t(data[i])) << 16) |
+                      (std::uint32_t(std::uint8_t(data[i + 1])) << 8) | std::uint8_t(data[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += kBase64[(n >> shift) & 63];
+  }
+  if (i < data.size()) {
+    std::uint32_t n = std::uint32_t(std::uint8_t(data[i])) << 16;
+    if (i + 1 < data.size()) n |= std::uint32_t(std::uint8_t(data[i + 1])) << 8;
+    out += kBase64[(n >> 18) & 63];
+    out += kBase64[(n >> 12) & 63];
+    out += i + 1 < data.size() ? kBase64[(n >> 6) & 63] : '=';
+    out += '=';
   }
   return out;
 }

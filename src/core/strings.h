@@ -1,6 +1,7 @@
 // Small string helpers shared by every module.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,11 @@ std::vector<std::string_view> split(std::string_view text, char separator);
 std::string_view trim(std::string_view text);
 
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
+
+// Standard base64 (RFC 4648, with padding; whitespace ignored, as Go's decoder does for
+// kubeconfig "-data" fields). nullopt for invalid input.
+std::optional<std::string> base64_decode(std::string_view text);
+std::string base64_encode(std::string_view data);
 
 // ASCII lower-casing (Go's strings.ToLower on ASCII text).
 std::string to_lower(std::string_view text);

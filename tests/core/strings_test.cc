@@ -25,5 +25,19 @@ TEST(StringsTest, GoQuoteEscapesLikeStrconvQuote) {
   EXPECT_EQ(go_quote("caf\xC3\xA9"), "\"caf\xC3\xA9\"");
 }
 
+TEST(Base64Test, RoundTripsAndRejectsGarbage) {
+  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba",
+                                                       "foobar", std::string("\0\xff\x10", 3)}) {
+    auto encoded = base64_encode(s);
+    EXPECT_EQ(base64_decode(encoded), s) << encoded;
+  }
+  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_decode("Zm9v\nYmE=\n"), "fooba");  // line breaks as in PEM-ish kubeconfig data
+  EXPECT_EQ(base64_decode("Zm9"), std::nullopt);
+  EXPECT_EQ(base64_decode("Zm9v!"), std::nullopt);
+  EXPECT_EQ(base64_decode("Zm=9v"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace llmscale::core
