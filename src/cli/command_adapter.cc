@@ -1,18 +1,27 @@
-// `llmscale adapter explain`: how the metrics adapter answers one request path — the rule and
-// series it resolves to, the objects listed, the PromQL run and the answer — over metrics files.
+// `llmscale adapter`: the custom/external metrics API server (HTTPS, aggregated-API
+// authentication), and `llmscale adapter explain`: how it answers one request path — the rule
+// and series it resolves to, the objects listed, the PromQL run and the answer.
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "adapter/adapter.h"
+#include "adapter/kube_lister.h"
+#include "adapter/server.h"
 #include "cli/commands.h"
 #include "cli/io.h"
 #include "core/clock.h"
+#include "core/duration.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/strings.h"
 #include "core/time.h"
 #include "kube/json_codec.h"
+#include "net/event_loop.h"
+#include "net/tls_cert.h"
 #include "prom/exposition.h"
 #include "prom/promql_engine.h"
 #include "prom/storage.h"
@@ -187,12 +196,221 @@ int run_explain(const ExplainOptions& o) {
   return code == 200 ? 0 : 1;
 }
 
+struct ServeOptions {
+  std::string config;
+  std::vector<std::string> metrics;
+  std::string objects;
+  std::string kubeconfig;
+  std::string bind_address = "0.0.0.0";
+  int secure_port = 6443;
+  std::string cert_dir = "apiserver.local.config/certificates";
+  std::string tls_cert_file, tls_private_key_file;
+  std::string client_ca_file, requestheader_client_ca_file;
+  std::vector<std::string> requestheader_allowed_names;
+  std::vector<std::string> requestheader_username_headers{"X-Remote-User"};
+  std::vector<std::string> requestheader_group_headers{"X-Remote-Group"};
+  std::vector<std::string> requestheader_extra_headers_prefix{"X-Remote-Extra-"};
+  bool anonymous_auth = true;
+  std::string authorization_mode = "Authenticated";
+  std::string relist_interval = "10m";
+  std::string max_age;
+};
+
+core::Result<std::string> read_pem(const std::string& path, const char* flag) {
+  auto text = read_input(path);
+  if (!text) return core::invalid_argument(std::string(flag) + ": " + text.error().message);
+  return *text;
+}
+
+// The serving certificate: the given files, or a self-signed one kept in --cert-dir
+// (apiserver.crt / apiserver.key, as the generic API server names them).
+core::Status serving_certificate(const ServeOptions& o, net::TlsServerOptions& tls) {
+  if (!o.tls_cert_file.empty() || !o.tls_private_key_file.empty()) {
+    if (o.tls_cert_file.empty() || o.tls_private_key_file.empty()) {
+      return core::invalid_argument("--tls-cert-file and --tls-private-key-file go together");
+    }
+    tls.cert_file = o.tls_cert_file;
+    tls.key_file = o.tls_private_key_file;
+    return {};
+  }
+  namespace fs = std::filesystem;
+  fs::path cert = fs::path(o.cert_dir) / "apiserver.crt",
+           key = fs::path(o.cert_dir) / "apiserver.key";
+  if (!fs::exists(cert) || !fs::exists(key)) {
+    net::CertificateSpec spec;
+    spec.common_name = "localhost@llmscale-adapter";
+    spec.dns_names = {"localhost"};
+    spec.ip_addresses = {"127.0.0.1"};
+    auto generated = net::generate_self_signed_certificate(spec);
+    if (!generated) return tl::unexpected(generated.error());
+    std::error_code ec;
+    fs::create_directories(o.cert_dir, ec);
+    if (ec) return core::invalid_argument("--cert-dir: " + ec.message());
+    std::ofstream(cert) << generated->cert_pem;
+    std::ofstream(key) << generated->key_pem;
+    fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write, ec);
+    core::log_info("adapter: generated a self-signed serving certificate in " + o.cert_dir);
+  }
+  tls.cert_file = cert.string();
+  tls.key_file = key.string();
+  return {};
+}
+
+int run_serve(const ServeOptions& o) {
+  auto config_text = read_input(o.config);
+  if (!config_text) return fail(config_text.error().message);
+  auto config = adapter::parse_adapter_config(*config_text);
+  if (!config) return fail(o.config + ": " + config.error().message);
+  auto relist = core::parse_go_duration(o.relist_interval);
+  if (!relist || *relist <= core::Duration::zero())
+    return fail("--metrics-relist-interval: invalid duration");
+  core::Duration max_age = *relist;
+  if (!o.max_age.empty()) {
+    auto parsed = core::parse_go_duration(o.max_age);
+    if (!parsed) return fail("--metrics-max-age: " + parsed.error().message);
+    max_age = *parsed;
+  }
+  if (max_age < *relist)
+    return fail("--metrics-max-age must be greater than or equal to --metrics-relist-interval");
+  if (o.metrics.empty()) {
+    return fail(
+        "no metrics backend: pass --metrics FILE (Prometheus text files served as a snapshot)");
+  }
+  if (o.authorization_mode != "AlwaysAllow" && o.authorization_mode != "Authenticated") {
+    return fail("--authorization-mode: must be AlwaysAllow or Authenticated");
+  }
+
+  adapter::AdapterServerOptions server_options;
+  server_options.http.address = o.bind_address;
+  if (o.secure_port < 0 || o.secure_port > 65535) return fail("--secure-port: out of range");
+  server_options.http.port = static_cast<std::uint16_t>(o.secure_port);
+  server_options.http.tls = net::TlsServerOptions{};
+  if (auto st = serving_certificate(o, *server_options.http.tls); !st)
+    return fail(st.error().message);
+  auto& authn = server_options.authn;
+  if (!o.client_ca_file.empty()) {
+    auto pem = read_pem(o.client_ca_file, "--client-ca-file");
+    if (!pem) return fail(pem.error().message);
+    authn.client_ca_pem = *pem;
+  }
+  if (!o.requestheader_client_ca_file.empty()) {
+    auto pem = read_pem(o.requestheader_client_ca_file, "--requestheader-client-ca-file");
+    if (!pem) return fail(pem.error().message);
+    authn.requestheader_client_ca_pem = *pem;
+  }
+  authn.requestheader_allowed_names = o.requestheader_allowed_names;
+  authn.requestheader_username_headers = o.requestheader_username_headers;
+  authn.requestheader_group_headers = o.requestheader_group_headers;
+  authn.requestheader_extra_headers_prefix = o.requestheader_extra_headers_prefix;
+  authn.anonymous = o.anonymous_auth;
+  server_options.authz = o.authorization_mode == "AlwaysAllow"
+                             ? adapter::AuthorizationMode::kAlwaysAllow
+                             : adapter::AuthorizationMode::kAuthenticated;
+  server_options.relist_interval = *relist;
+
+  // Objects for wildcard requests: a manifest file, a kubeconfig, or the pod's service account.
+  std::unique_ptr<adapter::ObjectLister> lister;
+  if (!o.objects.empty()) {
+    auto objects = load_objects(o.objects);
+    if (!objects) return fail(objects.error().message);
+    lister = std::make_unique<adapter::StaticObjectLister>(std::move(*objects));
+  } else if (!o.kubeconfig.empty()) {
+    auto kube = adapter::load_kubeconfig(o.kubeconfig);
+    if (!kube) return fail("--kubeconfig: " + kube.error().message);
+    lister = std::make_unique<adapter::KubeObjectLister>(std::move(*kube));
+  } else if (auto in_cluster = adapter::in_cluster_config(); in_cluster) {
+    lister = std::make_unique<adapter::KubeObjectLister>(std::move(*in_cluster));
+  } else {
+    core::log_warn(
+        "adapter: no --objects, --kubeconfig or in-cluster credentials: wildcard requests will "
+        "fail "
+        "with \"unable to list matching resources\"");
+    lister = std::make_unique<adapter::StaticObjectLister>(
+        std::vector<adapter::StaticObjectLister::Object>{});
+  }
+
+  net::EventLoop loop(2);
+  prom::Storage storage;
+  if (auto st = load_metrics(o.metrics, storage, loop.clock().now()); !st)
+    return fail(st.error().message);
+  prom::LocalQueryEngine engine(storage);
+  adapter::AdapterOptions adapter_options;
+  adapter_options.max_age = max_age;
+  adapter::MetricsAdapter metrics_adapter(
+      std::make_shared<const adapter::AdapterConfig>(std::move(*config)), engine, *lister,
+      loop.clock(), adapter_options);
+  adapter::AdapterServer server(loop, metrics_adapter, loop.clock(), server_options);
+  if (auto st = server.start(); !st) return fail("cannot serve: " + st.error().message, 1);
+  std::string host =
+      o.bind_address.find(':') != std::string::npos ? "[" + o.bind_address + "]" : o.bind_address;
+  std::cout << "adapter: serving on https://" << host << ":" << server.port() << std::endl;
+  net::stop_on_signals(loop);
+  loop.run();
+  server.stop();
+  return 0;
+}
+
 }  // namespace
 
 void add_adapter_command(CLI::App& app, int& exit_code) {
   auto* adapter_cmd = app.add_subcommand(
       "adapter", "custom.metrics.k8s.io / external.metrics.k8s.io from prometheus-adapter rules");
-  adapter_cmd->require_subcommand(1);
+  adapter_cmd->require_subcommand(0, 1);
+  static ServeOptions serve;
+  adapter_cmd->add_option("--config", serve.config, "prometheus-adapter configuration (YAML)");
+  adapter_cmd->add_option("--metrics", serve.metrics,
+                          "Prometheus text files served as the backend (a snapshot)");
+  adapter_cmd->add_option("--objects", serve.objects,
+                          "Pod (or other object) manifests for wildcard requests");
+  adapter_cmd->add_option("--kubeconfig", serve.kubeconfig,
+                          "list wildcard objects through this cluster's API");
+  adapter_cmd->add_option("--bind-address", serve.bind_address, "address to listen on")
+      ->capture_default_str();
+  adapter_cmd->add_option("--secure-port", serve.secure_port, "HTTPS port (0: any free port)")
+      ->capture_default_str();
+  adapter_cmd->add_option("--cert-dir", serve.cert_dir, "where a self-signed certificate is kept")
+      ->capture_default_str();
+  adapter_cmd->add_option("--tls-cert-file", serve.tls_cert_file, "serving certificate (PEM)");
+  adapter_cmd->add_option("--tls-private-key-file", serve.tls_private_key_file,
+                          "serving key (PEM)");
+  adapter_cmd->add_option("--client-ca-file", serve.client_ca_file,
+                          "CA of client certificates (user = CN)");
+  adapter_cmd->add_option(
+      "--requestheader-client-ca-file", serve.requestheader_client_ca_file,
+      "CA of the front proxy (the aggregator) whose X-Remote-* headers are trusted");
+  adapter_cmd
+      ->add_option("--requestheader-allowed-names", serve.requestheader_allowed_names,
+                   "front-proxy certificate CNs allowed (empty: any)")
+      ->delimiter(',');
+  adapter_cmd->add_option("--requestheader-username-headers", serve.requestheader_username_headers)
+      ->delimiter(',')
+      ->capture_default_str();
+  adapter_cmd->add_option("--requestheader-group-headers", serve.requestheader_group_headers)
+      ->delimiter(',')
+      ->capture_default_str();
+  adapter_cmd
+      ->add_option("--requestheader-extra-headers-prefix", serve.requestheader_extra_headers_prefix)
+      ->delimiter(',')
+      ->capture_default_str();
+  adapter_cmd
+      ->add_option("--anonymous-auth", serve.anonymous_auth,
+                   "allow anonymous requests (then authorized)")
+      ->capture_default_str();
+  adapter_cmd
+      ->add_option("--authorization-mode", serve.authorization_mode, "AlwaysAllow or Authenticated")
+      ->capture_default_str();
+  adapter_cmd->add_option("--metrics-relist-interval", serve.relist_interval, "discovery period")
+      ->capture_default_str();
+  adapter_cmd->add_option("--metrics-max-age", serve.max_age,
+                          "series lookback for discovery (default: the interval)");
+  adapter_cmd->callback([adapter_cmd, &exit_code] {
+    if (!adapter_cmd->get_subcommands().empty()) return;
+    if (serve.config.empty()) {
+      exit_code = fail("--config is required");
+      return;
+    }
+    exit_code = run_serve(serve);
+  });
 
   static ExplainOptions explain;
   auto* explain_cmd = adapter_cmd->add_subcommand(
