@@ -138,7 +138,7 @@ std::string list_path(const GroupResource& resource, const std::string& namespac
   return prefix + ns + "/" + resource.resource;
 }
 
-KubeObjectLister::KubeObjectLister(KubeClientConfig config, core::Duration timeout)
+KubeClient::KubeClient(KubeClientConfig config, core::Duration timeout)
     : config_(std::move(config)), timeout_(timeout), loop_(std::make_unique<net::EventLoop>(1)) {
   net::ClientOptions options;
   options.tls = config_.tls;
@@ -147,19 +147,15 @@ KubeObjectLister::KubeObjectLister(KubeClientConfig config, core::Duration timeo
   loop_->start();
 }
 
-KubeObjectLister::~KubeObjectLister() {
+KubeClient::~KubeClient() {
   loop_->stop();
   loop_->join();
   // The client belongs to the loop; destroy it once nothing runs there.
   client_.reset();
 }
 
-core::Result<std::vector<std::string>> KubeObjectLister::list(const GroupResource& resource,
-                                                              const std::string& namespace_name,
-                                                              const kube::Selector& selector) {
-  std::string url = config_.server + list_path(resource, namespace_name);
-  if (!selector.empty()) url += "?labelSelector=" + net::query_escape(selector.to_string());
-  net::Request request = net::Request::get(url);
+core::Result<std::string> KubeClient::get(const std::string& path_and_query) {
+  net::Request request = net::Request::get(config_.server + path_and_query);
   request.headers.set("Accept", "application/json");
   std::string token = config_.bearer_token;
   if (!config_.token_file.empty()) {
@@ -177,20 +173,29 @@ core::Result<std::vector<std::string>> KubeObjectLister::list(const GroupResourc
     auto response = co_await client.request(std::move(r));
     p->set_value(std::move(response));
   };
-  net::spawn(*loop_, fetch(*client_, std::move(request), promise), "kube-list");
+  net::spawn(*loop_, fetch(*client_, std::move(request), promise), "kube-get");
   if (future.wait_for(timeout_ + std::chrono::seconds(1)) != std::future_status::ready) {
     return core::make_error(core::ErrorCode::kDeadlineExceeded,
-                            "listing " + resource.to_string() + " timed out");
+                            "GET " + path_and_query + " timed out");
   }
   auto response = future.get();
   if (!response) return tl::unexpected(response.error());
   if (response->status != 200) {
     return core::make_error(core::ErrorCode::kUnavailable,
-                            "listing " + resource.to_string() + ": HTTP " +
-                                std::to_string(response->status) + ": " +
-                                response->body.substr(0, 200));
+                            "GET " + path_and_query + ": HTTP " + std::to_string(response->status) +
+                                ": " + response->body.substr(0, 200));
   }
-  auto doc = core::parse_document(response->body);
+  return std::move(response->body);
+}
+
+core::Result<std::vector<std::string>> KubeObjectLister::list(const GroupResource& resource,
+                                                              const std::string& namespace_name,
+                                                              const kube::Selector& selector) {
+  std::string path = list_path(resource, namespace_name);
+  if (!selector.empty()) path += "?labelSelector=" + net::query_escape(selector.to_string());
+  auto body = client_->get(path);
+  if (!body) return tl::unexpected(body.error());
+  auto doc = core::parse_document(*body);
   if (!doc || !doc->is_object() || !doc->contains("items") || !(*doc)["items"].is_array()) {
     return core::make_error(core::ErrorCode::kInternal,
                             "listing " + resource.to_string() + ": not a list");
@@ -203,6 +208,47 @@ core::Result<std::vector<std::string>> KubeObjectLister::list(const GroupResourc
     }
   }
   return names;
+}
+
+core::Result<AuthenticationOptions> load_delegated_authentication(KubeClient& client,
+                                                                  AuthenticationOptions base) {
+  const std::string path =
+      "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication";
+  auto body = client.get(path);
+  if (!body) return tl::unexpected(body.error());
+  auto doc = core::parse_document(*body);
+  if (!doc || !doc->is_object() || !doc->contains("data") || !(*doc)["data"].is_object()) {
+    return core::make_error(core::ErrorCode::kInternal, path + ": not a ConfigMap with data");
+  }
+  const core::Json& data = (*doc)["data"];
+  auto text = [&](const char* key) {
+    return data.contains(key) && data[key].is_string() ? data[key].get<std::string>() : "";
+  };
+  auto list = [&](const char* key, std::vector<std::string>& out) -> core::Status {
+    std::string raw = text(key);
+    if (raw.empty()) return {};
+    auto parsed = core::parse_document(raw);
+    if (!parsed || !parsed->is_array())
+      return core::invalid_argument(path + ": " + key + ": not a JSON array");
+    out.clear();
+    for (const auto& v : *parsed) {
+      if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+    return {};
+  };
+  if (base.client_ca_pem.empty()) base.client_ca_pem = text("client-ca-file");
+  if (base.requestheader_client_ca_pem.empty()) {
+    base.requestheader_client_ca_pem = text("requestheader-client-ca-file");
+    for (auto [key, field] :
+         {std::pair{"requestheader-allowed-names", &base.requestheader_allowed_names},
+          std::pair{"requestheader-username-headers", &base.requestheader_username_headers},
+          std::pair{"requestheader-group-headers", &base.requestheader_group_headers},
+          std::pair{"requestheader-extra-headers-prefix",
+                    &base.requestheader_extra_headers_prefix}}) {
+      if (auto st = list(key, *field); !st) return tl::unexpected(st.error());
+    }
+  }
+  return base;
 }
 
 }  // namespace llmscale::adapter

@@ -309,17 +309,30 @@ int run_serve(const ServeOptions& o) {
   server_options.relist_interval = *relist;
 
   // Objects for wildcard requests: a manifest file, a kubeconfig, or the pod's service account.
+  // In a cluster (a kubeconfig, or the pod's service account) the API server also supplies the
+  // front proxy's CA and header names, as for every aggregated API server.
+  std::shared_ptr<adapter::KubeClient> kube;
+  if (!o.kubeconfig.empty()) {
+    auto config = adapter::load_kubeconfig(o.kubeconfig);
+    if (!config) return fail("--kubeconfig: " + config.error().message);
+    kube = std::make_shared<adapter::KubeClient>(std::move(*config));
+  } else if (auto in_cluster = adapter::in_cluster_config(); in_cluster) {
+    kube = std::make_shared<adapter::KubeClient>(std::move(*in_cluster));
+  }
+  if (kube) {
+    auto delegated = adapter::load_delegated_authentication(*kube, server_options.authn);
+    if (!delegated)
+      return fail("cannot read the delegated authentication settings: " + delegated.error().message,
+                  1);
+    server_options.authn = std::move(*delegated);
+  }
   std::unique_ptr<adapter::ObjectLister> lister;
   if (!o.objects.empty()) {
     auto objects = load_objects(o.objects);
     if (!objects) return fail(objects.error().message);
     lister = std::make_unique<adapter::StaticObjectLister>(std::move(*objects));
-  } else if (!o.kubeconfig.empty()) {
-    auto kube = adapter::load_kubeconfig(o.kubeconfig);
-    if (!kube) return fail("--kubeconfig: " + kube.error().message);
-    lister = std::make_unique<adapter::KubeObjectLister>(std::move(*kube));
-  } else if (auto in_cluster = adapter::in_cluster_config(); in_cluster) {
-    lister = std::make_unique<adapter::KubeObjectLister>(std::move(*in_cluster));
+  } else if (kube) {
+    lister = std::make_unique<adapter::KubeObjectLister>(kube);
   } else {
     core::log_warn(
         "adapter: no --objects, --kubeconfig or in-cluster credentials: wildcard requests will "

@@ -93,6 +93,18 @@ TEST(KubeListerTest, ListsThroughTheApiServerWithTheServiceAccount) {
       co_await writer.send(std::move(denied));
       co_return;
     }
+    if (request.path ==
+        "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication") {
+      auto cm = net::Response::json(
+          200, R"({"kind":"ConfigMap","data":{"client-ca-file":"CLIENT CA",)"
+               R"("requestheader-client-ca-file":"PROXY CA",)"
+               R"("requestheader-allowed-names":"[\"front-proxy-client\"]",)"
+               R"("requestheader-username-headers":"[\"X-Remote-User\"]",)"
+               R"("requestheader-group-headers":"[\"X-Remote-Group\"]",)"
+               R"("requestheader-extra-headers-prefix":"[\"X-Remote-Extra-\"]"}})");
+      co_await writer.send(std::move(cm));
+      co_return;
+    }
     std::string body =
         request.query.get("labelSelector").value_or("") == "app=vllm"
             ? R"({"kind":"PodList","items":[{"metadata":{"name":"vllm-a"}},{"metadata":{"name":"vllm-b"}}]})"
@@ -113,7 +125,8 @@ TEST(KubeListerTest, ListsThroughTheApiServerWithTheServiceAccount) {
   ::unsetenv("KUBERNETES_SERVICE_PORT");
   ASSERT_TRUE(config) << config.error().message;
 
-  KubeObjectLister lister(*config);
+  auto client = std::make_shared<KubeClient>(*config);
+  KubeObjectLister lister(client);
   auto names = lister.list({"", "pods"}, "llm", *kube::Selector::parse("app=vllm"));
   ASSERT_TRUE(names) << names.error().message;
   EXPECT_EQ(*names, (std::vector<std::string>{"vllm-a", "vllm-b"}));
@@ -121,15 +134,25 @@ TEST(KubeListerTest, ListsThroughTheApiServerWithTheServiceAccount) {
   ASSERT_TRUE(none) << none.error().message;
   EXPECT_TRUE(none->empty());
 
+  // The aggregated-API authentication settings, as the ConfigMap holds them.
+  auto authn = load_delegated_authentication(*client, AuthenticationOptions{});
+  ASSERT_TRUE(authn) << authn.error().message;
+  EXPECT_EQ(authn->client_ca_pem, "CLIENT CA");
+  EXPECT_EQ(authn->requestheader_client_ca_pem, "PROXY CA");
+  EXPECT_EQ(authn->requestheader_allowed_names, std::vector<std::string>{"front-proxy-client"});
+  AuthenticationOptions flags;
+  flags.requestheader_client_ca_pem = "FLAG CA";
+  EXPECT_EQ(load_delegated_authentication(*client, flags)->requestheader_client_ca_pem, "FLAG CA");
+
   config->token_file.clear();
   config->bearer_token = "wrong";
-  KubeObjectLister denied(*config);
+  KubeObjectLister denied(std::make_shared<KubeClient>(*config));
   auto refused = denied.list({"", "pods"}, "llm", kube::Selector());
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("HTTP 401"), std::string::npos) << refused.error().message;
   loop.stop();
   loop.join();
-  ASSERT_GE(seen.size(), 2u);
+  ASSERT_GE(seen.size(), 4u);
   EXPECT_EQ(seen[0], "/api/v1/namespaces/llm/pods?labelSelector=app%3Dvllm");
   EXPECT_EQ(seen[1], "/apis/apps/v1/namespaces/llm/deployments");
 }
