@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -103,6 +104,12 @@ std::string api_version_name(MetricsApi api) {
 // Kubernetes' JSON serializer: compact with a trailing newline, or indented with ?pretty=true.
 std::string serialize(const core::Json& j, bool pretty) {
   return (pretty ? j.dump(2) : core::to_compact_json(j)) + "\n";
+}
+
+// A compact answer, re-indented for ?pretty=true.
+std::string reformat(std::string compact, bool pretty) {
+  if (!pretty) return compact;
+  return serialize(*core::parse_document(compact), true);
 }
 
 bool wants_pretty(std::string_view raw_query) {
@@ -318,10 +325,11 @@ ApiResult<std::vector<kube::MetricValue>> MetricsAdapter::custom_metric(
   if (!request.wildcard() && samples.empty()) {
     return tl::unexpected(metric_not_found_for(request.metric, request.resource, request.name));
   }
-  std::map<std::string, double, std::less<>> values;
+  std::unordered_map<std::string_view, double> values;
+  values.reserve(samples.size());
   for (const auto& sample : samples) {
     if (!sample.metric.has(object_label)) continue;
-    values[std::string(sample.metric.get(object_label))] = sample.value;
+    values[sample.metric.get(object_label)] = sample.value;  // views into `result`, alive below
   }
 
   std::optional<kube::LabelSelector> echoed;
@@ -331,6 +339,7 @@ ApiResult<std::vector<kube::MetricValue>> MetricsAdapter::custom_metric(
     echoed = std::move(*selector);
   }
   std::vector<kube::MetricValue> items;
+  items.reserve(names.size());
   for (const auto& name : names) {
     auto it = values.find(name);
     if (it == values.end()) {
@@ -516,11 +525,11 @@ ApiResult<std::string> MetricsAdapter::serve(std::string_view path, std::string_
   if (request->external()) {
     auto items = external_metric(*request);
     if (!items) return tl::unexpected(items.error());
-    return serialize(kube::encode_external_metric_value_list(*items), pretty);
+    return reformat(kube::external_metric_value_list_json(*items), pretty);
   }
   auto items = custom_metric(*request);
   if (!items) return tl::unexpected(items.error());
-  return serialize(kube::encode_metric_value_list(*items, api_version_name(request->api)), pretty);
+  return reformat(kube::metric_value_list_json(*items, api_version_name(request->api)), pretty);
 }
 
 core::Result<std::vector<kube::PodMetrics>> AdapterMetricsProvider::resource_metrics(

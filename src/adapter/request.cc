@@ -1,8 +1,6 @@
 // URL paths of custom.metrics.k8s.io and external.metrics.k8s.io, and metav1.Status errors.
 #include "adapter/request.h"
 
-#include <nlohmann/json.hpp>
-
 #include "core/json.h"
 #include "core/strings.h"
 
@@ -50,15 +48,13 @@ std::string query_value(std::string_view raw_query, std::string_view key) {
 }  // namespace
 
 std::string ApiError::to_json() const {
-  core::Json j = core::Json::object();
-  j["kind"] = "Status";
-  j["apiVersion"] = "v1";
-  j["metadata"] = core::Json::object();
-  j["status"] = "Failure";
-  j["message"] = message;
-  j["reason"] = reason;
-  j["code"] = code;
-  return core::to_compact_json(j);
+  std::string out =
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":)";
+  core::append_go_json_string(out, message);
+  out += R"(,"reason":)";
+  core::append_go_json_string(out, reason);
+  out += R"(,"code":)" + std::to_string(code) + "}";
+  return out;
 }
 
 ApiError not_found(std::string message) {

@@ -145,7 +145,8 @@ int run_explain(const ExplainOptions& o) {
   if (request->external()) {
     auto items = metrics_adapter.external_metric(*request, &why);
     if (items) {
-      body = core::to_pretty_json(kube::encode_external_metric_value_list(*items));
+      body = core::to_pretty_json(
+          *core::parse_document(kube::external_metric_value_list_json(*items)));
     } else {
       code = items.error().code;
       body = items.error().to_json();
@@ -155,7 +156,8 @@ int run_explain(const ExplainOptions& o) {
     if (items) {
       std::string version =
           request->api == adapter::MetricsApi::kCustomV1Beta1 ? "v1beta1" : "v1beta2";
-      body = core::to_pretty_json(kube::encode_metric_value_list(*items, version));
+      body = core::to_pretty_json(
+          *core::parse_document(kube::metric_value_list_json(*items, version)));
     } else {
       code = items.error().code;
       body = items.error().to_json();

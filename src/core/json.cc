@@ -372,6 +372,60 @@ std::string to_compact_json(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+void append_go_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '<':
+        case '>':
+        case '&':
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+          break;
+        default:
+          if (c < 0x20) {
+            out += "\\u00";
+            out += kHex[c >> 4];
+            out += kHex[c & 0xf];
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      ++i;
+      continue;
+    }
+    std::size_t bad = find_invalid_utf8(text.substr(i, 4));
+    std::size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    if (bad == 0 || i + length > text.size()) {
+      out += "\\ufffd";
+      ++i;
+      continue;
+    }
+    std::string_view rune = text.substr(i, length);
+    if (rune == "\xE2\x80\xA8") {
+      out += "\\u2028";
+    } else if (rune == "\xE2\x80\xA9") {
+      out += "\\u2029";
+    } else {
+      out += rune;
+    }
+    i += length;
+  }
+  out += '"';
+}
+
 std::string go_format_float(double value) {
   if (value == 0) return "0";
   double magnitude = std::fabs(value);

@@ -34,6 +34,11 @@ std::string to_pretty_json(const Json& value);
 // Compact, invalid UTF-8 replaced.
 std::string to_compact_json(const Json& value);
 
+// Appends `text` as a JSON string the way Go's encoding/json writes it (what Kubernetes API
+// servers send): quotes, \" \\ \b \f \n \r \t, other control characters as \u00XX, and the
+// HTML-safe escapes \u003c \u003e \u0026 plus \u2028 \u2029; invalid UTF-8 becomes \ufffd.
+void append_go_json_string(std::string& out, std::string_view text);
+
 // Go's encoding/json rendering of a float64 ("0.5", "1000", "1e+21").
 std::string go_format_float(double value);
 

@@ -582,61 +582,168 @@ Json encode_hpa(const HorizontalPodAutoscaler& hpa) {
   return j;
 }
 
-Json encode_metric_value_list(const std::vector<MetricValue>& items, const std::string& version) {
-  Json j = Json::object();
-  j["kind"] = "MetricValueList";
-  j["apiVersion"] = "custom.metrics.k8s.io/" + version;
-  j["metadata"] = Json::object();
-  Json list = Json::array();
-  for (const auto& v : items) {
-    Json item = Json::object();
-    Json described = Json::object();
-    described["kind"] = v.described_object.kind;
-    if (!v.described_object.namespace_.empty())
-      described["namespace"] = v.described_object.namespace_;
-    described["name"] = v.described_object.name;
-    if (!v.described_object.api_version.empty()) {
-      described["apiVersion"] = v.described_object.api_version;
-    }
-    item["describedObject"] = described;
-    if (version == "v1beta1") {
-      item["metricName"] = v.metric_name;
-      item["timestamp"] = core::format_rfc3339(v.timestamp);
-      if (v.window_seconds) item["window"] = *v.window_seconds;
-      item["value"] = v.value.to_string();
-      item["selector"] =
-          v.metric_selector ? encode_label_selector(*v.metric_selector) : Json(nullptr);
-    } else {
-      Json metric = {{"name", v.metric_name}};
-      if (v.metric_selector) metric["selector"] = encode_label_selector(*v.metric_selector);
-      item["metric"] = metric;
-      item["timestamp"] = core::format_rfc3339(v.timestamp);
-      if (v.window_seconds) item["windowSeconds"] = *v.window_seconds;
-      item["value"] = v.value.to_string();
-    }
-    list.push_back(item);
-  }
-  j["items"] = list;
-  return j;
+namespace {
+
+void append_key(std::string& out, std::string_view key) {
+  core::append_go_json_string(out, key);
+  out += ':';
 }
 
-Json encode_external_metric_value_list(const std::vector<ExternalMetricValue>& items) {
-  Json j = Json::object();
-  j["kind"] = "ExternalMetricValueList";
-  j["apiVersion"] = "external.metrics.k8s.io/v1beta1";
-  j["metadata"] = Json::object();
-  Json list = Json::array();
-  for (const auto& v : items) {
-    Json item = Json::object();
-    item["metricName"] = v.metric_name;
-    item["metricLabels"] = v.metric_labels;
-    item["timestamp"] = core::format_rfc3339(v.timestamp);
-    if (v.window_seconds) item["window"] = *v.window_seconds;
-    item["value"] = v.value.to_string();
-    list.push_back(item);
+void append_label_selector(std::string& out, const LabelSelector& selector) {
+  out += '{';
+  if (!selector.match_labels.empty()) {
+    append_key(out, "matchLabels");
+    out += '{';
+    bool first = true;
+    for (const auto& [k, v] : selector.match_labels) {
+      if (!first) out += ',';
+      first = false;
+      append_key(out, k);
+      core::append_go_json_string(out, v);
+    }
+    out += '}';
   }
-  j["items"] = list;
-  return j;
+  if (!selector.match_expressions.empty()) {
+    if (!selector.match_labels.empty()) out += ',';
+    append_key(out, "matchExpressions");
+    out += '[';
+    for (std::size_t i = 0; i < selector.match_expressions.size(); ++i) {
+      const auto& e = selector.match_expressions[i];
+      if (i > 0) out += ',';
+      out += '{';
+      append_key(out, "key");
+      core::append_go_json_string(out, e.key);
+      out += ',';
+      append_key(out, "operator");
+      core::append_go_json_string(out, e.op);
+      if (!e.values.empty()) {
+        out += ',';
+        append_key(out, "values");
+        out += '[';
+        for (std::size_t j = 0; j < e.values.size(); ++j) {
+          if (j > 0) out += ',';
+          core::append_go_json_string(out, e.values[j]);
+        }
+        out += ']';
+      }
+      out += '}';
+    }
+    out += ']';
+  }
+  out += '}';
+}
+
+// Items of one answer usually share a timestamp; format it once.
+class TimestampCache {
+ public:
+  const std::string& text(core::Time t) {
+    if (!valid_ || t != time_) {
+      time_ = t;
+      text_.clear();
+      core::append_go_json_string(text_, core::format_rfc3339(t));
+      valid_ = true;
+    }
+    return text_;
+  }
+
+ private:
+  bool valid_ = false;
+  core::Time time_{};
+  std::string text_;
+};
+
+}  // namespace
+
+std::string metric_value_list_json(const std::vector<MetricValue>& items,
+                                   const std::string& version) {
+  const bool v1beta1 = version == "v1beta1";
+  std::string out;
+  out.reserve(96 + items.size() * 192);
+  out += R"({"kind":"MetricValueList","apiVersion":)";
+  core::append_go_json_string(out, "custom.metrics.k8s.io/" + version);
+  out += R"(,"metadata":{},"items":[)";
+  TimestampCache timestamps;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const MetricValue& v = items[i];
+    if (i > 0) out += ',';
+    out += R"({"describedObject":{"kind":)";
+    core::append_go_json_string(out, v.described_object.kind);
+    if (!v.described_object.namespace_.empty()) {
+      out += R"(,"namespace":)";
+      core::append_go_json_string(out, v.described_object.namespace_);
+    }
+    out += R"(,"name":)";
+    core::append_go_json_string(out, v.described_object.name);
+    if (!v.described_object.api_version.empty()) {
+      out += R"(,"apiVersion":)";
+      core::append_go_json_string(out, v.described_object.api_version);
+    }
+    out += "},";
+    if (v1beta1) {
+      append_key(out, "metricName");
+      core::append_go_json_string(out, v.metric_name);
+    } else {
+      out += R"("metric":{"name":)";
+      core::append_go_json_string(out, v.metric_name);
+      if (v.metric_selector) {
+        out += R"(,"selector":)";
+        append_label_selector(out, *v.metric_selector);
+      }
+      out += '}';
+    }
+    out += R"(,"timestamp":)";
+    out += timestamps.text(v.timestamp);
+    if (v.window_seconds) {
+      out += v1beta1 ? R"(,"window":)" : R"(,"windowSeconds":)";
+      out += std::to_string(*v.window_seconds);
+    }
+    out += R"(,"value":)";
+    core::append_go_json_string(out, v.value.to_string());
+    if (v1beta1) {
+      out += R"(,"selector":)";
+      if (v.metric_selector) {
+        append_label_selector(out, *v.metric_selector);
+      } else {
+        out += "null";
+      }
+    }
+    out += '}';
+  }
+  out += "]}\n";
+  return out;
+}
+
+std::string external_metric_value_list_json(const std::vector<ExternalMetricValue>& items) {
+  std::string out;
+  out.reserve(96 + items.size() * 160);
+  out +=
+      R"({"kind":"ExternalMetricValueList","apiVersion":"external.metrics.k8s.io/v1beta1","metadata":{},"items":[)";
+  TimestampCache timestamps;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const ExternalMetricValue& v = items[i];
+    if (i > 0) out += ',';
+    out += R"({"metricName":)";
+    core::append_go_json_string(out, v.metric_name);
+    out += R"(,"metricLabels":{)";
+    bool first = true;
+    for (const auto& [k, value] : v.metric_labels) {
+      if (!first) out += ',';
+      first = false;
+      append_key(out, k);
+      core::append_go_json_string(out, value);
+    }
+    out += R"(},"timestamp":)";
+    out += timestamps.text(v.timestamp);
+    if (v.window_seconds) {
+      out += R"(,"window":)";
+      out += std::to_string(*v.window_seconds);
+    }
+    out += R"(,"value":)";
+    core::append_go_json_string(out, v.value.to_string());
+    out += '}';
+  }
+  out += "]}\n";
+  return out;
 }
 
 }  // namespace llmscale::kube

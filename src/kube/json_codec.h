@@ -57,8 +57,12 @@ Json encode_metric_status(const MetricStatus& status);
 Json encode_condition(const HorizontalPodAutoscalerCondition& condition);
 Json encode_label_selector(const LabelSelector& selector);
 Json encode_object_meta(const ObjectMeta& meta);
-// "kind: MetricValueList", apiVersion custom.metrics.k8s.io/<version> (v1beta1 or v1beta2).
-Json encode_metric_value_list(const std::vector<MetricValue>& items, const std::string& version);
-Json encode_external_metric_value_list(const std::vector<ExternalMetricValue>& items);
+// MetricValueList (custom.metrics.k8s.io/<version>, v1beta1 or v1beta2) and
+// ExternalMetricValueList as the metrics API servers send them: compact JSON written directly
+// (no DOM; these are the adapter's hot path) with Go's encoding/json escaping, fields in Go's
+// struct order, a trailing newline as the API server's encoder adds.
+std::string metric_value_list_json(const std::vector<MetricValue>& items,
+                                   const std::string& version);
+std::string external_metric_value_list_json(const std::vector<ExternalMetricValue>& items);
 
 }  // namespace llmscale::kube
