@@ -172,6 +172,24 @@ void decode_container(JsonReader& r, Container& out) {
   });
 }
 
+void decode_container_status(JsonReader& r, ContainerStatus& out) {
+  r.read("name", out.name);
+  r.read("ready", out.ready);
+  r.read("restartCount", out.restart_count);
+  r.read_object("state", out, [](JsonReader& s, ContainerStatus& c) {
+    s.read_object("waiting", c,
+                  [](JsonReader& w, ContainerStatus& cc) { w.read("reason", cc.waiting_reason); });
+    s.read_object("terminated", c, [](JsonReader& t, ContainerStatus& cc) {
+      t.read("reason", cc.terminated_reason);
+    });
+  });
+  r.read_object("lastState", out, [](JsonReader& s, ContainerStatus& c) {
+    s.read_object("terminated", c, [](JsonReader& t, ContainerStatus& cc) {
+      t.read("finishedAt", cc.last_terminated_at);
+    });
+  });
+}
+
 void decode_pod_condition(JsonReader& r, PodCondition& out) {
   r.read("type", out.type);
   r.read("status", out.status);
@@ -270,6 +288,8 @@ Result<Pod> decode_pod(const Json& node, const std::string& path) {
     s.read("phase", p.phase);
     s.read("startTime", p.start_time);
     s.read_list("conditions", p.conditions, decode_pod_condition);
+    s.read("podIP", p.pod_ip);
+    s.read_list("containerStatuses", p.container_statuses, decode_container_status);
   });
   return finish(r, std::move(pod));
 }
@@ -569,6 +589,69 @@ Json encode_hpa_status(const HorizontalPodAutoscalerStatus& status) {
     for (const auto& c : status.conditions) list.push_back(encode_condition(c));
     j["conditions"] = list;
   }
+  return j;
+}
+
+Json encode_pod(const Pod& pod) {
+  Json j = Json::object();
+  j["kind"] = "Pod";
+  j["apiVersion"] = "v1";
+  j["metadata"] = encode_object_meta(pod.metadata);
+  Json containers = Json::array();
+  for (const Container& c : pod.containers) {
+    Json container = Json::object();
+    container["name"] = c.name;
+    if (!c.requests.empty()) {
+      Json requests = Json::object();
+      for (const auto& [name, q] : c.requests) requests[name] = q.to_string();
+      container["resources"]["requests"] = std::move(requests);
+    }
+    containers.push_back(std::move(container));
+  }
+  j["spec"]["containers"] = std::move(containers);
+  Json status = Json::object();
+  if (!pod.phase.empty()) status["phase"] = pod.phase;
+  if (!pod.conditions.empty()) {
+    Json conditions = Json::array();
+    for (const PodCondition& c : pod.conditions) {
+      Json condition = Json::object();
+      condition["type"] = c.type;
+      condition["status"] = c.status;
+      condition["lastTransitionTime"] =
+          c.last_transition_time ? Json(core::format_rfc3339(*c.last_transition_time)) : Json();
+      conditions.push_back(std::move(condition));
+    }
+    status["conditions"] = std::move(conditions);
+  }
+  if (!pod.pod_ip.empty()) {
+    status["podIP"] = pod.pod_ip;
+    status["podIPs"] = Json::array({Json{{"ip", pod.pod_ip}}});
+  }
+  if (pod.start_time) status["startTime"] = core::format_rfc3339(*pod.start_time);
+  if (!pod.container_statuses.empty()) {
+    Json statuses = Json::array();
+    for (const ContainerStatus& c : pod.container_statuses) {
+      Json cs = Json::object();
+      cs["name"] = c.name;
+      Json state = Json::object();
+      if (!c.waiting_reason.empty()) {
+        state["waiting"]["reason"] = c.waiting_reason;
+      } else if (!c.terminated_reason.empty()) {
+        state["terminated"]["reason"] = c.terminated_reason;
+      } else if (pod.phase == "Running") {
+        state["running"] = Json::object();
+      }
+      cs["state"] = std::move(state);
+      cs["lastState"] = Json::object();
+      if (c.last_terminated_at)
+        cs["lastState"]["terminated"]["finishedAt"] = core::format_rfc3339(*c.last_terminated_at);
+      cs["ready"] = c.ready;
+      cs["restartCount"] = c.restart_count;
+      statuses.push_back(std::move(cs));
+    }
+    status["containerStatuses"] = std::move(statuses);
+  }
+  j["status"] = std::move(status);
   return j;
 }
 

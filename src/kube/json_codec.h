@@ -51,6 +51,8 @@ void decode_hpa_status(JsonReader& reader, HorizontalPodAutoscalerStatus& out);
 
 // ---- encoding -------------------------------------------------------------------------------
 Json encode_hpa(const HorizontalPodAutoscaler& hpa);
+// core/v1 Pod with the fields kubectl's pod table and describe read.
+Json encode_pod(const Pod& pod);
 Json encode_hpa_spec(const HorizontalPodAutoscalerSpec& spec);
 Json encode_hpa_status(const HorizontalPodAutoscalerStatus& status);
 Json encode_metric_status(const MetricStatus& status);

@@ -201,6 +201,16 @@ struct PodCondition {
   std::optional<core::Time> last_transition_time;
 };
 
+// status.containerStatuses[i]: what `kubectl get pods` shows in READY, STATUS and RESTARTS.
+struct ContainerStatus {
+  std::string name;
+  bool ready = false;
+  std::int32_t restart_count = 0;
+  std::string waiting_reason;     // state.waiting.reason ("ContainerCreating", "CrashLoopBackOff")
+  std::string terminated_reason;  // state.terminated.reason ("Completed", "Error")
+  std::optional<core::Time> last_terminated_at;  // lastState.terminated.finishedAt
+};
+
 struct Pod {
   ObjectMeta metadata;
   std::vector<Container> containers;
@@ -209,6 +219,8 @@ struct Pod {
   std::string phase;                         // Pending, Running, Succeeded, Failed, Unknown
   std::optional<core::Time> start_time;
   std::vector<PodCondition> conditions;
+  std::string pod_ip;  // status.podIP
+  std::vector<ContainerStatus> container_statuses;
 
   // The Ready condition, if the pod has one.
   const PodCondition* ready_condition() const;

@@ -223,6 +223,45 @@ std::vector<std::string> hpa_table_row(const HorizontalPodAutoscaler& hpa, core:
           age};
 }
 
+std::vector<std::string> pod_table_header() {
+  return {"NAME", "READY", "STATUS", "RESTARTS", "AGE"};
+}
+
+std::vector<std::string> pod_table_row(const Pod& pod, core::Time now) {
+  std::string reason = pod.phase;
+  int restarts = 0;
+  int ready = 0;
+  bool has_running = false;
+  std::optional<core::Time> last_restart;
+  for (auto it = pod.container_statuses.rbegin(); it != pod.container_statuses.rend(); ++it) {
+    restarts += it->restart_count;
+    if (it->last_terminated_at && (!last_restart || *last_restart < *it->last_terminated_at))
+      last_restart = it->last_terminated_at;
+    if (!it->waiting_reason.empty()) {
+      reason = it->waiting_reason;
+    } else if (!it->terminated_reason.empty()) {
+      reason = it->terminated_reason;
+    } else if (it->ready && pod.phase == "Running") {
+      has_running = true;
+      ++ready;
+    }
+  }
+  if (reason == "Completed" && has_running) {
+    const PodCondition* condition = pod.ready_condition();
+    reason = condition != nullptr && condition->status == "True" ? "Running" : "NotReady";
+  }
+  if (pod.metadata.deletion_timestamp && pod.phase != "Succeeded" && pod.phase != "Failed")
+    reason = "Terminating";
+  std::string restarts_text = std::to_string(restarts);
+  if (restarts != 0 && last_restart)
+    restarts_text += " (" + human_duration(now - *last_restart) + " ago)";
+  std::string age = pod.metadata.creation_timestamp
+                        ? human_duration(now - *pod.metadata.creation_timestamp)
+                        : "<unknown>";
+  return {pod.metadata.name, std::to_string(ready) + "/" + std::to_string(pod.containers.size()),
+          reason, restarts_text, age};
+}
+
 std::string describe_hpa(const HorizontalPodAutoscaler& hpa,
                          const std::vector<DescribedEvent>& events, core::Time now) {
   std::vector<std::string> lines;

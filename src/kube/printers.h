@@ -41,6 +41,12 @@ class TableWriter {
 std::vector<std::string> hpa_table_header();
 std::vector<std::string> hpa_table_row(const HorizontalPodAutoscaler& hpa, core::Time now);
 
+// `kubectl get pods` columns (NAME READY STATUS RESTARTS AGE) and a row as kubectl's printPod
+// computes it: READY counts running+ready containers, STATUS is the last container's waiting or
+// terminated reason over the phase and "Terminating" once deleted, RESTARTS "2 (5m ago)".
+std::vector<std::string> pod_table_header();
+std::vector<std::string> pod_table_row(const Pod& pod, core::Time now);
+
 struct DescribedEvent {
   std::string type, reason, message;
   core::Duration age{};

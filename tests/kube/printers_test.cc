@@ -170,5 +170,36 @@ TEST(DescribeHpaTest, LaysOutLikeKubectlDescribe) {
       "  Normal  SuccessfulRescale  15s   horizontal-pod-autoscaler  New size: 3; reason: x\n");
 }
 
+TEST(PodTableTest, RowsAsKubectlPrintsThem) {
+  core::Time now = *core::parse_rfc3339("2025-01-02T20:10:00Z");
+  Pod pod;
+  pod.metadata.name = "meta-llama3-8b-5d4c9b7f6d-x2x8q";
+  pod.metadata.creation_timestamp = now - minutes(3) - seconds(37);
+  pod.containers = {{"nim", {}, std::nullopt}};
+  pod.phase = "Pending";
+  pod.container_statuses = {{"nim", false, 0, "ContainerCreating", "", std::nullopt}};
+  auto table = TableWriter().flush({pod_table_header(), pod_table_row(pod, now)});
+  EXPECT_EQ(table,
+            "NAME                              READY   STATUS              RESTARTS   AGE\n"
+            "meta-llama3-8b-5d4c9b7f6d-x2x8q   0/1     ContainerCreating   0          3m37s\n");
+
+  pod.phase = "Running";
+  pod.container_statuses = {{"nim", true, 2, "", "", now - minutes(5)}};
+  pod.conditions = {{"Ready", "True", std::nullopt}};
+  EXPECT_EQ(pod_table_row(pod, now),
+            (std::vector<std::string>{pod.metadata.name, "1/1", "Running", "2 (5m ago)", "3m37s"}));
+
+  pod.container_statuses[0].ready = false;  // running, readiness probe failing
+  EXPECT_EQ(pod_table_row(pod, now)[1], "0/1");
+  EXPECT_EQ(pod_table_row(pod, now)[2], "Running");
+
+  pod.container_statuses[0].waiting_reason = "CrashLoopBackOff";
+  EXPECT_EQ(pod_table_row(pod, now)[2], "CrashLoopBackOff");
+
+  pod.container_statuses[0].waiting_reason.clear();
+  pod.metadata.deletion_timestamp = now;
+  EXPECT_EQ(pod_table_row(pod, now)[2], "Terminating");
+}
+
 }  // namespace
 }  // namespace llmscale::kube
