@@ -312,6 +312,17 @@ Balancer::Balancer(core::Clock& clock, BalancerOptions options, std::unique_ptr<
     : options_(options), core_(std::make_shared<BalancerCore>(clock, options, std::move(policy))) {}
 
 Balancer::~Balancer() {
+  shutdown();
+  std::lock_guard lock(core_->mutex);
+  for (auto& b : core_->backends) {
+    if (b->eject_timer != 0) core_->clock.cancel(b->eject_timer);
+    b->eject_timer = 0;
+    b->drain_watchers.clear();
+  }
+  core_->watches.clear();
+}
+
+void Balancer::shutdown() {
   std::vector<GrantCallback> cancelled;
   {
     std::lock_guard lock(core_->mutex);
@@ -323,12 +334,6 @@ Balancer::~Balancer() {
     core_->stats.cancelled += core_->queue.size();
     core_->queue.clear();
     core_->queued.clear();
-    for (auto& b : core_->backends) {
-      if (b->eject_timer != 0) core_->clock.cancel(b->eject_timer);
-      b->eject_timer = 0;
-      b->drain_watchers.clear();
-    }
-    core_->watches.clear();
   }
   for (auto& callback : cancelled) {
     callback(core::make_error(core::ErrorCode::kCancelled, "router shutting down"));

@@ -32,10 +32,12 @@
 // they should only record the outcome and wake their waiter (router/wait.h does that for
 // coroutines).
 //
-// Thread-safety: every method may be called from any thread; one mutex guards the state. The
-// Clock must accept call_after/cancel from the threads that call in (AsioClock does;
-// SimulatedClock is single-threaded, so use it from one thread). Leases may be released on any
-// thread, also after the Balancer is destroyed.
+// Thread-safety: one mutex guards the state; methods may be called from several threads as
+// long as the Clock accepts call_after/cancel from them (queue and ejection timers are set and
+// cancelled inside the calls): with an AsioClock, the threads that run its event loop (so an
+// owner on another thread should post() its calls onto the loop); a SimulatedClock, one thread.
+// Reads (backends(), in_flight(), stats()) and try_acquire() touch no timer. Leases may be
+// released after the Balancer is destroyed.
 #pragma once
 
 #include <chrono>
@@ -200,6 +202,11 @@ class Balancer {
   // Takes a queued request out of the queue; its callback will not run. False when it is not
   // queued (already granted, timed out or cancelled).
   bool cancel(Ticket ticket);
+
+  // Stops taking requests: queued ones get kCancelled ("router shutting down"), later
+  // acquire() calls too, try_acquire() returns nullopt. Leases in use stay valid and the owner's
+  // calls keep working. Idempotent; the destructor calls it.
+  void shutdown();
 
  private:
   BalancerOptions options_;

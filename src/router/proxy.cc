@@ -532,6 +532,7 @@ std::string Proxy::url(std::string_view path) const {
 }
 
 net::Awaitable<void> Proxy::stop(core::Duration grace) {
+  impl_->balancer.shutdown();  // queued requests answer 503 now, while connections are up
   if (impl_->server) co_await impl_->server->stop(grace);
 }
 

@@ -98,7 +98,10 @@ class Proxy {
   // After start().
   std::uint16_t port() const;
   std::string url(std::string_view path = "/") const;
-  // Graceful stop of the listener (HttpServer::stop: requests in flight get `grace`).
+  // Graceful stop: queued requests are answered 503 at once (Balancer::shutdown), requests in
+  // flight get `grace` to finish (HttpServer::stop). Call it, and let it complete, before
+  // destroying the Proxy while its loop keeps running: a request handler resumed after the
+  // Proxy is gone would touch freed state.
   net::Awaitable<void> stop(core::Duration grace = std::chrono::seconds(10));
 
   // The request handler, for mounting on another server or testing with a

@@ -385,6 +385,25 @@ TEST_F(BalancerTest, ShutdownCancelsQueuedRequests) {
   EXPECT_EQ(clock.pending(), 0u);
 }
 
+TEST_F(BalancerTest, ShutdownRefusesNewRequestsAndKeepsLeases) {
+  Balancer b(clock, options());
+  ASSERT_TRUE(b.add_backend("a", "http://127.0.0.1:1", BackendState::kReady));
+  auto lease = b.try_acquire();
+  ASSERT_TRUE(b.set_state("a", BackendState::kNotReady));
+  Outcome queued, later;
+  b.acquire(queued.callback());
+  b.shutdown();
+  EXPECT_EQ(queued.code(), core::ErrorCode::kCancelled);
+  EXPECT_EQ(b.acquire(later.callback()), 0u);
+  EXPECT_EQ(later.code(), core::ErrorCode::kCancelled);
+  ASSERT_TRUE(b.set_state("a", BackendState::kReady));
+  EXPECT_FALSE(b.try_acquire().has_value());
+  EXPECT_EQ(b.in_flight("a").value(), 1u);
+  lease->release();
+  EXPECT_EQ(b.in_flight("a").value(), 0u);
+  b.shutdown();  // idempotent
+}
+
 // Leases taken and released on several threads while the owner flips states: counts stay exact.
 TEST_F(BalancerTest, ConcurrentLeasesKeepExactCounts) {
   BalancerOptions o = options();

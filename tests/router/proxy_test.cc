@@ -490,6 +490,38 @@ TEST_F(ProxyTest, QueueTimeoutAnswers503) {
   EXPECT_TRUE(has_line(metrics(), R"(llmscale_router_errors_total{class="queue_timeout"} 1)"));
 }
 
+TEST_F(ProxyTest, StopAnswersQueuedRequestsAndFinishesThoseInFlight) {
+  start();
+  core::SimulatedClock gate;
+  bool started = false;
+  add("a", serve([&](net::ServerRequest&, net::ResponseWriter& w) -> Awaitable<void> {
+        started = true;
+        co_await wait_until(gate, gate.now() + 1s);
+        co_await w.send(net::Response::json(200, "{}"));
+      }),
+      BackendState::kReady);
+  std::optional<core::Result<net::Response>> in_flight, queued;
+  spawn_call(completion(), in_flight);
+  ASSERT_TRUE(run_until([&] { return started; }));
+  ASSERT_OK(proxy->balancer().set_state("a", BackendState::kNotReady));
+  spawn_call(completion(), queued);
+  ASSERT_TRUE(run_until([&] { return proxy->balancer().queue_length() == 1; }));
+  bool stopped = false;
+  net::spawn(loop, [](Proxy& p, bool& done) -> Awaitable<void> {
+    co_await p.stop(10s);
+    done = true;
+  }(*proxy, stopped));
+  ASSERT_TRUE(run_until([&] { return queued.has_value(); }));
+  ASSERT_TRUE(queued->has_value());
+  EXPECT_EQ((*queued)->status, 503);
+  EXPECT_NE((*queued)->body.find("router shutting down"), std::string::npos);
+  EXPECT_FALSE(in_flight.has_value());
+  gate.advance(1s);
+  ASSERT_TRUE(run_until([&] { return stopped && in_flight.has_value(); }));
+  ASSERT_TRUE(in_flight->has_value());
+  EXPECT_EQ((*in_flight)->status, 200);
+}
+
 // Scale-down: the draining replica gets no new request and finishes the one it has.
 TEST_F(ProxyTest, DrainingWaitsForRequestsInFlight) {
   start();
