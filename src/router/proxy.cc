@@ -515,6 +515,14 @@ const ProxyOptions& Proxy::options() const {
   return impl_->options;
 }
 
+void Proxy::close_idle_connections() {
+  impl_->client.close_idle_connections();
+}
+
+std::size_t Proxy::idle_upstream_connections() const {
+  return impl_->client.stats().idle_connections;
+}
+
 core::Status Proxy::start() {
   impl_->server = std::make_unique<net::HttpServer>(impl_->loop, impl_->options.server);
   Impl* impl = impl_.get();

@@ -93,6 +93,13 @@ class Proxy {
   prom::MetricRegistry& metrics();
   const ProxyOptions& options() const;
 
+  // Closes the idle keep-alive connections to the backends (exchanges in progress keep theirs;
+  // the next request to a backend opens a new one). Call after remove_backend() so sockets to
+  // replicas that are gone do not linger in the pool. Any thread.
+  void close_idle_connections();
+  // Idle keep-alive connections to the backends now.
+  std::size_t idle_upstream_connections() const;
+
   // Listens on options.server and serves handle(). kUnavailable when the address is taken.
   core::Status start();
   // After start().

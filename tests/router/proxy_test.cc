@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -554,6 +555,112 @@ TEST_F(ProxyTest, DrainingWaitsForRequestsInFlight) {
   EXPECT_TRUE(drained->value());
   EXPECT_EQ((*slow)->body, R"({"from":"old"})");
   ASSERT_OK(proxy->balancer().remove_backend("old"));
+}
+
+// What `llmscale up` does as the HPA scales, all on the proxy's loop thread and without
+// restarting the proxy: scale from zero (a queued request waits for the first replica's
+// readiness), a second replica joins, the first drains while it streams (new requests avoid
+// it; a notification when its stream ends), is removed and its idle connections closed, a new
+// replica reuses its name, and a replica whose probe fails leaves the rotation.
+TEST_F(ProxyTest, ReplicaLifecycleWithoutRestartingTheProxy) {
+  start();
+  core::SimulatedClock gate;
+  bool streaming = false;
+  auto replica = [&](std::string name) -> net::Handler {
+    return [&, name](net::ServerRequest& r, net::ResponseWriter& w) -> Awaitable<void> {
+      if (r.body.find("\"stream\":true") == std::string::npos) {
+        co_await w.send(net::Response::json(200, R"({"from":")" + name + R"("})"));
+        co_return;
+      }
+      co_await w.begin_sse();
+      if (!co_await w.send_data(R"({"text":"t0"})")) co_return;
+      streaming = true;
+      co_await wait_until(gate, gate.now() + 1s);
+      co_await w.send_data("[DONE]");
+    };
+  };
+  auto backend_of = [&](net::Request request) {
+    return std::string(call(std::move(request)).headers.value("X-Llmscale-Backend"));
+  };
+  Balancer& b = proxy->balancer();
+
+  // Scale from zero: the request waits while the pod starts, is sent once its probe passes.
+  std::optional<core::Result<net::Response>> first;
+  spawn_call(completion(), first);
+  ASSERT_TRUE(run_until([&] { return b.queue_length() == 1; }));
+  ASSERT_OK(b.add_backend("pod-a", serve(replica("a"))));  // Pending: not ready
+  EXPECT_EQ(b.queue_length(), 1u);
+  ASSERT_OK(b.set_state("pod-a", BackendState::kReady));
+  ASSERT_TRUE(run_until([&] { return first.has_value(); }));
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->body, R"({"from":"a"})");
+
+  // pod-a streams; pod-b starts and becomes ready meanwhile.
+  std::string stream_body;
+  bool stream_done = false;
+  net::spawn(
+      loop,
+      [](net::HttpClient& c, net::Request r, std::string& body, bool& done) -> Awaitable<void> {
+        auto stream = co_await c.open(std::move(r));
+        CO_ASSERT_OK(stream);
+        while (true) {
+          auto chunk = co_await stream->read_chunk();
+          CO_ASSERT_OK(chunk);
+          if (chunk->data.empty()) break;
+          body += chunk->data;
+        }
+        done = true;
+      }(client, completion(R"({"prompt":"hi","stream":true})"), stream_body, stream_done));
+  ASSERT_TRUE(run_until([&] { return streaming; }));
+  ASSERT_OK(b.add_backend("pod-b", serve(replica("b"))));
+  ASSERT_OK(b.set_state("pod-b", BackendState::kReady));
+
+  // Scale down pod-a: no new requests; notified when its stream has ended.
+  ASSERT_OK(b.set_state("pod-a", BackendState::kDraining));
+  int drained = 0;
+  auto watch = b.on_drained("pod-a", [&] { ++drained; });
+  ASSERT_OK(watch);
+  EXPECT_NE(*watch, 0u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(backend_of(completion()), "pod-b");
+  EXPECT_EQ(b.backend("pod-a")->state, BackendState::kDraining);
+  EXPECT_EQ(b.backend("pod-a")->in_flight, 1u);
+  std::string text = metrics();
+  EXPECT_TRUE(has_line(text, R"(llmscale_router_backends{state="draining"} 1)"));
+  EXPECT_TRUE(has_line(text, R"(llmscale_router_backend_in_flight{backend="pod-a"} 1)"));
+  EXPECT_EQ(drained, 0);
+  gate.advance(1s);
+  ASSERT_TRUE(run_until([&] { return drained == 1 && stream_done; }));
+  EXPECT_NE(stream_body.find("data: [DONE]"), std::string::npos);
+  ASSERT_OK(b.remove_backend("pod-a"));
+  EXPECT_EQ(b.remove_backend("pod-a").error().code, core::ErrorCode::kNotFound);
+  proxy->close_idle_connections();
+  EXPECT_EQ(proxy->idle_upstream_connections(), 0u);
+  // Its in-flight gauge goes away; its counters stay (requests it answered still count).
+  text = metrics();
+  EXPECT_EQ(text.find(R"(backend_in_flight{backend="pod-a"})"), std::string::npos);
+  EXPECT_NE(text.find(R"(requests_total{route="completions",backend="pod-a",code="200"} 2)"),
+            std::string::npos);
+
+  // Scale up again: a new pod under the same name (a new record: its counts start at zero).
+  ASSERT_OK(b.add_backend("pod-a", serve(replica("a2")), BackendState::kNotReady));
+  EXPECT_EQ(b.backend("pod-a")->requests, 0u);
+  ASSERT_OK(b.set_state("pod-a", BackendState::kReady));
+  std::map<std::string, int> picks;
+  for (int i = 0; i < 4; ++i) ++picks[backend_of(completion())];
+  EXPECT_EQ(picks["pod-a"], 2);
+  EXPECT_EQ(picks["pod-b"], 2);
+
+  // pod-b's probe fails: it leaves the rotation, then is removed with nothing in flight (the
+  // drain notification runs at once).
+  ASSERT_OK(b.set_state("pod-b", BackendState::kNotReady));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(call(completion()).body, R"({"from":"a2"})");
+  ASSERT_OK(b.set_state("pod-b", BackendState::kDraining));
+  EXPECT_EQ(b.on_drained("pod-b", [&] { ++drained; }).value(), 0u);
+  EXPECT_EQ(drained, 2);
+  ASSERT_OK(b.remove_backend("pod-b"));
+  ASSERT_EQ(b.backends().size(), 1u);
+  EXPECT_EQ(b.stats().queue_length, 0u);
+  EXPECT_EQ(b.in_flight("pod-a").value(), 0u);
 }
 
 TEST_F(ProxyTest, LeastOutstandingAvoidsTheBusyReplica) {
