@@ -100,6 +100,22 @@ std::string serialize_request(const Request& request, const Url& url,
   return out;
 }
 
+// Marks the exchange cancelled and closes its connection (a pending read or write fails);
+// nothing once it is done. With several loop threads the exchange lives on its own strand;
+// join it there.
+void abort_exchange(const std::shared_ptr<Exchange>& exchange) {
+  auto abort = [ex = exchange] {
+    if (ex->done) return;
+    ex->cancelled = true;
+    if (ex->connection) ex->connection->transport.close();
+  };
+  if (exchange->shared->loop.threads() > 1) {
+    asio::post(exchange->executor, std::move(abort));
+  } else {
+    abort();
+  }
+}
+
 Awaitable<core::Result<std::shared_ptr<Exchange>>> start_exchange(
     std::shared_ptr<ClientShared> shared, Request request, std::size_t max_body) {
   const ClientOptions& options = shared->options;
@@ -108,6 +124,14 @@ Awaitable<core::Result<std::shared_ptr<Exchange>>> start_exchange(
   auto ex = std::make_shared<Exchange>(shared, executor);
   ex->method = request.method;
   ex->url_text = request.url;
+  if (request.cancel) {
+    std::weak_ptr<Exchange> weak = ex;
+    bool attached = request.cancel->attach([weak] {
+      if (auto exchange = weak.lock()) abort_exchange(exchange);
+    });
+    if (!attached)
+      co_return tl::unexpected(ex->error("cancelled", core::ErrorCode::kCancelled, ""));
+  }
   auto url = parse_url(request.url);
   if (!url) {
     co_return tl::unexpected(
@@ -140,6 +164,11 @@ Awaitable<core::Result<std::shared_ptr<Exchange>>> start_exchange(
     if (!acquired) co_return tl::unexpected(acquired.error());
     ex->connection = std::move(acquired->connection);
     ex->reused = acquired->reused;
+    if (ex->cancelled) {  // cancelled while connecting or waiting for a pooled connection
+      auto e = ex->error("cancelled", core::ErrorCode::kCancelled, "");
+      ex->fail(e);
+      co_return tl::unexpected(e);
+    }
     auto& conn = *ex->connection;
     // A stale keep-alive connection fails before the first response byte; retry those once.
     auto retryable = [&] {
@@ -334,18 +363,31 @@ Awaitable<core::Result<std::string>> ClientStream::read_all(std::size_t max_byte
 }
 
 void ClientStream::cancel() {
-  if (!exchange_) return;
-  auto abort = [ex = exchange_] {
-    if (ex->done) return;
-    ex->cancelled = true;
-    if (ex->connection) ex->connection->transport.close();
-  };
-  // With several loop threads the exchange lives on its own strand; join it there.
-  if (exchange_->shared->loop.threads() > 1) {
-    asio::post(exchange_->executor, std::move(abort));
-  } else {
-    abort();
+  if (exchange_) abort_exchange(exchange_);
+}
+
+void CancelSignal::cancel() {
+  std::function<void()> abort;
+  {
+    std::lock_guard lock(mutex_);
+    if (cancelled_) return;
+    cancelled_ = true;
+    abort = std::move(abort_);
+    abort_ = nullptr;
   }
+  if (abort) abort();
+}
+
+bool CancelSignal::cancelled() const {
+  std::lock_guard lock(mutex_);
+  return cancelled_;
+}
+
+bool CancelSignal::attach(std::function<void()> abort) {
+  std::lock_guard lock(mutex_);
+  if (cancelled_) return false;
+  abort_ = std::move(abort);
+  return true;
 }
 
 namespace {

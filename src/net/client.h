@@ -43,7 +43,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -78,6 +80,31 @@ struct ClientOptions {
   // (and drop Content-Encoding / Content-Length from the returned headers).
   bool decode_gzip = true;
   std::string user_agent = "llmscale";
+};
+
+// Aborts an exchange from outside it, at any stage: before it starts, while it connects or
+// waits for the response head (which ClientStream::cancel cannot reach: open() has not returned
+// yet), or while the body streams. A proxy whose own client went away sets one in
+// Request::cancel and calls cancel() from ResponseWriter::on_disconnect. The exchange then fails
+// with "cancelled" (kCancelled) and its connection is closed, so the upstream server sees the
+// disconnect. Cancelling after the exchange finished does nothing.
+//
+// Thread-safety: cancel() may be called from any thread; with a multi-threaded loop it takes
+// effect on the exchange's strand shortly after. One signal may serve several exchanges in turn
+// (retries); cancel() reaches the one attached last.
+class CancelSignal {
+ public:
+  void cancel();
+  bool cancelled() const;
+
+  // For HttpClient: registers how to abort the current exchange. Returns false (and keeps
+  // nothing) when cancel() was already called.
+  bool attach(std::function<void()> abort);
+
+ private:
+  mutable std::mutex mutex_;
+  bool cancelled_ = false;
+  std::function<void()> abort_;
 };
 
 // A piece of a response body as it came off the socket.

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,8 @@
 #include "core/time.h"
 
 namespace llmscale::net {
+
+class CancelSignal;  // net/client.h
 
 // ASCII case-insensitive equality (header names, tokens, schemes).
 bool iequals(std::string_view a, std::string_view b);
@@ -72,6 +75,9 @@ struct Request {
   std::optional<core::Duration> response_head_timeout;
   std::optional<core::Duration> idle_timeout;
   std::optional<std::size_t> max_body_bytes;
+  // When set, CancelSignal::cancel() aborts the exchange at any stage, also while it still
+  // waits for the response head (see net/client.h).
+  std::shared_ptr<CancelSignal> cancel;
 
   // Shorthands (g++ 12 warns about designated initializers that leave members out).
   static Request get(std::string url);

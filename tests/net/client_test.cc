@@ -427,6 +427,41 @@ TEST(ClientTest, CancelAbortsAPendingRead) {
   EXPECT_EQ(client_error_kind(pending->error()), "cancelled");
 }
 
+// The peer sees the connection close while it still holds the request: what a proxy needs when
+// its own client leaves during a long non-streaming generation.
+TEST(ClientTest, CancelSignalAbortsAnExchangeWaitingForTheHead) {
+  EventLoop loop;
+  bool peer_got_request = false;
+  bool peer_saw_close = false;
+  std::uint16_t port = serve_raw(loop, [&](TcpStream stream) -> Awaitable<void> {
+    co_await stream.read_until("\r\n\r\n", 30s);
+    peer_got_request = true;
+    co_await stream.read_until_eof(30s);
+    peer_saw_close = true;
+  });
+  HttpClient client(loop);
+  auto signal = std::make_shared<CancelSignal>();
+  Request request = Request::post(local(port), "{}", "application/json");
+  request.cancel = signal;
+  std::optional<core::Result<ClientStream>> opened;
+  spawn(loop,
+        [](HttpClient& c, Request r, std::optional<core::Result<ClientStream>>& out)
+            -> Awaitable<void> { out = co_await c.open(std::move(r)); }(client, request, opened));
+  ASSERT_TRUE(loop.run_until([&] { return peer_got_request; }, 10s));
+  ASSERT_FALSE(opened.has_value());  // no head yet
+  loop.post([&] { signal->cancel(); });
+  ASSERT_TRUE(loop.run_until([&] { return opened.has_value() && peer_saw_close; }, 10s));
+  ASSERT_FALSE(opened->has_value());
+  EXPECT_EQ(client_error_kind(opened->error()), "cancelled");
+  EXPECT_TRUE(signal->cancelled());
+
+  // A signal cancelled beforehand fails the next exchange at once, without connecting.
+  Request again = Request::get(local(port));
+  again.cancel = signal;
+  auto failure = expect_failure(loop, client, again);
+  EXPECT_EQ(failure.code, core::ErrorCode::kCancelled);
+}
+
 TEST(ClientErrorKindTest, RecognisesOnlyClientMessages) {
   EXPECT_EQ(client_error_kind({core::ErrorCode::kUnavailable, "tls: GET x: bad"}), "tls");
   EXPECT_EQ(

@@ -100,6 +100,7 @@ class Process {
     }
   }
   int exit_code() const { return exit_code_; }
+  pid_t pid() const { return pid_; }
   std::string output() const { return read(stdout_path_); }
   std::string errors() const { return read(stderr_path_); }
 

@@ -1,0 +1,115 @@
+// Route classification and API-shaped error bodies.
+#include "router/api.h"
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/json.h"
+
+namespace llmscale::router {
+namespace {
+
+enum class Shape { kOpenAi, kTgi, kFastApi, kText };
+
+// TGI's /generate takes {"inputs": ...}; the JetStream HTTP server's takes {"prompt": ...}.
+bool has_inputs_field(std::string_view body) {
+  auto parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  return parsed.is_object() && parsed.contains("inputs");
+}
+
+Shape shape_for(std::string_view path, std::string_view body) {
+  if (path == "/generate_stream") return Shape::kTgi;
+  if (path == "/generate") return has_inputs_field(body) ? Shape::kTgi : Shape::kFastApi;
+  if (path == "/v1/generate") return Shape::kFastApi;
+  if (path.starts_with("/v1/")) return Shape::kOpenAi;
+  return Shape::kText;
+}
+
+std::string_view openai_type(RouterError error) {
+  switch (router_error_status(error)) {
+    case 502: return "BadGatewayError";
+    case 504: return "GatewayTimeoutError";
+    default: return "ServiceUnavailableError";
+  }
+}
+
+std::string_view tgi_type(RouterError error) {
+  switch (error) {
+    case RouterError::kQueueFull:
+    case RouterError::kQueueTimeout: return "overloaded";
+    case RouterError::kShuttingDown: return "unavailable";
+    case RouterError::kUpstreamUnreachable: return "backend_unreachable";
+    case RouterError::kUpstreamTimeout: return "backend_timeout";
+  }
+  return "unavailable";
+}
+
+}  // namespace
+
+Route classify_route(std::string_view path) {
+  if (path == "/v1/completions") return Route::kCompletions;
+  if (path == "/v1/chat/completions") return Route::kChatCompletions;
+  if (path == "/v1/models") return Route::kModels;
+  if (path == "/generate" || path == "/v1/generate") return Route::kGenerate;
+  if (path == "/generate_stream") return Route::kGenerateStream;
+  return Route::kOther;
+}
+
+std::string_view route_label(Route route) {
+  switch (route) {
+    case Route::kCompletions: return "completions";
+    case Route::kChatCompletions: return "chat_completions";
+    case Route::kModels: return "models";
+    case Route::kGenerate: return "generate";
+    case Route::kGenerateStream: return "generate_stream";
+    case Route::kOther: return "other";
+  }
+  return "other";
+}
+
+int router_error_status(RouterError error) {
+  switch (error) {
+    case RouterError::kQueueFull:
+    case RouterError::kQueueTimeout:
+    case RouterError::kShuttingDown: return 503;
+    case RouterError::kUpstreamUnreachable: return 502;
+    case RouterError::kUpstreamTimeout: return 504;
+  }
+  return 502;
+}
+
+net::Response router_error_response(std::string_view path, std::string_view request_body,
+                                    RouterError error, std::string_view message,
+                                    int retry_after_seconds) {
+  int status = router_error_status(error);
+  net::Response response;
+  switch (shape_for(path, request_body)) {
+    case Shape::kOpenAi: {
+      core::Json body = {{"error",
+                          {{"message", message},
+                           {"type", openai_type(error)},
+                           {"param", nullptr},
+                           {"code", status}}}};
+      response = net::Response::json(status, core::to_compact_json(body));
+      break;
+    }
+    case Shape::kTgi: {
+      core::Json body = {{"error", message}, {"error_type", tgi_type(error)}};
+      response = net::Response::json(status, core::to_compact_json(body));
+      break;
+    }
+    case Shape::kFastApi: {
+      core::Json body = {{"detail", message}};
+      response = net::Response::json(status, core::to_compact_json(body));
+      break;
+    }
+    case Shape::kText: response = net::Response::text(status, std::string(message) + "\n"); break;
+  }
+  if (status == 503 && retry_after_seconds > 0) {
+    response.headers.set("Retry-After", std::to_string(retry_after_seconds));
+  }
+  return response;
+}
+
+}  // namespace llmscale::router
