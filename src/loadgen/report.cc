@@ -405,7 +405,7 @@ std::string report_table(const RunReport& report) {
     for (const StageStats& s : report.stages) {
       auto ms_or_dash = [](const Histogram& h, double q) {
         return h.empty() ? std::string("-")
-                         : table_number(static_cast<double>(h.quantile(q)) / 1e6);
+                         : table_number(ns_to_ms(static_cast<double>(h.quantile(q))));
       };
       out += pad_right(s.name(), 28);
       out += pad_left(table_number(s.request_throughput()), kColumn);
@@ -623,7 +623,7 @@ std::string report_svg(const RunReport& report) {
   requests.series.push_back(std::move(failed));
   tokens.series.push_back(std::move(tok));
 
-  double height = kTop + 3 * kPanelHeight + 2 * kGap + 50;
+  double height = kTop + 30 + 3 * kPanelHeight + 2 * kGap + 60;
   std::string out;
   out += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + coord(kWidth) + "\" height=\"" +
          coord(height) + "\" viewBox=\"0 0 " + coord(kWidth) + " " + coord(height) +
@@ -637,7 +637,7 @@ std::string report_svg(const RunReport& report) {
   out += "<text x=\"" + coord(kLeft) +
          "\" y=\"20\" class=\"title\">llmscale load: " + escape_xml(report.api) +
          (report.streaming ? " streaming" : "") + " " + escape_xml(report.url) + "</text>\n";
-  double y = kTop + 20;
+  double y = kTop + 30;
   for (const Panel* panel : {&latency, &requests, &tokens}) {
     draw_panel(out, *panel, y, x_max, stages);
     y += kPanelHeight + kGap;
@@ -654,7 +654,7 @@ std::string report_svg(const RunReport& report) {
          "\" class=\"xlabel\">seconds since start</text>\n";
   for (const StageStats* s : stages) {
     double x = kLeft + core::to_seconds(s->start) / x_max * plot_w;
-    out += "<text x=\"" + coord(x + 3) + "\" y=\"" + coord(kTop + 8) + "\" class=\"stagelabel\">" +
+    out += "<text x=\"" + coord(x + 3) + "\" y=\"" + coord(kTop + 4) + "\" class=\"stagelabel\">" +
            escape_xml(s->name()) + "</text>\n";
   }
   out += "</svg>\n";
