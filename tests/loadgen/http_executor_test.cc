@@ -42,10 +42,11 @@ class HttpExecutorTest : public ::testing::Test {
     request.arrival.output_tokens = output_tokens;
     request.arrival.prompt_seed = 3;
     RequestResult result;
-    run(loop, [](HttpExecutor& e, PlannedRequest& r, core::Duration left,
-                 RequestResult& out) -> net::Awaitable<void> {
-      out = co_await e.execute(r, left);
-    }(executor, request, time_left, result));
+    run(loop,
+        [](HttpExecutor& e, PlannedRequest& r, core::Duration left,
+           RequestResult& out) -> net::Awaitable<void> {
+          out = co_await e.execute(r, left);
+        }(executor, request, time_left, result));
     return result;
   }
 
@@ -72,8 +73,8 @@ net::Awaitable<void> stream_chat(net::ServerRequest& request, net::ResponseWrite
   co_await writer.send_data(first);
   for (int i = 0; i < tokens; ++i) {
     co_await net::sleep_for(2ms);
-    std::string chunk = R"({"choices":[{"index":0,"delta":{"content":" w)" + std::to_string(i) +
-                        R"("}}]})";
+    std::string chunk =
+        R"({"choices":[{"index":0,"delta":{"content":" w)" + std::to_string(i) + R"("}}]})";
     if (!co_await writer.send_data(chunk)) co_return;
   }
   if (!done) co_return;  // the server stops mid-stream: chunked end without [DONE]
@@ -163,9 +164,10 @@ TEST_F(HttpExecutorTest, ServerErrorsAreClassifiedByStatus) {
 
 TEST_F(HttpExecutorTest, MalformedJsonAndSse) {
   net::Router router;
-  router.post("/generate", [&](net::ServerRequest&, net::ResponseWriter& w) -> net::Awaitable<void> {
-    co_await w.send(net::Response::json(200, "<html>oops</html>"));
-  });
+  router.post("/generate",
+              [&](net::ServerRequest&, net::ResponseWriter& w) -> net::Awaitable<void> {
+                co_await w.send(net::Response::json(200, "<html>oops</html>"));
+              });
   router.post("/v1/chat/completions",
               [&](net::ServerRequest&, net::ResponseWriter& w) -> net::Awaitable<void> {
                 co_await w.begin_sse();
@@ -187,24 +189,26 @@ TEST_F(HttpExecutorTest, TgiAndJetStreamStreams) {
                 last_body = r.body;
                 co_await w.begin_sse();
                 for (int i = 1; i <= 3; ++i) {
-                  std::string event = R"({"index":)" + std::to_string(i) +
-                                      R"(,"token":{"id":1,"text":"t","special":false},)" +
-                                      (i == 3 ? R"("generated_text":"t t t","details":{"generated_tokens":3}})"
-                                              : R"("generated_text":null,"details":null})");
+                  std::string event =
+                      R"({"index":)" + std::to_string(i) +
+                      R"(,"token":{"id":1,"text":"t","special":false},)" +
+                      (i == 3 ? R"("generated_text":"t t t","details":{"generated_tokens":3}})"
+                              : R"("generated_text":null,"details":null})");
                   co_await w.send_data(event);
                 }
               });
-  router.post("/generate", [&](net::ServerRequest& r, net::ResponseWriter& w) -> net::Awaitable<void> {
-    last_body = r.body;
-    net::Headers headers;
-    headers.set("Content-Type", "application/json");
-    co_await w.begin_stream(200, headers);
-    for (int i = 0; i < 4; ++i) {
-      std::string object = "{\n    \"id\": \"generate-" + std::to_string(i) +
-                           "\",\n    \"time_created\": 1.0,\n    \"text\": \" w\"\n}";
-      co_await w.write(object);
-    }
-  });
+  router.post("/generate",
+              [&](net::ServerRequest& r, net::ResponseWriter& w) -> net::Awaitable<void> {
+                last_body = r.body;
+                net::Headers headers;
+                headers.set("Content-Type", "application/json");
+                co_await w.begin_stream(200, headers);
+                for (int i = 0; i < 4; ++i) {
+                  std::string object = "{\n    \"id\": \"generate-" + std::to_string(i) +
+                                       "\",\n    \"time_created\": 1.0,\n    \"text\": \" w\"\n}";
+                  co_await w.write(object);
+                }
+              });
   serve(router);
   RequestResult tgi = execute(target(Api::kTgi, true));
   ASSERT_TRUE(tgi.ok) << tgi.error_kind << " " << tgi.error_detail;
@@ -331,7 +335,8 @@ TEST_F(HttpExecutorTest, RunAgainstAFaultyServerEndsOnTime) {
   auto started = std::chrono::steady_clock::now();
   runner.start();
   ASSERT_TRUE(loop.run_until([&] { return runner.done(); }, 10s));
-  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   EXPECT_LT(elapsed, 1.5);  // 0.5 s + 0.3 s drain (+ slack); never the 30 s stall
   auto stages = runner.stages();
   const StageStats& s = stages[0];

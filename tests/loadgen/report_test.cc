@@ -40,7 +40,8 @@ CompletedRequest request(std::uint64_t id, core::Duration intended, core::Durati
   r.result.http_status = 200;
   r.result.ttft = ttft;
   r.result.output_tokens = tokens;
-  for (int i = 1; i < tokens; ++i) r.result.token_gaps.push_back(gap + std::chrono::microseconds(i * 37 % 500));
+  for (int i = 1; i < tokens; ++i)
+    r.result.token_gaps.push_back(gap + std::chrono::microseconds(i * 37 % 500));
   core::Duration sum = ttft;
   for (auto g : r.result.token_gaps) sum += g;
   r.result.e2e = sum;
