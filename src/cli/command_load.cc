@@ -107,6 +107,7 @@ int run_load(LoadCliOptions& o) {
   net::EventLoop loop(plan->threads);
   net::ClientOptions client_options;
   client_options.connect_timeout = plan->connect_timeout;
+  client_options.tls = plan->tls;
   client_options.max_connections_per_host = plan->max_connections;
   client_options.response_head_timeout = core::Duration::zero();  // per request
   client_options.idle_timeout = plan->target.idle_timeout;
@@ -193,6 +194,13 @@ void add_load_command(CLI::App& app, int& exit_code) {
   load->add_flag("--streaming", f.streaming, "Stream responses (SSE; TTFT and ITL)")
       ->group("Target");
   load->add_option("-H,--header", f.headers, "Extra request header \"Name: value\" (repeatable)")
+      ->group("Target");
+  load->add_option("--cacert", f.ca_file, "https: trusted CA file (default: the system store)")
+      ->group("Target");
+  load->add_option("--cert", f.cert_file, "https: client certificate file (with --key)")
+      ->group("Target");
+  load->add_option("--key", f.key_file, "https: client key file")->group("Target");
+  load->add_flag("-k,--insecure", f.insecure, "https: skip certificate verification")
       ->group("Target");
 
   load->add_option("--concurrency", f.concurrency,

@@ -93,6 +93,14 @@ core::Result<LoadPlan> build_load_plan(const LoadFlags& flags) {
     plan.target.headers.push_back(std::move(*parsed));
   }
 
+  if (!flags.cert_file.empty() != !flags.key_file.empty()) {
+    return core::invalid_argument("--cert and --key go together");
+  }
+  plan.tls.ca_file = flags.ca_file;
+  plan.tls.cert_file = flags.cert_file;
+  plan.tls.key_file = flags.key_file;
+  plan.tls.insecure_skip_verify = flags.insecure;
+
   // Timeouts and engine.
   auto connect = duration_flag("--connect-timeout", flags.connect_timeout, false);
   if (!connect) return tl::unexpected(connect.error());

@@ -34,6 +34,11 @@ struct LoadFlags {
   std::string model;
   bool streaming = false;
   std::vector<std::string> headers;  // "Name: value"
+  // https: trusted CA file (system store when empty), client certificate and key, no checks.
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  bool insecure = false;
 
   std::string concurrency;  // "10" or "10,100,200"
   std::string rate;         // "5" or "1,5,10" (requests per second)
@@ -82,6 +87,7 @@ struct LoadPlan {
   std::string base_url;
   std::string endpoint;
   core::Duration connect_timeout{};
+  net::TlsClientOptions tls;
   std::size_t max_connections = 1;  // per host, for the HttpClient pool
   int threads = 1;
   Gates gates;

@@ -148,6 +148,7 @@ TEST(ConfigTest, BadFlagsNameTheFlag) {
       {[](LoadFlags& f) { f.duration = "0s"; }, "--duration: must be positive, got \"0s\""},
       {[](LoadFlags& f) { f.requests = 0; }, "--requests must be >= 1"},
       {[](LoadFlags& f) { f.threads = 3; }, "--threads must be 1 or 2"},
+      {[](LoadFlags& f) { f.cert_file = "c.pem"; }, "--cert and --key go together"},
       {[](LoadFlags& f) { f.slo = "ttfb=1s"; },
        "--slo: unknown objective \"ttfb\" (ttft, itl, itl_max, tpot, e2e)"},
       {[](LoadFlags& f) { f.fail_on_errors = 2; }, "--fail-on-errors must be a fraction in [0, 1]"},

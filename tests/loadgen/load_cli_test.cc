@@ -1,7 +1,7 @@
 // `llmscale load` as users run it, against in-process loopback servers: a clean streaming run
 // with every report written, an unreachable host (counted, exit 0; exit 1 under a gate), a
-// stalling server (the run still ends on time), sweeps, and the exit-2 contract for bad flags,
-// bad trace rows and unwritable report paths.
+// stalling server (the run still ends on time), sweeps, https with --cacert / -k, and the exit-2
+// contract for bad flags, bad trace rows, unreadable CA files and unwritable report paths.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -19,6 +19,7 @@
 #include "net/router.h"
 #include "net/server.h"
 #include "net/tcp.h"
+#include "net/tls_cert.h"
 
 namespace llmscale::loadgen {
 namespace {
@@ -213,11 +214,76 @@ TEST(LoadCliErrors, BadTraceRowFailsWithItsLine) {
   std::remove(trace.c_str());
 }
 
+// https: a loopback TLS server with a certificate from a test CA. --cacert trusts it; without
+// it the handshake fails (counted as "tls", exit 0); -k skips verification; a CA file that is
+// not PEM is bad input (exit 2, before any request).
+TEST(LoadCliTls, HttpsWithCacertInsecureAndBadCa) {
+  net::CertificateSpec ca_spec;
+  ca_spec.common_name = "llmscale-test-ca";
+  ca_spec.is_ca = true;
+  auto ca = net::generate_self_signed_certificate(ca_spec);
+  ASSERT_TRUE(ca.has_value());
+  auto leaf = net::generate_signed_certificate(net::CertificateSpec{}, *ca);
+  ASSERT_TRUE(leaf.has_value());
+  std::string ca_file = temp_path("ca.pem"), bad_ca = temp_path("bad_ca.pem");
+  std::ofstream(ca_file) << ca->cert_pem;
+  std::ofstream(bad_ca) << "not a certificate\n";
+
+  net::EventLoop loop;
+  net::Router router;
+  std::atomic<int> requests{0};
+  router.post("/v1/completions",
+              [&requests](net::ServerRequest& r, net::ResponseWriter& w) -> net::Awaitable<void> {
+                ++requests;
+                EXPECT_TRUE(r.tls);
+                co_await w.send(net::Response::json(
+                    200, R"({"choices":[{"text":"a b"}],"usage":{"completion_tokens":2}})"));
+              });
+  net::ServerOptions options;
+  options.tls = net::TlsServerOptions{};
+  options.tls->cert_pem = leaf->cert_pem;
+  options.tls->key_pem = leaf->key_pem;
+  net::HttpServer server(loop, options);
+  ASSERT_TRUE(server.start(router.handler()).has_value());
+  loop.start();
+  std::string url = "https://127.0.0.1:" + std::to_string(server.port());
+  std::string json = temp_path("tls.json");
+  std::string common = "--url " + url + " --api openai-completions --concurrency 2 --requests 4" +
+                       " --quiet --report-json " + json;
+
+  Outcome trusted = run_load(common + " --cacert " + ca_file);
+  ASSERT_EQ(trusted.exit_code, 0) << trusted.err;
+  auto doc = nlohmann::json::parse(slurp(json));
+  EXPECT_EQ(doc["stages"][0]["requests"]["succeeded"], 4) << doc.dump();
+  EXPECT_EQ(requests.load(), 4);
+
+  Outcome untrusted = run_load(common);
+  ASSERT_EQ(untrusted.exit_code, 0) << untrusted.err;
+  doc = nlohmann::json::parse(slurp(json));
+  EXPECT_EQ(doc["stages"][0]["errors"]["tls"], 4) << doc.dump();
+  EXPECT_EQ(requests.load(), 4);
+
+  Outcome insecure = run_load(common + " -k");
+  ASSERT_EQ(insecure.exit_code, 0) << insecure.err;
+  EXPECT_EQ(nlohmann::json::parse(slurp(json))["stages"][0]["requests"]["succeeded"], 4);
+  EXPECT_EQ(requests.load(), 8);
+
+  Outcome bad = run_load(common + " --cacert " + bad_ca);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("error: "), std::string::npos) << bad.err;
+  EXPECT_EQ(requests.load(), 8);
+
+  loop.post([&server] { server.close(); });
+  loop.stop();
+  loop.join();
+  for (const auto& path : {json, ca_file, bad_ca}) std::remove(path.c_str());
+}
+
 TEST(LoadCliErrors, HelpListsTheFlags) {
   Outcome o = run_load("--help");
   EXPECT_EQ(o.exit_code, 0);
   for (const char* flag : {"--concurrency", "--rate", "--burst", "--trace", "--slo", "--report-svg",
-                           "--fail-on-errors", "--streaming"}) {
+                           "--fail-on-errors", "--streaming", "--cacert", "--insecure"}) {
     EXPECT_NE(o.out.find(flag), std::string::npos) << flag;
   }
 }
