@@ -13,5 +13,6 @@ namespace llmscale::cli {
 void add_hpa_command(CLI::App& app, int& exit_code);
 void add_adapter_command(CLI::App& app, int& exit_code);
 void add_route_command(CLI::App& app, int& exit_code);
+void add_load_command(CLI::App& app, int& exit_code);
 
 }  // namespace llmscale::cli
