@@ -201,6 +201,16 @@ struct PodCondition {
   std::optional<core::Time> last_transition_time;
 };
 
+// core/v1 ContainerStatus (what `kubectl get pods` shows: READY, STATUS, RESTARTS).
+struct ContainerStatus {
+  std::string name;
+  bool ready = false;
+  std::int32_t restart_count = 0;
+  std::string state;   // waiting, running or terminated
+  std::string reason;  // of a waiting or terminated state: ContainerCreating, CrashLoopBackOff
+  std::optional<core::Time> started_at;  // state.running.startedAt
+};
+
 struct Pod {
   ObjectMeta metadata;
   std::vector<Container> containers;
@@ -209,6 +219,8 @@ struct Pod {
   std::string phase;                         // Pending, Running, Succeeded, Failed, Unknown
   std::optional<core::Time> start_time;
   std::vector<PodCondition> conditions;
+  std::string pod_ip;                               // status.podIP
+  std::vector<ContainerStatus> container_statuses;  // status.containerStatuses
 
   // The Ready condition, if the pod has one.
   const PodCondition* ready_condition() const;
