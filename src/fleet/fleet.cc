@@ -280,6 +280,7 @@ std::vector<Fleet::Pod*> Fleet::ranked_for_deletion() {
     return delete_before(a.second, b.second, now);
   });
   std::vector<Pod*> out;
+  out.reserve(ranked.size());
   for (auto& [pod, _] : ranked) out.push_back(pod);
   return out;
 }
@@ -393,7 +394,7 @@ void Fleet::run_probe(const std::string& uid, std::uint64_t container) {
   request.path = spec.path;
   request.timeout = std::chrono::seconds(spec.timeout_seconds);
   std::weak_ptr<bool> alive = alive_;
-  prober_.probe(request, [this, alive, uid, container](ProbeResult result) {
+  prober_.probe(request, [this, alive, uid, container](const ProbeResult& result) {
     if (alive.lock()) on_probe_result(uid, container, result.success);
   });
 }

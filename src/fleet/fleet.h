@@ -64,6 +64,7 @@ class FleetListener {
   // The pod stops receiving new work. Call `drained` (on the fleet's thread, once) when its
   // in-flight requests have finished; the fleet sends SIGTERM after every listener has, or
   // when terminationGracePeriodSeconds runs out. The default drains at once.
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): overrides keep the callback.
   virtual void on_terminating(const kube::Pod& pod, std::function<void()> drained) {
     (void)pod;
     drained();

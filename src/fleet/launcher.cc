@@ -124,10 +124,12 @@ core::Result<std::unique_ptr<ProcessHandle>> ProcessLauncher::launch(const Launc
   // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
   std::vector<std::string> env = merged_environment(spec);
   std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   std::vector<std::string> args = spec.argv;
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
