@@ -1,0 +1,416 @@
+// Fleet state machine on a SimulatedClock with a fake launcher and prober: names and labels,
+// scaling, victim order, readiness thresholds, initial delay, CrashLoopBackOff, drain ->
+// SIGTERM -> SIGKILL timings, grace expiry, shutdown.
+#include "fleet/fleet.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <regex>
+
+#include "fakes.h"
+
+namespace llmscale::fleet {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeLauncher;
+using testing::FakeProber;
+using testing::RecordingListener;
+
+FleetSpec make_spec(const std::string& probe = "periodSeconds: 10", int replicas = 1,
+                    int grace = 30) {
+  std::string yaml = R"(
+apiVersion: llmscale.io/v1alpha1
+kind: Fleet
+metadata: {name: meta-llama3-8b}
+spec:
+  replicas: )" + std::to_string(replicas) +
+                     R"(
+  selector: {matchLabels: {app: meta-llama3-8b}}
+  template:
+    metadata: {labels: {app: meta-llama3-8b}}
+    spec:
+      command: [server, --port, "{port}", --metrics, "{metrics_port}", --name, "{pod}"]
+      ports: [{name: http, containerPort: 8000}, {name: metrics, containerPort: 9100}]
+      env: [{name: POD, value: "{namespace}/{pod}"}]
+      readinessProbe: {httpGet: {path: /health, port: http}, )" +
+                     probe + R"(}
+      terminationGracePeriodSeconds: )" +
+                     std::to_string(grace) + "\n";
+  auto doc = core::parse_document(yaml);
+  EXPECT_TRUE(doc);
+  auto spec = parse_fleet(*doc);
+  EXPECT_TRUE(spec) << spec.error().message;
+  return *spec;
+}
+
+class FleetTest : public ::testing::Test {
+ protected:
+  void make(FleetSpec spec) {
+    FleetOptions options;
+    options.exe = "/usr/bin/llmscale";
+    options.seed = 42;
+    options.allocate_port = [this](const std::string&) -> core::Result<std::uint16_t> {
+      return next_port_++;
+    };
+    fleet_ = std::make_unique<Fleet>(clock_, std::move(spec), launcher_, prober_, options);
+    fleet_->add_listener(&listener_);
+  }
+  const kube::Pod* pod(const std::string& name) {
+    pods_ = fleet_->pods();
+    for (const auto& p : pods_) {
+      if (p.metadata.name == name) return &p;
+    }
+    return nullptr;
+  }
+  std::vector<std::string> names() {
+    std::vector<std::string> out;
+    for (const auto& p : fleet_->pods()) out.push_back(p.metadata.name);
+    return out;
+  }
+  Endpoint endpoint(const std::string& name) {
+    for (const auto& e : fleet_->endpoints()) {
+      if (e.pod == name) return e;
+    }
+    ADD_FAILURE() << "no endpoint " << name;
+    return {};
+  }
+  void set_healthy(const std::string& name, bool healthy) {
+    prober_.healthy[endpoint(name).api_port] = healthy;
+  }
+  bool ready(const std::string& name) {
+    const kube::Pod* p = pod(name);
+    return p != nullptr && p->ready_condition()->status == "True";
+  }
+
+  core::SimulatedClock clock_;
+  FakeLauncher launcher_;
+  FakeProber prober_{clock_};
+  RecordingListener listener_;
+  std::unique_ptr<Fleet> fleet_;
+  std::uint16_t next_port_ = 20000;
+  std::vector<kube::Pod> pods_;
+};
+
+TEST_F(FleetTest, PodsHaveDeploymentNamesLabelsAndShape) {
+  make(make_spec("periodSeconds: 10", 2));
+  fleet_->start();
+  auto pods = fleet_->pods();
+  ASSERT_EQ(pods.size(), 2u);
+  const std::string hash = fleet_->pod_template_hash();
+  EXPECT_TRUE(std::regex_match(hash, std::regex("[bcdfghjklmnpqrstvwxz2456789]{1,10}"))) << hash;
+  for (const auto& p : pods) {
+    EXPECT_TRUE(std::regex_match(p.metadata.name, std::regex("meta-llama3-8b-" + hash +
+                                                             "-[bcdfghjklmnpqrstvwxz2456789]{5}")))
+        << p.metadata.name;
+    EXPECT_EQ(p.metadata.generate_name, "meta-llama3-8b-" + hash + "-");
+    EXPECT_EQ(p.metadata.labels.at("app"), "meta-llama3-8b");
+    EXPECT_EQ(p.metadata.labels.at("pod-template-hash"), hash);
+    EXPECT_EQ(p.metadata.namespace_, "default");
+    EXPECT_EQ(p.metadata.uid.size(), 36u);
+    EXPECT_EQ(p.metadata.creation_timestamp, clock_.now());
+    EXPECT_FALSE(p.metadata.deletion_timestamp);
+    EXPECT_EQ(p.phase, "Pending");  // not yet seen alive
+    EXPECT_EQ(p.ready_condition()->status, "False");
+    EXPECT_EQ(p.pod_ip, "127.0.0.1");
+    ASSERT_EQ(p.container_statuses.size(), 1u);
+    EXPECT_EQ(p.container_statuses[0].restart_count, 0);
+  }
+  EXPECT_NE(pods[0].metadata.name, pods[1].metadata.name);
+  // The same template hashes the same; another template differently.
+  EXPECT_EQ(pod_template_hash(make_spec("periodSeconds: 10", 5)), hash);
+  EXPECT_NE(pod_template_hash(make_spec("periodSeconds: 11")), hash);
+
+  clock_.advance(100ms);
+  EXPECT_EQ(fleet_->pods()[0].phase, "Running");
+  EXPECT_EQ(fleet_->pods()[0].container_statuses[0].waiting_reason, "");
+
+  // Placeholders: allocated ports, pod name, namespace; HOSTNAME is the pod's name.
+  const auto& launched = launcher_.processes[0]->spec;
+  const std::string name = pods[0].metadata.name;
+  EXPECT_EQ(launched.argv, (std::vector<std::string>{"server", "--port", "20000", "--metrics",
+                                                     "20001", "--name", name}));
+  EXPECT_EQ(launched.env, (std::vector<std::pair<std::string, std::string>>{
+                              {"HOSTNAME", name}, {"POD", "default/" + name}}));
+  Endpoint e = endpoint(name);
+  EXPECT_EQ(e.api_port, 20000);
+  EXPECT_EQ(e.metrics_port, 20001);
+  EXPECT_EQ(e.host, "127.0.0.1");
+  EXPECT_FALSE(e.ready);
+  EXPECT_EQ(e.labels.at("pod-template-hash"), hash);
+
+  auto scale = fleet_->get_scale();
+  ASSERT_TRUE(scale);
+  EXPECT_EQ(scale->spec_replicas, 2);
+  EXPECT_EQ(scale->status_replicas, 2);
+  EXPECT_EQ(scale->selector, "app=meta-llama3-8b");
+}
+
+TEST_F(FleetTest, ReadinessNeedsSuccessThresholdAndIsLostAfterFailureThreshold) {
+  make(make_spec("periodSeconds: 10, successThreshold: 2, failureThreshold: 3"));
+  fleet_->start();
+  std::string name = names()[0];
+  set_healthy(name, true);
+  clock_.advance(1s);  // probe at 0 s: 1 success
+  EXPECT_FALSE(ready(name));
+  clock_.advance(9s);  // probe at 10 s: 2 successes
+  EXPECT_TRUE(ready(name));
+  EXPECT_TRUE(endpoint(name).ready);
+  EXPECT_EQ(pod(name)->ready_condition()->last_transition_time, clock_.now());
+  set_healthy(name, false);
+  clock_.advance(20s);  // failures at 20 s and 30 s
+  EXPECT_TRUE(ready(name));
+  clock_.advance(10s);  // third failure at 40 s
+  EXPECT_FALSE(ready(name));
+  EXPECT_EQ(pod(name)->phase, "Running");  // readiness lost, still running
+  set_healthy(name, true);
+  clock_.advance(10s);  // one success of two
+  EXPECT_FALSE(ready(name));
+  clock_.advance(10s);
+  EXPECT_TRUE(ready(name));
+  EXPECT_EQ(listener_.events,
+            (std::vector<std::string>{"ready " + name, "not_ready " + name, "ready " + name}));
+  // The probe request targets the allocated API port and the template's path and timeout.
+  EXPECT_EQ(prober_.requests[0].port, 20000);
+  EXPECT_EQ(prober_.requests[0].path, "/health");
+  EXPECT_EQ(prober_.requests[0].timeout, 1s);
+}
+
+TEST_F(FleetTest, InitialDelaySkipsProbesOnThePeriodGrid) {
+  make(make_spec("periodSeconds: 10, initialDelaySeconds: 15"));
+  fleet_->start();
+  std::string name = names()[0];
+  set_healthy(name, true);
+  clock_.advance(19s);  // ticks at 0 s and 10 s are within the delay
+  EXPECT_TRUE(prober_.requests.empty());
+  EXPECT_FALSE(ready(name));
+  clock_.advance(1s);  // tick at 20 s probes
+  EXPECT_EQ(prober_.requests.size(), 1u);
+  EXPECT_TRUE(ready(name));
+}
+
+TEST_F(FleetTest, ProbeInFlightSkipsTicks) {
+  make(make_spec("periodSeconds: 1"));
+  fleet_->start();
+  prober_.hold = true;
+  clock_.advance(5s);
+  EXPECT_EQ(prober_.held.size(), 1u);  // the kubelet probes one at a time
+}
+
+TEST_F(FleetTest, ScaleUpAndDownKeepsStatusReplicas) {
+  make(make_spec());
+  listener_.drain_at_once = true;
+  fleet_->start();
+  ASSERT_TRUE(fleet_->set_replicas(3));
+  EXPECT_EQ(fleet_->pods().size(), 3u);
+  EXPECT_EQ(launcher_.processes.size(), 3u);
+  EXPECT_FALSE(fleet_->set_replicas(-1));
+  ASSERT_TRUE(fleet_->set_replicas(1));
+  // Two terminate: listed with deletionTimestamp, not counted in status replicas.
+  auto scale = fleet_->get_scale();
+  EXPECT_EQ(scale->spec_replicas, 1);
+  EXPECT_EQ(scale->status_replicas, 1);
+  int terminating = 0;
+  for (const auto& p : fleet_->pods()) terminating += p.metadata.deletion_timestamp ? 1 : 0;
+  EXPECT_EQ(terminating, 2);
+  clock_.advance(100ms);  // drained at once, SIGTERM, exit seen
+  EXPECT_EQ(fleet_->pods().size(), 1u);
+  EXPECT_EQ(launcher_.alive(), 1u);
+  for (const auto& p : launcher_.processes) {
+    if (p->exit) EXPECT_EQ(p->signals, std::vector<int>{SIGTERM});
+  }
+}
+
+TEST_F(FleetTest, VictimsLikeTheReplicaSetController) {
+  make(make_spec("periodSeconds: 1", 1));
+  listener_.drain_at_once = true;
+  fleet_->start();
+  std::string oldest = names()[0];
+  set_healthy(oldest, true);
+  clock_.advance(100s);
+  ASSERT_TRUE(fleet_->set_replicas(2));
+  std::string middle = names()[1];
+  set_healthy(middle, true);
+  clock_.advance(100s);
+  ASSERT_TRUE(fleet_->set_replicas(4));
+  std::string new_a = names()[2], new_b = names()[3];
+  clock_.advance(3s);
+  set_healthy(new_b, true);  // ready, but most recently
+  clock_.advance(2s);
+  ASSERT_TRUE(ready(new_b));
+  ASSERT_FALSE(ready(new_a));
+  // Not ready before ready; then the most recently ready.
+  ASSERT_TRUE(fleet_->set_replicas(2));
+  for (const auto& p : fleet_->pods()) {
+    bool deleted = p.metadata.deletion_timestamp.has_value();
+    EXPECT_EQ(deleted, p.metadata.name == new_a || p.metadata.name == new_b) << p.metadata.name;
+  }
+  // Ready for ~105 s vs ~205 s: different log2 buckets, the newer goes first.
+  ASSERT_TRUE(fleet_->set_replicas(1));
+  EXPECT_TRUE(pod(middle)->metadata.deletion_timestamp);
+  EXPECT_FALSE(pod(oldest)->metadata.deletion_timestamp);
+}
+
+TEST(DeleteBefore, RanksLikeActivePodsWithRanks) {
+  core::Time now = core::SimulatedClock::default_start() + 10000s;
+  auto make_pod = [&](const std::string& uid, std::string phase, bool ready, core::Duration age,
+                      int restarts) {
+    kube::Pod p;
+    p.metadata.uid = uid;
+    p.metadata.creation_timestamp = now - age;
+    p.phase = std::move(phase);
+    p.conditions.push_back({"Ready", ready ? "True" : "False", now - age});
+    kube::ContainerStatus s;
+    s.restart_count = restarts;
+    p.container_statuses.push_back(s);
+    return p;
+  };
+  auto pending = make_pod("a", "Pending", false, 10s, 0);
+  auto running = make_pod("b", "Running", false, 10s, 0);
+  auto ready_new = make_pod("c", "Running", true, 10s, 0);
+  auto ready_old = make_pod("d", "Running", true, 1000s, 0);
+  auto restarted = make_pod("e", "Running", false, 1000s, 3);
+  EXPECT_TRUE(delete_before(pending, running, now));
+  EXPECT_FALSE(delete_before(running, pending, now));
+  EXPECT_TRUE(delete_before(running, ready_new, now));
+  EXPECT_TRUE(delete_before(ready_new, ready_old, now));
+  EXPECT_TRUE(delete_before(restarted, running, now));  // more restarts first
+  // Same log2 bucket of age (10 s vs 11 s): ordered by UID.
+  auto sibling = make_pod("0", "Running", false, 11s, 0);
+  EXPECT_TRUE(delete_before(sibling, running, now));
+  EXPECT_FALSE(delete_before(running, sibling, now));
+}
+
+TEST_F(FleetTest, CrashRestartsWithCrashLoopBackOff) {
+  make(make_spec("periodSeconds: 1"));
+  fleet_->start();
+  std::string name = names()[0];
+  set_healthy(name, true);
+  clock_.advance(1s);
+  ASSERT_TRUE(ready(name));
+  std::vector<core::Duration> delays;
+  for (int crash = 0; crash < 7; ++crash) {
+    auto process = launcher_.processes.back();
+    process->exit = ExitStatus{1, 0};
+    clock_.advance(100ms);  // the exit is seen: not ready at once, still Running
+    EXPECT_FALSE(ready(name));
+    EXPECT_FALSE(endpoint(name).ready);
+    EXPECT_EQ(pod(name)->phase, "Running");
+    EXPECT_EQ(pod(name)->container_statuses[0].waiting_reason, "CrashLoopBackOff");
+    core::Time exited = clock_.now();
+    std::size_t launched = launcher_.processes.size();
+    while (launcher_.processes.size() == launched) clock_.advance(100ms);
+    delays.push_back(clock_.now() - exited);
+    EXPECT_EQ(pod(name)->container_statuses[0].restart_count, crash + 1);
+  }
+  EXPECT_EQ(delays, (std::vector<core::Duration>{10s, 20s, 40s, 80s, 160s, 300s, 300s}));
+  // After 10 minutes of running, the back-off starts over.
+  clock_.advance(600s);
+  EXPECT_TRUE(ready(name));
+  launcher_.processes.back()->exit = ExitStatus{137, 9};
+  clock_.advance(100ms);
+  core::Time exited = clock_.now();
+  std::size_t launched = launcher_.processes.size();
+  while (launcher_.processes.size() == launched) clock_.advance(100ms);
+  EXPECT_EQ(clock_.now() - exited, 10s);
+}
+
+TEST_F(FleetTest, LaunchFailureRetriesWithBackOff) {
+  make(make_spec());
+  launcher_.fail_next = 2;
+  fleet_->start();
+  EXPECT_EQ(fleet_->pods()[0].phase, "Pending");
+  EXPECT_EQ(launcher_.processes.size(), 0u);
+  clock_.advance(10s);  // second failure
+  EXPECT_EQ(launcher_.processes.size(), 0u);
+  clock_.advance(20s);
+  EXPECT_EQ(launcher_.processes.size(), 1u);
+  EXPECT_EQ(fleet_->pods()[0].container_statuses[0].restart_count, 2);
+}
+
+TEST_F(FleetTest, DrainThenSigtermThenSigkill) {
+  make(make_spec("periodSeconds: 1", 2, 30));
+  launcher_.exit_on_sigterm = false;  // a server that ignores SIGTERM
+  fleet_->start();
+  clock_.advance(1s);
+  ASSERT_TRUE(fleet_->set_replicas(1));
+  ASSERT_EQ(listener_.pending.size(), 1u);
+  std::string victim = listener_.pending.begin()->first;
+  auto process = launcher_.latest(victim);
+  EXPECT_TRUE(endpoint(victim).terminating);
+  EXPECT_FALSE(endpoint(victim).ready);
+  clock_.advance(5s);
+  EXPECT_TRUE(process->signals.empty());  // still draining
+  listener_.pending.begin()->second();    // in-flight requests finished at 5 s
+  EXPECT_EQ(process->signals, std::vector<int>{SIGTERM});
+  clock_.advance(24s);  // the rest of the grace: 30 - 5 = 25 s
+  EXPECT_EQ(process->signals, std::vector<int>{SIGTERM});
+  clock_.advance(1s);
+  EXPECT_EQ(process->signals, (std::vector<int>{SIGTERM, SIGKILL}));
+  clock_.advance(100ms);
+  EXPECT_EQ(fleet_->pods().size(), 1u);
+  EXPECT_EQ(listener_.events.back(), "removed " + victim);
+}
+
+TEST_F(FleetTest, GraceExpiryWithoutDrainSendsSigtermThenSigkillAfterTwoSeconds) {
+  make(make_spec("periodSeconds: 1", 2, 30));
+  launcher_.exit_on_sigterm = false;
+  fleet_->start();
+  clock_.advance(1s);
+  ASSERT_TRUE(fleet_->set_replicas(1));
+  std::string victim = listener_.pending.begin()->first;
+  auto process = launcher_.latest(victim);
+  clock_.advance(29s);
+  EXPECT_TRUE(process->signals.empty());
+  clock_.advance(1s);  // grace over: SIGTERM, then the kubelet's minimum 2 s
+  EXPECT_EQ(process->signals, std::vector<int>{SIGTERM});
+  clock_.advance(1900ms);
+  EXPECT_EQ(process->signals, std::vector<int>{SIGTERM});
+  clock_.advance(100ms);
+  EXPECT_EQ(process->signals, (std::vector<int>{SIGTERM, SIGKILL}));
+  // A drain reported late changes nothing.
+  listener_.pending.begin()->second();
+  EXPECT_EQ(process->signals.size(), 2u);
+}
+
+TEST_F(FleetTest, PodInBackOffTerminatesAtOnce) {
+  make(make_spec("periodSeconds: 1", 2));
+  listener_.drain_at_once = true;
+  fleet_->start();
+  clock_.advance(1s);
+  for (auto& p : launcher_.processes) p->exit = ExitStatus{1, 0};
+  clock_.advance(100ms);
+  ASSERT_TRUE(fleet_->set_replicas(0));
+  EXPECT_TRUE(fleet_->pods().empty());
+  clock_.advance(60s);
+  EXPECT_EQ(launcher_.processes.size(), 2u);  // no restart after termination
+}
+
+TEST_F(FleetTest, ShutdownDrainsEverythingAndRefusesScaling) {
+  make(make_spec("periodSeconds: 1", 3));
+  fleet_->start();
+  clock_.advance(1s);
+  bool done = false;
+  fleet_->shutdown([&] { done = true; });
+  EXPECT_FALSE(fleet_->set_replicas(5));
+  EXPECT_EQ(listener_.pending.size(), 3u);
+  for (auto& [name, drained] : listener_.pending) drained();
+  EXPECT_FALSE(done);
+  clock_.advance(200ms);
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(fleet_->pods().empty());
+  EXPECT_EQ(launcher_.alive(), 0u);
+}
+
+TEST_F(FleetTest, KillAllAndDestructorLeaveNoProcess) {
+  make(make_spec("periodSeconds: 1", 2));
+  fleet_->start();
+  fleet_->kill_all();
+  EXPECT_TRUE(fleet_->pods().empty());
+  fleet_.reset();
+  EXPECT_EQ(launcher_.alive(), 0u);  // the fake handles were destroyed with their pods
+}
+
+}  // namespace
+}  // namespace llmscale::fleet
