@@ -737,9 +737,7 @@ void FlavorMetrics::on_request_failed(Api /*api*/, ErrorKind kind) {
   if (m.tgi_request_failure == nullptr) return;
   std::string err;
   switch (kind) {
-    case ErrorKind::kValidation:
-    case ErrorKind::kSchema:
-    case ErrorKind::kJsonSyntax: err = "validation"; break;
+    case ErrorKind::kValidation: err = "validation"; break;
     case ErrorKind::kOverloaded: err = "overloaded"; break;
     case ErrorKind::kGeneration: err = "generation"; break;
     default: return;
@@ -756,6 +754,7 @@ void FlavorMetrics::on_ready(double model_load_seconds, double startup_seconds, 
     m.tgi_batch_max_total_tokens->with({}).set(double(m.config.kv_capacity_tokens));
   }
   m.tgi_started = true;
+  if (!m.last_render) m.last_render = now;  // rates (SGLang gen_throughput) start here
   if (m.last_step_unix == 0) m.last_step_unix = core::to_unix_seconds(now);
 }
 

@@ -111,7 +111,7 @@ struct SimServer::Impl {
   net::Awaitable<void> health(net::ServerRequest& request, net::ResponseWriter& writer);
   net::Awaitable<void> serve_metrics(net::ServerRequest& request, net::ResponseWriter& writer);
   net::Awaitable<void> serve_accelerator(net::ServerRequest& request, net::ResponseWriter& writer);
-  net::Awaitable<void> send_json(net::ResponseWriter& writer, int status, std::string body);
+  net::Awaitable<void> send_json(net::ResponseWriter& writer, int status, std::string_view body);
   net::Awaitable<void> send_error(net::ResponseWriter& writer, Api api, ApiError error);
   std::string stats_json() const;
   void finish_request(const std::shared_ptr<RequestState>& state);
@@ -393,8 +393,8 @@ bool SimServer::Impl::fail_by_error_rate() {
 }
 
 net::Awaitable<void> SimServer::Impl::send_json(net::ResponseWriter& writer, int status,
-                                                std::string body) {
-  net::Response response = net::Response::json(status, std::move(body));
+                                                std::string_view body) {
+  net::Response response = net::Response::json(status, std::string(body));
   co_await writer.send(std::move(response));
 }
 
@@ -439,7 +439,6 @@ net::Awaitable<void> SimServer::Impl::generate(Api api, net::ServerRequest& requ
   auto alive_flag = alive;
   core::Time arrival = clock.now();
   ++stats.requests_received;
-  metrics->on_request_received(api);
   if (options.faults.crash_after_requests &&
       stats.requests_received >= *options.faults.crash_after_requests) {
     crash("crash fault: request " + std::to_string(stats.requests_received));
@@ -468,21 +467,28 @@ net::Awaitable<void> SimServer::Impl::generate(Api api, net::ServerRequest& requ
     }
   }
   auto decoded = decode_request(api, request.body, api_context);
+  // Bodies that do not decode never reach TGI's handler (axum's extractor answers), so they are
+  // not counted in tgi_request_count; refusals by validation are.
+  if (decoded || (decoded.error().kind != ErrorKind::kJsonSyntax &&
+                  decoded.error().kind != ErrorKind::kSchema)) {
+    metrics->on_request_received(api);
+  }
   if (!decoded) {
     co_await send_error(writer, api, decoded.error());
     co_return;
   }
   GenerationRequest& gen = *decoded;
   if (max_concurrent > 0 && in_flight.size() >= max_concurrent) {
-    co_await send_error(writer, api,
-                        ApiError{ErrorKind::kOverloaded, "Model is overloaded", "", ""});
+    ApiError overloaded{ErrorKind::kOverloaded, "Model is overloaded", "", ""};
+    co_await send_error(writer, api, std::move(overloaded));
     co_return;
   }
   if (fail_by_error_rate()) {
     std::string message = is_tgi(api) || options.flavor == Flavor::kTgi
                               ? "Request failed during generation: injected fault"
                               : "Internal server error (injected fault)";
-    co_await send_error(writer, api, ApiError{ErrorKind::kGeneration, message, "", ""});
+    ApiError failure{ErrorKind::kGeneration, message, "", ""};
+    co_await send_error(writer, api, std::move(failure));
     co_return;
   }
 
@@ -510,8 +516,8 @@ net::Awaitable<void> SimServer::Impl::generate(Api api, net::ServerRequest& requ
     std::string param = submitted.error().message.find("context length") != std::string::npos
                             ? (api == Api::kChatCompletions ? "messages" : "prompt")
                             : "";
-    co_await send_error(writer, api,
-                        ApiError{ErrorKind::kValidation, submitted.error().message, param, ""});
+    ApiError refused{ErrorKind::kValidation, submitted.error().message, param, ""};
+    co_await send_error(writer, api, std::move(refused));
     co_return;
   }
   state->id = *submitted;
