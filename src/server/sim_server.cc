@@ -410,6 +410,7 @@ void SimServer::Impl::record_token_lag(const RequestState& state) {
   double lag = std::max(0.0, core::to_seconds(clock.now() - state.last_token_time));
   stats.token_lag_seconds_max = std::max(stats.token_lag_seconds_max, lag);
   stats.token_lag_seconds_total += lag;
+  ++stats.token_writes;
 }
 
 void SimServer::Impl::finish_request(const std::shared_ptr<RequestState>& state) {
@@ -709,7 +710,8 @@ std::string SimServer::Impl::stats_json() const {
       {"tokens_sent", stats.tokens_sent},
       {"token_lag_seconds_max", stats.token_lag_seconds_max},
       {"token_lag_seconds_mean",
-       stats.tokens_sent > 0 ? stats.token_lag_seconds_total / double(stats.tokens_sent) : 0.0},
+       stats.token_writes > 0 ? stats.token_lag_seconds_total / double(stats.token_writes) : 0.0},
+      {"token_writes", stats.token_writes},
       {"steps", d.steps},
       {"step_lag_seconds_max", d.lag_seconds_max},
       {"step_lag_seconds_mean", d.steps > 0 ? d.lag_seconds_total / double(d.steps) : 0.0},

@@ -116,9 +116,10 @@ struct SimServerStats {
   std::uint64_t requests_cancelled = 0;  // client disconnected
   std::size_t in_flight = 0;
   std::uint64_t tokens_sent = 0;
+  std::uint64_t token_writes = 0;  // writes (chunks or bodies) carrying tokens
   // How late tokens reached the socket writer relative to the model's time for them (the
-  // step's end): driver timer lag plus scheduling. Sustaining real time means these stay
-  // near zero.
+  // step's end), one sample per write: driver timer lag plus scheduling. Sustaining real
+  // time means these stay near zero.
   double token_lag_seconds_max = 0;
   double token_lag_seconds_total = 0;
   engine::DriverStats driver;

@@ -342,6 +342,26 @@ TEST(SimServerTest, HealthModelsAndExtras) {
   EXPECT_EQ(stats["flavor"], "tgi");
 }
 
+TEST(SimServerTest, StatsCountTokenWritesAndLag) {
+  // On a simulated clock tokens reach the writer exactly at their model time: zero lag. A
+  // streaming request writes one chunk per step; a non-streaming one writes its body once.
+  Harness h(test_options(Flavor::kVllmV1));
+  Call& streamed = h.post("/v1/completions", R"({"prompt":"a b","max_tokens":8,"stream":true})");
+  h.finish(streamed);
+  SimServerStats s = h.server().stats();
+  EXPECT_EQ(s.tokens_sent, 8u);
+  EXPECT_EQ(s.token_writes, 8u);
+  Call& whole = h.post("/v1/completions", R"({"prompt":"a b","max_tokens":8})");
+  h.finish(whole);
+  s = h.server().stats();
+  EXPECT_EQ(s.tokens_sent, 16u);
+  EXPECT_EQ(s.token_writes, 9u);
+  EXPECT_EQ(s.token_lag_seconds_max, 0.0);
+  Json stats = Json::parse(h.get("/llmscale/stats").writer.body());
+  EXPECT_EQ(stats["token_writes"], 9);
+  EXPECT_EQ(stats["token_lag_seconds_mean"], 0.0);
+}
+
 TEST(SimServerTest, RefusesMultiThreadedLoopsAndBadOptions) {
   net::EventLoop loop(2);
   core::SimulatedClock clock;
