@@ -75,7 +75,7 @@ struct AcceleratorMetricsExporter::Impl {
 AcceleratorMetricsExporter::AcceleratorMetricsExporter(AcceleratorMetrics kind,
                                                        const engine::Profile& profile,
                                                        const engine::MemoryPlan& memory,
-                                                       PodIdentity pod, std::uint64_t seed)
+                                                       const PodIdentity& pod, std::uint64_t seed)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.kind = kind;

@@ -41,7 +41,8 @@ class AcceleratorMetricsExporter {
  public:
   // REQUIRES: kind != kNone.
   AcceleratorMetricsExporter(AcceleratorMetrics kind, const engine::Profile& profile,
-                             const engine::MemoryPlan& memory, PodIdentity pod, std::uint64_t seed);
+                             const engine::MemoryPlan& memory, const PodIdentity& pod,
+                             std::uint64_t seed);
   ~AcceleratorMetricsExporter();
 
   // The exposition text now. `load_progress` (0..1) is the weights-loading progress while

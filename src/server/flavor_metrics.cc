@@ -84,6 +84,7 @@ std::vector<double> tgi_duration_buckets() {
 }
 std::vector<double> tgi_linear_buckets(std::int64_t max_value) {
   std::vector<double> out;
+  out.reserve(100);
   for (int x = 0; x < 100; ++x) out.push_back(double(max_value) / 100.0 * double(x + 1));
   return out;
 }
@@ -236,6 +237,7 @@ struct FlavorMetrics::Impl {
     pairs.insert(pairs.end(), extra.begin(), extra.end());
     std::sort(pairs.begin(), pairs.end());
     std::vector<std::string> out;
+    out.reserve(pairs.size());
     for (auto& p : pairs) out.push_back(p.second);
     return out;
   }
