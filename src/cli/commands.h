@@ -12,5 +12,6 @@ namespace llmscale::cli {
 
 void add_hpa_command(CLI::App& app, int& exit_code);
 void add_adapter_command(CLI::App& app, int& exit_code);
+void add_collect_command(CLI::App& app, int& exit_code);
 
 }  // namespace llmscale::cli

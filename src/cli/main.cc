@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   llmscale::cli::add_hpa_command(app, exit_code);
   llmscale::cli::add_adapter_command(app, exit_code);
+  llmscale::cli::add_collect_command(app, exit_code);
 
   try {
     app.parse(argc, argv);
