@@ -180,6 +180,14 @@ std::string scalar_text(const Json& v) {
 
 tl::unexpected<core::Error> type_error(const Where& where, const Json& v,
                                        std::string_view go_type) {
+  // go-yaml names the line where the value node starts: for a block collection under its key,
+  // the line of its first entry.
+  Where at = where;
+  if (v.is_object() && !v.empty()) {
+    at = where.field(v.begin().key());
+  } else if (v.is_array() && !v.empty()) {
+    at = where.item(0);
+  }
   std::string what = "cannot unmarshal " + short_tag(v);
   if (!v.is_object() && !v.is_array()) {
     std::string value = scalar_text(v);
@@ -187,7 +195,7 @@ tl::unexpected<core::Error> type_error(const Where& where, const Json& v,
     what += value.size() > 10 ? " `" + value.substr(0, 7) + "...`" : " `" + value + "`";
   }
   what += " into " + std::string(go_type);
-  return unmarshal_error(where, what);
+  return unmarshal_error(at, what);
 }
 
 // A mapping decoded into a Go struct: fields are claimed as they are read; the rest are unknown.
