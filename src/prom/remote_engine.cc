@@ -37,7 +37,10 @@ struct RemoteQueryEngine::Impl {
   net::Awaitable<core::Result<Answer>> call(std::string path, net::QueryParams params,
                                             core::Duration timeout) {
     net::Request request;
-    if (options.method == "POST") {
+    // Prometheus routes /api/v1/label/<name>/values for GET only (405 for POST), so that one is
+    // always a GET, whatever the configured verb.
+    bool post = options.method == "POST" && path.find("/api/v1/label/") != 0;
+    if (post) {
       request =
           net::Request::post(base + path, params.encode(), "application/x-www-form-urlencoded");
     } else {

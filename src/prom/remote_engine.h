@@ -5,7 +5,8 @@
 // Requests: <base_url>/api/v1/query (query, time, timeout), /api/v1/query_range (query, start,
 // end, step, timeout), /api/v1/series (match[], start, end), /api/v1/labels and
 // /api/v1/label/<name>/values — by GET with a query string, or by POST with a form body
-// (prometheus-adapter's --prometheus-verb). The base URL may carry a path prefix
+// (prometheus-adapter's --prometheus-verb; label values always by GET, the only verb Prometheus
+// routes there). The base URL may carry a path prefix
 // ("http://gateway/prometheus"); extra headers (Authorization: Bearer ...) and TLS options go with
 // every request. Times are sent as unix seconds with milliseconds, durations as seconds;
 // unbounded series/label time ranges (core::Time::min()/max()) are left out so the server
