@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   llmscale::cli::add_route_command(app, exit_code);
   llmscale::cli::add_load_command(app, exit_code);
   llmscale::cli::add_serve_sim_command(app, exit_code);
+  llmscale::cli::add_collect_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -143,7 +143,8 @@ std::string key_text(const Json& key) {
 // Builds JSON documents from libyaml's event stream.
 class YamlReader {
  public:
-  explicit YamlReader(std::string_view text) {
+  explicit YamlReader(std::string_view text, std::vector<SourceLines>* lines = nullptr)
+      : lines_(lines) {
     yaml_parser_initialize(&parser_);
     yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
                                  text.size());
@@ -164,12 +165,19 @@ class YamlReader {
       if (event_.type == YAML_STREAM_END_EVENT) return documents;
       if (event_.type != YAML_DOCUMENT_START_EVENT) return unexpected_event();
       anchors_.clear();
+      SourceLines document_lines;
+      pointer_.clear();
+      current_lines_ = lines_ != nullptr ? &document_lines : nullptr;
       if (auto s = next(); !s) return tl::unexpected(s.error());
+      note_line(pointer_, event_.start_mark);
       auto value = read_node(0);
       if (!value) return tl::unexpected(value.error());
       if (auto s = next(); !s) return tl::unexpected(s.error());
       if (event_.type != YAML_DOCUMENT_END_EVENT) return unexpected_event();
-      if (!value->is_null()) documents.push_back(std::move(*value));
+      if (!value->is_null()) {
+        documents.push_back(std::move(*value));
+        if (lines_ != nullptr) lines_->push_back(std::move(document_lines));
+      }
     }
   }
 
@@ -191,6 +199,25 @@ class YamlReader {
     }
     has_event_ = true;
     return {};
+  }
+
+  void note_line(const std::string& pointer, const yaml_mark_t& mark) {
+    if (current_lines_ != nullptr && aliased_ == 0) {
+      current_lines_->emplace(pointer, static_cast<int>(mark.line) + 1);
+    }
+  }
+  // RFC 6901: '~' -> "~0", '/' -> "~1".
+  static void append_pointer_token(std::string& pointer, std::string_view token) {
+    pointer.push_back('/');
+    for (char c : token) {
+      if (c == '~') {
+        pointer += "~0";
+      } else if (c == '/') {
+        pointer += "~1";
+      } else {
+        pointer.push_back(c);
+      }
+    }
   }
 
   tl::unexpected<Error> unexpected_event() {
@@ -251,7 +278,13 @@ class YamlReader {
         while (true) {
           if (auto s = next(); !s) return tl::unexpected(s.error());
           if (event_.type == YAML_SEQUENCE_END_EVENT) break;
+          std::size_t saved = pointer_.size();
+          if (current_lines_ != nullptr) {
+            append_pointer_token(pointer_, std::to_string(list.size()));
+            note_line(pointer_, event_.start_mark);
+          }
           auto item = read_node(depth + 1);
+          pointer_.resize(saved);
           if (!item) return item;
           list.push_back(std::move(*item));
         }
@@ -272,16 +305,26 @@ class YamlReader {
               event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
               event_.data.scalar.length == 2 &&
               std::string_view(reinterpret_cast<const char*>(event_.data.scalar.value), 2) == "<<";
+          ++aliased_;  // keys themselves have no pointer
           auto key = read_node(depth + 1);
+          --aliased_;
           if (!key) return key;
+          std::string name = key_text(*key);
+          std::size_t saved = pointer_.size();
+          if (current_lines_ != nullptr) {
+            append_pointer_token(pointer_, name);
+            if (!merge_key) note_line(pointer_, key_mark);
+          }
+          if (merge_key) ++aliased_;
           if (auto s = next(); !s) return tl::unexpected(s.error());
           auto value = read_node(depth + 1);
+          if (merge_key) --aliased_;
+          pointer_.resize(saved);
           if (!value) return value;
           if (merge_key) {
             merges.push_back(std::move(*value));
             continue;
           }
-          std::string name = key_text(*key);
           if (map.contains(name)) {
             return invalid_argument(line_prefix(key_mark) + "key " + go_quote(name) +
                                     " already set in map");
@@ -323,6 +366,10 @@ class YamlReader {
   bool has_event_ = false;
   std::map<std::string, Anchored> anchors_;
   std::size_t nodes_ = 0;
+  std::vector<SourceLines>* lines_ = nullptr;
+  SourceLines* current_lines_ = nullptr;
+  std::string pointer_;
+  int aliased_ = 0;  // > 0 while reading keys or merged values (nothing recorded)
 };
 
 bool looks_like_json(std::string_view text) {
@@ -336,10 +383,26 @@ bool looks_like_json(std::string_view text) {
 }  // namespace
 
 Result<std::vector<Json>> parse_documents(std::string_view text) {
+  return parse_documents(text, nullptr);
+}
+
+int source_line(const SourceLines& lines, std::string_view pointer) {
+  while (true) {
+    auto it = lines.find(std::string(pointer));
+    if (it != lines.end()) return it->second;
+    if (pointer.empty()) return 0;
+    auto slash = pointer.rfind('/');
+    pointer = pointer.substr(0, slash == std::string_view::npos ? 0 : slash);
+  }
+}
+
+Result<std::vector<Json>> parse_documents(std::string_view text, std::vector<SourceLines>* lines) {
   // Like kubectl's YAMLOrJSONDecoder: text that opens with '{' or '[' is JSON, strictly.
   if (looks_like_json(text)) {
     try {
-      return std::vector<Json>{Json::parse(text.begin(), text.end())};
+      std::vector<Json> documents{Json::parse(text.begin(), text.end())};
+      if (lines != nullptr) lines->emplace_back();
+      return documents;
     } catch (const nlohmann::json::exception& e) {
       return invalid_argument(std::string("json: ") + e.what());
     }
@@ -350,7 +413,7 @@ Result<std::vector<Json>> parse_documents(std::string_view text) {
     return invalid_argument("yaml: line " + std::to_string(line) +
                             ": invalid UTF-8 byte at offset " + std::to_string(bad));
   }
-  YamlReader reader(text);
+  YamlReader reader(text, lines);
   return reader.read_stream();
 }
 

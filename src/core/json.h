@@ -9,6 +9,7 @@
 // Include nlohmann/json.hpp only in .cc files; this header uses the forward declaration.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,18 @@ using Json = nlohmann::ordered_json;
 // `---`-separated documents; empty documents are skipped. Duplicate keys, invalid UTF-8 and
 // excessive aliasing are errors. Messages name the line: "yaml: line 3: ...".
 Result<std::vector<Json>> parse_documents(std::string_view text);
+
+// Where the values of a YAML document start: JSON pointer (RFC 6901, "/scrape_configs/0/job_name")
+// -> 1-based line of the mapping key or sequence item; "" is the document itself. Values reached
+// through aliases or merge keys are not recorded (their nearest recorded ancestor stands in).
+using SourceLines = std::map<std::string, int>;
+
+// As above, also filling `lines` with one map per returned document (nothing for JSON input),
+// for error messages that name a line the way go-yaml does.
+Result<std::vector<Json>> parse_documents(std::string_view text, std::vector<SourceLines>* lines);
+
+// The line recorded for `pointer` or for its nearest recorded ancestor; 0 when there is none.
+int source_line(const SourceLines& lines, std::string_view pointer);
 
 // Exactly one document.
 Result<Json> parse_document(std::string_view text);

@@ -311,4 +311,14 @@ bool is_valid_metric_name(std::string_view name) {
   return true;
 }
 
+std::string sanitize_label_name(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+      c = '_';
+    }
+  }
+  return out;
+}
+
 }  // namespace llmscale::prom

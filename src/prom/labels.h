@@ -174,6 +174,10 @@ bool is_valid_label_name(std::string_view name);
 // Prometheus: model.IsValidMetricName, [a-zA-Z_:][a-zA-Z0-9_:]*.
 bool is_valid_metric_name(std::string_view name);
 
+// Prometheus' strutil.SanitizeLabelName: every byte outside [a-zA-Z0-9_] becomes '_' (what
+// service discovery does to Kubernetes label keys in __meta_kubernetes_pod_label_<key>).
+std::string sanitize_label_name(std::string_view name);
+
 // Appends the Go-quoted form of `value` ("a\"b"), as Prometheus prints label values.
 void append_quoted(std::string& out, std::string_view value);
 

@@ -35,6 +35,40 @@ std::optional<Labels> scrape_sample_labels(std::string_view name, std::span<cons
 
 namespace {
 
+// Prometheus' verifyLabelLimits, with its messages (%.50s truncations included).
+std::optional<core::Error> check_label_limits(const Labels& labels, const IngestOptions& options) {
+  if (options.label_limit == 0 && options.label_name_length_limit == 0 &&
+      options.label_value_length_limit == 0) {
+    return std::nullopt;
+  }
+  auto cut = [](std::string_view s) { return std::string(s.substr(0, 50)); };
+  std::string metric = cut(labels.metric_name());
+  auto error = [](std::string message) {
+    return core::Error{core::ErrorCode::kResourceExhausted, std::move(message)};
+  };
+  if (options.label_limit > 0 && labels.size() > options.label_limit) {
+    return error("label_limit exceeded (metric: " + metric +
+                 ", number of labels: " + std::to_string(labels.size()) +
+                 ", limit: " + std::to_string(options.label_limit) + ")");
+  }
+  for (Label l : labels) {
+    if (options.label_name_length_limit > 0 && l.name.size() > options.label_name_length_limit) {
+      return error("label_name_length_limit exceeded (metric: " + metric +
+                   ", label name: " + cut(l.name) + ", length: " + std::to_string(l.name.size()) +
+                   ", limit: " + std::to_string(options.label_name_length_limit) + ")");
+    }
+    if (options.label_value_length_limit > 0 && l.value.size() > options.label_value_length_limit) {
+      std::string quoted;
+      append_quoted(quoted, l.value.substr(0, 50));
+      return error("label_value_length_limit exceeded (metric: " + metric +
+                   ", label name: " + cut(l.name) + ", value: " + quoted +
+                   ", length: " + std::to_string(l.value.size()) +
+                   ", limit: " + std::to_string(options.label_value_length_limit) + ")");
+    }
+  }
+  return std::nullopt;
+}
+
 void append_report_series(TargetAppender& appender, const IngestOptions& options,
                           const IngestReport& report, double duration) {
   auto with_name = [&](std::string_view name) {
@@ -96,6 +130,12 @@ IngestReport ingest_scrape(TargetAppender& appender, std::string_view body,
                                        "line " + std::to_string(parser.line()) +
                                            ": __name__ label is missing after relabeling"},
                            std::move(report));
+      }
+      if (labels) {
+        if (auto limit_error = check_label_limits(*labels, options)) {
+          return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
+                             std::move(*limit_error), std::move(report));
+        }
       }
       appender.append_new(parser.series(), labels, parser.value(), ts);
     }

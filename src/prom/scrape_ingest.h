@@ -6,8 +6,8 @@
 // `exported_<name>` unless honor_labels), metric relabeling runs, and the result is cached.
 // The whole scrape fails (and, as in Prometheus, everything the target exposed last time is
 // marked stale) when the body does not parse, when more than `sample_limit` samples survive
-// relabeling, or when relabeling removes __name__. Every scrape then appends the report series
-// `up`, `scrape_duration_seconds`, `scrape_samples_scraped`,
+// relabeling, when a new series exceeds a label limit, or when relabeling removes __name__. Every
+// scrape then appends the report series `up`, `scrape_duration_seconds`, `scrape_samples_scraped`,
 // `scrape_samples_post_metric_relabeling` and `scrape_series_added` with the target labels.
 //
 // Same threading rule as TargetAppender: one scrape at a time per appender.
@@ -35,6 +35,11 @@ struct IngestOptions {
   bool honor_timestamps = true;
   std::shared_ptr<const RelabelRules> metric_relabeling;  // may be null
   std::size_t sample_limit = 0;                           // 0: no limit
+  // Prometheus' label_limit, label_name_length_limit, label_value_length_limit (0: none),
+  // checked on each new series after relabeling; exceeding one fails the scrape.
+  std::size_t label_limit = 0;
+  std::size_t label_name_length_limit = 0;
+  std::size_t label_value_length_limit = 0;
 };
 
 struct IngestReport {

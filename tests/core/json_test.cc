@@ -149,4 +149,30 @@ TEST(ManifestTest, RefusesAliasBombsAndBadInput) {
 }
 
 }  // namespace
+TEST(ManifestTest, RecordsSourceLinesByJsonPointer) {
+  std::vector<SourceLines> lines;
+  auto docs = parse_documents(R"(a: 1
+b:
+  - x: 1
+    y/z: 2
+  - 3
+---
+c: {d: 4}
+)",
+                              &lines);
+  ASSERT_TRUE(docs.has_value()) << docs.error().message;
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].at("/a"), 1);
+  EXPECT_EQ(lines[0].at("/b"), 2);
+  EXPECT_EQ(lines[0].at("/b/0"), 3);
+  EXPECT_EQ(lines[0].at("/b/0/y~1z"), 4);
+  EXPECT_EQ(lines[0].at("/b/1"), 5);
+  EXPECT_EQ(source_line(lines[0], "/b/0/x/deeper"), 3);
+  EXPECT_EQ(lines[1].at("/c/d"), 7);
+  std::vector<SourceLines> json_lines;
+  ASSERT_TRUE(parse_documents(R"({"a": 1})", &json_lines).has_value());
+  ASSERT_EQ(json_lines.size(), 1u);
+  EXPECT_EQ(source_line(json_lines[0], "/a"), 0);
+}
+
 }  // namespace llmscale::core
