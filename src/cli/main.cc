@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   llmscale::cli::add_load_command(app, exit_code);
   llmscale::cli::add_serve_sim_command(app, exit_code);
   llmscale::cli::add_collect_command(app, exit_code);
+  llmscale::cli::add_up_command(app, exit_code);
+  llmscale::cli::add_get_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -668,6 +668,7 @@ Endpoint Fleet::to_endpoint(const Pod& pod) const {
   e.host = options_.host;
   e.api_port = pod.api_port;
   e.metrics_port = pod.metrics_port;
+  if (!spec_.template_.ports.empty()) e.ports = pod.ports;
   return e;
 }
 

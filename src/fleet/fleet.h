@@ -53,6 +53,8 @@ struct Endpoint {
   std::string host;
   std::uint16_t api_port = 0;
   std::uint16_t metrics_port = 0;  // the API port when the template has no separate one
+  // The port allocated for each of the template's ports, in order (empty without ports).
+  std::vector<std::uint16_t> ports;
 };
 
 // Hooks for the router and the scraper. Called on the fleet's thread, after the state changed.

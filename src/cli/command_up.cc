@@ -1,0 +1,123 @@
+// `llmscale up DIR|FILE...`: the whole autoscaling loop on this machine (up/stack.h).
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/io.h"
+#include "core/duration.h"
+#include "up/stack.h"
+
+namespace llmscale::cli {
+namespace {
+
+struct UpFlags {
+  up::UpOptions options;
+  std::string sync_period = "15s";
+  std::string downscale_stabilization = "5m0s";
+  std::string serve_sim_startup;
+  std::string scrape_interval;
+  std::string load_delay = "0s";
+  std::string stop_after;
+  bool no_post_scrape = false;
+  bool quiet = false;
+  std::string load;
+};
+
+core::Result<core::Duration> duration_flag(const std::string& flag, const std::string& text) {
+  auto d = core::parse_go_duration(text);
+  if (!d) return core::invalid_argument(flag + ": " + d.error().message);
+  return d;
+}
+
+int run(UpFlags& f) {
+  up::UpOptions& o = f.options;
+  auto sync = duration_flag("--sync-period", f.sync_period);
+  if (!sync) return fail(sync.error().message);
+  if (*sync <= core::Duration::zero()) return fail("--sync-period: must be positive");
+  o.sync_period = *sync;
+  if (!f.scrape_interval.empty()) {
+    auto interval = duration_flag("--scrape-interval", f.scrape_interval);
+    if (!interval) return fail(interval.error().message);
+    if (*interval < std::chrono::milliseconds(100))
+      return fail("--scrape-interval: at least 100ms");
+    o.scrape_interval = *interval;
+  }
+  auto window = duration_flag("--horizontal-pod-autoscaler-downscale-stabilization",
+                              f.downscale_stabilization);
+  if (!window) return fail(window.error().message);
+  o.downscale_stabilization = *window;
+  if (!f.serve_sim_startup.empty()) {
+    auto startup = duration_flag("--serve-sim-startup", f.serve_sim_startup);
+    if (!startup) return fail(startup.error().message);
+    o.serve_sim_startup = *startup;
+  }
+  auto delay = duration_flag("--load-delay", f.load_delay);
+  if (!delay) return fail(delay.error().message);
+  o.load_delay = *delay;
+  if (!f.stop_after.empty()) {
+    auto after = duration_flag("--stop-after", f.stop_after);
+    if (!after) return fail(after.error().message);
+    o.stop_after = *after;
+  }
+  if (!f.load.empty()) {
+    auto args = CLI::detail::split_up(f.load);
+    if (!args.empty() && (args[0] == "llmscale" || args[0] == "load")) args.erase(args.begin());
+    if (!args.empty() && args[0] == "load") args.erase(args.begin());
+    o.load_args = args;
+  }
+  if (o.stop_when_scaled_down && o.load_args.empty())
+    return fail("--stop-when-scaled-down needs --load");
+  o.reconcile_after_scrape = !f.no_post_scrape;
+  o.print_table = !f.quiet;
+  o.exe = "/proc/self/exe";
+  return up::run_up(o);
+}
+
+}  // namespace
+
+void add_up_command(CLI::App& app, int& exit_code) {
+  static UpFlags f;
+  auto* up = app.add_subcommand(
+      "up", "Run fleets, routers, scraper, adapter and HPA controller from a folder of manifests");
+  up->add_option("config", f.options.config_paths,
+                 "directories or files: Fleet, HorizontalPodAutoscaler, PodMonitoring, "
+                 "prometheus-adapter config")
+      ->required();
+  up->add_option("--router-listen", f.options.router_listen,
+                 "the router of the first fleet (the next fleets use the next ports)")
+      ->capture_default_str();
+  up->add_option("--control-listen", f.options.control_listen,
+                 "control API for llmscale get/describe")
+      ->capture_default_str();
+  up->add_option("--policy", f.options.policy,
+                 "round-robin, least-outstanding-requests or least-kv-cache")
+      ->capture_default_str();
+  up->add_option(
+        "--sync-period", f.sync_period,
+        "HPA sync period (kube-controller-manager --horizontal-pod-autoscaler-sync-period)")
+      ->capture_default_str();
+  up->add_option("--horizontal-pod-autoscaler-downscale-stabilization", f.downscale_stabilization,
+                 "scale-down window of HPAs whose behavior sets none (as kube-controller-manager)")
+      ->capture_default_str();
+  up->add_option("--serve-sim-startup", f.serve_sim_startup,
+                 "override the cold start of serveSim replicas (e.g. 5s)");
+  up->add_option("--scrape-interval", f.scrape_interval,
+                 "override every PodMonitoring's interval (e.g. 1s)");
+  up->add_flag("--no-post-scrape-reconcile", f.no_post_scrape,
+               "reconcile only on the sync period, as Kubernetes does");
+  up->add_option("--state-dir", f.options.state_dir,
+                 "HPA history (state.json) and replica logs (logs/)")
+      ->capture_default_str();
+  up->add_option("--load", f.load,
+                 "run `llmscale load ARGS` once every fleet has a ready replica; {router} is "
+                 "the first router's URL");
+  up->add_option("--load-delay", f.load_delay, "wait this long after the replicas are ready");
+  up->add_flag("--stop-when-scaled-down", f.options.stop_when_scaled_down,
+               "exit once the load is done and every HPA is back at minReplicas");
+  up->add_option("--stop-after", f.stop_after, "exit after this long");
+  up->add_flag("--quiet,-q", f.quiet, "do not print the `get hpa -w` table");
+  up->callback([&] { exit_code = run(f); });
+}
+
+}  // namespace llmscale::cli

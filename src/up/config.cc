@@ -1,0 +1,141 @@
+// Loading the documents `llmscale up` runs, sorted by kind.
+#include "up/config.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/strings.h"
+#include "kube/hpa_manifest.h"
+
+namespace llmscale::up {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_manifest(const fs::path& path) {
+  std::string ext = path.extension().string();
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+core::Result<std::vector<std::string>> expand_paths(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      std::vector<std::string> found;
+      for (const auto& entry : fs::directory_iterator(path, ec)) {
+        if (entry.is_regular_file() && is_manifest(entry.path()))
+          found.push_back(entry.path().string());
+      }
+      if (ec) return core::invalid_argument(path + ": " + ec.message());
+      std::sort(found.begin(), found.end());
+      if (found.empty())
+        return core::invalid_argument(path + ": no *.yaml, *.yml or *.json files in the directory");
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::exists(path, ec)) {
+      files.push_back(path);
+    } else {
+      return core::invalid_argument(path + ": no such file or directory");
+    }
+  }
+  return files;
+}
+
+bool is_adapter_config(const core::Json& doc) {
+  return doc.is_object() && !doc.contains("kind") &&
+         (doc.contains("rules") || doc.contains("externalRules") || doc.contains("resourceRules") ||
+          doc.contains("seriesQuery"));
+}
+
+std::string describe(const core::Json& doc, std::size_t index) {
+  std::string text = "document " + std::to_string(index + 1);
+  if (doc.is_object() && doc.contains("kind") && doc["kind"].is_string()) {
+    text += " (" + doc["kind"].get<std::string>();
+    if (doc.contains("metadata") && doc["metadata"].is_object() &&
+        doc["metadata"].contains("name") && doc["metadata"]["name"].is_string())
+      text += " \"" + doc["metadata"]["name"].get<std::string>() + "\"";
+    text += ")";
+  }
+  return text;
+}
+
+}  // namespace
+
+core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths) {
+  if (paths.empty()) return core::invalid_argument("no configuration given (a directory or files)");
+  auto files = expand_paths(paths);
+  if (!files) return tl::unexpected(files.error());
+  UpConfig config;
+  std::string adapter_source;
+  for (const std::string& file : *files) {
+    std::ifstream in(file);
+    if (!in) return core::invalid_argument(file + ": cannot read");
+    std::stringstream text;
+    text << in.rdbuf();
+    auto docs = core::parse_documents(text.str());
+    if (!docs) return core::invalid_argument(file + ": " + docs.error().message);
+    config.files.push_back(file);
+    for (std::size_t i = 0; i < docs->size(); ++i) {
+      const core::Json& doc = (*docs)[i];
+      if (doc.is_null()) continue;
+      std::string where = file + ": " + describe(doc, i);
+      auto fail = [&](const std::string& message) {
+        return core::invalid_argument(where + ": " + message);
+      };
+      std::string kind = doc.is_object() && doc.contains("kind") && doc["kind"].is_string()
+                             ? doc["kind"].get<std::string>()
+                             : "";
+      const core::Json* adapter_doc = nullptr;
+      core::Json configmap_doc;
+      if (kind == "Fleet") {
+        auto spec = fleet::parse_fleet(doc);
+        if (!spec) return fail(spec.error().message);
+        for (const auto& other : config.fleets) {
+          if (other.name == spec->name && other.namespace_ == spec->namespace_)
+            return fail("a Fleet named \"" + spec->name + "\" is already defined");
+        }
+        config.fleets.push_back(std::move(*spec));
+      } else if (kind == "HorizontalPodAutoscaler") {
+        auto hpa = kube::load_hpa(doc, kube::HpaLoadOptions{});
+        if (!hpa) return fail(hpa.error().message);
+        config.hpas.push_back(std::move(*hpa));
+      } else if (kind == "PodMonitoring") {
+        auto pm = prom::decode_pod_monitoring(doc, "");
+        if (!pm) return fail(pm.error().message);
+        config.pod_monitorings.push_back(std::move(*pm));
+      } else if (kind == "ConfigMap" && doc.contains("data") && doc["data"].is_object() &&
+                 doc["data"].contains("config.yaml")) {
+        if (!doc["data"]["config.yaml"].is_string())
+          return fail("data.config.yaml: Invalid value: expected a string");
+        auto inner = core::parse_documents(doc["data"]["config.yaml"].get<std::string>());
+        if (!inner || inner->size() != 1 || !is_adapter_config((*inner)[0]))
+          return fail("data.config.yaml: not a prometheus-adapter configuration");
+        configmap_doc = (*inner)[0];
+        adapter_doc = &configmap_doc;
+      } else if (kind.empty() && is_adapter_config(doc)) {
+        adapter_doc = &doc;
+      } else {
+        config.notes.push_back(where + ": skipped (not used by llmscale up)");
+        continue;
+      }
+      if (adapter_doc != nullptr) {
+        if (config.adapter)
+          return fail("a second prometheus-adapter configuration (the first is in " +
+                      adapter_source + ")");
+        auto parsed = adapter::parse_adapter_config(core::to_compact_json(*adapter_doc));
+        if (!parsed) return fail(parsed.error().message);
+        config.adapter = std::make_shared<const adapter::AdapterConfig>(std::move(*parsed));
+        adapter_source = where;
+      }
+    }
+  }
+  if (config.fleets.empty())
+    return core::invalid_argument("no Fleet document in " + core::join(paths, ", "));
+  return config;
+}
+
+}  // namespace llmscale::up

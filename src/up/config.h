@@ -1,0 +1,37 @@
+// The configuration `llmscale up DIR|FILE...` runs: every YAML/JSON document of the given files
+// (a directory: its *.yaml, *.yml and *.json files, sorted), sorted by kind —
+//   Fleet (llmscale.io/v1alpha1)                  the replicas (fleet/spec.h)
+//   HorizontalPodAutoscaler (autoscaling/v2)      as the seeds write them; API-server decoding,
+//                                                 defaulting and validation
+//   PodMonitoring (monitoring.googleapis.com/v1)  what to scrape from the fleets' pods
+//   prometheus-adapter configuration              a document with rules / externalRules /
+//                                                 resourceRules, or a ConfigMap holding one
+//                                                 under data."config.yaml"
+// Documents of other kinds (Deployment, Service, ...) are skipped with a note, so a seed's
+// folder can be used as it is. Errors name the file, the document and the field.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapter/config.h"
+#include "core/result.h"
+#include "fleet/spec.h"
+#include "kube/objects.h"
+#include "prom/scrape_config.h"
+
+namespace llmscale::up {
+
+struct UpConfig {
+  std::vector<fleet::FleetSpec> fleets;
+  std::vector<kube::HorizontalPodAutoscaler> hpas;
+  std::vector<prom::PodMonitoring> pod_monitorings;
+  std::shared_ptr<const adapter::AdapterConfig> adapter;  // null: no adapter rules given
+  std::vector<std::string> files;                         // what was read
+  std::vector<std::string> notes;                         // documents skipped, and why
+};
+
+core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths);
+
+}  // namespace llmscale::up

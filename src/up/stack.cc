@@ -1,0 +1,576 @@
+// `llmscale up`: wires fleets, routers, scraper, TSDB, adapter, controller and the control API
+// on one event loop, prints the `kubectl get hpa -w` table, runs the optional load, stops cleanly.
+#include "up/stack.h"
+
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "adapter/adapter.h"
+#include "controller/control_api.h"
+#include "controller/controller.h"
+#include "core/duration.h"
+#include "core/log.h"
+#include "core/strings.h"
+#include "fleet/fleet.h"
+#include "fleet/launcher.h"
+#include "fleet/prober.h"
+#include "kube/json_codec.h"
+#include "kube/printers.h"
+#include "net/event_loop.h"
+#include "net/router.h"
+#include "net/server.h"
+#include "prom/pod_source.h"
+#include "prom/promql_engine.h"
+#include "prom/scraper.h"
+#include "prom/storage.h"
+#include "router/policy.h"
+#include "router/proxy.h"
+#include "router/spec.h"
+#include "up/config.h"
+
+namespace llmscale::up {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// The name a fleet pod's port has in discovery: the template's, or one made from its number.
+std::string port_name(const fleet::ContainerPort& port) {
+  return port.name.empty() ? "port-" + std::to_string(port.container_port) : port.name;
+}
+
+// Keeps a fleet's router backends in step with its pods: ready pods take requests, terminating
+// ones drain (the fleet sends SIGTERM once the router says they are idle), removed ones go.
+class RouterBridge final : public fleet::FleetListener {
+ public:
+  explicit RouterBridge(router::Proxy& proxy) : proxy_(proxy) {}
+
+  void on_ready(const fleet::Endpoint& endpoint) override {
+    router::Balancer& balancer = proxy_.balancer();
+    if (!balancer.backend(endpoint.pod)) {
+      std::string url = "http://" + endpoint.host + ":" + std::to_string(endpoint.api_port);
+      if (auto added = balancer.add_backend(endpoint.pod, url); !added)
+        core::log_warn("router: " + added.error().message);
+    }
+    balancer.set_state(endpoint.pod, router::BackendState::kReady);
+  }
+  void on_not_ready(const fleet::Endpoint& endpoint) override {
+    proxy_.balancer().set_state(endpoint.pod, router::BackendState::kNotReady);
+  }
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): the callback is kept.
+  void on_terminating(const kube::Pod& terminating, std::function<void()> drained) override {
+    const std::string& pod = terminating.metadata.name;
+    router::Balancer& balancer = proxy_.balancer();
+    if (!balancer.backend(pod)) {
+      drained();
+      return;
+    }
+    balancer.set_state(pod, router::BackendState::kDraining);
+    auto watch = balancer.on_drained(pod, [drained] { drained(); });
+    if (!watch || *watch == 0) drained();  // nothing in flight (or it already ran)
+  }
+  void on_removed(const kube::Pod& pod) override {
+    proxy_.balancer().remove_backend(pod.metadata.name);
+    proxy_.close_idle_connections();
+  }
+
+ private:
+  router::Proxy& proxy_;
+};
+
+// The fleets as the adapter's object lister (wildcard pod requests) and the controller's scale
+// targets (a Deployment or Fleet named like the fleet).
+class FleetDirectory final : public adapter::ObjectLister, public controller::ScaleTargetResolver {
+ public:
+  void add(fleet::Fleet* fleet) { fleets_.push_back(fleet); }
+  const std::vector<fleet::Fleet*>& fleets() const { return fleets_; }
+
+  core::Result<std::vector<std::string>> list(const adapter::GroupResource& resource,
+                                              const std::string& ns,
+                                              const kube::Selector& selector) override {
+    std::vector<std::string> names;
+    if (resource.resource != "pods" || !resource.group.empty()) return names;
+    for (fleet::Fleet* f : fleets_) {
+      for (const kube::Pod& pod : f->pods()) {
+        if (pod.metadata.namespace_ == ns && selector.matches(pod.metadata.labels))
+          names.push_back(pod.metadata.name);
+      }
+    }
+    return names;
+  }
+
+  core::Result<controller::ScaleTarget*> resolve(
+      const std::string& ns, const kube::CrossVersionObjectReference& ref) override {
+    for (fleet::Fleet* f : fleets_) {
+      if (f->spec().name == ref.name && f->spec().namespace_ == ns &&
+          (ref.kind == "Deployment" || ref.kind == "Fleet"))
+        return static_cast<controller::ScaleTarget*>(f);
+    }
+    std::string resource =
+        ref.kind == "Deployment" ? "deployments.apps" : core::to_lower(ref.kind) + "s";
+    return core::make_error(core::ErrorCode::kNotFound,
+                            resource + " \"" + ref.name + "\" not found");
+  }
+
+  // The fleet a pod belongs to (pod names start with "<fleet>-<hash>-").
+  fleet::Fleet* owner(const std::string& ns, const std::string& pod) const {
+    for (fleet::Fleet* f : fleets_) {
+      std::string prefix = f->spec().name + "-" + f->pod_template_hash() + "-";
+      if (f->spec().namespace_ == ns && pod.rfind(prefix, 0) == 0) return f;
+    }
+    return nullptr;
+  }
+
+  std::vector<kube::Pod> all_pods() const {
+    std::vector<kube::Pod> pods;
+    for (fleet::Fleet* f : fleets_) {
+      auto some = f->pods();
+      pods.insert(pods.end(), some.begin(), some.end());
+    }
+    return pods;
+  }
+
+ private:
+  std::vector<fleet::Fleet*> fleets_;
+};
+
+// What Prometheus' Kubernetes discovery would read from one fleet pod.
+prom::PodInfo pod_info(const fleet::Fleet& f, const kube::Pod& pod,
+                       const std::vector<std::uint16_t>& ports) {
+  prom::PodInfo info;
+  info.namespace_ = pod.metadata.namespace_;
+  info.name = pod.metadata.name;
+  info.uid = pod.metadata.uid;
+  info.labels = pod.metadata.labels;
+  info.annotations = pod.metadata.annotations;
+  info.pod_ip = pod.pod_ip;
+  info.host_ip = pod.pod_ip;
+  info.node_name = "localhost";
+  info.phase = pod.phase;
+  const kube::PodCondition* ready = pod.ready_condition();
+  if (ready != nullptr) info.ready = ready->status == "True";
+  info.controller_kind = "ReplicaSet";
+  info.controller_name = f.spec().name + "-" + f.pod_template_hash();
+  prom::PodContainer container;
+  container.name = pod.containers.empty() ? f.spec().name : pod.containers[0].name;
+  const auto& template_ports = f.spec().template_.ports;
+  for (std::size_t i = 0; i < template_ports.size() && i < ports.size(); ++i)
+    container.ports.push_back({port_name(template_ports[i]), ports[i], "TCP"});
+  info.containers.push_back(std::move(container));
+  return info;
+}
+
+// A PodMonitoring endpoint naming a container port by number names it by the fleet's port name
+// instead: fleet ports are allocated per pod, so the number in the manifest is not the one the
+// replica listens on.
+void map_port_numbers(prom::PodMonitoring& pm, const std::vector<fleet::FleetSpec>& fleets) {
+  for (auto& endpoint : pm.endpoints) {
+    if (!endpoint.port_name.empty() || endpoint.port_number == 0) continue;
+    for (const auto& f : fleets) {
+      for (const auto& port : f.template_.ports) {
+        if (port.container_port == endpoint.port_number) endpoint.port_name = port_name(port);
+      }
+    }
+    if (!endpoint.port_name.empty()) endpoint.port_number = 0;
+  }
+}
+
+// When no PodMonitoring is given: scrape each fleet's metrics port (or API port) every 15 s.
+prom::PodMonitoring default_pod_monitoring(const fleet::FleetSpec& f) {
+  prom::PodMonitoring pm;
+  pm.name = f.name;
+  pm.namespace_ = f.namespace_;
+  pm.selector.match_labels = f.selector.match_labels;
+  prom::PodMonitoringEndpoint endpoint;
+  int index = f.metrics_port_index() >= 0 ? f.metrics_port_index() : f.api_port_index();
+  if (index >= 0) endpoint.port_name = port_name(f.template_.ports[index]);
+  endpoint.interval = "15s";
+  pm.endpoints.push_back(endpoint);
+  return pm;
+}
+
+class Stack {
+ public:
+  explicit Stack(UpOptions options) : options_(std::move(options)), clock_(loop_.clock()) {}
+  ~Stack() {
+    for (auto& f : fleets_) f->kill_all();
+  }
+
+  int run();
+
+ private:
+  core::Status start();
+  void sync_pods();
+  void on_scrape(const prom::ScrapeEvent& event);
+  void reconcile_soon(const std::string& ns, const std::string& name);
+  void on_pass(const controller::HpaView& view);
+  void start_load();
+  void poll_load();
+  bool scaled_down() const;
+  void begin_shutdown(int exit_code);
+  net::Awaitable<void> finish_shutdown();
+
+  UpOptions options_;
+  net::EventLoop loop_{1};
+  core::Clock& clock_;
+  UpConfig config_;
+  fleet::ProcessLauncher launcher_;
+  std::unique_ptr<fleet::HttpProber> prober_;
+  std::vector<std::unique_ptr<router::Proxy>> proxies_;
+  std::vector<std::unique_ptr<RouterBridge>> bridges_;
+  std::vector<std::unique_ptr<fleet::Fleet>> fleets_;
+  FleetDirectory directory_;
+  prom::Storage storage_;
+  prom::LocalQueryEngine engine_{storage_};
+  prom::StaticPodSource pod_source_;
+  std::unique_ptr<prom::Scraper> scraper_;
+  std::unique_ptr<adapter::MetricsAdapter> adapter_;
+  std::unique_ptr<adapter::AdapterMetricsProvider> provider_;
+  std::unique_ptr<controller::Controller> controller_;
+  std::unique_ptr<controller::ControlApi> control_api_;
+  net::Router control_router_;
+  std::unique_ptr<net::HttpServer> control_server_;
+
+  std::set<std::string> reconcile_pending_;  // namespace/name
+  bool relist_pending_ = false;
+  kube::TableWriter table_;
+  bool header_printed_ = false;
+  std::map<std::string, std::string> printed_;  // namespace/name -> last HPA object printed
+
+  std::unique_ptr<fleet::ProcessHandle> load_;
+  bool load_started_ = false;
+  std::optional<int> load_exit_;
+  bool shutting_down_ = false;
+  int exit_code_ = 0;
+};
+
+core::Status Stack::start() {
+  auto loaded = load_up_config(options_.config_paths);
+  if (!loaded) return tl::unexpected(loaded.error());
+  config_ = std::move(*loaded);
+  for (const std::string& note : config_.notes) core::log_info(note);
+  if (options_.serve_sim_startup) {
+    auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*options_.serve_sim_startup);
+    for (auto& spec : config_.fleets) {
+      if (spec.template_.serve_sim)
+        spec.template_.serve_sim->args.insert(
+            spec.template_.serve_sim->args.end(),
+            {"--startup-seconds",
+             core::go_format_float(static_cast<double>(millis.count()) / 1000.0)});
+    }
+  }
+
+  auto policy = router::parse_policy(options_.policy);
+  if (!policy) return tl::unexpected(policy.error());
+  auto listen = router::parse_listen_address(options_.router_listen);
+  if (!listen) return core::invalid_argument("--router-listen: " + listen.error().message);
+  auto control = router::parse_listen_address(options_.control_listen);
+  if (!control) return core::invalid_argument("--control-listen: " + control.error().message);
+
+  std::filesystem::create_directories(options_.state_dir + "/logs");
+  prober_ = std::make_unique<fleet::HttpProber>(loop_);
+
+  // Routers and fleets.
+  for (std::size_t i = 0; i < config_.fleets.size(); ++i) {
+    const fleet::FleetSpec& spec = config_.fleets[i];
+    router::ProxyOptions proxy_options;
+    proxy_options.server.address = listen->address;
+    proxy_options.server.port =
+        listen->port == 0 ? 0 : static_cast<std::uint16_t>(listen->port + i);
+    proxy_options.balancer.policy = *policy;
+    auto proxy = std::make_unique<router::Proxy>(loop_, clock_, proxy_options);
+    if (auto started = proxy->start(); !started)
+      return core::make_error(started.error().code,
+                              "router for fleet " + spec.name + ": " + started.error().message);
+    auto bridge = std::make_unique<RouterBridge>(*proxy);
+    fleet::FleetOptions fleet_options;
+    fleet_options.exe = options_.exe;
+    fleet_options.log_dir = options_.state_dir + "/logs";
+    fleet_options.seed = static_cast<std::uint64_t>(core::wall_now().time_since_epoch().count());
+    auto f = std::make_unique<fleet::Fleet>(clock_, spec, launcher_, *prober_, fleet_options);
+    f->add_listener(bridge.get());
+    directory_.add(f.get());
+    std::cout << "fleet " << spec.name << ": router on " << proxy->url("") << "\n";
+    proxies_.push_back(std::move(proxy));
+    bridges_.push_back(std::move(bridge));
+    fleets_.push_back(std::move(f));
+  }
+
+  // Scraping: the PodMonitorings given (else one per fleet), over the fleets' pods.
+  std::vector<prom::PodMonitoring> monitorings = config_.pod_monitorings;
+  if (monitorings.empty()) {
+    for (const auto& spec : config_.fleets) monitorings.push_back(default_pod_monitoring(spec));
+  }
+  std::vector<prom::ScrapeConfig> scrape_configs;
+  for (prom::PodMonitoring& pm : monitorings) {
+    map_port_numbers(pm, config_.fleets);
+    if (options_.scrape_interval) {
+      for (auto& endpoint : pm.endpoints) {
+        endpoint.interval = core::format_go_duration(*options_.scrape_interval);
+        endpoint.timeout.clear();
+      }
+    }
+    auto configs = prom::pod_monitoring_scrape_configs(pm, {});
+    if (!configs)
+      return core::invalid_argument("PodMonitoring \"" + pm.name +
+                                    "\": " + configs.error().message);
+    scrape_configs.insert(scrape_configs.end(), configs->begin(), configs->end());
+  }
+  scraper_ = std::make_unique<prom::Scraper>(loop_, clock_, storage_);
+  scraper_->set_pod_source(&pod_source_);
+  if (auto applied = scraper_->set_scrape_configs(std::move(scrape_configs)); !applied)
+    return applied;
+  scraper_->add_scrape_listener([this](const prom::ScrapeEvent& event) { on_scrape(event); });
+
+  // Adapter and controller.
+  auto adapter_config =
+      config_.adapter ? config_.adapter : std::make_shared<const adapter::AdapterConfig>();
+  adapter_ = std::make_unique<adapter::MetricsAdapter>(adapter_config, engine_, directory_, clock_);
+  provider_ = std::make_unique<adapter::AdapterMetricsProvider>(*adapter_);
+  controller::ControllerOptions controller_options;
+  controller_options.sync_period = options_.sync_period;
+  controller_options.hpa.downscale_stabilization_window = options_.downscale_stabilization;
+  controller_options.state_file = options_.state_dir + "/state.json";
+  controller_ =
+      std::make_unique<controller::Controller>(clock_, *provider_, directory_, controller_options);
+  if (auto restored = controller_->load_state(); !restored) return restored;
+  controller_->subscribe([this](const controller::HpaView& view) { on_pass(view); });
+
+  control_api_ = std::make_unique<controller::ControlApi>(*controller_,
+                                                          [this] { return directory_.all_pods(); });
+  control_api_->add_routes(control_router_);
+  net::ServerOptions control_options;
+  control_options.address = control->address;
+  control_options.port = control->port;
+  control_server_ = std::make_unique<net::HttpServer>(loop_, control_options);
+  if (auto started = control_server_->start(control_router_.handler()); !started)
+    return core::make_error(started.error().code, "control API on " + options_.control_listen +
+                                                      ": " + started.error().message);
+  std::cout << "control API on " << control_server_->url("") << " (llmscale get hpa -w --server "
+            << control_server_->url("") << ")\n";
+
+  for (auto& f : fleets_) f->start();
+  for (const auto& hpa : config_.hpas) controller_->apply(hpa);
+
+  // The pods as discovery sees them, refreshed often (phases and ports change between events).
+  std::function<void()> refresh = [this, &refresh] {
+    if (shutting_down_) return;
+    sync_pods();
+    clock_.call_after(milliseconds(250), refresh);
+  };
+  loop_.post(refresh);
+  std::function<void()> relist = [this, &relist] {
+    if (shutting_down_) return;
+    adapter_->relist();
+    clock_.call_after(seconds(30), relist);
+  };
+  loop_.post(relist);
+  if (!options_.load_args.empty()) {
+    std::function<void()> wait_ready = [this, &wait_ready] {
+      if (shutting_down_) return;
+      bool all_ready = true;
+      for (const auto& f : fleets_) {
+        bool any = false;
+        for (const auto& e : f->endpoints()) any = any || e.ready;
+        all_ready = all_ready && any;
+      }
+      if (all_ready) {
+        clock_.call_after(options_.load_delay, [this] { start_load(); });
+      } else {
+        clock_.call_after(milliseconds(250), wait_ready);
+      }
+    };
+    loop_.post(wait_ready);
+  }
+  if (options_.stop_after) clock_.call_after(*options_.stop_after, [this] { begin_shutdown(0); });
+  net::stop_on_signals(loop_, [this](int signal) {
+    core::log_info(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                   ": draining replicas and stopping");
+    begin_shutdown(0);
+  });
+  // The timers above capture `refresh`, `relist` and `wait_ready` by reference: run the loop
+  // while they are alive.
+  loop_.run();
+  return {};
+}
+
+void Stack::sync_pods() {
+  std::vector<prom::PodInfo> pods;
+  for (const auto& f : fleets_) {
+    std::map<std::string, std::vector<std::uint16_t>> ports;
+    for (const auto& e : f->endpoints()) ports[e.pod] = e.ports;
+    for (const kube::Pod& pod : f->pods()) {
+      if (pod.metadata.deletion_timestamp) continue;  // a terminating pod's target goes
+      pods.push_back(pod_info(*f, pod, ports[pod.metadata.name]));
+    }
+  }
+  std::vector<prom::PodInfo> known = pod_source_.pods();
+  auto same = [](const prom::PodInfo& a, const prom::PodInfo& b) {
+    auto ports = [](const prom::PodInfo& p) {
+      std::vector<std::int32_t> out;
+      for (const auto& c : p.containers)
+        for (const auto& port : c.ports) out.push_back(port.container_port);
+      return out;
+    };
+    return a.key() == b.key() && a.phase == b.phase && a.ready == b.ready && a.pod_ip == b.pod_ip &&
+           ports(a) == ports(b);
+  };
+  bool changed = known.size() != pods.size();
+  for (std::size_t i = 0; !changed && i < pods.size(); ++i) {
+    bool found = false;
+    for (const auto& k : known) found = found || same(k, pods[i]);
+    changed = !found;
+  }
+  if (changed) pod_source_.set_pods(std::move(pods));
+}
+
+void Stack::on_scrape(const prom::ScrapeEvent& event) {
+  if (event.series_added > 0) relist_pending_ = true;
+  if (!options_.reconcile_after_scrape || !event.up) return;
+  std::string ns(event.target_labels.get("namespace"));
+  std::string pod(event.target_labels.get("pod"));
+  fleet::Fleet* owner = directory_.owner(ns.empty() ? "default" : ns, pod);
+  if (owner == nullptr) return;
+  for (const controller::HpaView& view : controller_->list()) {
+    const auto& hpa = view.hpa;
+    if (hpa.metadata.namespace_ == owner->spec().namespace_ &&
+        hpa.spec.scale_target_ref.name == owner->spec().name)
+      reconcile_soon(hpa.metadata.namespace_, hpa.metadata.name);
+  }
+}
+
+// Scrapes of several pods in the same instant lead to one pass.
+void Stack::reconcile_soon(const std::string& ns, const std::string& name) {
+  std::string key = ns + "/" + name;
+  if (!reconcile_pending_.insert(key).second) return;
+  loop_.post([this, ns, name, key] {
+    reconcile_pending_.erase(key);
+    if (shutting_down_) return;
+    if (relist_pending_) {
+      relist_pending_ = false;
+      adapter_->relist();
+    }
+    controller_->reconcile_now(ns, name);
+  });
+}
+
+void Stack::on_pass(const controller::HpaView& view) {
+  if (options_.print_table) {
+    const auto& meta = view.hpa.metadata;
+    std::string key = meta.namespace_ + "/" + meta.name;
+    std::string text = core::to_compact_json(kube::encode_hpa(view.hpa));
+    if (printed_[key] != text) {
+      printed_[key] = text;
+      std::vector<std::vector<std::string>> rows;
+      if (!header_printed_) rows.push_back(kube::hpa_table_header());
+      header_printed_ = true;
+      rows.push_back(kube::hpa_table_row(view.hpa, clock_.now()));
+      std::cout << table_.flush(rows) << std::flush;
+    }
+  }
+  if (options_.stop_when_scaled_down && load_exit_ && !shutting_down_ && scaled_down())
+    begin_shutdown(*load_exit_);
+}
+
+bool Stack::scaled_down() const {
+  for (const controller::HpaView& view : controller_->list()) {
+    const auto& hpa = view.hpa;
+    std::int32_t min = hpa.spec.min_replicas.value_or(1);
+    if (hpa.status.current_replicas > min || hpa.status.desired_replicas > min) return false;
+  }
+  for (const auto& f : fleets_) {
+    for (const kube::Pod& pod : f->pods())
+      if (pod.metadata.deletion_timestamp) return false;  // still draining
+  }
+  return true;
+}
+
+void Stack::start_load() {
+  if (load_started_ || shutting_down_) return;
+  load_started_ = true;
+  std::string base = proxies_.front()->url("");
+  if (!base.empty() && base.back() == '/') base.pop_back();
+  fleet::LaunchSpec spec;
+  spec.argv = {options_.exe, "load"};
+  for (std::string arg : options_.load_args) {
+    for (std::size_t at; (at = arg.find("{router}")) != std::string::npos;)
+      arg.replace(at, 8, base);
+    spec.argv.push_back(std::move(arg));
+  }
+  spec.log_path = "/dev/stdout";
+  std::cout << "load: "
+            << core::join(std::vector<std::string>(spec.argv.begin() + 1, spec.argv.end()), " ")
+            << "\n"
+            << std::flush;
+  auto handle = launcher_.launch(spec);
+  if (!handle) {
+    core::log_error("load: " + handle.error().message);
+    load_exit_ = 1;
+    begin_shutdown(1);
+    return;
+  }
+  load_ = std::move(*handle);
+  poll_load();
+}
+
+void Stack::poll_load() {
+  if (!load_) return;
+  if (auto status = load_->poll_exit()) {
+    load_exit_ = status->exit_code;
+    std::cout << "load: finished (" << status->to_string() << ")\n" << std::flush;
+    load_.reset();
+    if (options_.stop_when_scaled_down && scaled_down()) begin_shutdown(*load_exit_);
+    return;
+  }
+  clock_.call_after(milliseconds(200), [this] { poll_load(); });
+}
+
+void Stack::begin_shutdown(int exit_code) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  exit_code_ = exit_code;
+  net::spawn(loop_, finish_shutdown(), "shutdown");
+}
+
+net::Awaitable<void> Stack::finish_shutdown() {
+  if (load_) load_->send_signal(SIGTERM);
+  auto remaining = std::make_shared<std::size_t>(fleets_.size());
+  for (auto& f : fleets_) f->shutdown([remaining] { --*remaining; });
+  // Fleets drain through the routers and stop their replicas (SIGTERM, then SIGKILL after the
+  // grace period); wait for them, bounded by the longest grace period plus a margin.
+  std::int64_t longest = 0;
+  for (const auto& spec : config_.fleets)
+    longest = std::max(longest, spec.template_.termination_grace_period_seconds);
+  core::Time deadline = clock_.now() + seconds(longest + 5);
+  while (*remaining > 0 && clock_.now() < deadline) co_await net::sleep_for(milliseconds(50));
+  for (auto& proxy : proxies_) co_await proxy->stop(seconds(1));
+  scraper_->stop();
+  co_await control_server_->stop(milliseconds(200));
+  if (load_) load_->send_signal(SIGKILL);
+  loop_.stop();
+}
+
+int Stack::run() {
+  if (auto started = start(); !started) {
+    std::cerr << "llmscale up: " << started.error().message << "\n";
+    return started.error().code == core::ErrorCode::kInvalidArgument ? 2 : 1;
+  }
+  for (auto& f : fleets_) f->kill_all();
+  return exit_code_;
+}
+
+}  // namespace
+
+int run_up(const UpOptions& options) {
+  Stack stack(options);
+  return stack.run();
+}
+
+}  // namespace llmscale::up

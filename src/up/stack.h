@@ -1,0 +1,49 @@
+// The whole autoscaling loop of `llmscale up` on one machine, in one process:
+//
+//   load (optional child) ─► router (one per fleet) ─► replicas (fleet processes)
+//   scraper (PodMonitoring over the fleets' pods) ─► TSDB ─► adapter ─► controller ─► fleet
+//   control API (Kubernetes-shaped, loopback) ◄── llmscale get / describe
+//
+// Everything runs on one EventLoop thread (the controller, fleets and router are not
+// thread-safe); replicas are child processes. Each HPA is reconciled on its sync period and
+// right after every scrape of one of its target's pods, so decisions follow fresh metrics.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time.h"
+
+namespace llmscale::up {
+
+struct UpOptions {
+  std::vector<std::string> config_paths;
+  std::string router_listen = "127.0.0.1:8080";   // the first fleet's; the next ones count up
+  std::string control_listen = "127.0.0.1:9190";  // where `llmscale get` finds us
+  std::string policy = "least-outstanding-requests";
+  core::Duration sync_period = std::chrono::seconds(15);
+  // kube-controller-manager's --horizontal-pod-autoscaler-downscale-stabilization: the
+  // scale-down window of HPAs whose behavior does not set one.
+  core::Duration downscale_stabilization = std::chrono::minutes(5);
+  // Overrides the cold start of serveSim replicas (`serve-sim --startup-seconds`).
+  std::optional<core::Duration> serve_sim_startup;
+  std::optional<core::Duration> scrape_interval;  // overrides every PodMonitoring interval
+  bool reconcile_after_scrape = true;
+  std::string state_dir = ".llmscale";  // state.json (HPA history) and logs/
+  std::string exe;                      // this binary (serveSim replicas, --load)
+  // `llmscale load` arguments, run once every fleet has a ready replica; "{router}" is replaced
+  // by the first router's base URL.
+  std::vector<std::string> load_args;
+  core::Duration load_delay{0};
+  // Exit once the load has finished and every HPA is back at its minimum (scale-down done).
+  bool stop_when_scaled_down = false;
+  std::optional<core::Duration> stop_after;
+  bool print_table = true;  // `kubectl get hpa -w` rows on stdout
+};
+
+// Runs until SIGINT/SIGTERM or a stop condition. Returns the process exit code: 0, the load's
+// non-zero exit code, 2 for a bad configuration, 1 when something could not start.
+int run_up(const UpOptions& options);
+
+}  // namespace llmscale::up

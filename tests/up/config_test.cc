@@ -1,0 +1,103 @@
+// Loading `llmscale up` folders: the shipped examples, documents sorted by kind, skipped kinds,
+// and errors that name the file, the document and the field.
+#include "up/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "support/process.h"
+
+namespace llmscale::up {
+namespace {
+
+std::string example(const std::string& name) {
+  return std::string(LLMSCALE_SOURCE_DIR) + "/examples/" + name;
+}
+
+TEST(UpConfigTest, LoadsEveryShippedExample) {
+  for (const char* name : {"nim-gpu", "jetstream-tpu", "tgi-gpu", "vllm-tpu"}) {
+    SCOPED_TRACE(name);
+    auto config = load_up_config({example(name)});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->fleets.size(), 1u);
+    EXPECT_GE(config->hpas.size(), 1u);
+    EXPECT_GE(config->pod_monitorings.size(), 1u);
+  }
+}
+
+TEST(UpConfigTest, NimExampleIsTheSeedsManifests) {
+  auto config = load_up_config({example("nim-gpu")});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->fleets[0].name, "meta-llama3-8b");
+  EXPECT_EQ(config->hpas[0].metadata.name, "gpu-hpa-cache");
+  EXPECT_EQ(config->hpas[0].metadata.namespace_, "default");
+  EXPECT_EQ(config->hpas[0].spec.max_replicas, 10);
+  ASSERT_TRUE(config->adapter);
+  EXPECT_FALSE(config->adapter->rules.empty());
+}
+
+class UpConfigErrors : public ::testing::Test {
+ protected:
+  llmscale::testing::TempDir dir;
+  std::string write(const std::string& name, const std::string& text) {
+    std::string path = dir.path() + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::string fleet = R"(apiVersion: llmscale.io/v1alpha1
+kind: Fleet
+metadata: {name: llm, labels: {app: llm}}
+spec:
+  selector: {matchLabels: {app: llm}}
+  template:
+    metadata: {labels: {app: llm}}
+    spec:
+      command: [sleep, "100"]
+)";
+};
+
+TEST_F(UpConfigErrors, NameTheFileDocumentAndField) {
+  std::string path = write("a.yaml", fleet + R"(---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: h}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llm}
+  maxReplicas: 0
+)");
+  auto config = load_up_config({dir.path()});
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find(path + ": document 2 (HorizontalPodAutoscaler \"h\"): "),
+            std::string::npos)
+      << config.error().message;
+  EXPECT_NE(config.error().message.find("spec.maxReplicas"), std::string::npos);
+}
+
+TEST_F(UpConfigErrors, SkipsOtherKindsAndRefusesTwoAdapterConfigs) {
+  write("a.yaml", fleet + "---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n");
+  auto config = load_up_config({dir.path()});
+  ASSERT_TRUE(config) << config.error().message;
+  ASSERT_EQ(config->notes.size(), 1u);
+  EXPECT_NE(config->notes[0].find("Service \"s\""), std::string::npos);
+
+  write("b.yaml", "rules: []\n---\nexternalRules: []\n");
+  auto twice = load_up_config({dir.path()});
+  ASSERT_FALSE(twice);
+  EXPECT_NE(twice.error().message.find("a second prometheus-adapter configuration"),
+            std::string::npos)
+      << twice.error().message;
+}
+
+TEST_F(UpConfigErrors, MissingPathsAndFleets) {
+  EXPECT_NE(load_up_config({dir.path() + "/nope"}).error().message.find("no such file"),
+            std::string::npos);
+  write("h.yaml", "rules: []\n");
+  auto config = load_up_config({dir.path()});
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("no Fleet document"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace llmscale::up
