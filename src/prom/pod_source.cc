@@ -61,11 +61,11 @@ void StaticPodSource::upsert(PodInfo pod) {
   notify();
 }
 
-bool StaticPodSource::remove(std::string_view namespace_, std::string_view name) {
+bool StaticPodSource::remove(std::string_view pod_namespace, std::string_view name) {
   bool removed = false;
   {
     std::lock_guard lock(mu_);
-    removed = pods_.erase(std::string(namespace_) + "/" + std::string(name)) > 0;
+    removed = pods_.erase(std::string(pod_namespace) + "/" + std::string(name)) > 0;
   }
   if (removed) notify();
   return removed;

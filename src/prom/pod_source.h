@@ -94,7 +94,7 @@ class StaticPodSource final : public PodSource {
   // Adds or replaces the pod with the same namespace/name.
   void upsert(PodInfo pod);
   // Removes a pod; false when there was none.
-  bool remove(std::string_view namespace_, std::string_view name);
+  bool remove(std::string_view pod_namespace, std::string_view name);
 
  private:
   void notify();

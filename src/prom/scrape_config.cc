@@ -105,9 +105,9 @@ std::map<std::string, double, std::less<>> make_unit_map(std::string_view suffix
 }  // namespace
 
 core::Result<std::int64_t> parse_base2_bytes(std::string_view text) {
-  static const auto* kBytes =
+  static const auto* const kBytes =
       new std::map<std::string, double, std::less<>>(make_unit_map("iB", "B"));
-  static const auto* kOldBytes =
+  static const auto* const kOldBytes =
       new std::map<std::string, double, std::less<>>(make_unit_map("B", "B"));
   auto n = parse_unit(text, *kBytes);
   if (n) return n;
@@ -353,40 +353,40 @@ core::Result<std::vector<RelabelConfig>> decode_prometheus_relabel(const Json& v
 
 // Fields Prometheus 2.42 knows that llmscale does not implement.
 const std::set<std::string>& unsupported_scrape_fields() {
-  static const auto* kFields = new std::set<std::string>{"azure_sd_configs",
-                                                         "consul_sd_configs",
-                                                         "digitalocean_sd_configs",
-                                                         "docker_sd_configs",
-                                                         "dockerswarm_sd_configs",
-                                                         "dns_sd_configs",
-                                                         "ec2_sd_configs",
-                                                         "eureka_sd_configs",
-                                                         "file_sd_configs",
-                                                         "gce_sd_configs",
-                                                         "hetzner_sd_configs",
-                                                         "http_sd_configs",
-                                                         "ionos_sd_configs",
-                                                         "kubernetes_sd_configs",
-                                                         "kuma_sd_configs",
-                                                         "lightsail_sd_configs",
-                                                         "linode_sd_configs",
-                                                         "marathon_sd_configs",
-                                                         "nerve_sd_configs",
-                                                         "nomad_sd_configs",
-                                                         "openstack_sd_configs",
-                                                         "ovhcloud_sd_configs",
-                                                         "puppetdb_sd_configs",
-                                                         "scaleway_sd_configs",
-                                                         "serverset_sd_configs",
-                                                         "triton_sd_configs",
-                                                         "uyuni_sd_configs",
-                                                         "vultr_sd_configs",
-                                                         "basic_auth",
-                                                         "authorization",
-                                                         "oauth2",
-                                                         "bearer_token",
-                                                         "bearer_token_file",
-                                                         "proxy_url"};
+  static const auto* const kFields = new std::set<std::string>{"azure_sd_configs",
+                                                               "consul_sd_configs",
+                                                               "digitalocean_sd_configs",
+                                                               "docker_sd_configs",
+                                                               "dockerswarm_sd_configs",
+                                                               "dns_sd_configs",
+                                                               "ec2_sd_configs",
+                                                               "eureka_sd_configs",
+                                                               "file_sd_configs",
+                                                               "gce_sd_configs",
+                                                               "hetzner_sd_configs",
+                                                               "http_sd_configs",
+                                                               "ionos_sd_configs",
+                                                               "kubernetes_sd_configs",
+                                                               "kuma_sd_configs",
+                                                               "lightsail_sd_configs",
+                                                               "linode_sd_configs",
+                                                               "marathon_sd_configs",
+                                                               "nerve_sd_configs",
+                                                               "nomad_sd_configs",
+                                                               "openstack_sd_configs",
+                                                               "ovhcloud_sd_configs",
+                                                               "puppetdb_sd_configs",
+                                                               "scaleway_sd_configs",
+                                                               "serverset_sd_configs",
+                                                               "triton_sd_configs",
+                                                               "uyuni_sd_configs",
+                                                               "vultr_sd_configs",
+                                                               "basic_auth",
+                                                               "authorization",
+                                                               "oauth2",
+                                                               "bearer_token",
+                                                               "bearer_token_file",
+                                                               "proxy_url"};
   return *kFields;
 }
 
@@ -691,7 +691,7 @@ std::string duration_text(core::Duration d) {
 
 // The operator's convertRelabelingRule checks (protected target labels, no labelmap).
 const std::vector<std::string>& protected_labels() {
-  static const auto* kLabels = new std::vector<std::string>{
+  static const auto* const kLabels = new std::vector<std::string>{
       "__address__", "cluster", "instance", "job", "location", "namespace", "project_id"};
   return *kLabels;
 }
@@ -749,7 +749,7 @@ core::Status check_gmp_relabel_rule(const RelabelConfig& c, std::string_view act
 }
 
 const std::vector<std::string>& allowed_metadata_labels() {
-  static const auto* kLabels = new std::vector<std::string>{
+  static const auto* const kLabels = new std::vector<std::string>{
       "container", "node", "pod", "top_level_controller_name", "top_level_controller_type"};
   return *kLabels;
 }

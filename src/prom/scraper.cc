@@ -508,10 +508,10 @@ core::Status Scraper::apply_config(const CollectConfig& config) {
     }
     for (auto& c : *generated) configs.push_back(std::move(c));
   }
-  return set_scrape_configs(std::move(configs));
+  return set_scrape_configs(configs);
 }
 
-core::Status Scraper::set_scrape_configs(std::vector<ScrapeConfig> configs) {
+core::Status Scraper::set_scrape_configs(const std::vector<ScrapeConfig>& configs) {
   std::map<std::string, std::shared_ptr<const PoolSettings>> settings;
   for (const auto& c : configs) {
     if (c.scrape_interval <= core::Duration::zero() || c.scrape_timeout <= core::Duration::zero()) {

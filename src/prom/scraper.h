@@ -141,7 +141,7 @@ class Scraper {
   // Replaces the scrape pools with these configs (validated and defaulted, e.g. from
   // parse_collect_config or pod_monitoring_scrape_configs). Pools that are gone stop, with
   // staleness markers for their targets.
-  core::Status set_scrape_configs(std::vector<ScrapeConfig> configs);
+  core::Status set_scrape_configs(const std::vector<ScrapeConfig>& configs);
 
   // Discovered target groups for the pool `job_name` besides its static_configs, e.g. from a
   // custom discovery. Replaces the groups set before for that pool. Unknown pools keep them until
