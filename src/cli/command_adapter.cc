@@ -23,7 +23,11 @@
 #include "net/event_loop.h"
 #include "net/tls_cert.h"
 #include "prom/exposition.h"
+#include "prom/pod_source.h"
 #include "prom/promql_engine.h"
+#include "prom/remote_engine.h"
+#include "prom/scrape_config.h"
+#include "prom/scraper.h"
 #include "prom/storage.h"
 
 namespace llmscale::cli {
@@ -216,6 +220,11 @@ struct ServeOptions {
   std::string authorization_mode = "Authenticated";
   std::string relist_interval = "10m";
   std::string max_age;
+  std::string prometheus_url;
+  std::string prometheus_verb = "GET";
+  std::string prometheus_ca_file;
+  std::string scrape_config;
+  std::string pods;
 };
 
 core::Result<std::string> read_pem(const std::string& path, const char* flag) {
@@ -274,10 +283,14 @@ int run_serve(const ServeOptions& o) {
   }
   if (max_age < *relist)
     return fail("--metrics-max-age must be greater than or equal to --metrics-relist-interval");
-  if (o.metrics.empty()) {
+  int backends = (o.metrics.empty() ? 0 : 1) + (o.prometheus_url.empty() ? 0 : 1) +
+                 (o.scrape_config.empty() ? 0 : 1);
+  if (backends != 1) {
     return fail(
-        "no metrics backend: pass --metrics FILE (Prometheus text files served as a snapshot)");
+        "pass exactly one metrics backend: --prometheus-url URL (a Prometheus server), "
+        "--scrape-config FILE (scrape targets in-process) or --metrics FILE (a snapshot)");
   }
+  if (!o.pods.empty() && o.scrape_config.empty()) return fail("--pods needs --scrape-config");
   if (o.authorization_mode != "AlwaysAllow" && o.authorization_mode != "Authenticated") {
     return fail("--authorization-mode: must be AlwaysAllow or Authenticated");
   }
@@ -344,15 +357,47 @@ int run_serve(const ServeOptions& o) {
         std::vector<adapter::StaticObjectLister::Object>{});
   }
 
+  // The backend: a Prometheus server (its own client loop: the adapter's handlers query it
+  // synchronously), our scraper over an in-process TSDB, or a snapshot of text files.
   net::EventLoop loop(2);
   prom::Storage storage;
-  if (auto st = load_metrics(o.metrics, storage, loop.clock().now()); !st)
+  prom::LocalQueryEngine local_engine(storage);
+  prom::QueryEngine* engine = &local_engine;
+  std::unique_ptr<prom::RemoteQueryEngine> remote;
+  std::unique_ptr<prom::Scraper> scraper;
+  prom::StaticPodSource pods;
+  if (!o.prometheus_url.empty()) {
+    prom::RemoteEngineOptions remote_options;
+    remote_options.base_url = o.prometheus_url;
+    remote_options.method = o.prometheus_verb;
+    if (!o.prometheus_ca_file.empty()) remote_options.tls.ca_file = o.prometheus_ca_file;
+    auto created = prom::RemoteQueryEngine::create(remote_options);
+    if (!created) return fail("--prometheus-url: " + created.error().message);
+    remote = std::move(*created);
+    engine = remote.get();
+  } else if (!o.scrape_config.empty()) {
+    auto text = read_input(o.scrape_config);
+    if (!text) return fail(text.error().message);
+    auto collect = prom::parse_collect_config(*text);
+    if (!collect) return fail(o.scrape_config + ": " + collect.error().message);
+    if (!o.pods.empty()) {
+      auto pod_text = read_input(o.pods);
+      if (!pod_text) return fail(pod_text.error().message);
+      auto parsed = prom::parse_pod_manifests(*pod_text);
+      if (!parsed) return fail(o.pods + ": " + parsed.error().message);
+      pods.set_pods(std::move(*parsed));
+    }
+    scraper = std::make_unique<prom::Scraper>(loop, loop.clock(), storage);
+    scraper->set_pod_source(&pods);
+    if (auto applied = scraper->apply_config(*collect); !applied)
+      return fail(o.scrape_config + ": " + applied.error().message);
+  } else if (auto st = load_metrics(o.metrics, storage, loop.clock().now()); !st) {
     return fail(st.error().message);
-  prom::LocalQueryEngine engine(storage);
+  }
   adapter::AdapterOptions adapter_options;
   adapter_options.max_age = max_age;
   adapter::MetricsAdapter metrics_adapter(
-      std::make_shared<const adapter::AdapterConfig>(std::move(*config)), engine, *lister,
+      std::make_shared<const adapter::AdapterConfig>(std::move(*config)), *engine, *lister,
       loop.clock(), adapter_options);
   adapter::AdapterServer server(loop, metrics_adapter, loop.clock(), server_options);
   if (auto st = server.start(); !st) return fail("cannot serve: " + st.error().message, 1);
@@ -361,6 +406,7 @@ int run_serve(const ServeOptions& o) {
   std::cout << "adapter: serving on https://" << host << ":" << server.port() << std::endl;
   net::stop_on_signals(loop);
   loop.run();
+  if (scraper) scraper->stop();
   server.stop();
   return 0;
 }
@@ -373,6 +419,19 @@ void add_adapter_command(CLI::App& app, int& exit_code) {
   adapter_cmd->require_subcommand(0, 1);
   static ServeOptions serve;
   adapter_cmd->add_option("--config", serve.config, "prometheus-adapter configuration (YAML)");
+  adapter_cmd->add_option("--prometheus-url", serve.prometheus_url,
+                          "URL of the Prometheus server to query (as prometheus-adapter)");
+  adapter_cmd
+      ->add_option("--prometheus-verb", serve.prometheus_verb,
+                   "HTTP verb for queries to Prometheus: GET or POST")
+      ->capture_default_str();
+  adapter_cmd->add_option("--prometheus-ca-file", serve.prometheus_ca_file,
+                          "CA bundle for an https --prometheus-url");
+  adapter_cmd->add_option("--scrape-config", serve.scrape_config,
+                          "scrape in-process instead: a Prometheus configuration and/or "
+                          "PodMonitoring documents");
+  adapter_cmd->add_option("--pods", serve.pods,
+                          "Pod manifests that PodMonitorings in --scrape-config select from");
   adapter_cmd->add_option("--metrics", serve.metrics,
                           "Prometheus text files served as the backend (a snapshot)");
   adapter_cmd->add_option("--objects", serve.objects,
