@@ -207,6 +207,9 @@ class Stack {
  private:
   core::Status start();
   void sync_pods();
+  void refresh_pods();
+  void relist_metrics();
+  void start_load_when_ready();
   void on_scrape(const prom::ScrapeEvent& event);
   void reconcile_soon(const std::string& ns, const std::string& name);
   void on_pass(const controller::HpaView& view);
@@ -359,46 +362,47 @@ core::Status Stack::start() {
   for (auto& f : fleets_) f->start();
   for (const auto& hpa : config_.hpas) controller_->apply(hpa);
 
-  // The pods as discovery sees them, refreshed often (phases and ports change between events).
-  std::function<void()> refresh = [this, &refresh] {
-    if (shutting_down_) return;
-    sync_pods();
-    clock_.call_after(milliseconds(250), refresh);
-  };
-  loop_.post(refresh);
-  std::function<void()> relist = [this, &relist] {
-    if (shutting_down_) return;
-    adapter_->relist();
-    clock_.call_after(seconds(30), relist);
-  };
-  loop_.post(relist);
-  if (!options_.load_args.empty()) {
-    std::function<void()> wait_ready = [this, &wait_ready] {
-      if (shutting_down_) return;
-      bool all_ready = true;
-      for (const auto& f : fleets_) {
-        bool any = false;
-        for (const auto& e : f->endpoints()) any = any || e.ready;
-        all_ready = all_ready && any;
-      }
-      if (all_ready) {
-        clock_.call_after(options_.load_delay, [this] { start_load(); });
-      } else {
-        clock_.call_after(milliseconds(250), wait_ready);
-      }
-    };
-    loop_.post(wait_ready);
-  }
+  loop_.post([this] { refresh_pods(); });
+  loop_.post([this] { relist_metrics(); });
+  if (!options_.load_args.empty()) loop_.post([this] { start_load_when_ready(); });
   if (options_.stop_after) clock_.call_after(*options_.stop_after, [this] { begin_shutdown(0); });
   net::stop_on_signals(loop_, [this](int signal) {
     core::log_info(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
                    ": draining replicas and stopping");
     begin_shutdown(0);
   });
-  // The timers above capture `refresh`, `relist` and `wait_ready` by reference: run the loop
-  // while they are alive.
   loop_.run();
   return {};
+}
+
+// The pods as discovery sees them, refreshed often (phases and ports change between events).
+void Stack::refresh_pods() {
+  if (shutting_down_) return;
+  sync_pods();
+  clock_.call_after(milliseconds(250), [this] { refresh_pods(); });
+}
+
+// New series are picked up after the scrape that added them (on_scrape); this catches series
+// that went away.
+void Stack::relist_metrics() {
+  if (shutting_down_) return;
+  adapter_->relist();
+  clock_.call_after(seconds(30), [this] { relist_metrics(); });
+}
+
+void Stack::start_load_when_ready() {
+  if (shutting_down_) return;
+  bool all_ready = true;
+  for (const auto& f : fleets_) {
+    bool any = false;
+    for (const auto& e : f->endpoints()) any = any || e.ready;
+    all_ready = all_ready && any;
+  }
+  if (all_ready) {
+    clock_.call_after(options_.load_delay, [this] { start_load(); });
+  } else {
+    clock_.call_after(milliseconds(250), [this] { start_load_when_ready(); });
+  }
 }
 
 void Stack::sync_pods() {
