@@ -248,6 +248,8 @@ class Stack {
 
   std::unique_ptr<fleet::ProcessHandle> load_;
   bool load_started_ = false;
+  core::Time load_started_at_;
+  core::Time started_at_;  // when the HPAs were applied (their AGE counts from there)
   std::optional<int> load_exit_;
   bool shutting_down_ = false;
   int exit_code_ = 0;
@@ -360,6 +362,7 @@ core::Status Stack::start() {
             << control_server_->url("") << ")\n";
 
   for (auto& f : fleets_) f->start();
+  started_at_ = clock_.now();
   for (const auto& hpa : config_.hpas) controller_->apply(hpa);
 
   loop_.post([this] { refresh_pods(); });
@@ -521,6 +524,8 @@ void Stack::start_load() {
     return;
   }
   load_ = std::move(*handle);
+  load_started_at_ = clock_.now();
+  core::log_info("load: started (pid " + std::to_string(load_->pid()) + ")");
   poll_load();
 }
 
@@ -528,7 +533,11 @@ void Stack::poll_load() {
   if (!load_) return;
   if (auto status = load_->poll_exit()) {
     load_exit_ = status->exit_code;
-    std::cout << "load: finished (" << status->to_string() << ")\n" << std::flush;
+    auto took = std::chrono::duration_cast<seconds>(clock_.now() - load_started_at_);
+    core::log_info("load: finished (" + status->to_string() + ")");
+    std::cout << "load: finished (" << status->to_string() << ") after " << took.count()
+              << "s, at " << kube::human_duration(clock_.now() - started_at_) << "\n"
+              << std::flush;
     load_.reset();
     if (options_.stop_when_scaled_down && scaled_down()) begin_shutdown(*load_exit_);
     return;
