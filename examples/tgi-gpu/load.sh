@@ -3,4 +3,4 @@
 # against TGI's /generate_stream, through the router of `llmscale up`.
 URL=${1:-http://127.0.0.1:8080}
 exec "${LLMSCALE:-build/llmscale}" load --url "$URL" --api tgi --streaming \
-  --concurrency "${USERS:-100}" --output-tokens-mean 200 --duration "${DURATION:-60s}"
+  --concurrency "${USERS:-30}" --output-tokens-mean 100 --duration "${DURATION:-60s}"

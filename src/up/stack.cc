@@ -3,11 +3,14 @@
 #include "up/stack.h"
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -207,6 +210,9 @@ class Stack {
  private:
   core::Status start();
   void sync_pods();
+  std::string replicas_file() const;
+  void restore_replicas();
+  void save_replicas();
   void refresh_pods();
   void relist_metrics();
   void start_load_when_ready();
@@ -247,6 +253,7 @@ class Stack {
   std::map<std::string, std::string> printed_;  // namespace/name -> last HPA object printed
 
   std::unique_ptr<fleet::ProcessHandle> load_;
+  std::string saved_replicas_;
   bool load_started_ = false;
   core::Time load_started_at_;
   core::Time started_at_;  // when the HPAs were applied (their AGE counts from there)
@@ -280,6 +287,7 @@ core::Status Stack::start() {
   if (!control) return core::invalid_argument("--control-listen: " + control.error().message);
 
   std::filesystem::create_directories(options_.state_dir + "/logs");
+  restore_replicas();
   prober_ = std::make_unique<fleet::HttpProber>(loop_);
 
   // Routers and fleets.
@@ -468,7 +476,51 @@ void Stack::reconcile_soon(const std::string& ns, const std::string& name) {
   });
 }
 
+// Fleet sizes survive a restart, as a Deployment's spec.replicas does in the API server (the
+// HPA's history is in the controller's state file next to it).
+std::string Stack::replicas_file() const {
+  return options_.state_dir + "/replicas.json";
+}
+
+void Stack::restore_replicas() {
+  std::ifstream in(replicas_file());
+  if (!in) return;
+  std::stringstream text;
+  text << in.rdbuf();
+  auto doc = core::parse_document(text.str());
+  if (!doc || !doc->is_object()) {
+    core::log_warn(replicas_file() + ": unreadable, using the configured replicas");
+    return;
+  }
+  for (auto& spec : config_.fleets) {
+    std::string key = spec.namespace_ + "/" + spec.name;
+    if (doc->contains(key) && (*doc)[key].is_number_integer()) {
+      spec.replicas = (*doc)[key].get<std::int32_t>();
+      core::log_info("fleet " + spec.name + ": " + std::to_string(spec.replicas) +
+                     " replicas, as when llmscale up last stopped");
+    }
+  }
+}
+
+void Stack::save_replicas() {
+  core::Json doc = core::Json::object();
+  for (const auto& f : fleets_) {
+    auto scale = f->get_scale();
+    if (scale) doc[f->spec().namespace_ + "/" + f->spec().name] = scale->spec_replicas;
+  }
+  std::string text = core::to_compact_json(doc);
+  if (text == saved_replicas_) return;
+  std::string tmp = replicas_file() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text << "\n";
+    if (!out) return;
+  }
+  if (std::rename(tmp.c_str(), replicas_file().c_str()) == 0) saved_replicas_ = text;
+}
+
 void Stack::on_pass(const controller::HpaView& view) {
+  if (!shutting_down_) save_replicas();
   if (options_.print_table) {
     const auto& meta = view.hpa.metadata;
     std::string key = meta.namespace_ + "/" + meta.name;
@@ -535,8 +587,8 @@ void Stack::poll_load() {
     load_exit_ = status->exit_code;
     auto took = std::chrono::duration_cast<seconds>(clock_.now() - load_started_at_);
     core::log_info("load: finished (" + status->to_string() + ")");
-    std::cout << "load: finished (" << status->to_string() << ") after " << took.count()
-              << "s, at " << kube::human_duration(clock_.now() - started_at_) << "\n"
+    std::cout << "load: finished (" << status->to_string() << ") after " << took.count() << "s, at "
+              << kube::human_duration(clock_.now() - started_at_) << "\n"
               << std::flush;
     load_.reset();
     if (options_.stop_when_scaled_down && scaled_down()) begin_shutdown(*load_exit_);

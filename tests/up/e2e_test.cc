@@ -1,0 +1,279 @@
+// End to end: `llmscale up` on each shipped example with the seed's load aimed at the router —
+// scale-up with TARGETS above the target, scale-down only after the stabilization window, no
+// request lost — plus a replica killed mid-load, and a restart that keeps the HPA's history.
+// Cold starts and windows are shortened by flags; each run is bounded and every process is
+// stopped by PID.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "support/process.h"
+
+namespace llmscale::up {
+namespace {
+
+using llmscale::testing::Process;
+using llmscale::testing::TempDir;
+using namespace std::chrono_literals;
+
+// Seconds since midnight of a log line's "2026-11-22T19:43:06.460" prefix.
+std::optional<double> log_time(const std::string& line) {
+  static const std::regex stamp(R"(^\d{4}-\d\d-\d\dT(\d\d):(\d\d):(\d\d\.\d+))");
+  std::smatch m;
+  if (!std::regex_search(line, m, stamp)) return std::nullopt;
+  return std::stoi(m[1]) * 3600.0 + std::stoi(m[2]) * 60.0 + std::stod(m[3]);
+}
+
+struct Rescale {
+  double at = 0;
+  int from = 0, to = 0;
+  std::string reason;
+};
+
+// The controller's "hpa default/x: 1 -> 3 (reason)" log lines.
+std::vector<Rescale> rescales(const std::string& log) {
+  std::vector<Rescale> out;
+  static const std::regex line_re(R"(hpa \S+: (\d+) -> (\d+) \((.*)\))");
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    auto at = log_time(line);
+    if (at && std::regex_search(line, m, line_re))
+      out.push_back({*at, std::stoi(m[1]), std::stoi(m[2]), m[3]});
+  }
+  return out;
+}
+
+std::optional<double> first_log(const std::string& log, const std::string& needle) {
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(needle) != std::string::npos) return log_time(line);
+  }
+  return std::nullopt;
+}
+
+struct UpRun {
+  std::unique_ptr<Process> process;
+  std::string output, errors;
+  int exit_code = -1;
+};
+
+class UpE2eTest : public ::testing::Test {
+ protected:
+  std::vector<std::string> up_argv(const std::string& example, const std::string& window,
+                                   std::vector<std::string> more) {
+    std::vector<std::string> argv = {LLMSCALE_BINARY,
+                                     "up",
+                                     std::string(LLMSCALE_SOURCE_DIR) + "/examples/" + example,
+                                     "--serve-sim-startup",
+                                     "2s",
+                                     "--scrape-interval",
+                                     "1s",
+                                     "--router-listen",
+                                     "127.0.0.1:0",
+                                     "--control-listen",
+                                     "127.0.0.1:0",
+                                     "--horizontal-pod-autoscaler-downscale-stabilization",
+                                     window,
+                                     "--state-dir",
+                                     dir_.path() + "/state"};
+    argv.insert(argv.end(), more.begin(), more.end());
+    return argv;
+  }
+
+  UpRun start(const std::vector<std::string>& argv) {
+    UpRun run;
+    auto process = Process::start(argv, dir_);
+    EXPECT_TRUE(process);
+    run.process = std::make_unique<Process>(std::move(*process));
+    return run;
+  }
+
+  // Waits for the run to exit on its own (a stop condition), at most `timeout`.
+  void finish(UpRun& run, std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!run.process->poll() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(100ms);
+    run.exit_code = run.process->stop(SIGTERM, 40s);  // no-op when it already exited
+    run.output = run.process->output();
+    run.errors = run.process->errors();
+  }
+
+  TempDir dir_;
+};
+
+struct Scenario {
+  const char* example;
+  const char* load;
+  int min_peak;  // replicas the load must reach at least
+};
+
+class UpScenarioTest : public UpE2eTest, public ::testing::WithParamInterface<Scenario> {};
+
+TEST_P(UpScenarioTest, ScalesUpUnderTheSeedsLoadAndDownAfterTheWindow) {
+  const Scenario& s = GetParam();
+  const double window = 15;
+  UpRun run = start(up_argv(s.example, "15s",
+                            {"--load", s.load, "--stop-when-scaled-down", "--stop-after", "170s"}));
+  finish(run, 200s);
+  SCOPED_TRACE(run.output + "\n--- stderr ---\n" + run.errors);
+  EXPECT_EQ(run.exit_code, 0);
+
+  // Every load request succeeded (none lost while replicas drained).
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(run.output, m, std::regex(R"(Requests: (\d+) ok, (\d+) failed)")));
+  EXPECT_GT(std::stoi(m[1]), 0);
+  EXPECT_EQ(m[2], "0");
+
+  // Up while the load ran, with the metric above its target; down to minReplicas at the end.
+  auto events = rescales(run.errors);
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events.front().from, 1);
+  EXPECT_NE(events.front().reason.find("above target"), std::string::npos);
+  int peak = 0;
+  for (const auto& e : events) peak = std::max(peak, e.to);
+  EXPECT_GE(peak, s.min_peak);
+  EXPECT_EQ(events.back().to, 1);
+  EXPECT_EQ(events.back().reason, "All metrics below target");
+
+  // The first scale-down comes only after the stabilization window (the recommendations of
+  // the last scale-up are in it), and once the load's arrivals have stopped (its last requests
+  // may still be draining: a queue-size metric falls below its target before they finish).
+  const Rescale* first_down = nullptr;
+  double last_up = events.front().at;
+  for (const auto& e : events) {
+    if (e.to > e.from) last_up = e.at;
+  }
+  for (const auto& e : events) {
+    if (e.to < e.from) {
+      first_down = &e;
+      break;
+    }
+  }
+  ASSERT_NE(first_down, nullptr);
+  EXPECT_GE(first_down->at - last_up, window - 0.5);
+  auto load_start = first_log(run.errors, "load: started");
+  ASSERT_TRUE(load_start);
+  EXPECT_GT(first_down->at, *load_start + window);
+
+  // The table on stdout is `kubectl get hpa -w`'s.
+  EXPECT_NE(run.output.find("NAME "), std::string::npos);
+  EXPECT_TRUE(std::regex_search(
+      run.output, std::regex(R"(REFERENCE\s+TARGETS\s+MINPODS\s+MAXPODS\s+REPLICAS\s+AGE)")));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Seeds, UpScenarioTest,
+    ::testing::Values(
+        Scenario{"nim-gpu",
+                 "--url {router} --api openai-chat --streaming -m meta/llama-3.1-8b-instruct "
+                 "--synthetic-input-tokens-mean 200 --synthetic-input-tokens-stddev 10 "
+                 "--output-tokens-mean 200 --ignore-eos --concurrency 200 --duration 20s",
+                 2},
+        Scenario{"jetstream-tpu",
+                 "--url {router} --api jetstream --burst 100 --output-tokens-mean 200 "
+                 "--input-tokens-mean 20",
+                 2},
+        Scenario{"tgi-gpu",
+                 "--url {router} --api tgi --streaming --concurrency 30 --output-tokens-mean 100 "
+                 "--duration 20s",
+                 2},
+        Scenario{"vllm-tpu",
+                 "--url {router} --api openai-completions -m meta-llama/Meta-Llama-3.1-70B "
+                 "--concurrency 300 --output-tokens-mean 100 --extra-inputs temperature:0 "
+                 "--input-tokens-mean 7 --duration 20s",
+                 2}),
+    [](const ::testing::TestParamInfo<Scenario>& info) {
+      std::string name = info.param.example;
+      for (char& c : name)
+        if (c == '-') c = '_';
+      return name;
+    });
+
+// SIGKILL of a replica while it serves streams: its requests fail cleanly (the load ends on
+// time and counts them), the router stops sending it work, the fleet restarts it.
+TEST_F(UpE2eTest, ReplicaKilledMidLoadIsRestartedAndItsRequestsFailCleanly) {
+  UpRun run = start(
+      up_argv("nim-gpu", "15s",
+              {"--load",
+               "--url {router} --api openai-chat --streaming -m meta/llama-3.1-8b-instruct "
+               "--input-tokens-mean 200 --output-tokens-mean 200 --ignore-eos --concurrency 50 "
+               "--duration 25s",
+               "--stop-after", "60s"}));
+  // The first replica's pid, from the fleet's log.
+  std::optional<int> pid;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!pid && std::chrono::steady_clock::now() < deadline) {
+    std::string errors = run.process->errors();
+    std::smatch m;
+    if (errors.find("load: started") != std::string::npos &&
+        std::regex_search(errors, m, std::regex(R"(started \(pid (\d+), port)")))
+      pid = std::stoi(m[1]);
+    else
+      std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(pid) << run.process->errors();
+  std::this_thread::sleep_for(3s);  // streams in flight on it
+  ASSERT_EQ(::kill(*pid, SIGKILL), 0);
+  finish(run, 90s);
+  SCOPED_TRACE(run.output + "\n--- stderr ---\n" + run.errors);
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.errors.find("killed by signal 9"), std::string::npos);
+  EXPECT_NE(run.errors.find("restarting in 10s"), std::string::npos);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(run.output, m, std::regex(R"(Requests: (\d+) ok, (\d+) failed)")));
+  EXPECT_GT(std::stoi(m[1]), 0);  // the others went on being served
+  auto load_end = first_log(run.errors, "load: finished");
+  auto load_start = first_log(run.errors, "load: started");
+  ASSERT_TRUE(load_end && load_start);
+  EXPECT_LT(*load_end - *load_start, 40);  // no request hung past the run
+}
+
+// Killed and restarted, llmscale keeps the fleet's size and the HPA's recommendations: the
+// scale-down waits for what is left of the window that began before the restart (upstream would
+// start a new 5-minute wait; without history it would scale down at the first pass).
+TEST_F(UpE2eTest, RestartKeepsTheStabilizationHistory) {
+  const double window = 40;
+  UpRun first = start(
+      up_argv("nim-gpu", "40s",
+              {"--load",
+               "--url {router} --api openai-chat --streaming -m meta/llama-3.1-8b-instruct "
+               "--input-tokens-mean 200 --output-tokens-mean 200 --ignore-eos --concurrency 200 "
+               "--duration 8s"}));
+  auto deadline = std::chrono::steady_clock::now() + 90s;
+  while (first.process->errors().find("load: finished") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  first.exit_code = first.process->stop(SIGTERM, 40s);
+  first.errors = first.process->errors();
+  ASSERT_EQ(first.exit_code, 0) << first.errors;
+  auto ups = rescales(first.errors);
+  ASSERT_FALSE(ups.empty()) << first.errors;
+  double last_up = ups.back().at;
+
+  UpRun second = start(up_argv("nim-gpu", "40s", {"--stop-after", "60s"}));
+  deadline = std::chrono::steady_clock::now() + 80s;
+  while (rescales(second.process->errors()).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(200ms);
+  finish(second, 1s);
+  SCOPED_TRACE(first.errors + "\n--- second run ---\n" + second.errors);
+  EXPECT_NE(second.errors.find("restored history"), std::string::npos);
+  EXPECT_NE(second.errors.find("replicas, as when llmscale up last stopped"), std::string::npos);
+  auto downs = rescales(second.errors);
+  ASSERT_FALSE(downs.empty());
+  EXPECT_LT(downs.front().to, downs.front().from);
+  auto restarted = first_log(second.errors, "created pod");
+  ASSERT_TRUE(restarted);
+  // Held by the history from before the restart: not at the first pass, and not a whole
+  // window after the restart.
+  EXPECT_GE(downs.front().at - last_up, window - 0.5);
+  EXPECT_GT(downs.front().at - *restarted, 2.0);
+  EXPECT_LT(downs.front().at - *restarted, window);
+}
+
+}  // namespace
+}  // namespace llmscale::up
