@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
-# The main job: install, build, and show llmscale deciding like the Kubernetes HPA does on the
-# seed-001 example (one NIM replica at 208m KV-cache usage against a 100m target -> 3 replicas).
+# The main job: install, build, and run `llmscale up` on the NIM seed (examples/nim-gpu): one
+# simulated NIM replica behind the router, the seed's genai-perf sweep aimed at it, the HPA
+# scaling on gpu_cache_usage_perc against 100m, then back down once the load ends. Prints the
+# `kubectl get hpa -w` table as it goes; about three minutes. Cold start and the scale-down
+# window are shortened (5 s, 60 s) so the whole loop fits; the example's files are the seed's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build.sh
+state=$(mktemp -d)
+trap 'rm -rf "$state"' EXIT
 echo
-echo "\$ build/llmscale hpa describe --input examples/hpa/nim-gpu-cache-scale-up.yaml"
-build/llmscale hpa describe --input examples/hpa/nim-gpu-cache-scale-up.yaml
+echo "\$ build/llmscale up examples/nim-gpu --load '...genai-perf sweep...' --stop-when-scaled-down"
+build/llmscale up examples/nim-gpu \
+  --serve-sim-startup 5s --scrape-interval 1s \
+  --horizontal-pod-autoscaler-downscale-stabilization 60s \
+  --state-dir "$state" \
+  --load "--url {router} --api openai-chat --streaming -m meta/llama-3.1-8b-instruct \
+--synthetic-input-tokens-mean 200 --synthetic-input-tokens-stddev 10 --output-tokens-mean 200 \
+--extra-inputs max_tokens:200 --extra-inputs min_tokens:200 --extra-inputs ignore_eos:true \
+--concurrency 10,100,200 --duration 20s" \
+  --stop-when-scaled-down --stop-after 5m
