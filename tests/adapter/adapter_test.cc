@@ -498,5 +498,26 @@ TEST_F(AdapterTest, ProviderAnswersTheHpaEngine) {
   EXPECT_EQ((*resources)[0].window, std::chrono::minutes(1));
 }
 
+TEST_F(AdapterTest, WildcardRequestOverTenThousandPodsAnswersEveryOne) {
+  // A request for 10,000 pods: one query, every pod answered, no limit hit (bounded by the
+  // work, not by a timeout).
+  std::vector<StaticObjectLister::Object> pods;
+  for (int i = 0; i < 10000; ++i) {
+    std::string name = "vllm-" + std::to_string(i);
+    pods.push_back(pod(name, {{"app", "vllm"}}));
+    add({{"__name__", "vllm:num_requests_waiting"}, {"namespace", "llm"}, {"pod", name}}, i % 7);
+  }
+  StaticObjectLister many(std::move(pods));
+  auto& a = adapter(nullptr, &many);
+  ASSERT_TRUE(a.relist());
+  std::string body =
+      get("/apis/custom.metrics.k8s.io/v1beta2/namespaces/llm/pods/*/num_requests_waiting",
+          "labelSelector=app%3Dvllm");
+  std::size_t items = 0;
+  for (std::size_t at = 0; (at = body.find("\"describedObject\"", at)) != std::string::npos; ++at)
+    ++items;
+  EXPECT_EQ(items, 10000u) << body.substr(0, 300);
+}
+
 }  // namespace
 }  // namespace llmscale::adapter
