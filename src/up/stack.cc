@@ -2,6 +2,7 @@
 // on one event loop, prints the `kubectl get hpa -w` table, runs the optional load, stops cleanly.
 #include "up/stack.h"
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -217,6 +218,8 @@ class Stack {
   void relist_metrics();
   void start_load_when_ready();
   void on_scrape(const prom::ScrapeEvent& event);
+  void feed_load_signal(fleet::Fleet& owner, const std::string& ns, const std::string& pod,
+                        core::Time at);
   void reconcile_soon(const std::string& ns, const std::string& name);
   void on_pass(const controller::HpaView& view);
   void start_load();
@@ -229,6 +232,7 @@ class Stack {
   net::EventLoop loop_{1};
   core::Clock& clock_;
   UpConfig config_;
+  router::PolicyKind policy_ = router::PolicyKind::kLeastOutstanding;
   fleet::ProcessLauncher launcher_;
   std::unique_ptr<fleet::HttpProber> prober_;
   std::vector<std::unique_ptr<router::Proxy>> proxies_;
@@ -280,7 +284,8 @@ core::Status Stack::start() {
   }
 
   auto policy = router::parse_policy(options_.policy);
-  if (!policy) return tl::unexpected(policy.error());
+  if (!policy) return core::invalid_argument("--policy: " + policy.error().message);
+  policy_ = *policy;
   auto listen = router::parse_listen_address(options_.router_listen);
   if (!listen) return core::invalid_argument("--router-listen: " + listen.error().message);
   auto control = router::parse_listen_address(options_.control_listen);
@@ -448,16 +453,47 @@ void Stack::sync_pods() {
 
 void Stack::on_scrape(const prom::ScrapeEvent& event) {
   if (event.series_added > 0) relist_pending_ = true;
-  if (!options_.reconcile_after_scrape || !event.up) return;
+  if (!event.up) return;
   std::string ns(event.target_labels.get("namespace"));
+  if (ns.empty()) ns = "default";
   std::string pod(event.target_labels.get("pod"));
-  fleet::Fleet* owner = directory_.owner(ns.empty() ? "default" : ns, pod);
+  fleet::Fleet* owner = directory_.owner(ns, pod);
   if (owner == nullptr) return;
+  if (policy_ == router::PolicyKind::kLeastKvCache) feed_load_signal(*owner, ns, pod, event.start);
+  if (!options_.reconcile_after_scrape) return;
   for (const controller::HpaView& view : controller_->list()) {
     const auto& hpa = view.hpa;
     if (hpa.metadata.namespace_ == owner->spec().namespace_ &&
         hpa.spec.scale_target_ref.name == owner->spec().name)
       reconcile_soon(hpa.metadata.namespace_, hpa.metadata.name);
+  }
+}
+
+// The least-KV-cache policy's signal for one replica, from what was just scraped: its KV-cache
+// use (vLLM, NIM, TGI's batch tokens over its budget, JetStream's decode slots) and its queue.
+void Stack::feed_load_signal(fleet::Fleet& owner, const std::string& ns, const std::string& pod,
+                             core::Time at) {
+  std::string m = "{namespace=\"" + ns + "\",pod=\"" + pod + "\"}";
+  auto value = [&](const std::string& expr) -> std::optional<double> {
+    auto result = engine_.instant_query(expr, at);
+    if (!result || result->type() != prom::ResultType::kVector || result->vector().empty())
+      return std::nullopt;
+    return result->vector().front().value;
+  };
+  auto kv = value("max(vllm:kv_cache_usage_perc" + m + ") or max(vllm:gpu_cache_usage_perc" + m +
+                  ") or max(gpu_cache_usage_perc" + m + ") or (max(tgi_batch_current_max_tokens" +
+                  m + ") / max(tgi_batch_max_total_tokens" + m +
+                  ")) or max(jetstream_slots_used_percentage" + m + ")");
+  auto queue = value("max(vllm:num_requests_waiting" + m + ") or max(tgi_queue_size" + m +
+                     ") or max(jetstream_prefill_backlog_size" + m + ")");
+  if (!kv && !queue) return;
+  for (std::size_t i = 0; i < fleets_.size(); ++i) {
+    if (fleets_[i].get() != &owner) continue;
+    router::LoadSignal signal;
+    signal.kv_cache_usage = std::isfinite(kv.value_or(0)) ? std::max(0.0, kv.value_or(0)) : 0;
+    signal.queue_length = std::isfinite(queue.value_or(0)) ? std::max(0.0, queue.value_or(0)) : 0;
+    signal.observed_at = at;
+    if (proxies_[i]->balancer().backend(pod)) proxies_[i]->balancer().set_load(pod, signal);
   }
 }
 
