@@ -286,9 +286,17 @@ struct Scraper::Impl : std::enable_shared_from_this<Scraper::Impl> {
     } else {
       t->stopped = true;
     }
-    if (stale && !t->in_flight) {
-      t->appender.mark_all_stale(core::to_unix_millis(clock.now()));
-    }
+    if (stale && !t->in_flight) write_stale_markers(*t);
+  }
+
+  // Staleness markers for every series of a target that is gone, now but after its last scrape:
+  // a marker in the millisecond of the samples it ends would be a duplicate the Storage drops,
+  // leaving the series visible for the whole lookback (a removal or a quickly failing scrape
+  // within the scrape's millisecond). REQUIRES: t.mu held.
+  void write_stale_markers(Target& t) {
+    std::int64_t t_ms = core::to_unix_millis(clock.now());
+    if (t.last_scrape) t_ms = std::max(t_ms, core::to_unix_millis(*t.last_scrape) + 1);
+    t.appender.mark_all_stale(t_ms);
   }
 
   void on_due(const std::shared_ptr<Target>& t, core::Time due) {
@@ -444,7 +452,7 @@ struct Scraper::Impl : std::enable_shared_from_this<Scraper::Impl> {
     t->in_flight = false;
     --impl->in_flight;
     if (t->removed) {
-      t->appender.mark_all_stale(core::to_unix_millis(impl->clock.now()));
+      impl->write_stale_markers(*t);
       co_return;
     }
     if (t->stopped) co_return;
