@@ -12,6 +12,6 @@ ninja -C build-test -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-test && ctest -j"$(nproc)" --output-on-failure --timeout 600 "$@")
-./scripts/fuzz.sh "${LLMSCALE_FUZZ_SECONDS:-10}"
+./scripts/fuzz.sh "${LLMSCALE_FUZZ_SECONDS:-5}"
 ./scripts/lint.sh
 echo "test.sh: all passed in $(( $(date +%s) - start ))s"
