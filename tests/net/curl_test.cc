@@ -6,20 +6,21 @@
 #include "core/clock.h"
 #include "net/server.h"
 #include "net/tls_cert.h"
-#include "process.h"
+#include "support/process.h"
 #include "test_util.h"
 
 namespace llmscale::net {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Process;
-using testing::TempDir;
+using llmscale::testing::Process;
+using llmscale::testing::TempDir;
 
 class CurlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!testing::have_program("/usr/bin/curl") || !testing::have_program("/usr/bin/timeout")) {
+    if (!llmscale::testing::have_program("/usr/bin/curl") ||
+        !llmscale::testing::have_program("/usr/bin/timeout")) {
       GTEST_SKIP() << "curl or timeout not installed";
     }
   }

@@ -6,7 +6,7 @@
 #include "net/client.h"
 #include "net/server.h"
 #include "net/tls_cert.h"
-#include "process.h"
+#include "support/process.h"
 #include "test_util.h"
 
 namespace llmscale::net {
@@ -190,7 +190,7 @@ TEST_F(TlsTest, RequiredClientCertificate) {
 }
 
 TEST_F(TlsTest, CertificatesAndKeysFromFiles) {
-  testing::TempDir dir;
+  llmscale::testing::TempDir dir;
   TlsServerOptions tls;
   tls.cert_file = dir.write("server.pem", Pki::get().server.cert_pem);
   tls.key_file = dir.write("server-key.pem", Pki::get().server.key_pem);

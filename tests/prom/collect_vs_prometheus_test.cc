@@ -36,8 +36,8 @@
 #include "net/http.h"
 #include "net/router.h"
 #include "net/server.h"
-#include "process_util.h"
 #include "prom/remote_engine.h"
+#include "support/process.h"
 
 namespace llmscale::prom {
 namespace {
@@ -191,7 +191,8 @@ void expect_same(const QueryResult& ours, const QueryResult& theirs, const std::
 class CollectVsPrometheusTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!testing::program_on_path("prometheus") || !testing::program_on_path("promtool")) {
+    if (!llmscale::testing::program_on_path("prometheus") ||
+        !llmscale::testing::program_on_path("promtool")) {
       GTEST_SKIP() << "prometheus/promtool not installed (scripts/install-deps.sh)";
     }
     dir_ = fs::temp_directory_path() / ("llmscale-collect-vs-prom-" + std::to_string(getpid()));
@@ -362,9 +363,9 @@ TEST_F(CollectVsPrometheusTest, SameScrapesSameAnswers) {
        {"vllm:num_requests_waiting", "sum by (pod) (rate(vllm:prompt_tokens_total[1m]))"}) {
     std::string time = std::to_string((s0 + 6) * kStepMs / 1000);
     auto run = [&](std::uint16_t port) {
-      auto r = testing::run_process({"promtool", "query", "instant", "--time=" + time,
-                                     "http://127.0.0.1:" + std::to_string(port), expr},
-                                    "", 20s);
+      auto r = llmscale::testing::run_process({"promtool", "query", "instant", "--time=" + time,
+                                               "http://127.0.0.1:" + std::to_string(port), expr},
+                                              "", 20s);
       EXPECT_EQ(r.exit_code, 0) << r.output;
       std::vector<std::string> lines;
       std::istringstream in(r.output);

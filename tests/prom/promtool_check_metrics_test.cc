@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 
-#include "process_util.h"
 #include "prom/metrics_registry.h"
+#include "support/process.h"
 #include "test_util.h"
 
 namespace llmscale::prom {
@@ -15,8 +15,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-testing::ProcessResult promtool_check(const std::string& text) {
-  return testing::run_process({"promtool", "check", "metrics"}, text, 30s);
+llmscale::testing::ProcessResult promtool_check(const std::string& text) {
+  return llmscale::testing::run_process({"promtool", "check", "metrics"}, text, 30s);
 }
 
 // Lint findings (not parse errors) that our edge cases deliberately provoke.
@@ -31,7 +31,7 @@ bool is_accepted_lint(const std::string& line) {
 class PromtoolCheckMetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!testing::program_on_path("promtool")) GTEST_SKIP() << "promtool not installed";
+    if (!llmscale::testing::program_on_path("promtool")) GTEST_SKIP() << "promtool not installed";
   }
 };
 
@@ -55,7 +55,7 @@ TEST_F(PromtoolCheckMetricsTest, CleanRegistryPassesWithExitZero) {
 
 TEST_F(PromtoolCheckMetricsTest, EdgeCaseGoldensPassWithLintFindingsOnly) {
   for (const char* golden : {"golden/registry_text_go.txt", "golden/registry_text_python.txt"}) {
-    auto result = promtool_check(testing::read_file(testing::prom_test_path(golden)));
+    auto result = promtool_check(llmscale::testing::read_file(testing::prom_test_path(golden)));
     EXPECT_FALSE(result.timed_out);
     EXPECT_TRUE(result.exit_code == 0 || result.exit_code == 3) << golden << "\n" << result.output;
     std::istringstream lines(result.output);

@@ -21,11 +21,11 @@
 #include <gtest/gtest.h>
 
 #include "core/duration.h"
-#include "process_util.h"
 #include "prom/float_text.h"
 #include "prom/promql_engine.h"
 #include "prom/series_notation.h"
 #include "prom/storage.h"
+#include "support/process.h"
 
 namespace llmscale::prom {
 namespace {
@@ -564,13 +564,13 @@ std::vector<Group> crosscheck_groups() {
 class PromtoolCrossCheckTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!testing::program_on_path("promtool")) GTEST_SKIP() << "promtool not installed";
+    if (!llmscale::testing::program_on_path("promtool")) GTEST_SKIP() << "promtool not installed";
   }
 
-  testing::ProcessResult run_promtool(const std::string& yaml, const std::string& name) {
+  llmscale::testing::ProcessResult run_promtool(const std::string& yaml, const std::string& name) {
     std::string path = ::testing::TempDir() + "llmscale_" + name + ".yml";
     std::ofstream(path) << yaml;
-    return testing::run_process({"promtool", "test", "rules", path}, "", 120s);
+    return llmscale::testing::run_process({"promtool", "test", "rules", path}, "", 120s);
   }
 };
 

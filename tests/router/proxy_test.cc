@@ -17,8 +17,8 @@
 #include "net/server.h"
 #include "net/tcp.h"
 #include "net/test_util.h"
-#include "prom/process_util.h"
 #include "router/wait.h"
+#include "support/process.h"
 
 namespace llmscale::router {
 namespace {
@@ -781,8 +781,8 @@ TEST_F(ProxyTest, MetricsDescribeTheBackendSet) {
   ASSERT_OK(proxy->balancer().remove_backend("c"));
   EXPECT_EQ(metrics().find(R"(backend_in_flight{backend="c"})"), std::string::npos);
   // The exposition passes the real parser's lint.
-  if (prom::testing::program_on_path("promtool")) {
-    auto checked = prom::testing::run_process({"promtool", "check", "metrics"}, text, 30s);
+  if (llmscale::testing::program_on_path("promtool")) {
+    auto checked = llmscale::testing::run_process({"promtool", "check", "metrics"}, text, 30s);
     EXPECT_EQ(checked.exit_code, 0) << checked.output;
   }
 }

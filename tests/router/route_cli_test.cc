@@ -5,17 +5,17 @@
 #include <signal.h>
 
 #include "net/client.h"
-#include "net/process.h"
 #include "net/server.h"
 #include "net/tcp.h"
 #include "net/test_util.h"
+#include "support/process.h"
 
 namespace llmscale::router {
 namespace {
 
 using namespace std::chrono_literals;
-using net::testing::Process;
-using net::testing::TempDir;
+using llmscale::testing::Process;
+using llmscale::testing::TempDir;
 
 std::uint16_t free_port(net::EventLoop& loop) {
   auto listener = net::TcpListener::listen(loop);
@@ -31,7 +31,7 @@ bool wait_exit(net::EventLoop& loop, Process& process) {
 }
 
 TEST(RouteCliTest, ServesThroughToABackendAndStopsOnSigterm) {
-  if (!net::testing::have_program(LLMSCALE_BINARY)) GTEST_SKIP() << "llmscale not built";
+  if (!llmscale::testing::have_program(LLMSCALE_BINARY)) GTEST_SKIP() << "llmscale not built";
   net::EventLoop loop;
   net::HttpServer backend(loop, net::ServerOptions());
   ASSERT_OK(
@@ -80,7 +80,7 @@ TEST(RouteCliTest, ServesThroughToABackendAndStopsOnSigterm) {
 }
 
 TEST(RouteCliTest, RejectsBadFlags) {
-  if (!net::testing::have_program(LLMSCALE_BINARY)) GTEST_SKIP() << "llmscale not built";
+  if (!llmscale::testing::have_program(LLMSCALE_BINARY)) GTEST_SKIP() << "llmscale not built";
   net::EventLoop loop;
   TempDir dir;
   struct Case {

@@ -19,18 +19,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../net/process.h"
 #include "../net/test_util.h"
 #include "harness.h"
 #include "net/client.h"
 #include "net/tcp.h"
+#include "support/process.h"
 
 namespace llmscale::server {
 namespace {
 
 using namespace std::chrono_literals;
-using net::testing::Process;
-using net::testing::TempDir;
+using llmscale::testing::Process;
+using llmscale::testing::TempDir;
 using Json = nlohmann::json;
 
 bool wait_exit(Process& process, std::chrono::milliseconds timeout) {
@@ -82,7 +82,8 @@ void expect_promtool_accepts(const TempDir& dir, const std::string& file) {
 }
 
 TEST(PromtoolTest, AcceptsEveryGoldenMetricsFile) {
-  if (!net::testing::have_program("/usr/bin/promtool")) GTEST_SKIP() << "promtool not installed";
+  if (!llmscale::testing::have_program("/usr/bin/promtool"))
+    GTEST_SKIP() << "promtool not installed";
   TempDir dir;
   for (const char* name :
        {"metrics_vllm-v1.txt", "metrics_vllm-v0.txt", "metrics_tgi.txt", "metrics_jetstream.txt",
@@ -95,8 +96,8 @@ TEST(PromtoolTest, AcceptsEveryGoldenMetricsFile) {
 class ServeSimProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!net::testing::have_program("/usr/bin/curl") ||
-        !net::testing::have_program("/usr/bin/timeout")) {
+    if (!llmscale::testing::have_program("/usr/bin/curl") ||
+        !llmscale::testing::have_program("/usr/bin/timeout")) {
       GTEST_SKIP() << "curl or timeout not installed";
     }
   }
@@ -194,11 +195,12 @@ TEST_F(ServeSimProcessTest, ServesStreamsRefusesBadInputAndDrainsOnSigterm) {
   // A live scrape of each endpoint passes promtool.
   std::string scrape = dir_.write("scrape.txt", curl({url("/metrics")}).second);
   std::string accel = dir_.write("accel.txt", curl({url("/metrics", accelerator_port_)}).second);
-  if (net::testing::have_program("/usr/bin/promtool")) {
+  if (llmscale::testing::have_program("/usr/bin/promtool")) {
     expect_promtool_accepts(dir_, scrape);
     expect_promtool_accepts(dir_, accel);
   }
-  EXPECT_NE(testing::read_file(scrape).find("vllm:num_requests_running"), std::string::npos);
+  EXPECT_NE(llmscale::testing::read_file(scrape).find("vllm:num_requests_running"),
+            std::string::npos);
 
   // SIGTERM: drain and exit 0.
   ASSERT_EQ(::kill(pid_, SIGTERM), 0);

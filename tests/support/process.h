@@ -55,6 +55,11 @@ inline std::string read_file(const std::string& path) {
   return text.str();
 }
 
+// Whether `path` is an executable file.
+inline bool have_program(const char* path) {
+  return ::access(path, X_OK) == 0;
+}
+
 inline bool program_on_path(const std::string& name) {
   const char* env = std::getenv("PATH");
   std::string path = env != nullptr ? env : "";
