@@ -62,6 +62,7 @@ class HttpExecutorTest : public ::testing::Test {
   net::EventLoop loop;
   std::unique_ptr<net::HttpServer> server;
   std::string last_body;
+  core::SimulatedClock stalled;  // never advanced: handlers waiting on it never answer
 };
 
 // An OpenAI chat server streaming `tokens` chunks (a few ms apart), usage, then [DONE].
@@ -313,7 +314,7 @@ TEST_F(HttpExecutorTest, RunAgainstAFaultyServerEndsOnTime) {
               [&](net::ServerRequest&, net::ResponseWriter& w) -> net::Awaitable<void> {
                 int n = counter++;
                 if (n % 5 == 4) {
-                  co_await net::sleep_for(30s);  // stalls: the stage deadline cuts it
+                  co_await net::sleep_for(stalled, 24h);  // never answers: the deadline cuts it
                 } else if (n % 3 == 2) {
                   co_await w.send(net::Response::json(500, R"({"error":"boom"})"));
                 } else {

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <string>
 
+#include "core/clock.h"
 #include "net/router.h"
 #include "net/server.h"
 #include "net/tcp.h"
@@ -106,7 +107,7 @@ class LoadCliTest : public ::testing::Test {
 
   net::Awaitable<void> stall(net::ServerRequest&, net::ResponseWriter&) {
     ++requests;
-    co_await net::sleep_for(30s);
+    co_await net::sleep_for(stalled, 24h);  // a clock that never moves: no answer
   }
 
   net::EventLoop loop;
@@ -114,6 +115,9 @@ class LoadCliTest : public ::testing::Test {
   std::unique_ptr<net::HttpServer> server;
   std::string url;
   std::atomic<int> requests{0};
+  // Never advanced, so handlers waiting on it never answer. Declared after the loop: it is
+  // destroyed first, with the waits it holds.
+  core::SimulatedClock stalled;
 };
 
 TEST_F(LoadCliTest, StreamingClosedLoopWritesEveryReport) {

@@ -40,7 +40,8 @@ TEST(EventLoopTest, BlockOnReportsExceptionsAndTimeouts) {
   ASSERT_FALSE(threw.has_value());
   EXPECT_EQ(threw.error().code, core::ErrorCode::kInternal);
   EXPECT_NE(threw.error().message.find("boom"), std::string::npos);
-  auto slow = loop.block_on(sleep_for(std::chrono::hours(1)), 20ms);
+  core::SimulatedClock never;  // not advanced: the task cannot finish
+  auto slow = loop.block_on(sleep_for(never, std::chrono::hours(1)), 20ms);
   ASSERT_FALSE(slow.has_value());
   EXPECT_EQ(slow.error().code, core::ErrorCode::kDeadlineExceeded);
 }
@@ -72,18 +73,6 @@ TEST(EventLoopTest, SleepOnASimulatedClockWaitsForAdvance) {
   EXPECT_FALSE(loop.run_until([&] { return woke; }, 20ms));
   clock.advance(1s);
   EXPECT_TRUE(loop.run_until([&] { return woke; }, 5s));
-}
-
-TEST(EventLoopTest, RealSleepAndClock) {
-  EventLoop loop;
-  core::Time before = loop.clock().now();
-  auto started = std::chrono::steady_clock::now();
-  testing::run(loop, sleep_for(20ms));
-  EXPECT_GE(testing::ms_since(started), 19.0);
-  EXPECT_GT(loop.clock().now(), before);
-  bool fired = false;
-  loop.clock().call_after(1ms, [&] { fired = true; });
-  EXPECT_TRUE(loop.run_until([&] { return fired; }, 5s));
 }
 
 TEST(EventLoopTest, StopSignals) {
