@@ -435,7 +435,8 @@ std::string to_compact_json(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-void append_go_json_string(std::string& out, std::string_view text) {
+void append_go_json_string(std::string& out, std::string_view text, GoJsonEscapes escapes) {
+  const bool short_bf = escapes == GoJsonEscapes::kGo122;
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   std::size_t i = 0;
@@ -445,8 +446,8 @@ void append_go_json_string(std::string& out, std::string_view text) {
       switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
+        case '\b': out += short_bf ? "\\b" : "\\u0008"; break;
+        case '\f': out += short_bf ? "\\f" : "\\u000c"; break;
         case '\n': out += "\\n"; break;
         case '\r': out += "\\r"; break;
         case '\t': out += "\\t"; break;

@@ -50,7 +50,10 @@ std::string to_compact_json(const Json& value);
 // Appends `text` as a JSON string the way Go's encoding/json writes it (what Kubernetes API
 // servers send): quotes, \" \\ \b \f \n \r \t, other control characters as \u00XX, and the
 // HTML-safe escapes \u003c \u003e \u0026 plus \u2028 \u2029; invalid UTF-8 becomes \ufffd.
-void append_go_json_string(std::string& out, std::string_view text);
+// Go before 1.22 (what Prometheus 2.42 is built with) wrote \b and \f as \u0008 and \u000c.
+enum class GoJsonEscapes { kGo122, kBeforeGo122 };
+void append_go_json_string(std::string& out, std::string_view text,
+                           GoJsonEscapes escapes = GoJsonEscapes::kGo122);
 
 // Go's encoding/json rendering of a float64 ("0.5", "1000", "1e+21").
 std::string go_format_float(double value);

@@ -13,6 +13,7 @@
 #include "net/router.h"
 #include "net/server.h"
 #include "net/url.h"
+#include "prom/api_json.h"
 #include "prom/http_api.h"
 #include "prom/promql_engine.h"
 #include "prom/remote_engine.h"
@@ -148,6 +149,18 @@ TEST(RemoteEngineTest, ServerDownIsUnavailableAndNamesTheServer) {
   EXPECT_EQ(code.get_future().get(), core::ErrorCode::kFailedPrecondition);
   loop.stop();
   loop.join();
+}
+
+TEST(ApiJsonTest, StringsEscapedAsPrometheus242sGoDoes) {
+  // Go before 1.22: \b and \f as \u0008/\u000c; HTML-safe <>&; U+2028/9 escaped; each invalid
+  // UTF-8 byte (stray continuation, overlong form, surrogate, truncated) becomes \ufffd.
+  std::string out;
+  append_json_string(out, "a\"\\\b\f\n\t\x01<&>\xE2\x80\xA8|\x80|\xC0\xAF|\xED\xA0\x80|\xE2\x82|é");
+  EXPECT_EQ(out, R"("a\"\\\u0008\u000c\n\t\u0001\u003c\u0026\u003e\u2028|\ufffd|\ufffd\ufffd|)"
+                 R"(\ufffd\ufffd\ufffd|\ufffd\ufffd|é")");
+  std::string k8s;
+  core::append_go_json_string(k8s, "\b\f");
+  EXPECT_EQ(k8s, R"("\b\f")");  // Kubernetes' Go 1.22+
 }
 
 TEST(RemoteEngineTest, BadOptionsAreRejected) {
