@@ -71,13 +71,10 @@ class RouterBridge final : public fleet::FleetListener {
   void on_terminating(const kube::Pod& terminating, std::function<void()> drained) override {
     const std::string& pod = terminating.metadata.name;
     router::Balancer& balancer = proxy_.balancer();
-    if (!balancer.backend(pod)) {
-      drained();
-      return;
-    }
+    // A pod that was never ready has no backend: on_drained fails and it is drained already.
+    // Otherwise the callback runs once its in-flight requests are done (at once when none).
     balancer.set_state(pod, router::BackendState::kDraining);
-    auto watch = balancer.on_drained(pod, [drained] { drained(); });
-    if (!watch || *watch == 0) drained();  // nothing in flight (or it already ran)
+    if (!balancer.on_drained(pod, drained)) drained();
   }
   void on_removed(const kube::Pod& pod) override {
     proxy_.balancer().remove_backend(pod.metadata.name);
@@ -242,6 +239,7 @@ class Stack {
   prom::Storage storage_;
   prom::LocalQueryEngine engine_{storage_};
   prom::StaticPodSource pod_source_;
+  std::string pod_signature_;  // of the pods last given to pod_source_
   std::unique_ptr<prom::Scraper> scraper_;
   std::unique_ptr<adapter::MetricsAdapter> adapter_;
   std::unique_ptr<adapter::AdapterMetricsProvider> provider_;
@@ -423,32 +421,24 @@ void Stack::start_load_when_ready() {
 
 void Stack::sync_pods() {
   std::vector<prom::PodInfo> pods;
+  std::string signature;  // what discovery reads of each pod, to skip unchanged refreshes
   for (const auto& f : fleets_) {
     std::map<std::string, std::vector<std::uint16_t>> ports;
     for (const auto& e : f->endpoints()) ports[e.pod] = e.ports;
     for (const kube::Pod& pod : f->pods()) {
       if (pod.metadata.deletion_timestamp) continue;  // a terminating pod's target goes
-      pods.push_back(pod_info(*f, pod, ports[pod.metadata.name]));
+      const auto& pod_ports = ports[pod.metadata.name];
+      pods.push_back(pod_info(*f, pod, pod_ports));
+      const prom::PodInfo& info = pods.back();
+      signature += info.key() + " " + info.phase + " " + info.pod_ip + " " +
+                   (info.ready.value_or(false) ? "ready" : "-");
+      for (std::uint16_t port : pod_ports) signature += " " + std::to_string(port);
+      signature += "\n";
     }
   }
-  std::vector<prom::PodInfo> known = pod_source_.pods();
-  auto same = [](const prom::PodInfo& a, const prom::PodInfo& b) {
-    auto ports = [](const prom::PodInfo& p) {
-      std::vector<std::int32_t> out;
-      for (const auto& c : p.containers)
-        for (const auto& port : c.ports) out.push_back(port.container_port);
-      return out;
-    };
-    return a.key() == b.key() && a.phase == b.phase && a.ready == b.ready && a.pod_ip == b.pod_ip &&
-           ports(a) == ports(b);
-  };
-  bool changed = known.size() != pods.size();
-  for (std::size_t i = 0; !changed && i < pods.size(); ++i) {
-    bool found = false;
-    for (const auto& k : known) found = found || same(k, pods[i]);
-    changed = !found;
-  }
-  if (changed) pod_source_.set_pods(std::move(pods));
+  if (signature == pod_signature_) return;
+  pod_signature_ = std::move(signature);
+  pod_source_.set_pods(std::move(pods));
 }
 
 void Stack::on_scrape(const prom::ScrapeEvent& event) {
