@@ -148,7 +148,7 @@ int watch_hpas(const GetOptions& o, kube::TableWriter& table,
   return code;
 }
 
-int get_hpa(GetOptions o) {
+int get_hpa(const GetOptions& o) {
   auto doc = get_json(base_url(o) + hpa_path(o));
   if (!doc) return fail(doc.error().message, 1);
   auto hpas = decode_hpas(*doc);
