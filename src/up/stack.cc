@@ -341,8 +341,7 @@ core::Status Stack::start() {
   }
   scraper_ = std::make_unique<prom::Scraper>(loop_, clock_, storage_);
   scraper_->set_pod_source(&pod_source_);
-  if (auto applied = scraper_->set_scrape_configs(scrape_configs); !applied)
-    return applied;
+  if (auto applied = scraper_->set_scrape_configs(scrape_configs); !applied) return applied;
   scraper_->add_scrape_listener([this](const prom::ScrapeEvent& event) { on_scrape(event); });
 
   // Adapter and controller.
