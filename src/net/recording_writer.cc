@@ -55,6 +55,13 @@ Awaitable<core::Status> RecordingResponseWriter::end() {
   co_return core::Status{};
 }
 
+void RecordingResponseWriter::abort() {
+  if (ended_ || aborted_) return;
+  aborted_ = true;
+  connected_ = false;  // later operations fail; the handler's own abort runs no callbacks
+  disconnect_callbacks_.clear();
+}
+
 void RecordingResponseWriter::on_disconnect(std::function<void()> callback) {
   if (!connected_) {
     callback();

@@ -7,8 +7,8 @@
 //   loop.block_on(my_handler(request, writer), 1s);
 //   EXPECT_EQ(writer.status(), 200);
 //
-// It records the status, headers, every streamed chunk and whether the response ended.
-// disconnect() simulates the client leaving: callbacks run and later writes fail.
+// It records the status, headers, every streamed chunk and whether the response ended or was
+// aborted. disconnect() simulates the client leaving: callbacks run and later writes fail.
 // Single-threaded.
 #pragma once
 
@@ -26,6 +26,7 @@ class RecordingResponseWriter final : public ResponseWriter {
   Awaitable<core::Status> begin_stream(int status, Headers headers) override;
   Awaitable<core::Status> write(std::string_view data) override;
   Awaitable<core::Status> end() override;
+  void abort() override;
   bool head_sent() const override { return head_sent_; }
   bool client_connected() override { return connected_; }
   void on_disconnect(std::function<void()> callback) override;
@@ -40,6 +41,8 @@ class RecordingResponseWriter final : public ResponseWriter {
   const std::vector<std::string>& chunks() const { return chunks_; }
   bool streamed() const { return streamed_; }
   bool ended() const { return ended_; }
+  // abort() was called before the response was complete.
+  bool aborted() const { return aborted_; }
 
  private:
   int status_ = 0;
@@ -49,6 +52,7 @@ class RecordingResponseWriter final : public ResponseWriter {
   bool head_sent_ = false;
   bool streamed_ = false;
   bool ended_ = false;
+  bool aborted_ = false;
   bool connected_ = true;
   std::vector<std::function<void()>> disconnect_callbacks_;
 };

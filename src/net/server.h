@@ -10,9 +10,14 @@
 // max_body_bytes -> 413 (before reading it, also for `Expect: 100-continue`); the whole header
 // not received within header_timeout of the connection opening or of its first byte (a
 // slow-loris client) -> 408 and close; a keep-alive connection idle for idle_timeout -> closed
-// silently; a body stalled for body_timeout -> 408; a write the client does not drain for
+// silently; a body stalled for body_timeout, or a request (header and body) not complete within
+// request_timeout of its first byte (a body trickled in) -> 408 and close; a write the client
+// does not drain for
 // write_timeout -> connection closed (the writing handler gets an error); more than
-// max_connections open -> 503 and close. A malformed request -> 400 and close.
+// max_connections open -> 503 and close. A malformed request, or one whose body length is not
+// reliably framed (RFC 9112 §6.3: a Transfer-Encoding not ending in chunked, Content-Length with
+// Transfer-Encoding, conflicting lengths...) -> 400 and close; a transfer coding other than
+// chunked ("gzip, chunked") -> 501 and close. See src/net/README.md, "Message framing".
 //
 // Ownership and threads: HttpServer is created, started, stopped and destroyed on the loop's
 // thread (any thread before the loop runs). Connections share the server's state, so
@@ -56,7 +61,13 @@ struct ServerOptions {
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 8 * 1024 * 1024;
   core::Duration header_timeout = std::chrono::seconds(10);
+  // The longest pause between two reads of a request body.
   core::Duration body_timeout = std::chrono::seconds(30);
+  // The whole request, header and body, must arrive within this of its first byte (of the
+  // accept for a connection's first request), however steadily it trickles in: Envoy's
+  // request_timeout, Go's Server.ReadTimeout. 60 s takes an 8 MiB body (max_body_bytes) at
+  // 140 KB/s. 0 disables.
+  core::Duration request_timeout = std::chrono::seconds(60);
   core::Duration idle_timeout = std::chrono::seconds(60);
   core::Duration write_timeout = std::chrono::seconds(30);
   std::size_t max_connections = 10000;
@@ -116,6 +127,12 @@ class ResponseWriter {
   virtual Awaitable<core::Status> write(std::string_view data) = 0;
   // Finishes a streamed response. The server calls it if the handler returns without.
   virtual Awaitable<core::Status> end() = 0;
+  // Breaks the response off: the connection closes now, without the last chunk of a streamed
+  // body (a close-delimited HTTP/1.0 body ends with a reset), so the client sees a truncated
+  // response, never a complete one; with nothing sent yet it gets no response at all. For a
+  // handler whose source failed mid-body (Go's ReverseProxy panics with http.ErrAbortHandler for
+  // the same effect). Later operations fail. No effect once the response is complete.
+  virtual void abort() = 0;
 
   // True once the status line has been sent.
   virtual bool head_sent() const = 0;
@@ -145,10 +162,10 @@ struct ServerStats {
   std::uint64_t connections_rejected = 0;  // over max_connections
   std::uint64_t requests = 0;
   std::uint64_t header_timeouts = 0;  // 408 for a slow header
-  std::uint64_t body_timeouts = 0;
+  std::uint64_t body_timeouts = 0;    // 408 for a stalled body or request_timeout
   std::uint64_t idle_timeouts = 0;
   std::uint64_t write_timeouts = 0;
-  std::uint64_t bad_requests = 0;  // 400
+  std::uint64_t bad_requests = 0;  // 400 (and 501 for an unsupported transfer coding)
   std::uint64_t too_large = 0;     // 413 and 431
   std::uint64_t tls_handshake_failures = 0;
   std::uint64_t handler_errors = 0;  // exceptions escaping handlers

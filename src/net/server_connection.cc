@@ -1,5 +1,6 @@
 // One server connection: TLS handshake, request parsing with limits and timeouts, handler
 // dispatch, keep-alive and pipelining, the streaming ResponseWriter, disconnect detection.
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstring>
@@ -178,6 +179,20 @@ class Connection final : public detail::ServerConnection,
     disconnect_callbacks_.push_back(std::move(callback));
   }
 
+  // The handler broke its response off (ResponseWriter::abort): close at once. `reset` sends a
+  // TCP reset instead of a FIN, for a close-delimited body whose end would otherwise look normal.
+  void abort_response(bool reset) {
+    broken_ = true;
+    closing_ = true;
+    if (reset) {
+      error_code ec;
+      transport_.socket().set_option(tcp::socket::linger(true, 0), ec);
+      transport_.socket().close(ec);
+    } else {
+      transport_.close();
+    }
+  }
+
   bool closing() const { return closing_ || server_->stopping; }
   const std::shared_ptr<detail::ServerState>& server() const { return server_; }
 
@@ -322,6 +337,15 @@ class ConnectionWriter final : public ResponseWriter {
     }
     state_ = status ? Connection::WriterState::kDone : Connection::WriterState::kFailed;
     co_return status;
+  }
+
+  void abort() override {
+    if (state_ == Connection::WriterState::kDone) return;
+    // RFC 9112 §7.1: without the last chunk the client knows the body is incomplete; a body
+    // delimited by the close (HTTP/1.0) can only show it with a reset.
+    bool reset = state_ == Connection::WriterState::kStreaming && !chunked_ && !no_body_;
+    state_ = Connection::WriterState::kFailed;
+    connection_.abort_response(reset);
   }
 
   bool head_sent() const override { return state_ != Connection::WriterState::kNone; }
@@ -497,10 +521,27 @@ Awaitable<bool> Connection::read_request(bool first) {
   const ServerOptions& options = server_->options;
   parser_.reset(options.max_header_bytes, options.max_body_bytes);
   waiting_ = buffer_.empty();
+  // The whole request must arrive within request_timeout of its first byte (the accept for a
+  // connection's first request), whatever the pace: Envoy's request_timeout, Go's
+  // Server.ReadTimeout (which covers the body). Without it a body trickled a byte at a time
+  // would hold the connection forever, since each byte re-arms body_timeout.
+  SteadyTime request_deadline = SteadyTime::max();
+  auto start_request_clock = [&] {
+    if (options.request_timeout > core::Duration::zero()) {
+      request_deadline = SteadyClock::now() +
+                         std::chrono::duration_cast<SteadyClock::duration>(options.request_timeout);
+    }
+  };
+  auto arm = [&](int phase, core::Duration timeout) {
+    SteadyTime deadline =
+        SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(timeout);
+    watchdog_.arm(phase, std::min(deadline, request_deadline));
+  };
   // The first request's header must arrive within header_timeout of the accept (slow-loris);
   // later ones get idle_timeout to start and header_timeout from their first byte.
   if (first || !waiting_) {
-    watchdog_.arm_for(kHeader, options.header_timeout);
+    start_request_clock();
+    arm(kHeader, options.header_timeout);
   } else {
     watchdog_.arm_for(kIdle, options.idle_timeout);
   }
@@ -521,7 +562,7 @@ Awaitable<bool> Connection::read_request(bool first) {
         auto status = co_await write_all(asio::buffer(kContinue.data(), kContinue.size()));
         if (!status) co_return false;
       }
-      watchdog_.arm_for(kBody, options.body_timeout);
+      arm(kBody, options.body_timeout);
       continue;
     }
     if (state == ParseState::kError) {
@@ -531,13 +572,24 @@ Awaitable<bool> Connection::read_request(bool first) {
           co_await answer_error(431, "request header larger than " +
                                          std::to_string(options.max_header_bytes) + " bytes");
           break;
+        case ParseError::kTrailerTooLarge:
+          server_->counters.too_large++;
+          co_await answer_error(431, "request " + parser_.error_message());
+          break;
         case ParseError::kBodyTooLarge:
           server_->counters.too_large++;
           co_await answer_error(
               413, "request body larger than " + std::to_string(options.max_body_bytes) + " bytes");
           break;
+        case ParseError::kNotImplemented:
+          // RFC 9112 §6.1 (Go and Envoy answer 501 too); the body cannot be framed, so close.
+          server_->counters.bad_requests++;
+          co_await answer_error(501, parser_.error_message());
+          break;
         case ParseError::kPartialMessage: break;
         default:
+          // RFC 9112 §6.3: a request whose body length cannot be determined reliably gets 400
+          // and the connection is closed (what follows is never parsed as a next request).
           server_->counters.bad_requests++;
           co_await answer_error(400, "malformed request: " + parser_.error_message());
           break;
@@ -549,9 +601,13 @@ Awaitable<bool> Connection::read_request(bool first) {
     if (!ec) {
       if (waiting_ && !buffer_.empty()) {
         waiting_ = false;
-        if (watchdog_.phase() == kIdle) watchdog_.arm_for(kHeader, options.header_timeout);
+        if (watchdog_.phase() == kIdle) {
+          start_request_clock();
+          arm(kHeader, options.header_timeout);
+        }
       }
-      if (parser_.header_done()) watchdog_.arm_for(kBody, options.body_timeout);
+      // body_timeout bounds a stall: each read re-arms it (within request_deadline).
+      if (parser_.header_done()) arm(kBody, options.body_timeout);
       continue;
     }
     int expired = watchdog_.expired();
@@ -565,7 +621,21 @@ Awaitable<bool> Connection::read_request(bool first) {
                    "ms");
     } else if (expired == kBody) {
       server_->counters.body_timeouts++;
-      co_await answer_error(408, "request body stalled");
+      if (SteadyClock::now() >= request_deadline) {
+        co_await answer_error(
+            408, "request not received within " +
+                     std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        options.request_timeout)
+                                        .count()) +
+                     "ms");
+      } else {
+        co_await answer_error(
+            408, "request body stalled for " +
+                     std::to_string(
+                         std::chrono::duration_cast<std::chrono::milliseconds>(options.body_timeout)
+                             .count()) +
+                     "ms");
+      }
     } else if (expired == kIdle) {
       server_->counters.idle_timeouts++;
     }

@@ -170,6 +170,14 @@ struct Proxy::Impl {
                  .add_counter(p + "errors_total", "Failed requests and attempts by error class.",
                               {"class"})
                  .value();
+    upstream_resets =
+        registry
+            .add_counter(p + "upstream_rq_rx_reset_total",
+                         "Responses the backend broke off after their head (reset, closed early, "
+                         "truncated or malformed body, stalled): the client got a 502 or, once "
+                         "streaming, an aborted connection (Envoy's upstream_rq_rx_reset).",
+                         {"backend"})
+            .value();
     retries = &registry
                    .add_counter(p + "retries_total",
                                 "Attempts repeated on another backend before any response byte.")
@@ -422,6 +430,7 @@ struct Proxy::Impl {
           count(route, backend, 499, arrived);
           co_return;
         }
+        upstream_resets->with({backend}).inc();
         net::Response response = router_error_response(
             request.path, request.body, RouterError::kUpstreamUnreachable, body.error().message, 0);
         int error_status = response.status;
@@ -453,10 +462,15 @@ struct Proxy::Impl {
     while (true) {
       auto chunk = co_await stream.read_chunk();
       if (!chunk) {
-        // After the head nothing is retried; the stream ends where the backend's did.
+        // After the head nothing is retried. The client must see the failure, so its response
+        // is aborted (no last chunk, no clean end of an event stream), never ended: curl then
+        // fails with "transfer closed with outstanding read data remaining". Go's ReverseProxy
+        // aborts the same way (http.ErrAbortHandler); Envoy resets the downstream stream.
+        writer.abort();
         Failure failure = state->gone() ? Failure::kClientDisconnect : Failure::kUpstreamAborted;
         count_error(failure);
         if (failure == Failure::kUpstreamAborted) {
+          upstream_resets->with({backend}).inc();
           core::log_warn("router: " + backend + " broke off a response: " + chunk.error().message);
         }
         count(route, backend, failure == Failure::kClientDisconnect ? 499 : status, arrived);
@@ -485,6 +499,7 @@ struct Proxy::Impl {
 
   prom::CounterFamily* requests = nullptr;
   prom::CounterFamily* errors = nullptr;
+  prom::CounterFamily* upstream_resets = nullptr;
   prom::Counter* retries = nullptr;
   prom::CounterFamily* ejections = nullptr;
   prom::Gauge* queue_length = nullptr;

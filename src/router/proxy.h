@@ -20,13 +20,19 @@
 // cancels the upstream request and the backend sees the disconnect (vLLM then aborts the
 // request and frees its KV cache).
 //
+// A body that breaks off after the head (reset, early close, malformed or truncated chunk, idle
+// timeout) is never ended as if complete: a streamed response is aborted
+// (ResponseWriter::abort(), no last chunk; Go's ReverseProxy does the same), one read whole gets
+// 502.
+//
 // Router answers (API-shaped bodies, router/api.h): queue full or queue timeout -> 503 with
 // Retry-After (Knative's activator answers 503 for both); backend unreachable after the
 // retries -> 502; no response head within upstream_response_timeout -> 504 (nginx and Envoy
 // status codes). A client that left is counted with code 499 (nginx's "client closed request").
 //
 // Metrics on metrics_path (prom::MetricRegistry, Prometheus text), prefix llmscale_router_:
-// requests_total{route,backend,code}, errors_total{class}, retries_total,
+// requests_total{route,backend,code}, errors_total{class}, upstream_rq_rx_reset_total{backend}
+// (Envoy's name: bodies broken off after the head), retries_total,
 // ejections_total{backend}, queue_length, queue_limit, backends{state},
 // backend_in_flight{backend}, upstream_latency_seconds{backend} (request sent -> response head),
 // queue_wait_seconds, request_duration_seconds{route} (arrival -> last byte). See docs/router.md.

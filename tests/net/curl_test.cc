@@ -1,6 +1,6 @@
 // Interop with a real peer: curl against HttpServer (TLS with --cacert, mTLS, SSE with -N,
-// uploads with Expect: 100-continue). Each curl runs under `timeout`, is polled while the test
-// drives the event loop, and is killed by PID if it overstays.
+// uploads with Expect: 100-continue, an aborted stream failing). Each curl runs under `timeout`, is
+// polled while the test drives the event loop, and is killed by PID if it overstays.
 #include <gtest/gtest.h>
 
 #include "core/clock.h"
@@ -150,6 +150,19 @@ TEST_F(CurlTest, UploadsWithExpectContinue) {
   Process refused = curl({"-o", "/dev/null", "-w", "%{http_code}", "-H", "Expect: 100-continue",
                           "--data-binary", "@" + big, server_->url("/upload")});
   EXPECT_EQ(refused.output(), "413") << refused.errors();
+}
+
+// Issue 11 item 3: an aborted stream must fail in curl ("transfer closed with outstanding read
+// data remaining", exit 18), not exit 0 with a partial body.
+TEST_F(CurlTest, AbortedStreamsFailInCurl) {
+  start([](ServerRequest&, ResponseWriter& writer) -> Awaitable<void> {
+    co_await writer.begin_sse();
+    co_await writer.send_data("partial");
+    writer.abort();
+  });
+  Process p = curl({"-N", server_->url("/v1/completions")});
+  EXPECT_EQ(p.exit_code(), 18) << p.errors();
+  EXPECT_EQ(p.output(), "data: partial\n\n");
 }
 
 }  // namespace

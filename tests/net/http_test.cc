@@ -238,5 +238,31 @@ TEST(RecordingWriterTest, RecordsStreamsAndDisconnects) {
   EXPECT_EQ(writer.chunks(), (std::vector<std::string>{"data: one\n\n"}));
 }
 
+TEST(RecordingWriterTest, RecordsAborts) {
+  EventLoop loop;
+  RecordingResponseWriter writer;
+  bool told = false;
+  writer.on_disconnect([&] { told = true; });
+  run(loop, [](RecordingResponseWriter& w) -> Awaitable<void> {
+    EXPECT_TRUE((co_await w.begin_stream(200, {})).has_value());
+    EXPECT_TRUE((co_await w.write("part")).has_value());
+    w.abort();
+    EXPECT_FALSE((co_await w.write("more")).has_value());
+    EXPECT_FALSE((co_await w.end()).has_value());
+  }(writer));
+  EXPECT_TRUE(writer.aborted());
+  EXPECT_FALSE(writer.ended());
+  EXPECT_FALSE(told);  // the handler's own abort is not a client disconnect
+  EXPECT_EQ(writer.body(), "part");
+
+  RecordingResponseWriter complete;
+  run(loop, [](RecordingResponseWriter& w) -> Awaitable<void> {
+    co_await w.send(Response::text(200, "done"));
+    w.abort();  // no effect once complete
+  }(complete));
+  EXPECT_FALSE(complete.aborted());
+  EXPECT_TRUE(complete.ended());
+}
+
 }  // namespace
 }  // namespace llmscale::net

@@ -365,6 +365,7 @@ TEST_F(ProxyTest, NeverRetriesAfterTheResponseStarted) {
       }));
   add("alive", serve(echo.handler()));
   std::string body;
+  bool clean_end = false;
   net::testing::run(loop, [&]() -> Awaitable<void> {
     auto stream = co_await client.open(completion(R"({"stream":true})"));
     CO_ASSERT_OK(stream);
@@ -372,15 +373,123 @@ TEST_F(ProxyTest, NeverRetriesAfterTheResponseStarted) {
     EXPECT_EQ(stream->headers().value("X-Llmscale-Backend"), "breaks");
     while (true) {
       auto chunk = co_await stream->read_chunk();
-      if (!chunk || chunk->data.empty()) break;
+      if (!chunk) break;
+      if (chunk->data.empty()) {
+        clean_end = true;
+        break;
+      }
       body += chunk->data;
     }
   }());
   EXPECT_EQ(body, "data: token 0\n\n");
+  EXPECT_FALSE(clean_end);  // the event stream was not ended as if complete
   EXPECT_EQ(echo.requests, 0);
   std::string text = metrics();
   EXPECT_TRUE(has_line(text, R"(llmscale_router_errors_total{class="upstream_aborted"} 1)"));
+  EXPECT_TRUE(has_line(text, R"(llmscale_router_upstream_rq_rx_reset_total{backend="breaks"} 1)"));
   EXPECT_TRUE(has_line(text, "llmscale_router_retries_total 0"));
+}
+
+// Issue 11 item 3: a backend body cut off or malformed mid-chunk used to end the client's
+// response with a clean last chunk (curl exited 0 with a partial body). The client's
+// connection is now aborted: no last chunk, and the router counts the reset.
+TEST_F(ProxyTest, TruncatedOrMalformedUpstreamBodiesAbortTheClient) {
+  start();
+  const std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n";
+  add("cut", serve_raw([&](net::TcpStream stream) -> Awaitable<void> {
+        co_await stream.read_until("\r\n\r\n", 10s);
+        co_await stream.write(head + "a\r\nwor");  // 10 bytes announced, 3 sent
+        stream.close();
+      }));
+  add("garbled", serve_raw([&](net::TcpStream stream) -> Awaitable<void> {
+        co_await stream.read_until("\r\n\r\n", 10s);
+        co_await stream.write(head + "zz\r\nworld\r\n0\r\n\r\n");  // not a chunk size
+        co_await stream.read_until_eof(10s);
+      }));
+  for (int i = 0; i < 2; ++i) {
+    std::string answer;
+    net::testing::run(loop, [&]() -> Awaitable<void> {
+      auto raw = co_await net::TcpStream::connect("127.0.0.1", proxy->port(), 5s);
+      CO_ASSERT_OK(raw);
+      CO_ASSERT_OK(co_await raw->write(
+          "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"));
+      auto all = co_await raw->read_until_eof(10s);
+      CO_ASSERT_OK(all);
+      answer = std::move(*all);
+    }());
+    EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
+    EXPECT_NE(answer.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << answer;
+    EXPECT_EQ(answer.find("\r\n0\r\n\r\n"), std::string::npos) << answer;  // no last chunk
+  }
+  // HttpClient (as curl) reports the failure instead of a short body.
+  net::testing::run(loop, [&]() -> Awaitable<void> {
+    auto response = co_await client.request(completion());
+    EXPECT_FALSE(response.has_value());
+  }());
+  // Three requests over the two backends (round robin): each counted against its backend.
+  std::string text = metrics();
+  const std::string cut = R"(llmscale_router_upstream_rq_rx_reset_total{backend="cut"} )";
+  const std::string garbled = R"(llmscale_router_upstream_rq_rx_reset_total{backend="garbled"} )";
+  EXPECT_TRUE((has_line(text, cut + "2") && has_line(text, garbled + "1")) ||
+              (has_line(text, cut + "1") && has_line(text, garbled + "2")))
+      << text;
+  EXPECT_TRUE(has_line(text, R"(llmscale_router_errors_total{class="upstream_aborted"} 3)"));
+}
+
+// A body with a length, read whole before answering, that breaks off: 502, and counted.
+TEST_F(ProxyTest, TruncatedBufferedBodyAnswers502) {
+  start();
+  add("short", serve_raw([](net::TcpStream stream) -> Awaitable<void> {
+        co_await stream.read_until("\r\n\r\n", 10s);
+        co_await stream.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"id\":");
+        stream.close();
+      }));
+  auto response = call(completion());
+  EXPECT_EQ(response.status, 502);
+  EXPECT_TRUE(
+      has_line(metrics(), R"(llmscale_router_upstream_rq_rx_reset_total{backend="short"} 1)"));
+}
+
+// Issue 11 item 2 through the router: a request whose body the router cannot frame is refused
+// (400) and the bytes after it never reach a backend as a request of their own.
+TEST_F(ProxyTest, SmuggledRequestsNeverReachTheBackend) {
+  start();
+  Echo echo;
+  add("pod-a", serve(echo.handler()));
+  for (std::string te : {"identity", "xchunked", "chunked, gzip"}) {
+    SCOPED_TRACE(te);
+    std::string answer;
+    net::testing::run(loop, [&]() -> Awaitable<void> {
+      auto raw = co_await net::TcpStream::connect("127.0.0.1", proxy->port(), 5s);
+      CO_ASSERT_OK(raw);
+      CO_ASSERT_OK(co_await raw->write(
+          "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te +
+          "\r\n\r\nDELETE /admin HTTP/1.1\r\nHost: x\r\n\r\n"));
+      auto all = co_await raw->read_until_eof(10s);
+      CO_ASSERT_OK(all);
+      answer = std::move(*all);
+    }());
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << answer;
+    EXPECT_EQ(answer.find("HTTP/1.1", 1), std::string::npos) << answer;
+  }
+  EXPECT_EQ(echo.requests, 0);
+}
+
+// Responses are framed by the same rules: a backend's Transfer-Encoding that is not plain
+// chunked is a bad response (502), never a body read some other way.
+TEST_F(ProxyTest, BadlyFramedUpstreamResponsesAnswer502) {
+  start();
+  add("gzip-te", serve_raw([](net::TcpStream stream) -> Awaitable<void> {
+        co_await stream.read_until("\r\n\r\n", 10s);
+        co_await stream.write(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\n{}");
+        co_await stream.read_until_eof(10s);
+      }));
+  auto response = call(completion());
+  EXPECT_EQ(response.status, 502);
+  EXPECT_TRUE(has_line(metrics(), R"(llmscale_router_errors_total{class="bad_response"} 1)"));
 }
 
 TEST_F(ProxyTest, GivesUpAfterMaxRetriesWith502) {

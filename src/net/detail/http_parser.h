@@ -1,6 +1,13 @@
 // HTTP/1.1 message parsers (Beast's basic_parser underneath), behind a Boost-free interface so
 // that only http_parser.cc compiles Beast.
 //
+// Message framing follows RFC 9112 §6 strictly (request smuggling, response splitting): a
+// Transfer-Encoding must end in exactly one `chunked` and come without Content-Length, the
+// Content-Length fields must agree and be plain digits, chunk lines and trailer sections are
+// bounded, and trailer fields are discarded rather than merged into the header. The rules and
+// their sources are listed in src/net/README.md ("Message framing"); check_framing() is the
+// header-level part.
+//
 // Incremental: put() consumes what it can from the caller's buffer (the caller keeps the rest
 // and calls again with more bytes). Parsing pauses once after the header so the server can
 // answer `Expect: 100-continue` and the client can hand out the response head.
@@ -29,9 +36,26 @@ enum class ParseError {
   kNone,
   kHeaderTooLarge,
   kBodyTooLarge,
+  kTrailerTooLarge,  // the chunked body's trailer section is larger than the header limit
   kBadMessage,
+  kNotImplemented,  // a request transfer coding we do not decode ("gzip, chunked"): 501
   kPartialMessage,  // the peer closed in the middle of a message
 };
+
+// The longest chunk-size line (size, extensions, CRLF) accepted: Go's net/http/internal
+// maxLineLength. Longer lines are malformed (they would otherwise be buffered without bound).
+inline constexpr std::size_t kMaxChunkLineBytes = 4096;
+
+struct FramingError {
+  ParseError error = ParseError::kBadMessage;
+  std::string message;
+};
+
+// Checks the framing fields of a complete header (RFC 9112 §6.1-6.3), as the parsers do before
+// reading any body; nullopt when the framing is sound. `is_request` selects the request rules
+// (400 or 501) over the response ones (always kBadMessage: the client gives up on the response).
+// Collapses repeated identical Content-Length fields to one, as Go does.
+std::optional<FramingError> check_framing(Headers& headers, bool is_request, int version);
 
 struct ParsedMessage {
   // Request line (requests) or status line (responses).
