@@ -85,9 +85,11 @@ ApiStatus field_manager_required() {
                  {kube::required("fieldManager", "is required for apply patch")});
 }
 
+// Go's strconv.ParseBool truths, as the API server decodes boolean query parameters.
 bool query_true(const net::ServerRequest& request, std::string_view name) {
   auto v = request.query.get(name);
-  return v && (*v == "true" || *v == "1");
+  return v && (*v == "true" || *v == "1" || *v == "True" || *v == "TRUE" || *v == "t" ||
+               *v == "T");
 }
 
 // ---- field selectors (apimachinery/pkg/fields) --------------------------------------------
@@ -655,7 +657,7 @@ struct ApiServer::Impl {
     std::string include(request.query.get("includeObject").value_or("Metadata"));
     auto send_initial = request.query.get("sendInitialEvents");
     bool initial_events = !*rv || **rv == 0;
-    if (send_initial) initial_events = *send_initial == "true";
+    if (send_initial) initial_events = query_true(request, "sendInitialEvents");
 
     auto session = std::make_shared<WatchSession>();
     std::string resource_key = type.group_resource().to_string();

@@ -1,6 +1,8 @@
-// The preinstalled kubectl against the embedded API server on loopback: discovery, apply,
-// get (server-side tables, -o json), patch, scale, watch, delete and kubectl's NotFound. The
-// server runs in-process on a background event loop; kubectl runs as a child process.
+// Real clients against the embedded API server on loopback: the preinstalled kubectl
+// (discovery, apply, get with server-side tables and -o json, patch, edit, scale, watch,
+// delete, server-side apply, dry run, NotFound) and Debian's python3-kubernetes (list, watch
+// with bookmarks, scale patch, 409, 410). The server runs in-process on a background event
+// loop; the clients run as child processes.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -59,11 +61,11 @@ std::string hpa_yaml(int max_replicas) {
   return text;
 }
 
-class KubectlTest : public ::testing::Test {
+// An API server in-process on a background event loop, on a free loopback port.
+class LoopbackApiServer : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (!llmscale::testing::program_on_path("kubectl")) GTEST_SKIP() << "kubectl is not installed";
-    store_ = std::make_unique<Store>(loop_.clock());
+  void start(std::size_t history = 10'000) {
+    store_ = std::make_unique<Store>(loop_.clock(), history);
     api_ = std::make_unique<ApiServer>(*store_, loop_.clock(), builtin_resources());
     ASSERT_TRUE(
         api_->create(*api_->find("", "namespaces"), Json{{"metadata", {{"name", "default"}}}}));
@@ -79,13 +81,6 @@ class KubectlTest : public ::testing::Test {
     loop_.join();
   }
 
-  ProcessResult kubectl(std::vector<std::string> args, const std::string& input = "") {
-    std::vector<std::string> argv = {"kubectl", "--kubeconfig=/dev/null", "--server=" + url_,
-                                     "--cache-dir=" + dir_.path() + "/cache"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run_process(argv, input, 30s);
-  }
-
   net::EventLoop loop_;
   net::Router router_;
   std::unique_ptr<Store> store_;
@@ -94,6 +89,37 @@ class KubectlTest : public ::testing::Test {
   std::string url_;
   TempDir dir_;
 };
+
+class KubectlTest : public LoopbackApiServer {
+ protected:
+  void SetUp() override {
+    if (!llmscale::testing::program_on_path("kubectl")) GTEST_SKIP() << "kubectl is not installed";
+    start();
+  }
+
+  ProcessResult kubectl(std::vector<std::string> args, const std::string& input = "") {
+    std::vector<std::string> argv = {"kubectl", "--kubeconfig=/dev/null", "--server=" + url_,
+                                     "--cache-dir=" + dir_.path() + "/cache"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_process(argv, input, 30s);
+  }
+};
+
+// Debian's python3-kubernetes (scripts/install-deps.sh installs it for /usr/bin/python3).
+TEST_F(LoopbackApiServer, PythonKubernetesClient) {
+  ProcessResult probe = run_process({"/usr/bin/python3", "-c", "import kubernetes"}, "", 30s);
+  if (probe.exit_code != 0) GTEST_SKIP() << "python3-kubernetes is not installed";
+  start(/*history=*/8);
+  ProcessResult run =
+      run_process({"/usr/bin/python3",
+                   std::string(LLMSCALE_SOURCE_DIR) + "/tests/apiserver/python_client.py", url_},
+                  "", 60s);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("conflict 409"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("expired 410"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("scaled 3 app=llm"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("\nok\n"), std::string::npos) << run.output;
+}
 
 TEST_F(KubectlTest, ApplyGetPatchDelete) {
   ProcessResult empty = kubectl({"get", "hpa"});
