@@ -142,7 +142,7 @@ ApiStatus not_acceptable(std::string message) {
   return make(406, "NotAcceptable", std::move(message));
 }
 
-ApiStatus unsupported_media_type(std::string content_type,
+ApiStatus unsupported_media_type(const std::string& content_type,
                                  const std::vector<std::string>& accepted) {
   (void)content_type;
   return make(415, "UnsupportedMediaType",

@@ -68,7 +68,7 @@ ApiStatus expired(std::uint64_t requested, std::uint64_t oldest);
 ApiStatus bad_request(std::string message);
 ApiStatus method_not_allowed();
 ApiStatus not_acceptable(std::string message);
-ApiStatus unsupported_media_type(std::string content_type,
+ApiStatus unsupported_media_type(const std::string& content_type,
                                  const std::vector<std::string>& accepted);
 ApiStatus internal_error(std::string message);
 
