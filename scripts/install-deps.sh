@@ -14,7 +14,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   # real peers used by tests and benchmarks
-  prometheus curl openssl wrk hey python3 procps
+  prometheus curl openssl wrk hey python3 python3-kubernetes procps
 )
 
 missing=()

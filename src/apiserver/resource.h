@@ -1,0 +1,65 @@
+// ResourceType: one kind the embedded API server serves — its names for discovery, its
+// subresources, how objects are admitted (defaulted and validated), how `kubectl get` prints
+// it (server-side Table columns) and which field selectors it supports.
+//
+// The built-in set (builtin_resources()) is what an autoscaling user and a controller need:
+// v1 namespaces, pods, events; apps/v1 deployments (with scale and status); autoscaling/v2
+// horizontalpodautoscalers (with status); coordination.k8s.io/v1 leases;
+// monitoring.googleapis.com/v1 podmonitorings.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apiserver/status.h"
+#include "core/json.h"
+#include "core/time.h"
+
+namespace llmscale::apiserver {
+
+// metav1.TableColumnDefinition.
+struct TableColumn {
+  std::string name;
+  std::string type;  // string, integer, date
+  std::string format;
+  std::string description;
+  int priority = 0;  // > 0: shown by `-o wide` only
+};
+
+struct ResourceType {
+  std::string group;  // "" for the core group
+  std::string version;
+  std::string resource;  // plural, lower case
+  std::string singular;
+  std::string kind;
+  bool namespaced = true;
+  std::vector<std::string> short_names;
+  std::vector<std::string> categories;
+  bool status_subresource = false;
+  // autoscaling/v1 Scale over spec.replicas, status.replicas and the label selector.
+  bool scale_subresource = false;
+  // Field selectors beyond metadata.name and metadata.namespace ("involvedObject.name", ...).
+  std::vector<std::string> field_labels;
+
+  // Defaults and validates an object about to be stored; `old` is the stored object on update,
+  // null on create. May rewrite `object` into its canonical form. Unknown fields are errors
+  // when `strict_fields` (fieldValidation=Strict, what kubectl sends), else dropped.
+  std::function<ApiOutcome(core::Json& object, const core::Json* old, bool strict_fields)> admit;
+
+  std::vector<TableColumn> columns;  // empty: Name and Age, as for any resource
+  std::function<std::vector<core::Json>(const core::Json& object, core::Time now)> cells;
+
+  GroupResource group_resource() const { return {group, resource}; }
+  std::string group_version() const { return group.empty() ? version : group + "/" + version; }
+};
+
+// The value of a field selector label on an object ("metadata.name", "involvedObject.kind",
+// "status.phase"): a dotted path into the JSON; "" when absent.
+std::string field_value(const core::Json& object, std::string_view field);
+
+std::vector<ResourceType> builtin_resources();
+
+}  // namespace llmscale::apiserver
