@@ -118,5 +118,55 @@ TEST_F(KubectlTest, SeedQueryAndDiscoveryInTheUpstreamShape) {
             "namespace \"default\"\n");
 }
 
+// Issue 11 item 19: the secure defaults answer anonymous kubectl with 403, and kubectl asks for a
+// username over https. `--insecure-loopback` (plain HTTP, every request allowed, loopback only)
+// makes the command documented in docs/adapter.md print the answer without prompting.
+TEST(KubectlLoopbackTest, TheDocumentedLocalCommandAnswersWithoutPrompting) {
+  if (!llmscale::testing::program_on_path("kubectl")) GTEST_SKIP() << "kubectl is not installed";
+  TempDir dir;
+  const std::string examples = std::string(LLMSCALE_SOURCE_DIR) + "/examples/adapter/";
+  auto process = Process::start(
+      {LLMSCALE_BINARY, "adapter", "--config", examples + "prometheus-adapter-default.yaml",
+       "--metrics", examples + "nim-metrics.prom", "--objects", examples + "nim-pods.yaml",
+       "--insecure-loopback", "--secure-port", "0"},
+      dir);
+  ASSERT_TRUE(process);
+  const std::regex serving("serving on (http://127\\.0\\.0\\.1:[0-9]+)");
+  ASSERT_TRUE(process->wait_for_output(
+      [&](const std::string& out) { return std::regex_search(out, serving); },
+      std::chrono::seconds(30)))
+      << process->output() << process->errors();
+  std::string out = process->output();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, serving));
+  const std::string server = m[1];
+
+  // Exactly the command docs/adapter.md shows, with nothing on stdin: a prompt would fail.
+  auto answer = run_process(
+      {"kubectl", "--kubeconfig=/dev/null", "--server=" + server, "get", "--raw",
+       "/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/gpu_cache_usage_perc"},
+      "", std::chrono::seconds(30));
+  EXPECT_EQ(answer.exit_code, 0) << answer.output;
+  EXPECT_EQ(answer.output.rfind(
+                R"({"kind":"MetricValueList","apiVersion":"custom.metrics.k8s.io/v1beta1")", 0),
+            0u)
+      << answer.output;
+  EXPECT_EQ(answer.output.find("Username"), std::string::npos) << answer.output;
+  EXPECT_EQ(process->stop(SIGTERM), 0) << process->errors();
+
+  // Anywhere but loopback the flag is refused before anything listens.
+  auto refused = run_process(
+      {LLMSCALE_BINARY, "adapter", "--config", examples + "prometheus-adapter-default.yaml",
+       "--metrics", examples + "nim-metrics.prom", "--insecure-loopback", "--bind-address",
+       "0.0.0.0", "--secure-port", "0"},
+      "", std::chrono::seconds(30));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("--insecure-loopback serves plain HTTP without authentication, so "
+                                "it needs a loopback --bind-address (127.0.0.1, ::1 or "
+                                "localhost), not \"0.0.0.0\""),
+            std::string::npos)
+      << refused.output;
+}
+
 }  // namespace
 }  // namespace llmscale::adapter
