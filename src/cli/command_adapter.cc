@@ -264,9 +264,10 @@ int run_serve(const ServeOptions& o) {
     return fail("--authorization-mode: must be AlwaysAllow or Authenticated");
   }
 
-  const std::string bind_address = !o.bind_address.empty() ? o.bind_address
-                                   : o.insecure_loopback   ? "127.0.0.1"
-                                                           : "0.0.0.0";
+  std::string bind_address = !o.bind_address.empty() ? o.bind_address
+                             : o.insecure_loopback   ? "127.0.0.1"
+                                                     : "0.0.0.0";
+  if (bind_address == "localhost") bind_address = "127.0.0.1";  // the listener takes addresses
   adapter::AdapterServerOptions server_options;
   server_options.http.address = bind_address;
   if (o.secure_port < 0 || o.secure_port > 65535) return fail("--secure-port: out of range");
