@@ -15,6 +15,7 @@
 #include "adapter/google.h"
 #include "core/duration.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/strings.h"
 #include "kube/json_codec.h"
 
@@ -81,7 +82,7 @@ ApiError unable_to_fetch() {
 // Errors that are not API statuses reach the client as code 500, reason Unknown (apimachinery's
 // ErrorToAPIStatus).
 ApiError unknown_error(std::string message) {
-  return {500, "Unknown", std::move(message)};
+  return {500, "Unknown", std::move(message), std::nullopt};
 }
 
 // The label that names objects of `resource` in Google (Managed Prometheus) series.
@@ -132,18 +133,84 @@ core::Json api_group(const std::string& group, const std::vector<std::string>& v
 
 }  // namespace
 
+core::Result<std::vector<ListedObject>> ObjectLister::list_objects(
+    const GroupResource& resource, const std::string& namespace_name,
+    const kube::Selector& selector) {
+  auto names = list(resource, namespace_name, selector);
+  if (!names) return tl::unexpected(names.error());
+  std::vector<ListedObject> out;
+  out.reserve(names->size());
+  for (auto& name : *names) out.push_back({namespace_name, std::move(name), {}});
+  return out;
+}
+
+core::Result<std::vector<ListedObject>> StaticObjectLister::list_objects(
+    const GroupResource& resource, const std::string& ns, const kube::Selector& selector) {
+  std::vector<ListedObject> out;
+  for (const auto& object : objects_) {
+    // Kubernetes: an empty namespace lists every namespace.
+    if (object.resource == resource && (ns.empty() || object.namespace_name == ns) &&
+        selector.matches(object.labels)) {
+      out.push_back({object.namespace_name, object.name, object.labels});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const ListedObject& a, const ListedObject& b) {
+    return std::tie(a.namespace_name, a.name) < std::tie(b.namespace_name, b.name);
+  });
+  return out;
+}
+
 core::Result<std::vector<std::string>> StaticObjectLister::list(const GroupResource& resource,
                                                                 const std::string& ns,
                                                                 const kube::Selector& selector) {
+  auto objects = list_objects(resource, ns, selector);
+  if (!objects) return tl::unexpected(objects.error());
   std::vector<std::string> names;
-  for (const auto& object : objects_) {
-    if (object.resource == resource && object.namespace_name == ns &&
-        selector.matches(object.labels)) {
-      names.push_back(object.name);
-    }
-  }
+  names.reserve(objects->size());
+  for (auto& object : *objects) names.push_back(std::move(object.name));
   std::sort(names.begin(), names.end());
   return names;
+}
+
+core::Result<std::vector<StaticObjectLister::Object>> parse_object_manifests(
+    std::string_view text, const std::string& source) {
+  auto documents = core::parse_documents(text);
+  if (!documents) return core::with_context(documents.error(), source);
+  std::vector<std::pair<const core::Json*, std::string>> objects;
+  for (std::size_t d = 0; d < documents->size(); ++d) {
+    const core::Json& doc = (*documents)[d];
+    if (doc.is_null()) continue;
+    std::string where = source + ": document " + std::to_string(d);
+    if (doc.is_object() && doc.contains("items") && doc["items"].is_array()) {
+      for (std::size_t i = 0; i < doc["items"].size(); ++i) {
+        objects.emplace_back(&doc["items"][i], where + " items[" + std::to_string(i) + "]");
+      }
+    } else {
+      objects.emplace_back(&doc, where);
+    }
+  }
+  std::vector<StaticObjectLister::Object> out;
+  for (const auto& [object, where] : objects) {
+    std::string kind =
+        object->is_object() && object->contains("kind") && (*object)["kind"].is_string()
+            ? (*object)["kind"].get<std::string>()
+            : "";
+    if (kind.empty()) return core::invalid_argument(where + ": kind: Required value");
+    std::string api_version = object->value("apiVersion", "v1");
+    auto slash = api_version.find('/');
+    std::string group = slash == std::string::npos ? "" : api_version.substr(0, slash);
+    auto pod = kube::decode_pod(*object, "");
+    if (!pod) return core::with_context(pod.error(), where);
+    if (pod->metadata.name.empty())
+      return core::invalid_argument(where + ": metadata.name: Required value");
+    GroupResource resource = normalize_resource(group, core::to_lower(kind));
+    // Kubernetes: cluster-scoped objects have no namespace; namespaced ones default to "default".
+    std::string ns = !is_namespaced(resource)           ? ""
+                     : pod->metadata.namespace_.empty() ? "default"
+                                                        : pod->metadata.namespace_;
+    out.push_back({resource, ns, pod->metadata.name, pod->metadata.labels});
+  }
+  return out;
 }
 
 MetricsAdapter::MetricsAdapter(std::shared_ptr<const AdapterConfig> config,
@@ -166,16 +233,26 @@ MetricsAdapter::MetricsAdapter(std::shared_ptr<const AdapterConfig> config,
                                                     "externalRules[" + std::to_string(i) + "]")
                                   .value());
   }
-  if (config_->resource_rules && config_->resource_rules->cpu && config_->resource_rules->memory) {
-    auto compile_resource = [&](const ResourceRule& rule, const char* path) {
-      DiscoveryRule as_discovery;
-      as_discovery.metrics_query = rule.container_query;
-      as_discovery.resources = rule.resources;
-      return std::make_shared<const CompiledRule>(
-          CompiledRule::compile(as_discovery, false, path).value());
+  // prometheus-adapter installs metrics.k8s.io whenever resourceRules is present; a missing cpu
+  // or memory rule is an empty one (its queries fail, so nothing has metrics).
+  if (config_->resource_rules) {
+    const ResourceRules& rules = *config_->resource_rules;
+    auto compile_resource = [&](const std::optional<ResourceRule>& rule, const char* path) {
+      ResourceRule r = rule.value_or(ResourceRule{});
+      auto compile_query = [&](const std::string& query, const std::string& field) {
+        DiscoveryRule as_discovery;
+        as_discovery.metrics_query = query;
+        as_discovery.resources = r.resources;
+        return std::make_shared<const CompiledRule>(
+            CompiledRule::compile(as_discovery, false, std::string(path) + field).value());
+      };
+      return ResourceQuery{compile_query(r.container_query, ".containerQuery"),
+                           compile_query(r.node_query, ".nodeQuery"), r.container_label};
     };
-    cpu_rule_ = compile_resource(*config_->resource_rules->cpu, "resourceRules.cpu");
-    memory_rule_ = compile_resource(*config_->resource_rules->memory, "resourceRules.memory");
+    cpu_ = compile_resource(rules.cpu, "resourceRules.cpu");
+    memory_ = compile_resource(rules.memory, "resourceRules.memory");
+    // pmodel.Duration; absent is zero ("0s"), as upstream.
+    if (!rules.window.empty()) window_ = core::parse_prometheus_duration(rules.window).value();
   }
 }
 
@@ -414,76 +491,349 @@ ApiResult<std::vector<kube::ExternalMetricValue>> MetricsAdapter::external_metri
   return items;
 }
 
+namespace {
+
+const GroupResource kPodsResource{"", "pods"};
+const GroupResource kNodesResource{"", "nodes"};
+constexpr const char* kResourceMetricsGroupVersion = "metrics.k8s.io/v1beta1";
+
+core::Json usage_json(const kube::ResourceList& usage) {
+  core::Json j = core::Json::object();
+  for (const auto& [name, quantity] : usage) j[name] = quantity.to_string();
+  return j;
+}
+
+// metrics.k8s.io/v1beta1 PodMetrics and NodeMetrics in Go's field order. Items of a list carry no
+// kind/apiVersion (the API server encodes only the list's TypeMeta).
+core::Json pod_metrics_json(const kube::PodMetrics& m, bool with_type) {
+  core::Json j = core::Json::object();
+  if (with_type) {
+    j["kind"] = "PodMetrics";
+    j["apiVersion"] = kResourceMetricsGroupVersion;
+  }
+  j["metadata"] = kube::encode_object_meta(m.metadata);
+  j["timestamp"] = core::format_rfc3339(m.timestamp);
+  j["window"] = core::format_go_duration(m.window);
+  core::Json containers = core::Json::array();
+  for (const auto& c : m.containers) {
+    core::Json container = core::Json::object();
+    container["name"] = c.name;
+    container["usage"] = usage_json(c.usage);
+    containers.push_back(std::move(container));
+  }
+  j["containers"] = std::move(containers);
+  return j;
+}
+
+core::Json node_metrics_json(const NodeMetrics& m, bool with_type) {
+  core::Json j = core::Json::object();
+  if (with_type) {
+    j["kind"] = "NodeMetrics";
+    j["apiVersion"] = kResourceMetricsGroupVersion;
+  }
+  j["metadata"] = kube::encode_object_meta(m.metadata);
+  j["timestamp"] = core::format_rfc3339(m.timestamp);
+  j["window"] = core::format_go_duration(m.window);
+  j["usage"] = usage_json(m.usage);
+  return j;
+}
+
+core::Json metrics_list_json(const char* kind, core::Json items) {
+  core::Json j = core::Json::object();
+  j["kind"] = kind;
+  j["apiVersion"] = kResourceMetricsGroupVersion;
+  j["metadata"] = core::Json::object();
+  j["items"] = std::move(items);
+  return j;
+}
+
+// What the generic API server answers for a path it does not serve.
+ApiError path_not_found() {
+  return not_found("the server could not find the requested resource");
+}
+
+}  // namespace
+
+core::Result<MetricsAdapter::ResourceResults> MetricsAdapter::run_resource_query(
+    const ResourceQuery& query, const GroupResource& resource, const std::string& ns,
+    const std::vector<std::string>& names, core::Time now) {
+  // prometheus-adapter (resourceprovider runQuery): containerQuery grouped by the object label
+  // and containerLabel for pods, nodeQuery grouped by the node label; no metric selector.
+  const bool pods = resource == kPodsResource;
+  const CompiledRule& rule = pods ? *query.container : *query.node;
+  std::vector<std::string> group_by;
+  if (pods) group_by.push_back(query.container_label);
+  QueryRequest request{"", resource, ns, names, kube::Selector(), std::move(group_by)};
+  auto built = rule.build_query(request);
+  if (!built) return core::with_context(built.error(), "unable to construct query");
+  if (built->empty()) {
+    return core::invalid_argument(
+        "unable to construct query: empty query produced by metrics query template");
+  }
+  auto result = backend_.instant_query(*built, now);
+  if (!result) return core::with_context(result.error(), "unable to execute query");
+  if (result->type() != prom::ResultType::kVector) {
+    return core::make_error(core::ErrorCode::kInternal,
+                            "invalid or empty value of non-vector type returned");
+  }
+  const std::string label = *rule.label_for(resource);  // build_query found it
+  ResourceResults out;
+  for (const auto& sample : result->vector()) {
+    // Upstream replaces NaN and negative values by zero.
+    double value = std::isnan(sample.value) || sample.value < 0 ? 0 : sample.value;
+    std::string container = pods ? std::string(sample.metric.get(query.container_label)) : "";
+    out[std::string(sample.metric.get(label))].push_back({std::move(container), value, sample.t});
+  }
+  return out;
+}
+
+std::vector<kube::PodMetrics> MetricsAdapter::pod_metrics_for(
+    const std::vector<ListedObject>& pods) {
+  std::vector<kube::PodMetrics> out;
+  if (pods.empty()) return out;
+  // Upstream queries once per namespace (cpu and memory) and skips a namespace whose query fails.
+  std::map<std::string, std::vector<std::string>> names_by_ns;
+  for (const auto& pod : pods) names_by_ns[pod.namespace_name].push_back(pod.name);
+  const core::Time now = clock_.now();
+  std::map<std::string, std::pair<ResourceResults, ResourceResults>> results;
+  for (const auto& [ns, names] : names_by_ns) {
+    auto cpu = run_resource_query(*cpu_, kPodsResource, ns, names, now);
+    if (!cpu) {
+      core::log_warn("adapter: unable to fetch metrics for pods in namespace " +
+                     core::go_quote(ns) +
+                     ", skipping: unable to fetch CPU metrics: " + cpu.error().message);
+      continue;
+    }
+    auto memory = run_resource_query(*memory_, kPodsResource, ns, names, now);
+    if (!memory) {
+      core::log_warn("adapter: unable to fetch metrics for pods in namespace " +
+                     core::go_quote(ns) +
+                     ", skipping: unable to fetch memory metrics: " + memory.error().message);
+      continue;
+    }
+    results.emplace(ns, std::make_pair(std::move(*cpu), std::move(*memory)));
+  }
+  for (const auto& pod : pods) {
+    // assignForPod: a pod without both a CPU and a memory answer is skipped.
+    auto ns_it = results.find(pod.namespace_name);
+    if (ns_it == results.end()) continue;
+    auto cpu = ns_it->second.first.find(pod.name);
+    auto memory = ns_it->second.second.find(pod.name);
+    if (cpu == ns_it->second.first.end() || memory == ns_it->second.second.end()) continue;
+    // Containers by name (upstream's order is Go's random map order; ours is sorted).
+    std::map<std::string, kube::ResourceList> containers;
+    std::int64_t earliest = std::numeric_limits<std::int64_t>::max();
+    for (const auto& s : cpu->second) {
+      containers[s.container]["cpu"] = kube::Quantity::from_milli(go_milli(s.value));
+      earliest = std::min(earliest, s.t);
+    }
+    for (const auto& s : memory->second) {
+      containers[s.container]["memory"] =
+          kube::Quantity::from_milli(go_milli(s.value), kube::Quantity::Format::kBinarySI);
+      earliest = std::min(earliest, s.t);
+    }
+    // A container with only one of the two gets a zero for the other.
+    const auto zero = kube::Quantity::from_milli(0, kube::Quantity::Format::kBinarySI);
+    for (auto& [name, usage] : containers) {
+      if (usage.count("cpu") == 0) usage["cpu"] = zero;
+      if (usage.count("memory") == 0) usage["memory"] = zero;
+    }
+    kube::PodMetrics m;
+    m.metadata.name = pod.name;
+    m.metadata.namespace_ = pod.namespace_name;
+    m.metadata.labels = pod.labels;
+    m.metadata.creation_timestamp = now;  // metav1.Now(), as upstream
+    m.timestamp = core::from_unix_millis(earliest);
+    m.window = window_;
+    for (auto& [name, usage] : containers) m.containers.push_back({name, std::move(usage)});
+    out.push_back(std::move(m));
+  }
+  // metrics-server's getMetrics sorts by namespace, then name.
+  std::sort(out.begin(), out.end(), [](const kube::PodMetrics& a, const kube::PodMetrics& b) {
+    return std::tie(a.metadata.namespace_, a.metadata.name) <
+           std::tie(b.metadata.namespace_, b.metadata.name);
+  });
+  return out;
+}
+
+std::vector<NodeMetrics> MetricsAdapter::node_metrics_for(const std::vector<ListedObject>& nodes) {
+  std::vector<NodeMetrics> out;
+  if (nodes.empty()) return out;
+  std::vector<std::string> names;
+  names.reserve(nodes.size());
+  for (const auto& node : nodes) names.push_back(node.name);
+  const core::Time now = clock_.now();
+  auto cpu = run_resource_query(*cpu_, kNodesResource, "", names, now);
+  auto memory = cpu ? run_resource_query(*memory_, kNodesResource, "", names, now) : cpu;
+  if (!cpu || !memory) {
+    // GetNodeMetrics logs "failed querying node metrics" and answers an empty list.
+    core::log_warn("adapter: failed querying node metrics: " +
+                   (!cpu ? cpu.error().message : memory.error().message));
+    return out;
+  }
+  for (const auto& node : nodes) {
+    auto c = cpu->find(node.name);
+    auto m = memory->find(node.name);
+    if (c == cpu->end() || m == memory->end()) continue;  // missing CPU or memory: skipped
+    const ResourceSample& raw_cpu = c->second.front();
+    const ResourceSample& raw_memory = m->second.front();
+    NodeMetrics metrics;
+    metrics.metadata.name = node.name;
+    metrics.metadata.labels = node.labels;
+    metrics.metadata.creation_timestamp = now;
+    // The earlier of the two, to be conservative about metrics tainted by start-up.
+    metrics.timestamp = core::from_unix_millis(std::min(raw_cpu.t, raw_memory.t));
+    metrics.window = window_;
+    metrics.usage["cpu"] = kube::Quantity::from_milli(go_milli(raw_cpu.value));
+    metrics.usage["memory"] =
+        kube::Quantity::from_milli(go_milli(raw_memory.value), kube::Quantity::Format::kBinarySI);
+    out.push_back(std::move(metrics));
+  }
+  std::sort(out.begin(), out.end(), [](const NodeMetrics& a, const NodeMetrics& b) {
+    return a.metadata.name < b.metadata.name;
+  });
+  return out;
+}
+
+ApiResult<std::vector<kube::PodMetrics>> MetricsAdapter::pod_metrics(
+    const std::string& ns, const kube::Selector& selector) {
+  if (!cpu_) return tl::unexpected(path_not_found());
+  auto pods = objects_.list_objects(kPodsResource, ns, selector);
+  // metrics-server's podMetrics.List: "failed listing pods: %w", a plain error (500 Unknown).
+  if (!pods) return tl::unexpected(unknown_error("failed listing pods: " + pods.error().message));
+  return pod_metrics_for(*pods);
+}
+
+ApiResult<kube::PodMetrics> MetricsAdapter::pod_metric(const std::string& ns,
+                                                       const std::string& name) {
+  if (!cpu_) return tl::unexpected(path_not_found());
+  auto pods = objects_.list_objects(kPodsResource, ns, kube::Selector());
+  if (!pods) return tl::unexpected(unknown_error("failed getting pod: " + pods.error().message));
+  auto it = std::find_if(pods->begin(), pods->end(), [&](const ListedObject& pod) {
+    return pod.namespace_name == ns && pod.name == name;
+  });
+  // metrics-server's podMetrics.Get: the pod lister's NotFound, then the metrics' NotFound.
+  if (it == pods->end()) return tl::unexpected(object_not_found("", "pods", name));
+  auto metrics = pod_metrics_for({*it});
+  if (metrics.empty())
+    return tl::unexpected(object_not_found("metrics.k8s.io", "pods", ns + "/" + name));
+  return std::move(metrics.front());
+}
+
+ApiResult<std::vector<NodeMetrics>> MetricsAdapter::node_metrics(const kube::Selector& selector) {
+  if (!cpu_) return tl::unexpected(path_not_found());
+  auto nodes = objects_.list_objects(kNodesResource, "", selector);
+  if (!nodes)
+    return tl::unexpected(unknown_error("failed listing nodes: " + nodes.error().message));
+  return node_metrics_for(*nodes);
+}
+
+ApiResult<NodeMetrics> MetricsAdapter::node_metric(const std::string& name) {
+  if (!cpu_) return tl::unexpected(path_not_found());
+  auto nodes = objects_.list_objects(kNodesResource, "", kube::Selector());
+  if (!nodes) return tl::unexpected(unknown_error("failed getting node: " + nodes.error().message));
+  auto it = std::find_if(nodes->begin(), nodes->end(),
+                         [&](const ListedObject& node) { return node.name == name; });
+  if (it == nodes->end()) return tl::unexpected(object_not_found("", "nodes", name));
+  auto metrics = node_metrics_for({*it});
+  if (metrics.empty()) return tl::unexpected(object_not_found("metrics.k8s.io", "nodes", name));
+  return std::move(metrics.front());
+}
+
 core::Result<std::vector<kube::PodMetrics>> MetricsAdapter::pod_resource_metrics(
     const std::string& ns, const kube::Selector& selector) {
-  if (!cpu_rule_ || !memory_rule_) {
+  if (!cpu_) {
     return core::make_error(
         core::ErrorCode::kNotFound,
         "the server could not find the requested resource (resourceRules are not configured)");
   }
-  const GroupResource pods{"", "pods"};
-  auto names = objects_.list(pods, ns, selector);
-  if (!names)
-    return core::make_error(core::ErrorCode::kInternal, "unable to list matching resources");
-  if (names->empty()) return std::vector<kube::PodMetrics>{};
-  const std::string container_label = config_->resource_rules->cpu->container_label;
-  core::Time now = clock_.now();
+  auto metrics = pod_metrics(ns, selector);
+  if (!metrics) return core::make_error(core::ErrorCode::kInternal, metrics.error().message);
+  return std::move(*metrics);
+}
 
-  // pod -> container -> usage; the earliest sample time per pod.
-  std::map<std::string, std::map<std::string, kube::ResourceList>> usage;
-  std::map<std::string, std::int64_t> earliest;
-  auto run = [&](const CompiledRule& rule, const char* resource) -> core::Status {
-    QueryRequest q{"", pods, ns, *names, kube::Selector(), {container_label}};
-    auto query = rule.build_query(q);
-    if (!query) return tl::unexpected(query.error());
-    auto result = backend_.instant_query(*query, now);
-    if (!result) return tl::unexpected(result.error());
-    if (result->type() != prom::ResultType::kVector) {
-      return core::make_error(core::ErrorCode::kInternal, "resource query did not return a vector");
-    }
-    auto pod_label = rule.label_for(pods);
-    for (const auto& sample : result->vector()) {
-      std::string pod(sample.metric.get(*pod_label));
-      std::string container(sample.metric.get(container_label));
-      if (pod.empty()) continue;
-      auto& resources = usage[pod][container];
-      if (resources.empty()) {
-        resources["cpu"] = kube::Quantity::from_milli(0);
-        resources["memory"] = kube::Quantity::from_milli(0, kube::Quantity::Format::kBinarySI);
-      }
-      double v = std::isnan(sample.value) || sample.value < 0 ? 0 : sample.value;
-      resources[resource] =
-          std::string(resource) == "cpu"
-              ? kube::Quantity::from_milli(go_milli(v))
-              : kube::Quantity::from_milli(go_milli(v), kube::Quantity::Format::kBinarySI);
-      auto [it, inserted] = earliest.emplace(pod, sample.t);
-      if (!inserted) it->second = std::min(it->second, sample.t);
-    }
-    return {};
-  };
-  if (auto st = run(*cpu_rule_, "cpu"); !st) return tl::unexpected(st.error());
-  if (auto st = run(*memory_rule_, "memory"); !st) return tl::unexpected(st.error());
-
-  auto window = core::parse_prometheus_duration(config_->resource_rules->window);
-  std::vector<kube::PodMetrics> out;
-  for (const auto& name : *names) {
-    auto it = usage.find(name);
-    if (it == usage.end()) continue;
-    kube::PodMetrics pm;
-    pm.metadata.name = name;
-    pm.metadata.namespace_ = ns;
-    pm.timestamp = core::from_unix_millis(earliest.at(name));
-    pm.window = window ? *window : std::chrono::minutes(1);
-    for (auto& [container, resources] : it->second) pm.containers.push_back({container, resources});
-    out.push_back(std::move(pm));
+ApiResult<std::string> MetricsAdapter::serve_resource_metrics(const std::string& path,
+                                                              std::string_view raw_query,
+                                                              bool pretty) {
+  if (!cpu_) return tl::unexpected(path_not_found());
+  if (path == "/apis/metrics.k8s.io") {
+    return serialize(api_group("metrics.k8s.io", {"v1beta1"}), pretty);
   }
-  return out;
+  const std::string base = "/apis/metrics.k8s.io/v1beta1";
+  if (path == base) {
+    // metrics-server's discovery: both resources, get and list, no singular name.
+    core::Json resources = core::Json::array();
+    for (const auto& [name, namespaced, kind] :
+         {std::tuple{"nodes", false, "NodeMetrics"}, std::tuple{"pods", true, "PodMetrics"}}) {
+      core::Json r = core::Json::object();
+      r["name"] = name;
+      r["singularName"] = "";
+      r["namespaced"] = namespaced;
+      r["kind"] = kind;
+      r["verbs"] = {"get", "list"};
+      resources.push_back(std::move(r));
+    }
+    core::Json j = core::Json::object();
+    j["kind"] = "APIResourceList";
+    j["apiVersion"] = "v1";
+    j["groupVersion"] = kResourceMetricsGroupVersion;
+    j["resources"] = std::move(resources);
+    return serialize(j, pretty);
+  }
+  if (path.rfind(base + "/", 0) != 0) return tl::unexpected(path_not_found());
+  std::vector<std::string> segments;
+  for (auto segment : core::split(std::string_view(path).substr(base.size() + 1), '/')) {
+    segments.emplace_back(segment);
+  }
+  auto label_selector = [&]() -> ApiResult<kube::Selector> {
+    auto parsed = kube::Selector::parse(query_parameter(raw_query, "labelSelector"));
+    if (!parsed) return tl::unexpected(bad_request(parsed.error().message));
+    return *parsed;
+  };
+  auto pod_list = [&](const std::string& ns) -> ApiResult<std::string> {
+    auto selector = label_selector();
+    if (!selector) return tl::unexpected(selector.error());
+    auto items = pod_metrics(ns, *selector);
+    if (!items) return tl::unexpected(items.error());
+    core::Json list = core::Json::array();
+    for (const auto& m : *items) list.push_back(pod_metrics_json(m, false));
+    return serialize(metrics_list_json("PodMetricsList", std::move(list)), pretty);
+  };
+  const std::size_t n = segments.size();
+  if (n == 1 && segments[0] == "nodes") {
+    auto selector = label_selector();
+    if (!selector) return tl::unexpected(selector.error());
+    auto items = node_metrics(*selector);
+    if (!items) return tl::unexpected(items.error());
+    core::Json list = core::Json::array();
+    for (const auto& m : *items) list.push_back(node_metrics_json(m, false));
+    return serialize(metrics_list_json("NodeMetricsList", std::move(list)), pretty);
+  }
+  if (n == 2 && segments[0] == "nodes" && !segments[1].empty()) {
+    auto item = node_metric(segments[1]);
+    if (!item) return tl::unexpected(item.error());
+    return serialize(node_metrics_json(*item, true), pretty);
+  }
+  if (n == 1 && segments[0] == "pods") return pod_list("");
+  if (n == 3 && segments[0] == "namespaces" && !segments[1].empty() && segments[2] == "pods") {
+    return pod_list(segments[1]);
+  }
+  if (n == 4 && segments[0] == "namespaces" && !segments[1].empty() && segments[2] == "pods" &&
+      !segments[3].empty()) {
+    auto item = pod_metric(segments[1], segments[3]);
+    if (!item) return tl::unexpected(item.error());
+    return serialize(pod_metrics_json(*item, true), pretty);
+  }
+  return tl::unexpected(path_not_found());
 }
 
 ApiResult<std::string> MetricsAdapter::serve(std::string_view path, std::string_view raw_query) {
   const bool pretty = wants_pretty(raw_query);
   std::string p(path);
   while (p.size() > 1 && p.back() == '/') p.pop_back();
+  if (p == "/apis/metrics.k8s.io" || p.rfind("/apis/metrics.k8s.io/", 0) == 0) {
+    return serve_resource_metrics(p, raw_query, pretty);
+  }
   if (p == "/apis/custom.metrics.k8s.io") {
     return serialize(api_group("custom.metrics.k8s.io", {"v1beta2", "v1beta1"}), pretty);
   }

@@ -12,6 +12,7 @@
 // any thread at once (the QueryEngine and ObjectLister must allow that too).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,14 +29,27 @@
 
 namespace llmscale::adapter {
 
+// One object as a lister returns it.
+struct ListedObject {
+  std::string namespace_name;  // empty for cluster-scoped objects
+  std::string name;
+  kube::Labels labels;
+};
+
 // Lists the objects a wildcard request covers (the adapter asks the Kubernetes API upstream;
-// here the local fleet or a static list answers).
+// here the local fleet or a static list answers). An empty `namespace_name` lists every
+// namespace of a namespaced resource (as the Kubernetes API does), and cluster-scoped objects.
 class ObjectLister {
  public:
   virtual ~ObjectLister() = default;
   virtual core::Result<std::vector<std::string>> list(const GroupResource& resource,
                                                       const std::string& namespace_name,
                                                       const kube::Selector& selector) = 0;
+  // The objects with their namespaces and labels (metrics.k8s.io echoes pod and node labels).
+  // The default asks list() and knows no labels.
+  virtual core::Result<std::vector<ListedObject>> list_objects(const GroupResource& resource,
+                                                               const std::string& namespace_name,
+                                                               const kube::Selector& selector);
 };
 
 // A fixed set of objects with labels (`--pods-file`, tests).
@@ -50,9 +64,27 @@ class StaticObjectLister final : public ObjectLister {
   explicit StaticObjectLister(std::vector<Object> objects) : objects_(std::move(objects)) {}
   core::Result<std::vector<std::string>> list(const GroupResource& resource, const std::string& ns,
                                               const kube::Selector& selector) override;
+  core::Result<std::vector<ListedObject>> list_objects(const GroupResource& resource,
+                                                       const std::string& ns,
+                                                       const kube::Selector& selector) override;
 
  private:
   std::vector<Object> objects_;
+};
+
+// Objects from Kubernetes manifests (`--objects FILE`): YAML/JSON documents, each an object or a
+// List (items). Namespaced objects without metadata.namespace go to "default", as `kubectl
+// apply` files them; cluster-scoped ones (nodes, namespaces, persistentvolumes) have none.
+// `source` names the input in errors.
+core::Result<std::vector<StaticObjectLister::Object>> parse_object_manifests(
+    std::string_view text, const std::string& source);
+
+// metrics.k8s.io/v1beta1 NodeMetrics.
+struct NodeMetrics {
+  kube::ObjectMeta metadata;
+  core::Time timestamp;
+  core::Duration window{};
+  kube::ResourceList usage;
 };
 
 struct AdapterOptions {
@@ -96,13 +128,27 @@ class MetricsAdapter {
   ApiResult<std::vector<kube::ExternalMetricValue>> external_metric(const MetricsRequest& request,
                                                                     Explanation* explain = nullptr);
 
-  // metrics.k8s.io PodMetrics from resourceRules (containerQuery for cpu and memory, grouped by
-  // the container label); kNotFound when the configuration has no resourceRules.
+  // metrics.k8s.io (the resource metrics API prometheus-adapter serves in metrics-server's place
+  // when the configuration has resourceRules; pkg/resourceprovider/provider.go and
+  // metrics-server's pkg/api). Only pods and nodes with both a cpu and a memory answer are
+  // returned (upstream skips the rest); a query that fails skips its namespace (pods) or every
+  // node, as upstream logs and skips. Sorted by namespace and name.
+  bool serves_resource_metrics() const { return cpu_.has_value(); }
+  // The pods of `ns` ("" for every namespace) matching `selector`.
+  ApiResult<std::vector<kube::PodMetrics>> pod_metrics(const std::string& ns,
+                                                       const kube::Selector& selector);
+  // One pod: NotFound `pods "x" not found` when the pod is not listed, NotFound
+  // `pods.metrics.k8s.io "ns/x" not found` when it has no metrics.
+  ApiResult<kube::PodMetrics> pod_metric(const std::string& ns, const std::string& name);
+  ApiResult<std::vector<NodeMetrics>> node_metrics(const kube::Selector& selector);
+  ApiResult<NodeMetrics> node_metric(const std::string& name);
+
+  // pod_metrics() for the HPA engine; kNotFound when the configuration has no resourceRules.
   core::Result<std::vector<kube::PodMetrics>> pod_resource_metrics(const std::string& ns,
                                                                    const kube::Selector& selector);
 
-  // Discovery documents (APIGroup, APIResourceList) and both APIs by request path, encoded as the
-  // HTTP API answers (MetricValueList JSON, or a metav1.Status error).
+  // Discovery documents (APIGroup, APIResourceList) and the three APIs by request path, encoded
+  // as the HTTP API answers (MetricValueList, PodMetricsList, ... JSON, or a metav1.Status).
   ApiResult<std::string> serve(std::string_view path, std::string_view raw_query);
 
  private:
@@ -112,7 +158,31 @@ class MetricsAdapter {
   std::shared_ptr<const AdapterConfig> config_;
   std::vector<CompiledRule> rules_;
   std::vector<CompiledRule> external_rules_;
-  std::shared_ptr<const CompiledRule> cpu_rule_, memory_rule_;
+  // One resourceRules entry (cpu or memory), compiled.
+  struct ResourceQuery {
+    std::shared_ptr<const CompiledRule> container;  // containerQuery
+    std::shared_ptr<const CompiledRule> node;       // nodeQuery
+    std::string container_label;
+  };
+  // A resource's samples by object name, as upstream's queryResults.
+  struct ResourceSample {
+    std::string container;
+    double value = 0;
+    std::int64_t t = 0;
+  };
+  using ResourceResults = std::map<std::string, std::vector<ResourceSample>>;
+  core::Result<ResourceResults> run_resource_query(const ResourceQuery& query,
+                                                   const GroupResource& resource,
+                                                   const std::string& ns,
+                                                   const std::vector<std::string>& names,
+                                                   core::Time now);
+  std::vector<kube::PodMetrics> pod_metrics_for(const std::vector<ListedObject>& pods);
+  std::vector<NodeMetrics> node_metrics_for(const std::vector<ListedObject>& nodes);
+  ApiResult<std::string> serve_resource_metrics(const std::string& path, std::string_view raw_query,
+                                                bool pretty);
+
+  std::optional<ResourceQuery> cpu_, memory_;
+  core::Duration window_{};
   prom::QueryEngine& backend_;
   ObjectLister& objects_;
   core::Clock& clock_;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapter/rule.h"
+#include "core/duration.h"
 #include "core/json.h"
 #include "core/json_reader.h"
 #include "core/strings.h"
@@ -68,8 +69,13 @@ void decode_rule(core::JsonReader& r, DiscoveryRule& out) {
   r.read_list("seriesFilters", out.series_filters, [](core::JsonReader& f, SeriesFilter& filter) {
     f.read("is", filter.is);
     f.read("isNot", filter.is_not);
-    if (f.ok() && filter.is.empty() == filter.is_not.empty()) {
-      f.fail(f.path(), "exactly one of is and isNot must be set");
+    // prometheus-adapter (pkg/naming/metric_namer.go, NewReMatcher) words both errors so.
+    if (f.ok() && !filter.is.empty() && !filter.is_not.empty()) {
+      f.fail(f.path(), "cannot have both an `is` (" + core::go_quote(filter.is) +
+                           ") and `isNot` (" + core::go_quote(filter.is_not) +
+                           ") expression in a single filter");
+    } else if (f.ok() && filter.is.empty() && filter.is_not.empty()) {
+      f.fail(f.path(), "must have either an `is` or `isNot` expression in a filter");
     }
   });
   r.read_object("resources", out.resources, decode_resources);
@@ -171,6 +177,28 @@ core::Result<AdapterConfig> parse_adapter_config(std::string_view text) {
     auto compiled = CompiledRule::compile(config.external_rules[i], true,
                                           "externalRules[" + std::to_string(i) + "]");
     if (!compiled) return tl::unexpected(compiled.error());
+  }
+  // resourceRules: upstream's NewProvider refuses bad templates and resource mappings at start.
+  if (config.resource_rules) {
+    const auto& rules = *config.resource_rules;
+    for (const auto& [rule, path] : {std::pair{&rules.cpu, "resourceRules.cpu"},
+                                     std::pair{&rules.memory, "resourceRules.memory"}}) {
+      if (!rule->has_value()) continue;
+      for (const auto& [query, field] : {std::pair{&(*rule)->container_query, ".containerQuery"},
+                                         std::pair{&(*rule)->node_query, ".nodeQuery"}}) {
+        auto parsed = GoTemplate::parse(*query);
+        if (!parsed)
+          return core::invalid_argument(std::string(path) + field + ": " + parsed.error().message);
+      }
+      DiscoveryRule as_discovery;
+      as_discovery.resources = (*rule)->resources;
+      auto compiled = CompiledRule::compile(as_discovery, false, path);
+      if (!compiled) return tl::unexpected(compiled.error());
+    }
+    if (!rules.window.empty()) {
+      auto window = core::parse_prometheus_duration(rules.window);
+      if (!window) return core::invalid_argument("resourceRules.window: " + window.error().message);
+    }
   }
   return config;
 }

@@ -191,6 +191,17 @@ core::Result<std::string> KubeClient::get(const std::string& path_and_query) {
 core::Result<std::vector<std::string>> KubeObjectLister::list(const GroupResource& resource,
                                                               const std::string& namespace_name,
                                                               const kube::Selector& selector) {
+  auto objects = list_objects(resource, namespace_name, selector);
+  if (!objects) return tl::unexpected(objects.error());
+  std::vector<std::string> names;
+  names.reserve(objects->size());
+  for (auto& object : *objects) names.push_back(std::move(object.name));
+  return names;
+}
+
+core::Result<std::vector<ListedObject>> KubeObjectLister::list_objects(
+    const GroupResource& resource, const std::string& namespace_name,
+    const kube::Selector& selector) {
   std::string path = list_path(resource, namespace_name);
   if (!selector.empty()) path += "?labelSelector=" + net::query_escape(selector.to_string());
   auto body = client_->get(path);
@@ -200,14 +211,22 @@ core::Result<std::vector<std::string>> KubeObjectLister::list(const GroupResourc
     return core::make_error(core::ErrorCode::kInternal,
                             "listing " + resource.to_string() + ": not a list");
   }
-  std::vector<std::string> names;
+  std::vector<ListedObject> objects;
   for (const auto& item : (*doc)["items"]) {
-    if (item.is_object() && item.contains("metadata") && item["metadata"].is_object()) {
-      std::string name = item["metadata"].value("name", "");
-      if (!name.empty()) names.push_back(std::move(name));
+    if (!item.is_object() || !item.contains("metadata") || !item["metadata"].is_object()) continue;
+    const auto& metadata = item["metadata"];
+    ListedObject object;
+    object.name = metadata.value("name", "");
+    if (object.name.empty()) continue;
+    object.namespace_name = metadata.value("namespace", "");
+    if (metadata.contains("labels") && metadata["labels"].is_object()) {
+      for (const auto& [key, value] : metadata["labels"].items()) {
+        if (value.is_string()) object.labels[key] = value.get<std::string>();
+      }
     }
+    objects.push_back(std::move(object));
   }
-  return names;
+  return objects;
 }
 
 core::Result<AuthenticationOptions> load_delegated_authentication(KubeClient& client,

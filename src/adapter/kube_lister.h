@@ -66,6 +66,9 @@ class KubeObjectLister final : public ObjectLister {
   core::Result<std::vector<std::string>> list(const GroupResource& resource,
                                               const std::string& namespace_name,
                                               const kube::Selector& selector) override;
+  core::Result<std::vector<ListedObject>> list_objects(const GroupResource& resource,
+                                                       const std::string& namespace_name,
+                                                       const kube::Selector& selector) override;
 
  private:
   std::shared_ptr<KubeClient> client_;

@@ -33,7 +33,9 @@ std::optional<std::string> unescape(std::string_view s, bool query) {
   return out;
 }
 
-std::string query_value(std::string_view raw_query, std::string_view key) {
+}  // namespace
+
+std::string query_parameter(std::string_view raw_query, std::string_view key) {
   for (auto pair : core::split(raw_query, '&')) {
     auto eq = pair.find('=');
     std::string_view k = pair.substr(0, eq);
@@ -45,26 +47,48 @@ std::string query_value(std::string_view raw_query, std::string_view key) {
   return "";
 }
 
-}  // namespace
-
 std::string ApiError::to_json() const {
   std::string out =
       R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":)";
   core::append_go_json_string(out, message);
   out += R"(,"reason":)";
   core::append_go_json_string(out, reason);
+  if (details) {
+    // metav1.StatusDetails in Go's field order, omitempty.
+    out += R"(,"details":{)";
+    bool first = true;
+    auto field = [&](const char* key, const std::string& value) {
+      if (value.empty()) return;
+      out += first ? "\"" : ",\"";
+      out += key;
+      out += "\":";
+      core::append_go_json_string(out, value);
+      first = false;
+    };
+    field("name", details->name);
+    field("group", details->group);
+    field("kind", details->kind);
+    out += "}";
+  }
   out += R"(,"code":)" + std::to_string(code) + "}";
   return out;
 }
 
+ApiError object_not_found(const std::string& group, const std::string& resource,
+                          const std::string& name) {
+  std::string qualified = group.empty() ? resource : resource + "." + group;
+  return {404, "NotFound", qualified + " " + core::go_quote(name) + " not found",
+          StatusDetails{name, group, resource}};
+}
+
 ApiError not_found(std::string message) {
-  return {404, "NotFound", std::move(message)};
+  return {404, "NotFound", std::move(message), std::nullopt};
 }
 ApiError bad_request(std::string message) {
-  return {400, "BadRequest", std::move(message)};
+  return {400, "BadRequest", std::move(message), std::nullopt};
 }
 ApiError internal_error(std::string message) {
-  return {500, "InternalError", "Internal error occurred: " + message};
+  return {500, "InternalError", "Internal error occurred: " + message, std::nullopt};
 }
 
 ApiResult<MetricsRequest> parse_metrics_request(std::string_view path, std::string_view raw_query) {
@@ -91,7 +115,7 @@ ApiResult<MetricsRequest> parse_metrics_request(std::string_view path, std::stri
   std::vector<std::string> rest(segments.begin() + 3, segments.end());
 
   auto selector = [&](std::string_view key) -> ApiResult<kube::Selector> {
-    auto parsed = kube::Selector::parse(query_value(raw_query, key));
+    auto parsed = kube::Selector::parse(query_parameter(raw_query, key));
     if (!parsed) return tl::unexpected(bad_request(parsed.error().message));
     return *parsed;
   };

@@ -26,22 +26,36 @@ struct MetricsRequest {
   bool wildcard() const { return name == "*"; }
 };
 
+// metav1.StatusDetails (the fields the metrics APIs fill; empty ones are omitted).
+struct StatusDetails {
+  std::string name;
+  std::string group;
+  std::string kind;
+};
+
 // An API error in metav1.Status terms.
 struct ApiError {
   int code = 500;
   std::string reason;  // NotFound, BadRequest, InternalError, ...
   std::string message;
+  std::optional<StatusDetails> details;
   // {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":...,
-  //  "reason":...,"code":...}
+  //  "reason":...,"details":{...},"code":...}
   std::string to_json() const;
 };
 
 ApiError not_found(std::string message);
 ApiError bad_request(std::string message);
 ApiError internal_error(std::string message);  // "Internal error occurred: <message>"
+// apimachinery's errors.NewNotFound: `<resource>[.<group>] "<name>" not found` with details.
+ApiError object_not_found(const std::string& group, const std::string& resource,
+                          const std::string& name);
 
 template <class T>
 using ApiResult = tl::expected<T, ApiError>;
+
+// The first value of `key` in a raw query string, percent-decoded ("" when absent or malformed).
+std::string query_parameter(std::string_view raw_query, std::string_view key);
 
 // Parses "/apis/<group>/<version>/..." with its raw query string. Unknown groups/versions and
 // malformed paths are BadRequest ("invalid request path"); bad selectors are BadRequest with

@@ -259,7 +259,15 @@ core::Result<std::string> CompiledRule::build_query(const QueryRequest& request)
   auto matchers = selector_matchers(request.metric_selector);
   if (!matchers) return tl::unexpected(matchers.error());
   std::vector<std::string> label_matchers = *matchers;
+  // prometheus-adapter (pkg/naming/metrics_query.go, processQueryParts): every query part —
+  // the metric selector's requirements, then the namespace, then the objects — fills
+  // LabelValuesByName with its values joined by "|" (sorted, as Requirement.Values().List()).
   std::map<std::string, std::string> values_by_name;
+  for (const auto& r : request.metric_selector.requirements()) {
+    std::vector<std::string> values = r.values;
+    std::sort(values.begin(), values.end());
+    values_by_name[r.key] = core::join(values, "|");
+  }
   std::vector<std::string> group_by;
   bool namespaced = !external_ || rule_->resources.namespaced;
   if (!request.namespace_name.empty() && namespaced) {

@@ -43,6 +43,36 @@ std::string status_json(int code, const std::string& reason, const std::string& 
 // What an authorization failure says, as kube-apiserver's Forbidden status words it.
 std::string forbidden_body(const net::ServerRequest& request, const UserInfo& user) {
   std::string who = "User " + core::go_quote(user.name);
+  // metrics.k8s.io: pods and nodes, get with a name, list without.
+  const std::string resource_base = "/apis/metrics.k8s.io/v1beta1/";
+  if (request.path.rfind(resource_base, 0) == 0) {
+    std::vector<std::string> s;
+    for (auto segment :
+         core::split(std::string_view(request.path).substr(resource_base.size()), '/'))
+      s.emplace_back(segment);
+    std::string resource, name, ns;
+    if ((s.size() == 1 || s.size() == 2) && (s[0] == "nodes" || s[0] == "pods")) {
+      resource = s[0];
+      if (s.size() == 2) name = s[1];
+    } else if ((s.size() == 3 || s.size() == 4) && s[0] == "namespaces" && s[2] == "pods") {
+      resource = "pods";
+      ns = s[1];
+      if (s.size() == 4) name = s[3];
+    }
+    if (!resource.empty()) {
+      const std::string group = "metrics.k8s.io";
+      std::string message =
+          resource + "." + group + (name.empty() ? "" : " " + core::go_quote(name)) +
+          " is forbidden: " + who + " cannot " + (name.empty() ? "list" : "get") + " resource " +
+          core::go_quote(resource) + " in API group " + core::go_quote(group) +
+          (ns.empty() ? " at the cluster scope" : " in the namespace " + core::go_quote(ns));
+      core::Json details = core::Json::object();
+      if (!name.empty()) details["name"] = name;
+      details["group"] = group;
+      details["kind"] = resource;
+      return status_json(403, "Forbidden", message, &details);
+    }
+  }
   auto parsed = parse_metrics_request(request.raw_path, request.raw_query);
   if (!parsed) {
     return status_json(403, "Forbidden",
@@ -237,7 +267,8 @@ net::Awaitable<void> AdapterServer::handle(net::ServerRequest& request,
     co_return;
   }
   if (path.rfind("/apis/custom.metrics.k8s.io", 0) != 0 &&
-      path.rfind("/apis/external.metrics.k8s.io", 0) != 0) {
+      path.rfind("/apis/external.metrics.k8s.io", 0) != 0 &&
+      path.rfind("/apis/metrics.k8s.io", 0) != 0) {
     auto response = json_response(
         404, status_json(404, "NotFound", "the server could not find the requested resource"));
     co_await writer.send(std::move(response));
@@ -255,6 +286,25 @@ net::Awaitable<void> AdapterServer::handle(net::ServerRequest& request,
   auto response = answer ? json_response(200, std::move(*answer))
                          : json_response(answer.error().code, answer.error().to_json() + "\n");
   co_await writer.send(std::move(response));
+}
+
+bool is_loopback_address(std::string_view host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host == "localhost" || host == "::1") return true;
+  // 127.0.0.0/8: four decimal octets, the first 127.
+  auto octets = core::split(host, '.');
+  if (octets.size() != 4 || octets[0] != "127") return false;
+  for (auto octet : octets) {
+    if (octet.empty() || octet.size() > 3) return false;
+    int value = 0;
+    for (char c : octet) {
+      if (c < '0' || c > '9') return false;
+      value = value * 10 + (c - '0');
+    }
+    if (value > 255) return false;
+  }
+  return true;
 }
 
 }  // namespace llmscale::adapter

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adapter/adapter.h"
@@ -64,6 +65,11 @@ struct AdapterServerOptions {
   // Paths served without authentication or authorization (--authorization-always-allow-paths).
   std::vector<std::string> always_allow_paths{"/healthz", "/readyz", "/livez"};
 };
+
+// Whether `host` (a --bind-address) is a loopback address: 127.0.0.0/8, ::1 or localhost. The
+// developer mode that serves plain HTTP without authorization (`--insecure-loopback`) is refused
+// on any other address.
+bool is_loopback_address(std::string_view host);
 
 class AdapterServer {
  public:

@@ -60,39 +60,7 @@ core::Result<std::vector<adapter::StaticObjectLister::Object>> load_objects(
     const std::string& path) {
   auto text = read_input(path);
   if (!text) return tl::unexpected(text.error());
-  auto documents = core::parse_documents(*text);
-  if (!documents) return core::with_context(documents.error(), path);
-  std::vector<adapter::StaticObjectLister::Object> out;
-  std::vector<std::pair<core::Json, std::string>> objects;
-  for (std::size_t d = 0; d < documents->size(); ++d) {
-    const core::Json& doc = (*documents)[d];
-    if (doc.is_null()) continue;
-    std::string where = path + ": document " + std::to_string(d);
-    if (doc.is_object() && doc.contains("items") && doc["items"].is_array()) {
-      for (std::size_t i = 0; i < doc["items"].size(); ++i) {
-        objects.emplace_back(doc["items"][i], where + " items[" + std::to_string(i) + "]");
-      }
-    } else {
-      objects.emplace_back(doc, where);
-    }
-  }
-  for (const auto& [object, where] : objects) {
-    std::string kind = object.is_object() && object.contains("kind") && object["kind"].is_string()
-                           ? object["kind"].get<std::string>()
-                           : "";
-    if (kind.empty()) return core::invalid_argument(where + ": kind: Required value");
-    std::string api_version = object.value("apiVersion", "v1");
-    auto slash = api_version.find('/');
-    std::string group = slash == std::string::npos ? "" : api_version.substr(0, slash);
-    auto pod = kube::decode_pod(object, "");
-    if (!pod) return core::with_context(pod.error(), where);
-    if (pod->metadata.name.empty())
-      return core::invalid_argument(where + ": metadata.name: Required value");
-    out.push_back({adapter::normalize_resource(group, core::to_lower(kind)),
-                   pod->metadata.namespace_.empty() ? "default" : pod->metadata.namespace_,
-                   pod->metadata.name, pod->metadata.labels});
-  }
-  return out;
+  return adapter::parse_object_manifests(*text, path);
 }
 
 struct ExplainOptions {
@@ -207,7 +175,7 @@ struct ServeOptions {
   std::vector<std::string> metrics;
   std::string objects;
   std::string kubeconfig;
-  std::string bind_address = "0.0.0.0";
+  std::string bind_address;  // "": 0.0.0.0, or 127.0.0.1 with --insecure-loopback
   int secure_port = 6443;
   std::string cert_dir = "apiserver.local.config/certificates";
   std::string tls_cert_file, tls_private_key_file;
@@ -225,6 +193,7 @@ struct ServeOptions {
   std::string prometheus_ca_file;
   std::string scrape_config;
   std::string pods;
+  bool insecure_loopback = false;
 };
 
 core::Result<std::string> read_pem(const std::string& path, const char* flag) {
@@ -295,13 +264,35 @@ int run_serve(const ServeOptions& o) {
     return fail("--authorization-mode: must be AlwaysAllow or Authenticated");
   }
 
+  std::string bind_address = !o.bind_address.empty() ? o.bind_address
+                             : o.insecure_loopback   ? "127.0.0.1"
+                                                     : "0.0.0.0";
+  if (bind_address == "localhost") bind_address = "127.0.0.1";  // the listener takes addresses
   adapter::AdapterServerOptions server_options;
-  server_options.http.address = o.bind_address;
+  server_options.http.address = bind_address;
   if (o.secure_port < 0 || o.secure_port > 65535) return fail("--secure-port: out of range");
   server_options.http.port = static_cast<std::uint16_t>(o.secure_port);
-  server_options.http.tls = net::TlsServerOptions{};
-  if (auto st = serving_certificate(o, *server_options.http.tls); !st)
-    return fail(st.error().message);
+  if (o.insecure_loopback) {
+    // The developer path: plain HTTP (so kubectl sends no credentials and never prompts for
+    // them) and every request allowed, only where nothing but this machine can connect.
+    if (!adapter::is_loopback_address(bind_address)) {
+      return fail(
+          "--insecure-loopback serves plain HTTP without authentication, so it needs a "
+          "loopback --bind-address (127.0.0.1, ::1 or localhost), not \"" +
+          bind_address + "\"");
+    }
+    if (!o.tls_cert_file.empty() || !o.tls_private_key_file.empty() || !o.client_ca_file.empty() ||
+        !o.requestheader_client_ca_file.empty() || !o.kubeconfig.empty()) {
+      return fail(
+          "--insecure-loopback serves plain HTTP to anyone on this machine: it does not combine "
+          "with --tls-cert-file, --tls-private-key-file, --client-ca-file, "
+          "--requestheader-client-ca-file or --kubeconfig");
+    }
+  } else {
+    server_options.http.tls = net::TlsServerOptions{};
+    if (auto st = serving_certificate(o, *server_options.http.tls); !st)
+      return fail(st.error().message);
+  }
   auto& authn = server_options.authn;
   if (!o.client_ca_file.empty()) {
     auto pem = read_pem(o.client_ca_file, "--client-ca-file");
@@ -318,16 +309,19 @@ int run_serve(const ServeOptions& o) {
   authn.requestheader_group_headers = o.requestheader_group_headers;
   authn.requestheader_extra_headers_prefix = o.requestheader_extra_headers_prefix;
   authn.anonymous = o.anonymous_auth;
-  server_options.authz = o.authorization_mode == "AlwaysAllow"
+  server_options.authz = o.authorization_mode == "AlwaysAllow" || o.insecure_loopback
                              ? adapter::AuthorizationMode::kAlwaysAllow
                              : adapter::AuthorizationMode::kAuthenticated;
+  if (o.insecure_loopback) authn.anonymous = true;
   server_options.relist_interval = *relist;
 
   // Objects for wildcard requests: a manifest file, a kubeconfig, or the pod's service account.
   // In a cluster (a kubeconfig, or the pod's service account) the API server also supplies the
   // front proxy's CA and header names, as for every aggregated API server.
   std::shared_ptr<adapter::KubeClient> kube;
-  if (!o.kubeconfig.empty()) {
+  if (o.insecure_loopback) {
+    // No cluster: the delegated authentication settings would not apply to plain HTTP.
+  } else if (!o.kubeconfig.empty()) {
     auto config = adapter::load_kubeconfig(o.kubeconfig);
     if (!config) return fail("--kubeconfig: " + config.error().message);
     kube = std::make_shared<adapter::KubeClient>(std::move(*config));
@@ -402,8 +396,9 @@ int run_serve(const ServeOptions& o) {
   adapter::AdapterServer server(loop, metrics_adapter, loop.clock(), server_options);
   if (auto st = server.start(); !st) return fail("cannot serve: " + st.error().message, 1);
   std::string host =
-      o.bind_address.find(':') != std::string::npos ? "[" + o.bind_address + "]" : o.bind_address;
-  std::cout << "adapter: serving on https://" << host << ":" << server.port() << std::endl;
+      bind_address.find(':') != std::string::npos ? "[" + bind_address + "]" : bind_address;
+  std::cout << "adapter: serving on " << (o.insecure_loopback ? "http" : "https") << "://" << host
+            << ":" << server.port() << std::endl;
   net::stop_on_signals(loop);
   loop.run();
   if (scraper) scraper->stop();
@@ -438,8 +433,9 @@ void add_adapter_command(CLI::App& app, int& exit_code) {
                           "Pod (or other object) manifests for wildcard requests");
   adapter_cmd->add_option("--kubeconfig", serve.kubeconfig,
                           "list wildcard objects through this cluster's API");
-  adapter_cmd->add_option("--bind-address", serve.bind_address, "address to listen on")
-      ->capture_default_str();
+  adapter_cmd->add_option("--bind-address", serve.bind_address,
+                          "address to listen on (default 0.0.0.0; 127.0.0.1 with "
+                          "--insecure-loopback)");
   adapter_cmd->add_option("--secure-port", serve.secure_port, "HTTPS port (0: any free port)")
       ->capture_default_str();
   adapter_cmd->add_option("--cert-dir", serve.cert_dir, "where a self-signed certificate is kept")
@@ -473,6 +469,10 @@ void add_adapter_command(CLI::App& app, int& exit_code) {
   adapter_cmd
       ->add_option("--authorization-mode", serve.authorization_mode, "AlwaysAllow or Authenticated")
       ->capture_default_str();
+  adapter_cmd->add_flag(
+      "--insecure-loopback", serve.insecure_loopback,
+      "developer mode: plain HTTP, anonymous requests allowed; only with a loopback "
+      "--bind-address (then `kubectl --server http://127.0.0.1:PORT get --raw PATH` works)");
   adapter_cmd->add_option("--metrics-relist-interval", serve.relist_interval, "discovery period")
       ->capture_default_str();
   adapter_cmd->add_option("--metrics-max-age", serve.max_age,

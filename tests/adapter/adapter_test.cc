@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 
 #include "core/clock.h"
 #include "core/time.h"
@@ -517,6 +519,279 @@ TEST_F(AdapterTest, WildcardRequestOverTenThousandPodsAnswersEveryOne) {
   for (std::size_t at = 0; (at = body.find("\"describedObject\"", at)) != std::string::npos; ++at)
     ++items;
   EXPECT_EQ(items, 10000u) << body.substr(0, 300);
+}
+
+}  // namespace
+}  // namespace llmscale::adapter
+
+namespace llmscale::adapter {
+namespace {
+
+// ---- metrics.k8s.io (prometheus-adapter's resourceprovider, metrics-server's pkg/api) --------
+
+const char* kResourceConfig = R"(
+resourceRules:
+  cpu:
+    containerQuery: sum(cpu_usage{<<.LabelMatchers>>,container!=""}) by (<<.GroupBy>>)
+    nodeQuery: sum(node_cpu{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}, instance: {resource: node}}}
+    containerLabel: container
+  memory:
+    containerQuery: sum(mem_usage{<<.LabelMatchers>>,container!=""}) by (<<.GroupBy>>)
+    nodeQuery: sum(node_mem{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+    resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}, instance: {resource: node}}}
+    containerLabel: container
+  window: 5m
+)";
+
+// Our TSDB, recording every instant query.
+class RecordingEngine final : public prom::QueryEngine {
+ public:
+  explicit RecordingEngine(prom::QueryEngine& inner) : inner_(inner) {}
+  core::Result<prom::QueryResult> instant_query(std::string_view query, core::Time t,
+                                                const prom::QueryOptions& o) override {
+    queries.emplace_back(query);
+    return inner_.instant_query(query, t, o);
+  }
+  core::Result<prom::QueryResult> range_query(std::string_view q, core::Time a, core::Time b,
+                                              core::Duration s,
+                                              const prom::QueryOptions& o) override {
+    return inner_.range_query(q, a, b, s, o);
+  }
+  core::Result<std::vector<prom::Labels>> series(const std::vector<std::string>& m, core::Time a,
+                                                 core::Time b) override {
+    return inner_.series(m, a, b);
+  }
+  core::Result<std::vector<std::string>> label_names(const std::vector<std::string>& m,
+                                                     core::Time a, core::Time b) override {
+    return inner_.label_names(m, a, b);
+  }
+  core::Result<std::vector<std::string>> label_values(std::string_view l,
+                                                      const std::vector<std::string>& m,
+                                                      core::Time a, core::Time b) override {
+    return inner_.label_values(l, m, a, b);
+  }
+  std::vector<std::string> queries;
+
+ private:
+  prom::QueryEngine& inner_;
+};
+
+std::string golden(const std::string& name) {
+  std::ifstream in(std::string(LLMSCALE_SOURCE_DIR) + "/tests/adapter/golden/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class ResourceMetricsTest : public ::testing::Test {
+ protected:
+  ResourceMetricsTest()
+      : clock_(core::parse_rfc3339("2025-01-02T20:13:15Z").value()),
+        engine_(storage_),
+        recording_(engine_),
+        lister_({pod("vllm-a", {{"app", "vllm"}}), pod("vllm-b", {{"app", "vllm"}}),
+                 pod("vllm-c", {{"app", "vllm"}}), pod("other", {{"app", "tgi"}}),
+                 node("gpu-node-1", {{"pool", "gpu"}}), node("gpu-node-2", {{"pool", "gpu"}}),
+                 node("cpu-node", {{"pool", "cpu"}})}) {
+    auto add = [&](prom::Labels labels, double value) {
+      ASSERT_TRUE(storage_.append(labels, core::to_unix_millis(clock_.now()) - 5000, value));
+    };
+    // vllm-a: two containers, the sidecar with memory only (its cpu becomes 0).
+    add({{"__name__", "cpu_usage"}, {"namespace", "llm"}, {"pod", "vllm-a"}, {"container", "vllm"}},
+        0.25);
+    add({{"__name__", "mem_usage"}, {"namespace", "llm"}, {"pod", "vllm-a"}, {"container", "vllm"}},
+        2147483648.0);
+    add({{"__name__", "mem_usage"},
+         {"namespace", "llm"},
+         {"pod", "vllm-a"},
+         {"container", "sidecar"}},
+        3145728);
+    // vllm-b: CPU only, so upstream skips the pod; vllm-c has no data at all.
+    add({{"__name__", "cpu_usage"}, {"namespace", "llm"}, {"pod", "vllm-b"}, {"container", "vllm"}},
+        1.5);
+    add({{"__name__", "node_cpu"}, {"instance", "gpu-node-1"}}, 3.5);
+    add({{"__name__", "node_mem"}, {"instance", "gpu-node-1"}}, 68719476736.0);
+    add({{"__name__", "node_cpu"}, {"instance", "gpu-node-2"}}, 1);  // no memory: skipped
+  }
+
+  static StaticObjectLister::Object pod(const std::string& name, kube::Labels labels) {
+    return {{"", "pods"}, "llm", name, std::move(labels)};
+  }
+  static StaticObjectLister::Object node(const std::string& name, kube::Labels labels) {
+    return {{"", "nodes"}, "", name, std::move(labels)};
+  }
+
+  MetricsAdapter& adapter(const char* config_text = kResourceConfig,
+                          ObjectLister* lister = nullptr) {
+    auto config = parse_adapter_config(config_text);
+    EXPECT_TRUE(config) << (config ? "" : config.error().message);
+    adapter_ = std::make_unique<MetricsAdapter>(std::make_shared<const AdapterConfig>(*config),
+                                                recording_, lister ? *lister : lister_, clock_);
+    return *adapter_;
+  }
+
+  std::string get(const std::string& path, const std::string& query = "") {
+    auto r = adapter_->serve(path, query);
+    if (r) return *r;
+    return std::to_string(r.error().code) + " " + r.error().to_json();
+  }
+
+  core::SimulatedClock clock_;
+  prom::Storage storage_;
+  prom::LocalQueryEngine engine_;
+  RecordingEngine recording_;
+  StaticObjectLister lister_;
+  std::unique_ptr<MetricsAdapter> adapter_;
+};
+
+TEST_F(ResourceMetricsTest, DiscoveryDocuments) {
+  adapter();
+  EXPECT_EQ(
+      get("/apis/metrics.k8s.io"),
+      R"({"kind":"APIGroup","apiVersion":"v1","name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}})"
+      "\n");
+  EXPECT_EQ(get("/apis/metrics.k8s.io/v1beta1"), golden("resource_metrics_discovery.json"));
+  EXPECT_EQ(
+      get("/apis/metrics.k8s.io/v1beta1/deployments"),
+      R"(404 {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","code":404})");
+  // Without resourceRules prometheus-adapter does not install the API.
+  adapter("rules: []");
+  EXPECT_EQ(
+      get("/apis/metrics.k8s.io/v1beta1"),
+      R"(404 {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","code":404})");
+}
+
+TEST_F(ResourceMetricsTest, PodsGroupByPodAndContainerAndSkipPodsWithoutBothResources) {
+  adapter();
+  EXPECT_EQ(get("/apis/metrics.k8s.io/v1beta1/namespaces/llm/pods", "labelSelector=app%3Dvllm"),
+            golden("pod_metrics_list.json"));
+  // Upstream's query shapes: the namespace and pod matchers in LabelMatchers, GroupBy
+  // "<pod label>,<containerLabel>".
+  EXPECT_EQ(
+      recording_.queries,
+      (std::vector<std::string>{
+          R"(sum(cpu_usage{namespace="llm",pod=~"vllm-a|vllm-b|vllm-c",container!=""}) by (pod,container))",
+          R"(sum(mem_usage{namespace="llm",pod=~"vllm-a|vllm-b|vllm-c",container!=""}) by (pod,container))"}));
+  EXPECT_EQ(get("/apis/metrics.k8s.io/v1beta1/namespaces/llm/pods/vllm-a"),
+            golden("pod_metrics.json"));
+  EXPECT_EQ(recording_.queries.back(),
+            R"(sum(mem_usage{namespace="llm",pod="vllm-a",container!=""}) by (pod,container))");
+  // Every namespace: the same items.
+  EXPECT_EQ(get("/apis/metrics.k8s.io/v1beta1/pods", "labelSelector=app%3Dvllm"),
+            golden("pod_metrics_list.json"));
+  // A pod with CPU but no memory, or no data at all: NotFound on the metrics resource.
+  EXPECT_EQ(
+      get("/apis/metrics.k8s.io/v1beta1/namespaces/llm/pods/vllm-b"),
+      R"(404 {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods.metrics.k8s.io \"llm/vllm-b\" not found","reason":"NotFound","details":{"name":"llm/vllm-b","group":"metrics.k8s.io","kind":"pods"},"code":404})");
+  EXPECT_EQ(
+      get("/apis/metrics.k8s.io/v1beta1/namespaces/llm/pods/vllm-c"),
+      R"(404 {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods.metrics.k8s.io \"llm/vllm-c\" not found","reason":"NotFound","details":{"name":"llm/vllm-c","group":"metrics.k8s.io","kind":"pods"},"code":404})");
+  // A pod that does not exist: the pod lister's NotFound.
+  EXPECT_EQ(
+      get("/apis/metrics.k8s.io/v1beta1/namespaces/llm/pods/nope"),
+      R"(404 {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods \"nope\" not found","reason":"NotFound","details":{"name":"nope","kind":"pods"},"code":404})");
+  EXPECT_EQ(
+      get("/apis/metrics.k8s.io/v1beta1/namespaces/empty/pods"),
+      R"({"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[]})"
+      "\n");
+  EXPECT_EQ(
+      get("/apis/metrics.k8s.io/v1beta1/namespaces/llm/pods", "labelSelector=a%20b").substr(0, 4),
+      "400 ");
+}
+
+TEST_F(ResourceMetricsTest, NodesTakeTheFirstSampleAndSkipNodesWithoutBothResources) {
+  adapter();
+  EXPECT_EQ(get("/apis/metrics.k8s.io/v1beta1/nodes", "labelSelector=pool%3Dgpu"),
+            golden("node_metrics_list.json"));
+  EXPECT_EQ(recording_.queries,
+            (std::vector<std::string>{
+                R"(sum(node_cpu{instance=~"gpu-node-1|gpu-node-2"}) by (instance))",
+                R"(sum(node_mem{instance=~"gpu-node-1|gpu-node-2"}) by (instance))"}));
+  EXPECT_EQ(get("/apis/metrics.k8s.io/v1beta1/nodes/gpu-node-1"), golden("node_metrics.json"));
+  EXPECT_EQ(
+      get("/apis/metrics.k8s.io/v1beta1/nodes/gpu-node-2"),
+      R"(404 {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"nodes.metrics.k8s.io \"gpu-node-2\" not found","reason":"NotFound","details":{"name":"gpu-node-2","group":"metrics.k8s.io","kind":"nodes"},"code":404})");
+  EXPECT_EQ(
+      get("/apis/metrics.k8s.io/v1beta1/nodes/nope"),
+      R"(404 {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"nodes \"nope\" not found","reason":"NotFound","details":{"name":"nope","kind":"nodes"},"code":404})");
+}
+
+TEST_F(ResourceMetricsTest, BackendFailuresSkipAndListerFailuresAreErrors) {
+  DownBackend down;
+  auto config = parse_adapter_config(kResourceConfig);
+  MetricsAdapter failing(std::make_shared<const AdapterConfig>(*config), down, lister_, clock_);
+  // Upstream logs a failed query and skips the namespace (pods) or answers no nodes.
+  EXPECT_EQ(
+      *failing.serve("/apis/metrics.k8s.io/v1beta1/namespaces/llm/pods", ""),
+      R"({"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[]})"
+      "\n");
+  EXPECT_EQ(
+      *failing.serve("/apis/metrics.k8s.io/v1beta1/nodes", ""),
+      R"({"kind":"NodeMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[]})"
+      "\n");
+  FailingLister lister;
+  adapter(kResourceConfig, &lister);
+  EXPECT_EQ(
+      get("/apis/metrics.k8s.io/v1beta1/namespaces/llm/pods"),
+      R"(500 {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"failed listing pods: apiserver down","reason":"Unknown","code":500})");
+}
+
+TEST_F(ResourceMetricsTest, ZeroWindowWhenAbsentAndConfigErrorsNameTheField) {
+  std::string no_window = kResourceConfig;
+  no_window.resize(no_window.find("  window: 5m"));
+  auto& a = adapter(no_window.c_str());
+  auto pods = a.pod_metrics("llm", *kube::Selector::parse("app=vllm"));
+  ASSERT_TRUE(pods);
+  ASSERT_EQ(pods->size(), 1u);
+  EXPECT_EQ((*pods)[0].window, core::Duration::zero());  // pmodel.Duration zero value: "0s"
+  auto error = [](const std::string& yaml) {
+    auto c = parse_adapter_config(yaml);
+    return c ? std::string("ok") : c.error().message;
+  };
+  EXPECT_EQ(error("resourceRules: {cpu: {containerQuery: '<<.LabelMatchers'}}"),
+            "resourceRules.cpu.containerQuery: unclosed action starting at offset 0");
+  std::string window_error = error("resourceRules: {window: soon}");
+  EXPECT_EQ(window_error.rfind("resourceRules.window: ", 0), 0u) << window_error;
+}
+
+// `--objects` files: cluster-scoped objects have no namespace (they were filed under
+// "default", so wildcard node requests listed nothing).
+TEST(ObjectManifestsTest, ClusterScopedObjectsHaveNoNamespace) {
+  auto objects = parse_object_manifests(R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: p, labels: {app: x}}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: gpu-node-1, labels: {pool: gpu}}
+---
+apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: Namespace, metadata: {name: llm}}
+- {apiVersion: v1, kind: Pod, metadata: {name: q, namespace: llm}}
+)",
+                                        "objects.yaml");
+  ASSERT_TRUE(objects) << objects.error().message;
+  ASSERT_EQ(objects->size(), 4u);
+  EXPECT_EQ((*objects)[0].namespace_name, "default");
+  EXPECT_EQ((*objects)[1].resource.to_string(), "nodes");
+  EXPECT_EQ((*objects)[1].namespace_name, "");
+  EXPECT_EQ((*objects)[2].resource.to_string(), "namespaces");
+  EXPECT_EQ((*objects)[2].namespace_name, "");
+  EXPECT_EQ((*objects)[3].namespace_name, "llm");
+  StaticObjectLister lister(std::move(*objects));
+  EXPECT_EQ(*lister.list({"", "nodes"}, "", *kube::Selector::parse("pool=gpu")),
+            (std::vector<std::string>{"gpu-node-1"}));
+  EXPECT_EQ(*lister.list({"", "namespaces"}, "", kube::Selector()),
+            (std::vector<std::string>{"llm"}));
+  // An empty namespace lists every namespace, as the Kubernetes API does.
+  EXPECT_EQ(*lister.list({"", "pods"}, "", kube::Selector()), (std::vector<std::string>{"p", "q"}));
+  auto bad = parse_object_manifests("kind: Pod\nmetadata: {}\n", "objects.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "objects.yaml: document 0: metadata.name: Required value");
 }
 
 }  // namespace

@@ -107,7 +107,7 @@ TEST(KubeListerTest, ListsThroughTheApiServerWithTheServiceAccount) {
     }
     std::string body =
         request.query.get("labelSelector").value_or("") == "app=vllm"
-            ? R"({"kind":"PodList","items":[{"metadata":{"name":"vllm-a"}},{"metadata":{"name":"vllm-b"}}]})"
+            ? R"({"kind":"PodList","items":[{"metadata":{"name":"vllm-a","namespace":"llm","labels":{"app":"vllm","tier":"gpu"}}},{"metadata":{"name":"vllm-b"}}]})"
             : R"({"kind":"PodList","items":[]})";
     auto ok = net::Response::json(200, body);
     co_await writer.send(std::move(ok));
@@ -133,6 +133,13 @@ TEST(KubeListerTest, ListsThroughTheApiServerWithTheServiceAccount) {
   auto none = lister.list({"apps", "deployments"}, "llm", kube::Selector());
   ASSERT_TRUE(none) << none.error().message;
   EXPECT_TRUE(none->empty());
+  // With namespaces and labels, which metrics.k8s.io echoes.
+  auto objects = lister.list_objects({"", "pods"}, "llm", *kube::Selector::parse("app=vllm"));
+  ASSERT_TRUE(objects) << objects.error().message;
+  ASSERT_EQ(objects->size(), 2u);
+  EXPECT_EQ((*objects)[0].namespace_name, "llm");
+  EXPECT_EQ((*objects)[0].labels, (kube::Labels{{"app", "vllm"}, {"tier", "gpu"}}));
+  EXPECT_TRUE((*objects)[1].labels.empty());
 
   // The aggregated-API authentication settings, as the ConfigMap holds them.
   auto authn = load_delegated_authentication(*client, AuthenticationOptions{});

@@ -67,6 +67,31 @@ rules:
   EXPECT_EQ(*rule.metric_name("container_some_usage"), "some_usage");
 }
 
+// prometheus-adapter's processQueryParts fills LabelValuesByName from every query part: the
+// metric selector's requirements (values sorted, "|"-joined), the namespace and the objects.
+TEST(AdapterQueryTest, LabelValuesByNameHoldsTheMetricSelectorsValues) {
+  CompiledRule custom = compile(R"(
+rules:
+- seriesQuery: 'x{namespace!="",pod!=""}'
+  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}
+  metricsQuery: '<<.LabelValuesByName>> <<index .LabelValuesByName "model">> <<.GroupBySlice>>'
+)");
+  EXPECT_EQ(query(custom, "x", {"", "pods"}, "ns", {"p1", "p2"}, "model in (b,a),tier=gpu,!spot"),
+            "map[model:a|b namespace:ns pod:p1|p2 spot: tier:gpu] a|b [pod]");
+  // External rules: the selector and the namespace; GroupBy and GroupBySlice stay empty, as
+  // upstream's QueryForExternalSeries passes "" and []string{}.
+  CompiledRule external = compile(R"(
+externalRules:
+- seriesQuery: 'x{namespace!=""}'
+  resources: {overrides: {namespace: {resource: namespace}}}
+  metricsQuery: '<<.LabelValuesByName>> by (<<.GroupBy>>) <<.GroupBySlice>> <<len .GroupBySlice>>'
+)",
+                                  /*external=*/true);
+  EXPECT_EQ(query(external, "x", {}, "ns", {}, "queue=q1"),
+            "map[namespace:ns queue:q1] by () [] 0");
+  EXPECT_EQ(query(external, "x", {}, "", {}, "queue in (q2,q1)"), "map[queue:q1|q2] by () [] 0");
+}
+
 TEST(AdapterQueryTest, RootScopedObjectsGetNoNamespaceMatcher) {
   CompiledRule rule = compile(R"(
 rules:
@@ -244,7 +269,11 @@ TEST(AdapterConfigTest, ErrorsNameTheRuleAndField) {
   EXPECT_EQ(error("rules: [{metricsQuery: x}]"), "rules[0].seriesQuery: Required value");
   EXPECT_EQ(error("rules: [{seriesQuery: x}]"), "rules[0].metricsQuery: Required value");
   EXPECT_EQ(error("rules: [{seriesQuery: x, metricsQuery: x, seriesFilters: [{is: a, isNot: b}]}]"),
-            "rules[0].seriesFilters[0]: exactly one of is and isNot must be set");
+            "rules[0].seriesFilters[0]: cannot have both an `is` (\"a\") and `isNot` (\"b\") "
+            "expression in a single filter");
+  EXPECT_EQ(
+      error("rules: [{seriesQuery: x, metricsQuery: x, seriesFilters: [{}]}]"),
+      "rules[0].seriesFilters[0]: must have either an `is` or `isNot` expression in a filter");
   EXPECT_EQ(error("externalRules: [{seriesQuery: x, metricsQuery: x, name: {matches: '('}}]"),
             "externalRules[0].name.matches: invalid regular expression \"(\": missing ): (");
   EXPECT_EQ(error("rules: [{seriesQuery: x, metricsQuery: '<<.Series'}]"),

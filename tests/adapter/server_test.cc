@@ -227,5 +227,34 @@ TEST(AdapterAuthenticationTest, HeadersGroupsAndExtras) {
   EXPECT_FALSE(authenticate(no_user, options));
 }
 
+// metrics.k8s.io requests are authorized as kube-apiserver words resource requests: list
+// without a name, get with one, namespaced or at the cluster scope.
+TEST_F(AdapterServerTest, ResourceMetricsRequestsAreForbiddenInKubeApiserversWords) {
+  start(AuthorizationMode::kAuthenticated);
+  auto list = get("/apis/metrics.k8s.io/v1beta1/namespaces/llm/pods");
+  EXPECT_EQ(list.status, 403);
+  EXPECT_EQ(
+      list.body,
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods.metrics.k8s.io is forbidden: User \"system:anonymous\" cannot list resource \"pods\" in API group \"metrics.k8s.io\" in the namespace \"llm\"","reason":"Forbidden","details":{"group":"metrics.k8s.io","kind":"pods"},"code":403})"
+      "\n");
+  auto node = get("/apis/metrics.k8s.io/v1beta1/nodes/gpu-node-1");
+  EXPECT_EQ(node.status, 403);
+  EXPECT_EQ(
+      node.body,
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"nodes.metrics.k8s.io \"gpu-node-1\" is forbidden: User \"system:anonymous\" cannot get resource \"nodes\" in API group \"metrics.k8s.io\" at the cluster scope","reason":"Forbidden","details":{"name":"gpu-node-1","group":"metrics.k8s.io","kind":"nodes"},"code":403})"
+      "\n");
+  // Authenticated, the request reaches the adapter (no resourceRules here: not installed).
+  auto user = get("/apis/metrics.k8s.io/v1beta1/nodes", &Pki::get().user);
+  EXPECT_EQ(user.status, 404) << user.body;
+}
+
+TEST(LoopbackAddressTest, OnlyLoopbackAddressesQualify) {
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"})
+    EXPECT_TRUE(is_loopback_address(host)) << host;
+  for (const char* host : {"0.0.0.0", "", "::", "10.0.0.1", "127.0.0.256", "127.0.0", "128.0.0.1",
+                           "localhost.example.com", "1127.0.0.1"})
+    EXPECT_FALSE(is_loopback_address(host)) << host;
+}
+
 }  // namespace
 }  // namespace llmscale::adapter
