@@ -118,7 +118,7 @@ int run_serve_sim(const ServeSimOptions& o) {
   options.flavor = *flavor;
   if (o.list_profiles) {
     engine::ProfileSearch search = engine::default_profile_search(o.profiles_dir);
-    std::cerr << "profiles in " << search.describe() << ":\n";
+    std::cerr << "looked in " << search.describe() << "\n";
     for (const auto& name : engine::list_profiles(search)) std::cout << name << "\n";
     return 0;
   }
