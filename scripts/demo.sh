@@ -2,8 +2,10 @@
 # The main job: install, build, and run `llmscale up` on the NIM seed (examples/nim-gpu): one
 # simulated NIM replica behind the router, the seed's genai-perf sweep aimed at it, the HPA
 # scaling on gpu_cache_usage_perc against 100m, then back down once the load ends. Prints the
-# `kubectl get hpa -w` table as it goes; about three minutes. Cold start and the scale-down
-# window are shortened (5 s, 60 s) so the whole loop fits; the example's files are the seed's.
+# `kubectl get hpa -w` table as it goes; about three minutes, because the flags below shorten
+# the cold start (5 s, not the profile's 70 s), the scrape (1 s, not 15 s), the scale-down window
+# (60 s, not 5 min) and the load levels (20 s, not load.sh's 60 s). The example's files are the
+# seed's; with them as shipped the loop takes about eleven minutes (README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build.sh

@@ -32,6 +32,7 @@ struct ServeSimOptions {
   std::string flavor = "vllm-v1";
   std::string profile = "llama-3.1-8b-h100";
   std::string profiles_dir;
+  bool list_profiles = false;
   std::string model;
   int metrics_port = -1;
   std::string accelerator_metrics = "none";
@@ -115,8 +116,15 @@ int run_serve_sim(const ServeSimOptions& o) {
   auto flavor = server::parse_flavor(o.flavor);
   if (!flavor) return fail(flavor.error().message);
   options.flavor = *flavor;
-  std::string dir = o.profiles_dir.empty() ? engine::default_profiles_dir() : o.profiles_dir;
-  auto profile = engine::load_profile(dir, o.profile);
+  if (o.list_profiles) {
+    engine::ProfileSearch search = engine::default_profile_search(o.profiles_dir);
+    std::cerr << "looked in " << search.describe() << "\n";
+    for (const auto& name : engine::list_profiles(search)) std::cout << name << "\n";
+    return 0;
+  }
+  // Users' own profiles (--profiles-dir, else $LLMSCALE_PROFILES) first, then the ones built
+  // into the binary: a replica started from any directory finds the shipped profiles.
+  auto profile = engine::load_profile(engine::default_profile_search(o.profiles_dir), o.profile);
   if (!profile) return fail(profile.error().to_string());
   options.profile = *profile;
   options.served_model_name = o.model;
@@ -226,7 +234,12 @@ void add_serve_sim_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--profile", o.profile, "deployment profile name or YAML path")
       ->capture_default_str();
-  cmd->add_option("--profiles-dir", o.profiles_dir, "profiles directory (default: ./profiles)");
+  cmd->add_option("--profiles-dir", o.profiles_dir,
+                  "directory of your own profiles, searched before the built-in ones (default: "
+                  "$LLMSCALE_PROFILES)");
+  cmd->add_flag("--list-profiles", o.list_profiles,
+                "print the profile names found (--profiles-dir or $LLMSCALE_PROFILES, then the "
+                "built-in ones) and exit");
   cmd->add_option("--model", o.model, "served model name (default: the profile's model)");
   cmd->add_option("--metrics-port", o.metrics_port,
                   "separate /metrics listener (JetStream's prometheus_port); default: API port");

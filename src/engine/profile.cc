@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -193,9 +194,83 @@ void decode_phase(core::JsonReader& r, StartupPhase& p) {
   if (!(p.seconds >= 0)) r.fail(r.child("seconds"), "must not be negative");
 }
 
-// A field that is either a name (loaded from <dir>/<sub>/<name>.yaml) or an inline object.
+// One profile file found in a ProfileSearch: its text and a name for messages
+// ("/x/models/m.yaml", "built-in profiles/models/m.yaml").
+struct FoundFile {
+  std::string text;
+  std::string origin;
+};
+
+std::string builtin_origin(std::string_view relative) {
+  return "built-in profiles/" + std::string(relative);
+}
+
+std::optional<std::string_view> builtin_text(std::string_view relative) {
+  for (const BuiltinProfileFile& file : builtin_profile_files()) {
+    if (file.path == relative) return file.text;
+  }
+  return std::nullopt;
+}
+
+// The first place of `search` holding `relative` ("models/m.yaml"); on failure, every place
+// looked in, for the message.
+core::Result<FoundFile> find_file(const ProfileSearch& search, std::string_view relative) {
+  std::vector<std::string> looked;
+  for (const auto& dir : search.dirs) {
+    fs::path path = fs::path(dir.path) / relative;
+    if (auto text = read_text_file(path)) return FoundFile{std::move(*text), path.string()};
+    std::error_code ec;
+    looked.push_back(path.string() +
+                     (fs::is_directory(dir.path, ec) ? "" : " (no such directory)"));
+  }
+  if (search.builtin) {
+    if (auto text = builtin_text(relative)) {
+      return FoundFile{std::string(*text), builtin_origin(relative)};
+    }
+    looked.push_back(builtin_origin(relative));
+  }
+  std::string where;
+  for (const auto& place : looked) where += (where.empty() ? "" : ", ") + place;
+  if (where.empty()) where = "nowhere: no directory given and built-in profiles off";
+  return core::make_error(core::ErrorCode::kNotFound, "looked for " + where);
+}
+
+// The *.yaml names in `sub` ("" or "models") of every place of `search`, sorted and unique.
+std::vector<std::string> list_names(const ProfileSearch& search, std::string_view sub) {
+  std::vector<std::string> names;
+  for (const auto& dir : search.dirs) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(fs::path(dir.path) / sub, ec)) {
+      if (entry.is_regular_file(ec) && entry.path().extension() == ".yaml") {
+        names.push_back(entry.path().stem().string());
+      }
+    }
+  }
+  if (search.builtin) {
+    std::string prefix = sub.empty() ? std::string() : std::string(sub) + "/";
+    for (const BuiltinProfileFile& file : builtin_profile_files()) {
+      std::string_view path = file.path;
+      if (path.substr(0, prefix.size()) != prefix || !ends_with(path, ".yaml")) continue;
+      path.remove_prefix(prefix.size());
+      if (path.find('/') != std::string_view::npos) continue;
+      names.emplace_back(path.substr(0, path.size() - 5));
+    }
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
+// A field that is either a name (`<sub>/<name>.yaml`, found through `search`) or an inline
+// object.
 template <class T, class Decode>
-void read_reference(core::JsonReader& r, std::string_view key, std::string_view search_dir,
+void read_reference(core::JsonReader& r, std::string_view key, const ProfileSearch& search,
                     std::string_view sub, T& out, Decode decode) {
   const core::Json* node = r.get(key);
   if (!r.ok()) return;
@@ -212,20 +287,29 @@ void read_reference(core::JsonReader& r, std::string_view key, std::string_view 
   if (name.empty() || name.find('/') != std::string::npos || name.find("..") != std::string::npos) {
     return r.fail(r.child(key), "invalid name \"" + name + "\"");
   }
-  fs::path path = fs::path(search_dir) / sub / (name + ".yaml");
-  auto text = read_text_file(path);
-  if (!text) {
-    return r.fail(r.child(key), "\"" + name + "\" not found (looked for " + path.string() + ")");
+  auto file = find_file(search, std::string(sub) + "/" + name + ".yaml");
+  if (!file) {
+    return r.fail(r.child(key), "\"" + name + "\" not found (" + file.error().message +
+                                    "; known: " + join_names(list_names(search, sub)) + ")");
   }
-  auto document = core::parse_document(*text);
+  auto document = core::parse_document(file->text);
   if (!document)
-    throw core::Error{document.error().code, path.string() + ": " + document.error().message};
+    throw core::Error{document.error().code, file->origin + ": " + document.error().message};
   core::JsonReader file_reader(*document, "", r.strict());
   decode(file_reader, out);
   if (auto status = file_reader.finish(); !status) {
-    throw core::Error{status.error().code, path.string() + ": " + status.error().message};
+    throw core::Error{status.error().code, file->origin + ": " + status.error().message};
   }
 }
+
+ProfileSearch dir_then_builtin(std::string_view dir, std::string from) {
+  ProfileSearch search;
+  if (!dir.empty()) search.dirs.push_back({std::string(dir), std::move(from)});
+  return search;
+}
+
+core::Result<Profile> decode_with(const core::Json& document, std::string_view name,
+                                  const ProfileSearch& search, std::string_view origin);
 
 }  // namespace
 
@@ -343,8 +427,10 @@ core::Status validate_profile(const Profile& p) {
   return {};
 }
 
-core::Result<Profile> decode_profile(const core::Json& document, std::string_view name,
-                                     std::string_view search_dir, std::string_view origin) {
+namespace {
+
+core::Result<Profile> decode_with(const core::Json& document, std::string_view name,
+                                  const ProfileSearch& search, std::string_view origin) {
   Profile p;
   p.name = std::string(name);
   std::string prefix = origin.empty() ? std::string() : std::string(origin) + ": ";
@@ -358,8 +444,8 @@ core::Result<Profile> decode_profile(const core::Json& document, std::string_vie
     r.read("name", declared_name);
     if (!declared_name.empty()) p.name = declared_name;
     r.read("description", p.description);
-    read_reference(r, "model", search_dir, "models", p.model, decode_model);
-    read_reference(r, "accelerator", search_dir, "accelerators", p.accelerator, decode_accelerator);
+    read_reference(r, "model", search, "models", p.model, decode_model);
+    read_reference(r, "accelerator", search, "accelerators", p.accelerator, decode_accelerator);
     r.read("tensor_parallel_size", p.tensor_parallel);
     // Defaults that depend on the accelerator (vLLM get_batch_defaults, see §2.8 of the
     // calibration notes): >= 70 GiB GPUs other than A100: 1024 seqs / 8192 tokens; others
@@ -389,71 +475,92 @@ core::Result<Profile> decode_profile(const core::Json& document, std::string_vie
   return p;
 }
 
-core::Result<Profile> parse_profile(std::string_view text, std::string_view name,
-                                    std::string_view search_dir, std::string_view origin) {
+core::Result<Profile> parse_with(std::string_view text, std::string_view name,
+                                 const ProfileSearch& search, std::string_view origin) {
   auto document = core::parse_document(text);
   if (!document) {
     std::string prefix = origin.empty() ? std::string() : std::string(origin) + ": ";
     return core::make_error(document.error().code, prefix + document.error().message);
   }
-  return decode_profile(*document, name, search_dir, origin);
+  return decode_with(*document, name, search, origin);
+}
+
+}  // namespace
+
+std::string ProfileSearch::describe() const {
+  std::string out;
+  for (const auto& dir : dirs) {
+    out +=
+        (out.empty() ? "" : ", then ") + (dir.from.empty() ? dir.path : dir.from + " " + dir.path);
+  }
+  if (builtin)
+    out += (out.empty() ? "" : ", then ") + std::string("the profiles built into llmscale");
+  return out.empty() ? "nowhere" : out;
+}
+
+ProfileSearch profile_search(std::string_view profiles_dir_flag, std::string_view env) {
+  if (!profiles_dir_flag.empty()) return dir_then_builtin(profiles_dir_flag, "--profiles-dir");
+  return dir_then_builtin(env, "$LLMSCALE_PROFILES");
+}
+
+ProfileSearch default_profile_search(std::string_view profiles_dir_flag) {
+  const char* env = std::getenv("LLMSCALE_PROFILES");
+  return profile_search(profiles_dir_flag, env != nullptr ? env : "");
+}
+
+core::Result<Profile> decode_profile(const core::Json& document, std::string_view name,
+                                     std::string_view search_dir, std::string_view origin) {
+  return decode_with(document, name, dir_then_builtin(search_dir, ""), origin);
+}
+
+core::Result<Profile> parse_profile(std::string_view text, std::string_view name,
+                                    std::string_view search_dir, std::string_view origin) {
+  return parse_with(text, name, dir_then_builtin(search_dir, ""), origin);
+}
+
+core::Result<Profile> load_profile(const ProfileSearch& search, std::string_view name_or_path) {
+  if (ends_with(name_or_path, ".yaml") || ends_with(name_or_path, ".yml") ||
+      ends_with(name_or_path, ".json")) {
+    fs::path path{std::string(name_or_path)};
+    auto text = read_text_file(path);
+    if (!text)
+      return core::make_error(core::ErrorCode::kNotFound, "profile " + text.error().message);
+    // A file's models and accelerators are looked for next to it first.
+    ProfileSearch next_to_it = search;
+    std::string dir = path.parent_path().string();
+    next_to_it.dirs.insert(next_to_it.dirs.begin(), {dir.empty() ? "." : dir, ""});
+    return parse_with(*text, path.stem().string(), next_to_it, path.string());
+  }
+  std::string name(name_or_path);
+  if (name.empty() || name.find('/') != std::string::npos || name.find("..") != std::string::npos) {
+    return core::invalid_argument("invalid profile name \"" + name + "\"");
+  }
+  auto file = find_file(search, name + ".yaml");
+  if (!file) {
+    return core::make_error(core::ErrorCode::kNotFound,
+                            "profile \"" + name + "\" not found (" + file.error().message +
+                                "); known profiles: " + join_names(list_profiles(search)));
+  }
+  return parse_with(file->text, name, search, file->origin);
+}
+
+std::vector<std::string> list_profiles(const ProfileSearch& search) {
+  return list_names(search, "");
 }
 
 core::Result<Profile> load_profile(std::string_view dir, std::string_view name_or_path) {
-  fs::path path;
-  std::string name;
-  if (ends_with(name_or_path, ".yaml") || ends_with(name_or_path, ".yml") ||
-      ends_with(name_or_path, ".json")) {
-    path = fs::path(name_or_path);
-    name = path.stem().string();
-  } else {
-    name = std::string(name_or_path);
-    if (name.empty() || name.find('/') != std::string::npos) {
-      return core::invalid_argument("invalid profile name \"" + name + "\"");
-    }
-    path = fs::path(dir) / (name + ".yaml");
-  }
-  auto text = read_text_file(path);
-  if (!text) {
-    std::string known;
-    for (const auto& n : list_profiles(dir)) known += (known.empty() ? "" : ", ") + n;
-    return core::make_error(core::ErrorCode::kNotFound,
-                            "profile \"" + name + "\" not found (" + path.string() + ")" +
-                                (known.empty() ? "" : "; known profiles: " + known));
-  }
-  std::string search_dir = path.parent_path().string();
-  if (search_dir.empty()) search_dir = ".";
-  return parse_profile(*text, name, search_dir, path.string());
+  return load_profile(dir_then_builtin(dir, ""), name_or_path);
 }
 
 std::vector<std::string> list_profiles(std::string_view dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(fs::path(dir), ec)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".yaml") {
-      names.push_back(entry.path().stem().string());
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  ProfileSearch search = dir_then_builtin(dir, "");
+  search.builtin = false;
+  return list_names(search, "");
 }
 
 std::string default_profiles_dir() {
-  if (const char* env = std::getenv("LLMSCALE_PROFILES"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  std::error_code ec;
-  std::vector<fs::path> starts = {fs::current_path(ec)};
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) starts.push_back(exe.parent_path());
-  for (fs::path p : starts) {
-    for (int i = 0; i < 6 && !p.empty(); ++i) {
-      if (fs::is_directory(p / "profiles" / "models", ec)) return (p / "profiles").string();
-      if (p == p.parent_path()) break;
-      p = p.parent_path();
-    }
-  }
-  return {};
+  const char* env = std::getenv("LLMSCALE_PROFILES");
+  return env != nullptr ? std::string(env) : std::string();
 }
 
 }  // namespace llmscale::engine

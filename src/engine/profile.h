@@ -4,17 +4,22 @@
 // (engine.h) read everything they need from a Profile; nothing about a model or a chip is
 // hard-coded elsewhere.
 //
-// Profiles are YAML files under the repository's `profiles/` directory (format and field list in
-// docs/engine-model.md, "Profile files"). A deployment file names its model and accelerator
-// (`model: llama-3.1-8b` loads `profiles/models/llama-3.1-8b.yaml`) or gives them inline. Every
-// error names the field path: `profiles/x.yaml: model.num_hidden_layers: expected an integer`.
+// Profiles are YAML files (format and field list in docs/engine-model.md, "Profile files"). The
+// repository's `profiles/` is built into the binary (cmake/embed_files.cmake), so llmscale finds
+// its profiles from any working directory; users' own directories (--profiles-dir,
+// $LLMSCALE_PROFILES) are searched first (ProfileSearch). A deployment file names its model and
+// accelerator (`model: llama-3.1-8b` loads `models/llama-3.1-8b.yaml`, searched in the same
+// order) or gives them inline. Every error names the file and the field path:
+// `profiles/x.yaml: model.num_hidden_layers: expected an integer`; a missing profile says where
+// it was looked for and which names exist.
 //
 // A Profile is an immutable value once loaded; share it as std::shared_ptr<const Profile>.
-// Loading reads files only; all functions are thread-compatible.
+// Loading reads files (and the built-in texts) only; all functions are thread-compatible.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -127,21 +132,59 @@ MemoryPlan memory_plan(const Profile& profile);
 // Checks ranges and consistency (heads divisible by TP, weights fit, KV holds max_model_len).
 core::Status validate_profile(const Profile& profile);
 
+// Where profile files are looked up, in order: `dirs` (users' own profiles), then, unless
+// `builtin` is false, the profiles built into the binary. The same order applies to the model
+// and accelerator files a deployment names, so a user's directory can also override one model.
+struct ProfileSearch {
+  struct Dir {
+    std::string path;
+    std::string from;  // why it is searched, for messages: "--profiles-dir", "$LLMSCALE_PROFILES"
+  };
+  std::vector<Dir> dirs;
+  bool builtin = true;
+
+  // "--profiles-dir /x, then the profiles built into llmscale".
+  std::string describe() const;
+};
+
+// The lookup order of `llmscale serve-sim` (and so of every fleet replica): the --profiles-dir
+// flag if given, else $LLMSCALE_PROFILES if set (`env`, empty when unset), then the built-in
+// profiles.
+ProfileSearch profile_search(std::string_view profiles_dir_flag, std::string_view env);
+// profile_search(flag, the value of $LLMSCALE_PROFILES).
+ProfileSearch default_profile_search(std::string_view profiles_dir_flag = {});
+
 // Decodes a deployment document. `model`/`accelerator` given by name are loaded from
-// `<search_dir>/models/<name>.yaml` and `<search_dir>/accelerators/<name>.yaml`. `origin` prefixes
-// error messages (usually the file path).
+// `models/<name>.yaml` and `accelerators/<name>.yaml` of `search_dir` (when not empty), then of
+// the built-in profiles. `origin` prefixes error messages (usually the file path).
 core::Result<Profile> decode_profile(const core::Json& document, std::string_view name,
                                      std::string_view search_dir, std::string_view origin);
 // Parses YAML/JSON text and decodes it.
 core::Result<Profile> parse_profile(std::string_view text, std::string_view name,
                                     std::string_view search_dir, std::string_view origin);
-// Loads `<dir>/<name>.yaml`, or a path to a file when `name_or_path` ends in .yaml/.yml/.json.
+
+// Loads the deployment profile `<name>.yaml` from the first place of `search` that has it, or a
+// file when `name_or_path` ends in .yaml/.yml/.json (its references are looked up next to it
+// first). Not found: kNotFound naming every place looked in and the names that exist.
+core::Result<Profile> load_profile(const ProfileSearch& search, std::string_view name_or_path);
+// Names of the deployment profiles in every place of `search`, sorted, without duplicates.
+std::vector<std::string> list_profiles(const ProfileSearch& search);
+
+// load_profile() with `dir` (when not empty), then the built-in profiles.
 core::Result<Profile> load_profile(std::string_view dir, std::string_view name_or_path);
 // Names of the deployment profiles in `dir` (the *.yaml files directly in it), sorted.
 std::vector<std::string> list_profiles(std::string_view dir);
 
-// The repository's profiles/ directory: $LLMSCALE_PROFILES if set, else `profiles` next to the
-// working directory or the executable's ancestors. Empty when none is found.
+// $LLMSCALE_PROFILES, or empty (then load_profile(dir, ...) uses the built-in profiles only).
 std::string default_profiles_dir();
+
+// One file of the repository's profiles/ as built into the binary: `path` relative to profiles/
+// ("llama-3.1-8b-h100.yaml", "models/llama-3.1-8b.yaml"), sorted by path.
+struct BuiltinProfileFile {
+  std::string_view path;
+  std::string_view text;
+};
+// Defined in the generated builtin_profiles.cc.
+std::span<const BuiltinProfileFile> builtin_profile_files();
 
 }  // namespace llmscale::engine

@@ -1,5 +1,6 @@
 // Profiles: every shipped profile loads and sizes its KV cache as vLLM would; bad files fail
-// with the field path in the message.
+// with the field path in the message; the shipped profiles are built into the binary and looked
+// up after users' own directories.
 #include "engine/profile.h"
 
 #include <gmock/gmock.h>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/process.h"
 #include "test_profiles.h"
 
 namespace llmscale::engine {
@@ -175,7 +177,7 @@ TEST(ProfileTest, ErrorInAReferencedFileNamesThatFile) {
   auto missing = load_profile(dir.string(), "nope");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, core::ErrorCode::kNotFound);
-  EXPECT_THAT(missing.error().message, HasSubstr("known profiles: dep"));
+  EXPECT_THAT(missing.error().message, HasSubstr("known profiles: dep, gemma-7b-l4"));
   fs::remove_all(dir);
 }
 
@@ -183,6 +185,117 @@ TEST(ProfileTest, LoadsByPath) {
   auto p = load_profile("", profiles_dir() + "/gemma-7b-l4.yaml");
   ASSERT_TRUE(p) << p.error().message;
   EXPECT_EQ(p->name, "gemma-7b-l4");
+}
+
+// The built-in texts are exactly the repository's profiles/**/*.yaml.
+TEST(ProfileLookupTest, BuiltinFilesAreTheRepositorysProfiles) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> on_disk;
+  for (const auto& entry : fs::recursive_directory_iterator(profiles_dir())) {
+    if (entry.is_regular_file() && entry.path().extension() == ".yaml") {
+      on_disk.push_back(fs::relative(entry.path(), profiles_dir()).string());
+    }
+  }
+  std::sort(on_disk.begin(), on_disk.end());
+  std::vector<std::string> built_in;
+  for (const BuiltinProfileFile& file : builtin_profile_files()) {
+    built_in.emplace_back(file.path);
+    EXPECT_EQ(file.text,
+              llmscale::testing::read_file(profiles_dir() + "/" + std::string(file.path)))
+        << file.path;
+  }
+  EXPECT_EQ(built_in, on_disk);
+  EXPECT_THAT(built_in, ::testing::Contains("models/llama-3.1-8b.yaml"));
+}
+
+// No directory at all (a binary run far from the repository): every shipped profile loads from
+// the built-in texts, the same as from profiles/.
+TEST(ProfileLookupTest, ShippedProfilesLoadWithoutAnyDirectory) {
+  ProfileSearch nothing_on_disk;
+  for (const auto& name : list_profiles(profiles_dir())) {
+    auto built_in = load_profile(nothing_on_disk, name);
+    ASSERT_TRUE(built_in) << built_in.error().message;
+    Profile from_disk = shipped(name);
+    EXPECT_EQ(built_in->description, from_disk.description) << name;
+    EXPECT_EQ(memory_plan(*built_in).num_blocks, memory_plan(from_disk).num_blocks) << name;
+  }
+  EXPECT_EQ(list_profiles(nothing_on_disk), list_profiles(profiles_dir()));
+}
+
+// The flag wins over the environment variable; either comes before the built-in profiles.
+TEST(ProfileLookupTest, FlagThenEnvironmentThenBuiltin) {
+  ProfileSearch flag = profile_search("/a", "/b");
+  ASSERT_EQ(flag.dirs.size(), 1u);
+  EXPECT_EQ(flag.dirs[0].path, "/a");
+  EXPECT_EQ(flag.dirs[0].from, "--profiles-dir");
+  EXPECT_TRUE(flag.builtin);
+  EXPECT_EQ(flag.describe(), "--profiles-dir /a, then the profiles built into llmscale");
+  ProfileSearch env = profile_search("", "/b");
+  ASSERT_EQ(env.dirs.size(), 1u);
+  EXPECT_EQ(env.dirs[0].path, "/b");
+  EXPECT_EQ(env.dirs[0].from, "$LLMSCALE_PROFILES");
+  ProfileSearch neither = profile_search("", "");
+  EXPECT_TRUE(neither.dirs.empty());
+  EXPECT_TRUE(neither.builtin);
+}
+
+// A user's directory comes first for deployments and for the models and accelerators they
+// name; what it lacks comes from the built-in profiles.
+TEST(ProfileLookupTest, UsersDirectoryShadowsBuiltinFileByFile) {
+  llmscale::testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/accelerators");
+  dir.write("accelerators/chip.yaml",
+            "name: chip\nmemory_gib: 80\nmemory_bandwidth_gb_per_s: 1000\npeak_bf16_tflops: 100\n");
+  // Mine: a built-in model on my own accelerator.
+  dir.write("mine.yaml", "description: mine\nmodel: llama-3.1-8b\naccelerator: chip\n");
+  // Same name as a shipped profile: mine wins.
+  dir.write("llama-3.1-8b-h100.yaml",
+            "description: my h100\nmodel: llama-3.1-8b\naccelerator: nvidia-h100-80gb\n");
+  ProfileSearch search = profile_search(dir.path(), "/ignored");
+
+  auto mine = load_profile(search, "mine");
+  ASSERT_TRUE(mine) << mine.error().message;
+  EXPECT_EQ(mine->model.name, "meta-llama/Llama-3.1-8B-Instruct");
+  EXPECT_EQ(mine->accelerator.name, "chip");
+  auto shadowed = load_profile(search, "llama-3.1-8b-h100");
+  ASSERT_TRUE(shadowed) << shadowed.error().message;
+  EXPECT_EQ(shadowed->description, "my h100");
+  auto builtin = load_profile(search, "gemma-7b-l4");
+  ASSERT_TRUE(builtin) << builtin.error().message;
+  EXPECT_EQ(builtin->description, shipped("gemma-7b-l4").description);
+
+  auto names = list_profiles(search);
+  EXPECT_THAT(names, ::testing::Contains("mine"));
+  EXPECT_THAT(names, ::testing::Contains("gemma-7b-tpu-v5e-8"));
+  EXPECT_EQ(std::count(names.begin(), names.end(), "llama-3.1-8b-h100"), 1);
+
+  // Built-in profiles off: only the directory.
+  search.builtin = false;
+  EXPECT_FALSE(load_profile(search, "gemma-7b-l4"));
+  EXPECT_THAT(list_profiles(search), ::testing::ElementsAre("llama-3.1-8b-h100", "mine"));
+}
+
+// issue 11 item 14a: a missing profile says where it was looked for and which names exist
+// (before, a replica started outside the repository only logged `profile "x" not found`).
+TEST(ProfileLookupTest, MissingProfileSaysWhereItLookedAndWhatExists) {
+  auto missing = load_profile(profile_search("/no/such/dir", ""), "llama-3.1-8b-h10");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, core::ErrorCode::kNotFound);
+  const std::string& message = missing.error().message;
+  EXPECT_THAT(message, HasSubstr("profile \"llama-3.1-8b-h10\" not found"));
+  EXPECT_THAT(message, HasSubstr("/no/such/dir/llama-3.1-8b-h10.yaml (no such directory)"));
+  EXPECT_THAT(message, HasSubstr("built-in profiles/llama-3.1-8b-h10.yaml"));
+  EXPECT_THAT(message, HasSubstr("known profiles: gemma-7b-l4, gemma-7b-tpu-v5e-8, "));
+  EXPECT_THAT(message, HasSubstr("llama-3.1-8b-h100"));
+
+  llmscale::testing::TempDir dir;
+  dir.write("dep.yaml", "model: no-such-model\naccelerator: nvidia-l4\n");
+  auto bad_model = load_profile(profile_search(dir.path(), ""), "dep");
+  ASSERT_FALSE(bad_model);
+  EXPECT_THAT(bad_model.error().message,
+              HasSubstr("model: \"no-such-model\" not found (looked for " + dir.path() +
+                        "/models/no-such-model.yaml, built-in profiles/models/no-such-model.yaml; "
+                        "known: gemma-7b, llama-3.1-70b, llama-3.1-8b)"));
 }
 
 }  // namespace
