@@ -88,8 +88,7 @@ ApiStatus field_manager_required() {
 // Go's strconv.ParseBool truths, as the API server decodes boolean query parameters.
 bool query_true(const net::ServerRequest& request, std::string_view name) {
   auto v = request.query.get(name);
-  return v && (*v == "true" || *v == "1" || *v == "True" || *v == "TRUE" || *v == "t" ||
-               *v == "T");
+  return v && (*v == "true" || *v == "1" || *v == "True" || *v == "TRUE" || *v == "t" || *v == "T");
 }
 
 // ---- field selectors (apimachinery/pkg/fields) --------------------------------------------
@@ -159,8 +158,31 @@ struct ApiServer::Impl {
   ApiServerOptions options;
   std::vector<std::pair<std::string, std::string>> external_groups;
 
+  // The resources of the watches in progress (listener id -> timers), released by the watch
+  // when it ends or by the destructor when the server goes first: a watch coroutine's frame may
+  // be destroyed after the ApiServer (when its event loop is), and must not touch it then.
+  struct WatchResources {
+    core::Clock::TimerId timeout_timer = 0;
+    std::shared_ptr<core::Clock::TimerId> bookmark_timer;
+  };
+  std::map<int, WatchResources> watches;
+  std::shared_ptr<Impl*> self = std::make_shared<Impl*>(this);
+
   Impl(Store& s, core::Clock& c, std::vector<ResourceType> r, ApiServerOptions o)
       : store(s), clock(c), resources(std::move(r)), options(o) {}
+
+  ~Impl() {
+    while (!watches.empty()) end_watch(watches.begin()->first);
+  }
+
+  void end_watch(int listener) {
+    auto it = watches.find(listener);
+    if (it == watches.end()) return;
+    store.unsubscribe(listener);
+    if (it->second.timeout_timer != 0) clock.cancel(it->second.timeout_timer);
+    if (*it->second.bookmark_timer != 0) clock.cancel(*it->second.bookmark_timer);
+    watches.erase(it);
+  }
 
   const ResourceType* find(std::string_view group, std::string_view version,
                            std::string_view resource) const {
@@ -606,8 +628,32 @@ struct ApiServer::Impl {
 
   // ---- watch -------------------------------------------------------------------------------
 
+  // The last plain-JSON event line: every watcher of a change gets the same bytes, so one
+  // serialization serves them all (fan-out to 100 watchers would otherwise encode 100 times).
+  // Keyed by the object's uid and resourceVersion (one stored state), never by its address.
+  struct EventLineCache {
+    std::string uid;
+    std::string resource_version;
+    const char* type_name = nullptr;
+    std::string line;
+  };
+  mutable EventLineCache line_cache;
+
   std::string event_line(const char* type_name, const ResourceType& type, const Json& object,
                          bool as_table, std::string_view include) const {
+    if (!as_table) {
+      std::string uid = meta_string(object, "uid");
+      std::string version = meta_string(object, "resourceVersion");
+      if (uid.empty() || line_cache.uid != uid || line_cache.resource_version != version ||
+          line_cache.type_name != type_name) {
+        Json event = Json::object();
+        event["type"] = type_name;
+        event["object"] = object;
+        line_cache = {std::move(uid), std::move(version), type_name,
+                      core::to_compact_json(event) + "\n"};
+      }
+      return line_cache.line;
+    }
     Json event = Json::object();
     event["type"] = type_name;
     event["object"] =
@@ -711,24 +757,21 @@ struct ApiServer::Impl {
       for (const StoreEvent& e : *past) deliver(e);
     }
     // Unsubscribes and cancels the timers however the coroutine ends (also when its frame is
-    // destroyed unresumed at shutdown), so no callback outlives the frame it refers to.
+    // destroyed unresumed at shutdown), unless the server went first and did it already.
     auto bookmark_timer = std::make_shared<core::Clock::TimerId>(0);
     struct Cleanup {
-      Store& store;
-      core::Clock& clock;
+      std::weak_ptr<Impl*> server;
       int listener = 0;
-      core::Clock::TimerId timeout_timer = 0;
-      std::shared_ptr<core::Clock::TimerId> bookmark_timer;
       ~Cleanup() {
-        store.unsubscribe(listener);
-        if (timeout_timer != 0) clock.cancel(timeout_timer);
-        if (*bookmark_timer != 0) clock.cancel(*bookmark_timer);
+        if (auto impl = server.lock()) (*impl)->end_watch(listener);
       }
-    } cleanup{store, clock, 0, 0, bookmark_timer};
+    } cleanup{self, 0};
     cleanup.listener = store.subscribe([resource_key, deliver](const StoreEvent& e) {
       if (e.resource == resource_key) deliver(e);
     });
-    cleanup.timeout_timer = clock.call_after(timeout, [session] {
+    WatchResources& resources_of_watch = watches[cleanup.listener];
+    resources_of_watch.bookmark_timer = bookmark_timer;
+    resources_of_watch.timeout_timer = clock.call_after(timeout, [session] {
       session->timed_out = true;
       session->notifier.notify();
     });
