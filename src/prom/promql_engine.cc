@@ -14,6 +14,7 @@
 
 #include <re2/re2.h>
 
+#include "core/clock.h"
 #include "core/strings.h"
 #include "prom/float_text.h"
 #include "prom/promql_parser.h"
@@ -365,7 +366,11 @@ class Evaluator {
     lookback_ms_ =
         std::chrono::duration_cast<std::chrono::milliseconds>(options.lookback_delta).count();
     if (options.timeout.count() > 0) {
-      deadline_ = std::chrono::steady_clock::now() + options.timeout;
+      if (options.clock != nullptr) {
+        clock_deadline_ = options.clock->now() + options.timeout;
+      } else {
+        deadline_ = std::chrono::steady_clock::now() + options.timeout;
+      }
       has_deadline_ = true;
     }
   }
@@ -423,13 +428,43 @@ class Evaluator {
   }
 
   void check_deadline() const {
-    if (has_deadline_ && std::chrono::steady_clock::now() > deadline_) {
+    if (!has_deadline_) return;
+    bool late = options_.clock != nullptr ? options_.clock->now() > clock_deadline_
+                                          : std::chrono::steady_clock::now() > deadline_;
+    if (late) {
       throw EvalError{core::ErrorCode::kDeadlineExceeded,
                       "query timed out in expression evaluation"};
     }
   }
 
+  // Counts `units` of work against options.max_work, and checks the deadline every
+  // kDeadlineCheckEvery units, so one long step (a huge expression) still times out.
+  void charge(std::size_t units) {
+    work_ += units;
+    if (work_ > options_.max_work) {
+      throw EvalError{core::ErrorCode::kResourceExhausted,
+                      "query processing would touch too many samples and expressions in query "
+                      "execution (limit " +
+                          std::to_string(options_.max_work) + ")"};
+    }
+    if (work_ >= next_deadline_check_) {
+      next_deadline_check_ = work_ + kDeadlineCheckEvery;
+      check_deadline();
+    }
+  }
+  std::size_t work() const { return work_; }
+
+  // Every node evaluation goes through here: one unit for the node, one per sample it returns.
+  // Recursion depth is the tree's height, bounded by the parser (kMaxExprHeight).
   Value eval(const Expr& e, std::int64_t ts) {
+    charge(1);
+    Value v = eval_node(e, ts);
+    if (const auto* vec = std::get_if<Vector>(&v)) charge(vec->size());
+    return v;
+  }
+
+ private:
+  Value eval_node(const Expr& e, std::int64_t ts) {
     switch (e.kind) {
       case Expr::Kind::kNumber: return static_cast<const NumberLiteral&>(e).value;
       case Expr::Kind::kString: return static_cast<const StringLiteral&>(e).value;
@@ -446,6 +481,7 @@ class Evaluator {
     execution_error("unhandled expression");
   }
 
+ public:
   // The raw samples of a range selector at `ts` (instant query of `x[5m]`).
   std::vector<MatrixSeries> eval_matrix(const MatrixSelector& ms, std::int64_t ts) {
     std::vector<MatrixSeries> out;
@@ -501,6 +537,7 @@ class Evaluator {
                                  [](const SamplePoint& p, std::int64_t t) { return p.t < t; });
       auto hi = std::upper_bound(lo, pts.end(), maxt,
                                  [](std::int64_t t, const SamplePoint& p) { return t < p.t; });
+      charge(static_cast<std::size_t>(hi - lo) + 1);
       Window w{&d.series[i].labels, &dropped[i], {}};
       for (auto it = lo; it != hi; ++it) {
         if (!is_stale_nan(it->v)) w.points.push_back(*it);
@@ -1283,9 +1320,13 @@ class Evaluator {
   std::int64_t end_;
   std::int64_t step_;
   std::int64_t lookback_ms_ = 0;
+  static constexpr std::size_t kDeadlineCheckEvery = 4096;
   bool has_deadline_ = false;
   std::chrono::steady_clock::time_point deadline_;
+  core::Time clock_deadline_;
   std::size_t loaded_samples_ = 0;
+  std::size_t work_ = 0;
+  std::size_t next_deadline_check_ = kDeadlineCheckEvery;
   std::unordered_map<const VectorSelector*, SelectorData> selectors_;
   std::unordered_map<const Call*, ReplaceState> replace_;
   std::unordered_map<const Call*, std::unordered_map<std::string, std::string>> range_outputs_;
