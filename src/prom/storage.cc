@@ -185,10 +185,11 @@ core::Result<MemSeries*> Storage::acquire(const Labels& labels, bool* created) {
     return s;
   }
   if (index_->all.size() >= options_.max_series) {
+    // Worded like Prometheus' "sample limit exceeded (limit N)": it becomes the lastError of
+    // the target whose scrape hit the cap.
     return core::make_error(core::ErrorCode::kResourceExhausted,
-                            "series limit of " + std::to_string(options_.max_series) +
-                                " reached; series " + labels.to_series_string() +
-                                " was not created");
+                            "series limit exceeded (limit " + std::to_string(options_.max_series) +
+                                "): series " + labels.to_series_string() + " was not created");
   }
   auto series = std::make_unique<MemSeries>(index_->next_ref++, labels, hash);
   MemSeries* s = series.get();
