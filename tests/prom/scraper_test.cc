@@ -18,9 +18,11 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "net/client.h"
 #include "net/event_loop.h"
 #include "net/http.h"
 #include "net/server.h"
+#include "prom/collector.h"
 #include "prom/pod_source.h"
 #include "prom/promql_engine.h"
 #include "prom/scrape_config.h"
@@ -433,6 +435,45 @@ TEST_F(SeriesCapScraperTest, TargetOverTheSeriesCapIsDownWithTheReason) {
   EXPECT_FALSE(last_event_for(a.address())->up);
   EXPECT_TRUE(last_event_for(a.address())->error.starts_with("series limit exceeded (limit 10)"));
   EXPECT_EQ(scraper_->stats().series_limit_exceeded, 4u);
+}
+
+// The collector exposes those failures on its /metrics.
+TEST_F(SeriesCapScraperTest, CollectorCountsSeriesLimitFailures) {
+  FakeTarget& t = add_target(kHealthyBody);  // needs 7 series; the collector's storage holds 3
+  CollectorOptions options;
+  options.port = 0;
+  options.storage.max_series = 3;
+  Collector collector(loop_, clock_, options);
+  auto config = parse_collect_config("scrape_configs:\n" + job("vllm", {t.address()}));
+  ASSERT_TRUE(config.has_value());
+  ASSERT_TRUE(collector.start(*config).has_value());
+  clock_.advance(1s);
+  ASSERT_TRUE(loop_.run_until([&] { return collector.scraper().stats().scrapes >= 1; }, kWait));
+  auto status = collector.scraper().targets_matching(Labels{{"job", "vllm"}});
+  ASSERT_EQ(status.size(), 1u);
+  EXPECT_EQ(status[0].health, TargetHealth::kDown);
+  EXPECT_TRUE(status[0].last_error.starts_with("series limit exceeded (limit 3): series "))
+      << status[0].last_error;
+
+  net::HttpClient client(loop_);
+  std::optional<core::Result<net::Response>> metrics;
+  net::spawn(loop_,
+             [](net::HttpClient& c, std::string url,
+                std::optional<core::Result<net::Response>>& out) -> net::Awaitable<void> {
+               out = co_await c.request(net::Request::get(url));
+             }(client, collector.url() + "/metrics", metrics));
+  ASSERT_TRUE(loop_.run_until([&] { return metrics.has_value(); }, kWait));
+  ASSERT_TRUE(metrics->has_value()) << metrics->error().to_string();
+  EXPECT_NE((*metrics)->body.find("\nprometheus_target_scrapes_exceeded_series_limit_total 1\n"),
+            std::string::npos)
+      << (*metrics)->body;
+
+  bool stopped = false;
+  net::spawn(loop_, [](Collector& c, bool& done) -> net::Awaitable<void> {
+    co_await c.stop();
+    done = true;
+  }(collector, stopped));
+  ASSERT_TRUE(loop_.run_until([&] { return stopped; }, kWait));
 }
 
 TEST_F(ScraperTest, TargetLimitFailsEveryScrapeOfThePool) {
