@@ -452,7 +452,6 @@ class Evaluator {
       check_deadline();
     }
   }
-  std::size_t work() const { return work_; }
 
   // Every node evaluation goes through here: one unit for the node, one per sample it returns.
   // Recursion depth is the tree's height, bounded by the parser (kMaxExprHeight).
@@ -575,8 +574,8 @@ class Evaluator {
       return scalar_binop(b.op, scalar_of(lv), scalar_of(rv));
     }
     if (ls || rs) {
-      Vector vec = std::get<Vector>(ls ? std::move(rv) : std::move(lv));
       double scalar = ls ? scalar_of(lv) : scalar_of(rv);
+      Vector vec = std::get<Vector>(ls ? std::move(rv) : std::move(lv));
       Vector out = vector_scalar_binop(b.op, std::move(vec), scalar, /*swap=*/ls, b.return_bool);
       for (Sample& s : out) s.t = ts;
       check_unique(out);
@@ -761,7 +760,7 @@ class Evaluator {
       }
     }
     Vector in = vector_of(*a.expr, ts);
-    Vector out = aggregate(a, param, label_param, std::move(in));
+    Vector out = aggregate(a, param, label_param, in);
     for (Sample& s : out) s.t = ts;
     // Unique by construction: groups are keyed by their output labels.
     return out;
@@ -787,7 +786,7 @@ class Evaluator {
   }
 
   Vector aggregate(const AggregateExpr& a, double param, const std::string& value_label,
-                   Vector vec) {
+                   const Vector& vec) {
     AggregateOp op = a.op;
     std::int64_t k = 0;
     if (op == AggregateOp::kTopK || op == AggregateOp::kBottomK) {
@@ -821,7 +820,7 @@ class Evaluator {
     std::vector<Group> groups;
     std::vector<Label> kept;
     std::string key;
-    for (Sample& s : vec) {
+    for (const Sample& s : vec) {
       Labels metric = s.metric;
       if (op == AggregateOp::kCountValues) {
         LabelsBuilder b(metric);
@@ -1100,14 +1099,14 @@ class Evaluator {
     return b.labels();
   }
 
-  Vector histogram_quantile(double q, Vector in, std::int64_t ts) {
+  Vector histogram_quantile(double q, const Vector& in, std::int64_t ts) {
     struct HistogramGroup {
       Labels metric;
       std::vector<Bucket> buckets;
     };
     std::unordered_map<std::string, std::size_t> index;
     std::vector<HistogramGroup> groups;
-    for (Sample& s : in) {
+    for (const Sample& s : in) {
       auto upper = parse_prom_float(s.metric.get(kBucketLabel));
       if (!upper) continue;  // no or malformed `le`: skipped, as Prometheus does
       std::string key = label_signature(s.metric, {std::string(kBucketLabel)}, false);
@@ -1143,6 +1142,7 @@ class Evaluator {
       re2::StringPiece input(src_value);
       if (re.Match(input, 0, input.size(), re2::RE2::ANCHOR_BOTH, sub.data(), ngroups)) {
         std::vector<std::string_view> groups;
+        groups.reserve(sub.size());
         for (const auto& g : sub) {
           groups.push_back(g.data() == nullptr ? std::string_view()
                                                : std::string_view(g.data(), g.size()));

@@ -894,7 +894,7 @@ class Parser {
     return labels;
   }
 
-  ExprPtr parse_selector(std::string name, std::size_t start) {
+  ExprPtr parse_selector(const std::string& name, std::size_t start) {
     count_element(start);
     auto vs = std::make_unique<VectorSelector>();
     vs->start = start;
