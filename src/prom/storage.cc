@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -540,8 +541,10 @@ StorageStats Storage::stats() const {
   for (const auto& [name, values] : index_->postings) {
     st.memory_bytes += name.capacity() + 64;
     for (const auto& [value, list] : values) {
-      st.memory_bytes +=
-          value.capacity() + 64 + sizeof(list) + (list.capacity() - list.size()) * sizeof(void*);
+      // The posting list's own object (its elements are counted above) plus its spare capacity.
+      using PostingList = std::remove_cvref_t<decltype(list)>;
+      st.memory_bytes += value.capacity() + 64 + sizeof(PostingList) +
+                         (list.capacity() - list.size()) * sizeof(void*);
     }
   }
   std::int64_t max_time = max_time_.load(std::memory_order_relaxed);
