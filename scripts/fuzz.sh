@@ -18,10 +18,17 @@ for t in "${targets[@]}"; do
   artifacts=build-fuzz/artifacts/$t
   mkdir -p "$artifacts"
   [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
+  # fuzz/<target without _fuzz>.dict: tokens of the input language (PromQL operators, keywords,
+  # function names), so mutations build grammatical inputs such as long operator chains.
+  dict=()
+  [ -f "fuzz/${t%_fuzz}.dict" ] && dict=(-dict="fuzz/${t%_fuzz}.dict")
   echo "fuzz: $t for ${seconds}s"
   status=0
+  # -max_len=65536: room for inputs past the parsers' bounds (a 1,000-level operator chain is
+  # ~2 KB, 10,000 label matchers ~60 KB); the corpus seeds start that long.
   build-fuzz/fuzz/"$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" >"$artifacts/log" 2>&1 || status=$?
+    "${dict[@]}" -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" >"$artifacts/log" 2>&1 ||
+    status=$?
   grep -E 'stat::number_of_executed_units' "$artifacts/log" || true
   rm -rf "$work"
   if [ "$status" -ne 0 ]; then

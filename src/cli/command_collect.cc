@@ -127,7 +127,10 @@ void add_collect_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--retention", options.retention, "how long samples are kept")
       ->capture_default_str();
-  cmd->add_option("--max-series", options.max_series, "cap on stored series")
+  cmd->add_option("--max-series", options.max_series,
+                  "cap on stored series; a scrape needing a new series over it fails (target "
+                  "down, lastError \"series limit exceeded\", "
+                  "prometheus_target_scrapes_exceeded_series_limit_total)")
       ->capture_default_str();
   cmd->add_option("--default-body-size-limit", options.default_body_limit,
                   "body limit for scrape configs without body_size_limit (0: none)")

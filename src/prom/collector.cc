@@ -25,6 +25,7 @@ struct Collector::SelfMetrics {
   Counter* failed = nullptr;
   Counter* body_limit = nullptr;
   Counter* sample_limit = nullptr;
+  Counter* series_limit = nullptr;
   Counter* timeouts = nullptr;
   Counter* cpu = nullptr;
   ScraperStats last;
@@ -80,6 +81,12 @@ Collector::Collector(net::EventLoop& loop, core::Clock& clock, CollectorOptions 
   self_->sample_limit =
       counter("prometheus_target_scrapes_exceeded_sample_limit_total",
               "Total number of scrapes that hit the sample limit and were rejected.");
+  // Not in Prometheus (it has no storage-wide series cap); named like the scrape-limit counters
+  // above, which count the same kind of failed scrape.
+  self_->series_limit = counter(
+      "prometheus_target_scrapes_exceeded_series_limit_total",
+      "Total number of scrapes that failed because the storage's series limit (--max-series) "
+      "refused one of their series.");
   self_->timeouts = counter("prometheus_target_scrapes_timed_out_total",
                             "Total number of scrapes that timed out.");
   self_->cpu =
@@ -113,6 +120,7 @@ void Collector::refresh_metrics() {
   delta(m.failed, s.failed_scrapes, m.last.failed_scrapes);
   delta(m.body_limit, s.body_size_limit_exceeded, m.last.body_size_limit_exceeded);
   delta(m.sample_limit, s.sample_limit_exceeded, m.last.sample_limit_exceeded);
+  delta(m.series_limit, s.series_limit_exceeded, m.last.series_limit_exceeded);
   delta(m.timeouts, s.timeouts, m.last.timeouts);
   m.last = s;
   double cpu = process_cpu_seconds();

@@ -179,6 +179,7 @@ QueryOptions query_options(const ApiOptions& options, std::optional<core::Durati
   QueryOptions q;
   q.lookback_delta = options.lookback_delta;
   q.max_samples = options.max_samples;
+  q.max_work = options.max_work;
   core::Duration effective = options.query_timeout;
   if (timeout && *timeout < effective) effective = *timeout;
   q.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(effective);

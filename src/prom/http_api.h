@@ -55,6 +55,8 @@ struct ApiOptions {
   core::Duration query_timeout = std::chrono::minutes(2);
   core::Duration lookback_delta = std::chrono::minutes(5);
   std::size_t max_samples = 50'000'000;
+  // QueryOptions::max_work: expression nodes and samples one query may touch.
+  std::size_t max_work = 500'000'000;
   // /api/v1/status/buildinfo.
   std::string version = "2.42.0";
   std::string revision = "llmscale";

@@ -135,13 +135,18 @@ ValueType Expr::type() const {
     case Kind::kMatrixSelector: return ValueType::kMatrix;
     case Kind::kAggregate: return ValueType::kVector;
     case Kind::kBinary: {
+      if (cached_type != ValueType::kNone) return cached_type;
       const auto& b = static_cast<const BinaryExpr&>(*this);
       return b.lhs->type() == ValueType::kScalar && b.rhs->type() == ValueType::kScalar
                  ? ValueType::kScalar
                  : ValueType::kVector;
     }
-    case Kind::kUnary: return static_cast<const UnaryExpr&>(*this).expr->type();
-    case Kind::kParen: return static_cast<const ParenExpr&>(*this).expr->type();
+    case Kind::kUnary:
+      if (cached_type != ValueType::kNone) return cached_type;
+      return static_cast<const UnaryExpr&>(*this).expr->type();
+    case Kind::kParen:
+      if (cached_type != ValueType::kNone) return cached_type;
+      return static_cast<const ParenExpr&>(*this).expr->type();
     case Kind::kCall: return static_cast<const Call&>(*this).func->return_type;
   }
   return ValueType::kNone;

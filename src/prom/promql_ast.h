@@ -99,6 +99,13 @@ struct Expr {
   const Kind kind;
   std::size_t start = 0;  // byte offsets of the node in the query
   std::size_t end = 0;
+  // Set by the parser: nodes on the longest path from here down to a leaf (1 for a leaf). The
+  // parser rejects trees higher than kMaxExprHeight (promql_parser.h), so every recursive walker
+  // (printer, type(), evaluator, destructor) recurses at most that deep.
+  std::uint32_t height = 1;
+  // Set by the parser on binary, unary and paren nodes so type() does not walk the subtree (a
+  // chain `1+1+...` would otherwise cost O(n^2)); kNone: type() computes it.
+  ValueType cached_type = ValueType::kNone;
 };
 using ExprPtr = std::unique_ptr<Expr>;
 

@@ -14,6 +14,7 @@
 
 #include <re2/re2.h>
 
+#include "core/clock.h"
 #include "core/strings.h"
 #include "prom/float_text.h"
 #include "prom/promql_parser.h"
@@ -365,7 +366,11 @@ class Evaluator {
     lookback_ms_ =
         std::chrono::duration_cast<std::chrono::milliseconds>(options.lookback_delta).count();
     if (options.timeout.count() > 0) {
-      deadline_ = std::chrono::steady_clock::now() + options.timeout;
+      if (options.clock != nullptr) {
+        clock_deadline_ = options.clock->now() + options.timeout;
+      } else {
+        deadline_ = std::chrono::steady_clock::now() + options.timeout;
+      }
       has_deadline_ = true;
     }
   }
@@ -423,13 +428,42 @@ class Evaluator {
   }
 
   void check_deadline() const {
-    if (has_deadline_ && std::chrono::steady_clock::now() > deadline_) {
+    if (!has_deadline_) return;
+    bool late = options_.clock != nullptr ? options_.clock->now() > clock_deadline_
+                                          : std::chrono::steady_clock::now() > deadline_;
+    if (late) {
       throw EvalError{core::ErrorCode::kDeadlineExceeded,
                       "query timed out in expression evaluation"};
     }
   }
 
+  // Counts `units` of work against options.max_work, and checks the deadline every
+  // kDeadlineCheckEvery units, so one long step (a huge expression) still times out.
+  void charge(std::size_t units) {
+    work_ += units;
+    if (work_ > options_.max_work) {
+      throw EvalError{core::ErrorCode::kResourceExhausted,
+                      "query processing would touch too many samples and expressions in query "
+                      "execution (limit " +
+                          std::to_string(options_.max_work) + ")"};
+    }
+    if (work_ >= next_deadline_check_) {
+      next_deadline_check_ = work_ + kDeadlineCheckEvery;
+      check_deadline();
+    }
+  }
+
+  // Every node evaluation goes through here: one unit for the node, one per sample it returns.
+  // Recursion depth is the tree's height, bounded by the parser (kMaxExprHeight).
   Value eval(const Expr& e, std::int64_t ts) {
+    charge(1);
+    Value v = eval_node(e, ts);
+    if (const auto* vec = std::get_if<Vector>(&v)) charge(vec->size());
+    return v;
+  }
+
+ private:
+  Value eval_node(const Expr& e, std::int64_t ts) {
     switch (e.kind) {
       case Expr::Kind::kNumber: return static_cast<const NumberLiteral&>(e).value;
       case Expr::Kind::kString: return static_cast<const StringLiteral&>(e).value;
@@ -446,6 +480,7 @@ class Evaluator {
     execution_error("unhandled expression");
   }
 
+ public:
   // The raw samples of a range selector at `ts` (instant query of `x[5m]`).
   std::vector<MatrixSeries> eval_matrix(const MatrixSelector& ms, std::int64_t ts) {
     std::vector<MatrixSeries> out;
@@ -501,6 +536,7 @@ class Evaluator {
                                  [](const SamplePoint& p, std::int64_t t) { return p.t < t; });
       auto hi = std::upper_bound(lo, pts.end(), maxt,
                                  [](std::int64_t t, const SamplePoint& p) { return t < p.t; });
+      charge(static_cast<std::size_t>(hi - lo) + 1);
       Window w{&d.series[i].labels, &dropped[i], {}};
       for (auto it = lo; it != hi; ++it) {
         if (!is_stale_nan(it->v)) w.points.push_back(*it);
@@ -538,8 +574,8 @@ class Evaluator {
       return scalar_binop(b.op, scalar_of(lv), scalar_of(rv));
     }
     if (ls || rs) {
-      Vector vec = std::get<Vector>(ls ? std::move(rv) : std::move(lv));
       double scalar = ls ? scalar_of(lv) : scalar_of(rv);
+      Vector vec = std::get<Vector>(ls ? std::move(rv) : std::move(lv));
       Vector out = vector_scalar_binop(b.op, std::move(vec), scalar, /*swap=*/ls, b.return_bool);
       for (Sample& s : out) s.t = ts;
       check_unique(out);
@@ -724,7 +760,7 @@ class Evaluator {
       }
     }
     Vector in = vector_of(*a.expr, ts);
-    Vector out = aggregate(a, param, label_param, std::move(in));
+    Vector out = aggregate(a, param, label_param, in);
     for (Sample& s : out) s.t = ts;
     // Unique by construction: groups are keyed by their output labels.
     return out;
@@ -750,7 +786,7 @@ class Evaluator {
   }
 
   Vector aggregate(const AggregateExpr& a, double param, const std::string& value_label,
-                   Vector vec) {
+                   const Vector& vec) {
     AggregateOp op = a.op;
     std::int64_t k = 0;
     if (op == AggregateOp::kTopK || op == AggregateOp::kBottomK) {
@@ -784,7 +820,7 @@ class Evaluator {
     std::vector<Group> groups;
     std::vector<Label> kept;
     std::string key;
-    for (Sample& s : vec) {
+    for (const Sample& s : vec) {
       Labels metric = s.metric;
       if (op == AggregateOp::kCountValues) {
         LabelsBuilder b(metric);
@@ -1063,14 +1099,14 @@ class Evaluator {
     return b.labels();
   }
 
-  Vector histogram_quantile(double q, Vector in, std::int64_t ts) {
+  Vector histogram_quantile(double q, const Vector& in, std::int64_t ts) {
     struct HistogramGroup {
       Labels metric;
       std::vector<Bucket> buckets;
     };
     std::unordered_map<std::string, std::size_t> index;
     std::vector<HistogramGroup> groups;
-    for (Sample& s : in) {
+    for (const Sample& s : in) {
       auto upper = parse_prom_float(s.metric.get(kBucketLabel));
       if (!upper) continue;  // no or malformed `le`: skipped, as Prometheus does
       std::string key = label_signature(s.metric, {std::string(kBucketLabel)}, false);
@@ -1106,6 +1142,7 @@ class Evaluator {
       re2::StringPiece input(src_value);
       if (re.Match(input, 0, input.size(), re2::RE2::ANCHOR_BOTH, sub.data(), ngroups)) {
         std::vector<std::string_view> groups;
+        groups.reserve(sub.size());
         for (const auto& g : sub) {
           groups.push_back(g.data() == nullptr ? std::string_view()
                                                : std::string_view(g.data(), g.size()));
@@ -1283,9 +1320,13 @@ class Evaluator {
   std::int64_t end_;
   std::int64_t step_;
   std::int64_t lookback_ms_ = 0;
+  static constexpr std::size_t kDeadlineCheckEvery = 4096;
   bool has_deadline_ = false;
   std::chrono::steady_clock::time_point deadline_;
+  core::Time clock_deadline_;
   std::size_t loaded_samples_ = 0;
+  std::size_t work_ = 0;
+  std::size_t next_deadline_check_ = kDeadlineCheckEvery;
   std::unordered_map<const VectorSelector*, SelectorData> selectors_;
   std::unordered_map<const Call*, ReplaceState> replace_;
   std::unordered_map<const Call*, std::unordered_map<std::string, std::string>> range_outputs_;

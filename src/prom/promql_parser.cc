@@ -1,6 +1,7 @@
 // PromQL lexer and parser with Prometheus' precedence, type checks and error wording.
 #include "prom/promql_parser.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -608,22 +609,38 @@ class Parser {
     return t.pos + t.text.size();
   }
 
-  // Bounds recursion (parentheses, unary operators, nested calls) so hostile input cannot
-  // exhaust the stack; Prometheus' yacc parser has no such limit but no real query nests this deep.
-  static constexpr int kMaxDepth = 500;
+  // Bounds of the query (promql_parser.h); Prometheus' yacc parser has none, but without them one
+  // POST of `1+1+...` overflows the stack of every recursive walker.
+  static std::string nesting_error() {
+    return "expression nesting exceeds " + std::to_string(kMaxExprHeight) + " levels";
+  }
+  // Bounds the parser's own recursion: every level of recursion passes through parse_unary()
+  // once (parentheses, unary operators, calls, aggregations, right operands). `-` before a
+  // number folds into the literal, so this is checked besides the height of the tree.
   struct DepthGuard {
     explicit DepthGuard(Parser& p) : parser(p) {
-      if (++parser.depth_ > kMaxDepth) {
-        throw ParseError{parser.peek().pos,
-                         "expression nesting exceeds " + std::to_string(kMaxDepth) + " levels"};
-      }
+      if (++parser.depth_ > kMaxExprHeight) throw ParseError{parser.peek().pos, nesting_error()};
     }
     ~DepthGuard() { --parser.depth_; }
     Parser& parser;
   };
+  // Counts one expression, label matcher or label name against kMaxExprElements.
+  void count_element(std::size_t pos) {
+    if (++elements_ > kMaxExprElements) {
+      throw ParseError{pos, "query has more than " + std::to_string(kMaxExprElements) +
+                                " expressions, label matchers and label names"};
+    }
+  }
+  // An inner node over children of height `child_height`: sets its height and type cache, and
+  // rejects a tree higher than kMaxExprHeight (a left-deep chain `a+b+c+...` is built by the loop
+  // in parse_expr, not by recursion, so only this check bounds it).
+  void admit(Expr& e, std::uint32_t child_height, std::size_t pos) {
+    count_element(pos);
+    e.height = child_height + 1;
+    if (e.height > kMaxExprHeight) throw ParseError{pos, nesting_error()};
+  }
 
   ExprPtr parse_expr(int min_prec) {
-    DepthGuard guard(*this);
     ExprPtr lhs = parse_unary();
     while (true) {
       auto info = binop_of(peek().type);
@@ -649,11 +666,16 @@ class Parser {
         }
       }
       ExprPtr rhs = parse_expr(info->right_assoc ? info->prec : info->prec + 1);
+      admit(*bin, std::max(lhs->height, rhs->height), op_pos);
       bin->start = lhs->start;
       bin->end = rhs->end;
       bin->lhs = std::move(lhs);
       bin->rhs = std::move(rhs);
       check_binary(*bin, matching, has_matching_clause, op_pos);
+      bin->cached_type =
+          bin->lhs->type() == ValueType::kScalar && bin->rhs->type() == ValueType::kScalar
+              ? ValueType::kScalar
+              : ValueType::kVector;
       lhs = std::move(bin);
     }
   }
@@ -725,6 +747,8 @@ class Parser {
                              core::go_quote(documented_type(type))};
       }
       auto u = std::make_unique<UnaryExpr>();
+      admit(*u, operand->height, start);
+      u->cached_type = type;
       u->negate = t == Tok::kSub;
       u->start = start;
       u->end = operand->end;
@@ -753,6 +777,7 @@ class Parser {
         auto& vs = static_cast<VectorSelector&>(*e);
         if (vs.has_offset) throw ParseError{e->start, "no offset modifiers allowed before range"};
         auto ms = std::make_unique<MatrixSelector>();
+        admit(*ms, e->height, e->start);
         ms->start = e->start;
         ms->end = end_of_previous();
         ms->range_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*range).count();
@@ -796,6 +821,7 @@ class Parser {
     const Token& t = peek();
     switch (t.type) {
       case Tok::kNumber: {
+        count_element(t.pos);
         auto n = std::make_unique<NumberLiteral>();
         n->start = t.pos;
         n->end = t.pos + t.text.size();
@@ -806,6 +832,7 @@ class Parser {
         return n;
       }
       case Tok::kString: {
+        count_element(t.pos);
         auto s = std::make_unique<StringLiteral>();
         s->start = t.pos;
         s->end = t.pos + t.text.size();
@@ -818,6 +845,8 @@ class Parser {
         auto p = std::make_unique<ParenExpr>();
         p->expr = parse_expr(0);
         if (peek().type != Tok::kRParen) unexpected("paren expression", "\")\"");
+        admit(*p, p->expr->height, start);
+        p->cached_type = p->expr->type();
         p->start = start;
         p->end = next().pos + 1;
         return p;
@@ -853,6 +882,7 @@ class Parser {
     while (true) {
       if (peek().type == Tok::kRParen) break;
       if (!is_label_token(peek())) unexpected(context, "label");
+      count_element(peek().pos);
       labels.emplace_back(next().text);
       if (peek().type == Tok::kComma) {
         next();
@@ -864,7 +894,8 @@ class Parser {
     return labels;
   }
 
-  ExprPtr parse_selector(std::string name, std::size_t start) {
+  ExprPtr parse_selector(const std::string& name, std::size_t start) {
+    count_element(start);
     auto vs = std::make_unique<VectorSelector>();
     vs->start = start;
     vs->name = name;
@@ -879,6 +910,7 @@ class Parser {
         }
         std::string label_name(label.text);
         std::size_t label_pos = label.pos;
+        count_element(label_pos);
         next();
         MatchType type;
         switch (peek().type) {
@@ -952,6 +984,9 @@ class Parser {
     call->func = spec;
     call->args = parse_args("function call");
     call->end = end_of_previous();
+    std::uint32_t child_height = 0;
+    for (const auto& a : call->args) child_height = std::max(child_height, a->height);
+    admit(*call, child_height, call->start);
     check_call(*call);
     return call;
   }
@@ -1027,6 +1062,7 @@ class Parser {
     } else {
       agg->expr = std::move(args[0]);
     }
+    admit(*agg, std::max(agg->expr->height, agg->param ? agg->param->height : 0u), agg->start);
     check_type(*agg->expr, ValueType::kVector, "aggregation expression");
     return agg;
   }
@@ -1034,7 +1070,8 @@ class Parser {
   std::string_view input_;
   std::vector<Token> tokens_;
   std::size_t index_ = 0;
-  int depth_ = 0;
+  std::uint32_t depth_ = 0;
+  std::size_t elements_ = 0;
 };
 
 core::Error make_parse_error(std::string_view query, const ParseError& e) {

@@ -10,9 +10,19 @@
 // Errors read like Prometheus': "1:6: parse error: expected type range vector in call to function
 // \"rate\", got instant vector" — line and column (1-based, in bytes) of the offending token.
 // Not supported (clear errors): subqueries `x[5m:1m]` and the `@` modifier.
+//
+// Bounds (llmscale's; Prometheus' yacc parser has none, and one POST of `1+1+...` could otherwise
+// exhaust the stack of every recursive walker): the syntax tree may be at most kMaxExprHeight
+// levels high — every construct counts, a chain of binary operators one level per operator — and
+// hold at most kMaxExprElements expressions, label matchers and grouping/matching label names.
+// Either error is a parse error ("bad_data"): "1:N: parse error: expression nesting exceeds 1000
+// levels" / "... query has more than 10000 expressions, label matchers and label names".
+// Parsing is linear in the query's length.
 // Pure functions; thread-safe.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +31,9 @@
 #include "prom/promql_ast.h"
 
 namespace llmscale::prom {
+
+inline constexpr std::uint32_t kMaxExprHeight = 1000;
+inline constexpr std::size_t kMaxExprElements = 10000;
 
 core::Result<ExprPtr> parse_promql(std::string_view query);
 

@@ -6,7 +6,7 @@
 // Errors map onto the API's error types:
 //   kInvalidArgument     -> "bad_data"   (HTTP 400): parse errors, bad parameters
 //   kFailedPrecondition  -> "execution"  (HTTP 422): e.g. many-to-many matching, duplicate series
-//   kResourceExhausted   -> "execution"  (HTTP 422): too many samples
+//   kResourceExhausted   -> "execution"  (HTTP 422): too many samples, too much work
 //   kDeadlineExceeded    -> "timeout"    (HTTP 503)
 //   kCancelled           -> "canceled"   (HTTP 503)
 //   kUnavailable         -> "unavailable"(HTTP 503): a remote backend is down
@@ -28,6 +28,10 @@
 #include "core/time.h"
 #include "prom/labels.h"
 #include "prom/xor_chunk.h"
+
+namespace llmscale::core {
+class Clock;
+}
 
 namespace llmscale::prom {
 
@@ -69,10 +73,18 @@ struct QueryResult {
 struct QueryOptions {
   // Prometheus' --query.lookback-delta.
   core::Duration lookback_delta = std::chrono::minutes(5);
-  // Wall-clock budget of one query (checked between evaluation steps); zero means none.
+  // Wall-clock budget of one query (checked while selectors load, between evaluation steps and
+  // every few thousand units of work inside one step); zero means none.
   std::chrono::milliseconds timeout{0};
+  // Where the timeout's "now" comes from (tests: a fake clock); nullptr: std::chrono::steady_clock.
+  const core::Clock* clock = nullptr;
   // Prometheus' --query.max-samples: samples held in memory at once.
   std::size_t max_samples = 50'000'000;
+  // llmscale's bound on the work of one query (Prometheus has only the timeout): one unit per
+  // expression node evaluated at one step plus one per sample a node reads or produces, summed
+  // over all steps. Over it: kResourceExhausted "query processing would touch too many samples
+  // and expressions in query execution (limit N)".
+  std::size_t max_work = 500'000'000;
 };
 
 class QueryEngine {

@@ -138,6 +138,11 @@ IngestReport ingest_scrape(TargetAppender& appender, std::string_view body,
         }
       }
       appender.append_new(parser.series(), labels, parser.value(), ts);
+      if (appender.series_limit_error()) {
+        report.series_limit_exceeded = true;
+        return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
+                           *appender.series_limit_error(), std::move(report));
+      }
     }
     if (options.sample_limit > 0 && appender.batch_samples() > options.sample_limit) {
       return fail_scrape(
@@ -152,6 +157,12 @@ IngestReport ingest_scrape(TargetAppender& appender, std::string_view body,
   report.samples_post_relabeling = appender.batch_samples();
   report.series_added = appender.batch_stats().series_added;
   append_report_series(appender, options, report, scrape_duration_seconds);
+  if (appender.series_limit_error()) {
+    // A report series (`up`, ...) is new and over the cap: the scrape fails too.
+    report.series_limit_exceeded = true;
+    return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
+                       *appender.series_limit_error(), std::move(report));
+  }
   report.stats = appender.commit();
   return report;
 }

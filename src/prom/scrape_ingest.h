@@ -6,7 +6,11 @@
 // `exported_<name>` unless honor_labels), metric relabeling runs, and the result is cached.
 // The whole scrape fails (and, as in Prometheus, everything the target exposed last time is
 // marked stale) when the body does not parse, when more than `sample_limit` samples survive
-// relabeling, when a new series exceeds a label limit, or when relabeling removes __name__. Every
+// relabeling, when a new series exceeds a label limit, when relabeling removes __name__, or when
+// the Storage's series cap (StorageOptions::max_series) refuses one of its new series, report
+// series included: "series limit exceeded (limit N): series ... was not created". Prometheus has
+// no storage-wide cap; this fails the scrape the way its sample_limit does (up=0, health "down",
+// the reason as lastError) instead of dropping the series silently. Every
 // scrape then appends the report series `up`, `scrape_duration_seconds`, `scrape_samples_scraped`,
 // `scrape_samples_post_metric_relabeling` and `scrape_series_added` with the target labels.
 //
@@ -44,7 +48,8 @@ struct IngestOptions {
 
 struct IngestReport {
   bool up = false;
-  std::optional<core::Error> error;  // why the scrape failed
+  std::optional<core::Error> error;    // why the scrape failed
+  bool series_limit_exceeded = false;  // it failed because the series cap refused a series
   std::size_t samples_scraped = 0;
   std::size_t samples_post_relabeling = 0;
   std::size_t series_added = 0;

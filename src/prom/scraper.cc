@@ -423,6 +423,7 @@ struct Scraper::Impl : std::enable_shared_from_this<Scraper::Impl> {
       if (report.error && report.error->message.starts_with("sample limit exceeded")) {
         ++impl->counters.sample_limit_exceeded;
       }
+      if (report.series_limit_exceeded) ++impl->counters.series_limit_exceeded;
       impl->counters.samples_appended += report.stats.samples_appended;
     }
     bool log_failure = false;
@@ -626,6 +627,21 @@ std::vector<TargetStatus> Scraper::active_targets() const {
     std::sort(pool_targets.begin(), pool_targets.end(),
               [](const TargetStatus& a, const TargetStatus& b) { return a.labels < b.labels; });
     for (auto& s : pool_targets) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<TargetStatus> Scraper::targets_matching(const Labels& selector) const {
+  std::vector<TargetStatus> out;
+  for (TargetStatus& s : active_targets()) {
+    bool match = true;
+    for (Label l : selector) {
+      if (s.labels.get(l.name) != l.value) {
+        match = false;
+        break;
+      }
+    }
+    if (match) out.push_back(std::move(s));
   }
   return out;
 }

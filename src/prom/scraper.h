@@ -117,6 +117,10 @@ struct ScraperStats {
   std::uint64_t failed_scrapes = 0;
   std::uint64_t body_size_limit_exceeded = 0;
   std::uint64_t sample_limit_exceeded = 0;
+  // Scrapes failed because the Storage's series cap refused one of their series (llmscale's
+  // --max-series; Prometheus has no storage-wide cap). Exposed by the collector as
+  // prometheus_target_scrapes_exceeded_series_limit_total.
+  std::uint64_t series_limit_exceeded = 0;
   std::uint64_t timeouts = 0;
   std::uint64_t samples_appended = 0;
   std::size_t active_targets = 0;
@@ -159,6 +163,14 @@ class Scraper {
 
   std::vector<TargetStatus> active_targets() const;
   std::vector<DroppedTarget> dropped_targets() const;
+  // The active targets whose public labels include every label of `selector` (for a pod:
+  // {namespace="default", pod="vllm-0"}; an empty selector matches all), in active_targets()
+  // order. For in-process users that read a target's metrics from the Storage: a target whose
+  // health is kDown failed its last scrape (unreachable, HTTP error, body/sample/label limit, or
+  // the Storage's series cap: last_error "series limit exceeded (limit N): ..."), so the Storage
+  // holds no fresh samples of it (only stale markers and up=0 where `up` could be stored): treat
+  // its metrics as a failed fetch, not as absent or zero. kUnknown: not scraped yet.
+  std::vector<TargetStatus> targets_matching(const Labels& selector) const;
   ScraperStats stats() const;
 
   // Scrapes running now (after stop(), wait for 0 before destroying the Storage or the loop).

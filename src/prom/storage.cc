@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -185,10 +186,11 @@ core::Result<MemSeries*> Storage::acquire(const Labels& labels, bool* created) {
     return s;
   }
   if (index_->all.size() >= options_.max_series) {
+    // Worded like Prometheus' "sample limit exceeded (limit N)": it becomes the lastError of
+    // the target whose scrape hit the cap.
     return core::make_error(core::ErrorCode::kResourceExhausted,
-                            "series limit of " + std::to_string(options_.max_series) +
-                                " reached; series " + labels.to_series_string() +
-                                " was not created");
+                            "series limit exceeded (limit " + std::to_string(options_.max_series) +
+                                "): series " + labels.to_series_string() + " was not created");
   }
   auto series = std::make_unique<MemSeries>(index_->next_ref++, labels, hash);
   MemSeries* s = series.get();
@@ -539,8 +541,10 @@ StorageStats Storage::stats() const {
   for (const auto& [name, values] : index_->postings) {
     st.memory_bytes += name.capacity() + 64;
     for (const auto& [value, list] : values) {
-      st.memory_bytes +=
-          value.capacity() + 64 + sizeof(list) + (list.capacity() - list.size()) * sizeof(void*);
+      // The posting list's own object (its elements are counted above) plus its spare capacity.
+      using PostingList = std::remove_cvref_t<decltype(list)>;
+      st.memory_bytes += value.capacity() + 64 + sizeof(PostingList) +
+                         (list.capacity() - list.size()) * sizeof(void*);
     }
   }
   std::int64_t max_time = max_time_.load(std::memory_order_relaxed);

@@ -28,6 +28,7 @@ void TargetAppender::begin(std::int64_t scrape_time_ms) {
   if (in_batch_) rollback();
   pending_.clear();
   batch_stats_ = {};
+  series_limit_error_.reset();
   scrape_time_ = scrape_time_ms;
   epoch_ = last_committed_ + 1;
   in_batch_ = true;
@@ -69,6 +70,7 @@ void TargetAppender::append_new(std::string_view key, const std::optional<Labels
   auto series = storage_.acquire(*labels, &created);
   if (!series) {
     ++batch_stats_.series_limit_rejected;
+    if (!series_limit_error_) series_limit_error_ = series.error();
     return;
   }
   auto [it, inserted] = cache_.try_emplace(std::string(key));
@@ -91,6 +93,7 @@ void TargetAppender::append_report(const Labels& labels, double value) {
     auto series = storage_.acquire(labels, &created);
     if (!series) {
       ++batch_stats_.series_limit_rejected;
+      if (!series_limit_error_) series_limit_error_ = series.error();
       return;
     }
     it = cache_.emplace(std::move(key), Entry{}).first;
@@ -145,6 +148,7 @@ ScrapeStats TargetAppender::commit() {
 void TargetAppender::rollback() {
   pending_.clear();
   batch_stats_ = {};
+  series_limit_error_.reset();
   // Entries first seen in this batch were never committed; the next commit evicts them.
   for (auto& [key, e] : cache_) {
     if (e.seen_epoch == epoch_) e.seen_epoch = 0;

@@ -32,6 +32,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/result.h"
 #include "prom/labels.h"
 #include "prom/storage.h"
 
@@ -74,6 +75,10 @@ class TargetAppender {
   std::size_t batch_samples() const { return pending_.size(); }
   // Counts of the current batch so far (series_added, dropped_by_relabeling, ...).
   const ScrapeStats& batch_stats() const { return batch_stats_; }
+  // The storage's error for the first series of the current batch that the series cap refused
+  // (append_new or append_report), nullopt when none was; begin() and rollback() clear it.
+  // ingest_scrape fails the scrape with it.
+  const std::optional<core::Error>& series_limit_error() const { return series_limit_error_; }
 
   // Writes the batch, then stale markers for series of the previous scrape missing from this one.
   ScrapeStats commit();
@@ -109,6 +114,7 @@ class TargetAppender {
   std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> cache_;
   std::vector<Pending> pending_;
   ScrapeStats batch_stats_;
+  std::optional<core::Error> series_limit_error_;
   std::int64_t scrape_time_ = 0;
   std::uint64_t epoch_ = 0;           // current batch
   std::uint64_t last_committed_ = 0;  // epoch of the last commit

@@ -3,10 +3,16 @@
 #include "prom/promql_engine.h"
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include "core/clock.h"
+
+#include "prom/promql_parser.h"
 #include "prom/scrape_ingest.h"
 #include "prom/series_notation.h"
 #include "prom/storage.h"
@@ -231,6 +237,124 @@ TEST_F(EngineTest, LimitsAndTimeouts) {
     timed_out = !t && t.error().code == core::ErrorCode::kDeadlineExceeded;
   }
   EXPECT_TRUE(timed_out);
+}
+
+std::string chain(std::string_view term, std::string_view op, int n) {
+  std::string out(term);
+  for (int i = 1; i < n; ++i) out.append(op).append(term);
+  return out;
+}
+std::string nest(std::string_view open, std::string_view middle, std::string_view close, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += open;
+  out += middle;
+  for (int i = 0; i < n; ++i) out += close;
+  return out;
+}
+
+// Issue 11 item 1: the queries that crashed or hung `collect` answer a bad_data error at once,
+// and queries at the parser's bounds evaluate (the evaluator recurses as deep as the tree).
+TEST_F(EngineTest, HugeExpressionsAreRejectedAndDeepOnesEvaluate) {
+  load("good{a=\"1\"}", "1x10");
+  for (const std::string& q : {chain("1", "+", 7000), chain("1", "+", 100000),
+                               chain("good", " and ", 10000), nest("abs(", "good", ")", 5000)}) {
+    auto r = engine.instant_query_ms(q, 5 * kMinute);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, core::ErrorCode::kInvalidArgument);
+    EXPECT_EQ(api_error_type(r.error()), "bad_data");
+    EXPECT_NE(r.error().message.find("expression nesting exceeds 1000 levels"), std::string::npos);
+  }
+  EXPECT_EQ(instant(chain("1", "+", 1000), 5 * kMinute), "scalar 1000");
+  EXPECT_EQ(instant(chain("good", " and ", 1000), 5 * kMinute), "good{a=\"1\"} 1");
+  EXPECT_EQ(instant(nest("abs(", "-good", ")", 998), 5 * kMinute), "{a=\"1\"} 1");
+  EXPECT_EQ(instant(nest("sum(", "good", ")", 999), 5 * kMinute), "{} 1");
+  EXPECT_EQ(instant(nest("-(", "good", ")", 499), 5 * kMinute), "{a=\"1\"} -1");
+  auto range = engine.range_query_ms(chain("good", " * ", 1000), 0, 9 * kMinute, kMinute);
+  ASSERT_TRUE(range.has_value()) << range.error().message;
+  EXPECT_EQ(range->matrix().size(), 1u);
+}
+
+// One unit per node evaluated per step plus one per sample read or produced.
+TEST_F(EngineTest, WorkBudgetBoundsEvaluation) {
+  for (int i = 0; i < 10; ++i) load("w{i=\"" + std::to_string(i) + "\"}", "1+1x100");
+  QueryOptions small;
+  small.max_work = 1000;
+  auto r = engine.range_query_ms(chain("w", " + ", 10), 0, 100 * kMinute, kMinute, small);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, core::ErrorCode::kResourceExhausted);
+  EXPECT_EQ(api_error_type(r.error()), "execution");
+  EXPECT_EQ(r.error().message,
+            "query processing would touch too many samples and expressions in query execution "
+            "(limit 1000)");
+  // Range functions count the samples of their windows.
+  auto rate = engine.instant_query_ms("sum(rate(w[100m]))", 100 * kMinute, small);
+  ASSERT_FALSE(rate.has_value());
+  EXPECT_EQ(rate.error().code, core::ErrorCode::kResourceExhausted);
+  // Scalar chains have no samples, only nodes: 11 steps of 999 nodes.
+  auto scalars = engine.range_query_ms(chain("1", "+", 500), 0, 10 * kMinute, kMinute, small);
+  ASSERT_FALSE(scalars.has_value());
+  EXPECT_EQ(scalars.error().code, core::ErrorCode::kResourceExhausted);
+  // The default budget lets ordinary queries through.
+  EXPECT_TRUE(engine.range_query_ms(chain("w", " + ", 10), 0, 100 * kMinute, kMinute).has_value());
+}
+
+// A clock whose every reading is one second later than the last.
+class TickingClock final : public core::Clock {
+ public:
+  core::Time now() const override { return t_ += std::chrono::seconds(1); }
+  TimerId call_after(core::Duration, Callback) override { return 0; }
+  bool cancel(TimerId) override { return false; }
+  int readings() const {
+    return static_cast<int>((t_ - core::SimulatedClock::default_start()) / std::chrono::seconds(1));
+  }
+
+ private:
+  mutable core::Time t_ = core::SimulatedClock::default_start();
+};
+
+// The deadline is checked inside one long evaluation, not only between steps: an instant query
+// of a large scalar expression (no selectors, one step) times out.
+TEST_F(EngineTest, DeadlineIsEnforcedInsideOneEvaluation) {
+  // 9 groups of 500 terms: 9,008 nodes (over two 4,096-unit check intervals), 508 levels.
+  std::string q = chain("(" + chain("1", "+", 500) + ")", "+", 9);
+  TickingClock clock;
+  QueryOptions options;
+  options.clock = &clock;
+  options.timeout = std::chrono::milliseconds(1500);
+  auto r = engine.instant_query_ms(q, 0, options);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, core::ErrorCode::kDeadlineExceeded);
+  EXPECT_EQ(r.error().message, "query timed out in expression evaluation");
+  EXPECT_EQ(clock.readings(), 3);  // the start, the checks after 4,096 and 8,192 units
+  options.timeout = std::chrono::seconds(10);
+  EXPECT_TRUE(engine.instant_query_ms(q, 0, options).has_value());
+}
+
+// What prom_promql_fuzz does to each input, run over its corpus (the bound seeds included) in the
+// ordinary test build, which has no libFuzzer: parse, print, reparse, evaluate with a budget.
+TEST_F(EngineTest, FuzzCorpusSeedsAnswerWithoutCrashing) {
+  load("up{job=\"api\",pod=\"a\"}", "1 1 0 1 stale 1");
+  load("req_total{pod=\"a\",code=\"200\"}", "0+10x5");
+  std::filesystem::path dir =
+      std::filesystem::path(LLMSCALE_SOURCE_DIR) / "fuzz/corpus/prom_promql";
+  std::size_t seeds = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ++seeds;
+    auto expr = parse_promql(text);
+    if (!expr) continue;
+    std::string printed = to_string(**expr);
+    auto again = parse_promql(printed);
+    ASSERT_TRUE(again.has_value()) << entry.path() << ": " << again.error().message;
+    EXPECT_EQ(to_string(**again), printed) << entry.path();
+    QueryOptions options;
+    options.max_samples = 100000;
+    options.max_work = 1'000'000;
+    (void)engine.instant_query_ms(text, 180000, options);
+    (void)engine.range_query_ms(text, 0, 300000, 30000, options);
+  }
+  EXPECT_GE(seeds, 30u);
 }
 
 TEST_F(EngineTest, ScrapedDataIsQueryableWithStaleness) {

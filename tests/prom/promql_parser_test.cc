@@ -198,13 +198,105 @@ TEST(PromqlParserTest, ErrorsPointAtTheColumn) {
 TEST(PromqlParserTest, DeepNestingIsAnErrorNotACrash) {
   std::string deep(100000, '(');
   deep += "1" + std::string(100000, ')');
-  EXPECT_EQ(error_of(deep), "1:251: parse error: expression nesting exceeds 500 levels");
+  EXPECT_EQ(error_of(deep), "1:1001: parse error: expression nesting exceeds 1000 levels");
   std::string minus(100000, '-');
   minus += "1";
-  EXPECT_NE(error_of(minus).find("expression nesting exceeds 500 levels"), std::string::npos);
-  std::string ok(200, '(');
-  ok += "1" + std::string(200, ')');
+  EXPECT_EQ(error_of(minus), "1:1001: parse error: expression nesting exceeds 1000 levels");
+  std::string ok(999, '(');
+  ok += "1" + std::string(999, ')');
   EXPECT_EQ(print(ok).substr(0, 3), "(((");
+}
+
+// `n` terms joined by `op`.
+std::string chain(std::string_view term, std::string_view op, int n) {
+  std::string out(term);
+  for (int i = 1; i < n; ++i) out.append(op).append(term);
+  return out;
+}
+// `open` n times, `middle`, `close` n times.
+std::string nest(std::string_view open, std::string_view middle, std::string_view close, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += open;
+  out += middle;
+  for (int i = 0; i < n; ++i) out += close;
+  return out;
+}
+
+// Issue 11 item 1: a chain of binary operators is built by a loop, not by recursion, so only
+// the tree-height bound stops `1+1+...` (7,000 terms overflowed the evaluator's stack; 100,000
+// took over a minute in a quadratic type check). Every construct answers a parse error.
+TEST(PromqlParserTest, BinaryChainsAreBoundedByTreeHeight) {
+  // The 1000th `+` would make the tree 1001 levels high: column 2000.
+  EXPECT_EQ(error_of(chain("1", "+", 7000)),
+            "1:2000: parse error: expression nesting exceeds 1000 levels");
+  EXPECT_EQ(error_of(chain("1", "+", 100000)),
+            "1:2000: parse error: expression nesting exceeds 1000 levels");
+  // `good and ` is 9 bytes; the 1000th `and` starts at byte 9 * 999 + 5.
+  EXPECT_EQ(error_of(chain("good", " and ", 10000)),
+            "1:8997: parse error: expression nesting exceeds 1000 levels");
+  EXPECT_EQ(error_of(chain("a", " or ", 5000)).substr(0, 7), "1:4998:");
+  // Right-associative `^` recurses: bounded by the parser's depth.
+  EXPECT_NE(error_of(chain("2", "^", 5000)).find("expression nesting exceeds 1000 levels"),
+            std::string::npos);
+  // At the bound: 1000 levels parse, print and keep the scalar type.
+  auto at_bound = parse_promql(chain("1", "+", 1000));
+  ASSERT_TRUE(at_bound.has_value()) << at_bound.error().message;
+  EXPECT_EQ((*at_bound)->height, 1000u);
+  EXPECT_EQ((*at_bound)->type(), ValueType::kScalar);
+  EXPECT_EQ(to_string(**at_bound), chain("1", " + ", 1000));
+  auto vectors = parse_promql(chain("x", " / ", 1000));
+  ASSERT_TRUE(vectors.has_value());
+  EXPECT_EQ((*vectors)->type(), ValueType::kVector);
+}
+
+TEST(PromqlParserTest, EveryNestingConstructIsBounded) {
+  const std::string want = "expression nesting exceeds 1000 levels";
+  for (const std::string& q : {
+           nest("abs(", "x", ")", 5000),
+           nest("sum(", "x", ")", 5000),
+           nest("sum by (a) (", "x", ")", 5000),
+           nest("topk(1, ", "x", ")", 5000),
+           nest("-(", "1", ")", 100000),
+           nest("-(", "x", ")", 5000),
+           nest("+", "x", "", 5000),
+           nest("(", "x", ")", 5000),
+           nest("clamp(", "x", ", 1, 2)", 5000),
+           nest("label_replace(", "x", R"q(, "a", "$1", "b", "(.*)"))q", 5000),
+           nest("scalar(", "x", ")", 2000),
+           nest("vector(", "1", ")", 2000),
+           nest("histogram_quantile(0.9, ", "x", ")", 5000),
+           nest("rate(x[5m]) + (", "x", ")", 5000),
+           nest("x + on(a) group_left(b) (", "x", ")", 5000),
+           nest("1 + (", "1", ")", 5000),
+       }) {
+    EXPECT_NE(error_of(q).find(want), std::string::npos) << q.substr(0, 40) << ": " << error_of(q);
+  }
+  // One level below the bound still parses (the innermost selector is level 1000).
+  EXPECT_TRUE(parse_promql(nest("abs(", "x", ")", 999)).has_value());
+  EXPECT_TRUE(parse_promql(nest("sum(", "x", ")", 999)).has_value());
+  EXPECT_TRUE(parse_promql(nest("-(", "x", ")", 499)).has_value());
+  // Subqueries are not supported at all: a clear error, not a crash.
+  EXPECT_EQ(error_of(nest("max_over_time(", "x[5m:1m]", ")", 3000)),
+            "1:14001: parse error: expression nesting exceeds 1000 levels");
+  EXPECT_EQ(error_of("max_over_time(x[5m:1m])"), "1:16: parse error: subqueries are not supported");
+}
+
+TEST(PromqlParserTest, QuerySizeIsBounded) {
+  // Matchers, label names and expressions count against one budget of 10,000 elements.
+  std::string matchers = "x{" + chain("a=\"1\"", ",", 20000) + "}";
+  std::string error = error_of(matchers);
+  EXPECT_NE(error.find("parse error: query has more than 10000 expressions, label matchers and "
+                       "label names"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error_of("sum by (" + chain("a", ",", 20000) + ") (x)").find("more than 10000"),
+            std::string::npos);
+  EXPECT_NE(error_of("x + on(" + chain("a", ",", 20000) + ") x").find("more than 10000"),
+            std::string::npos);
+  // Wide but shallow: 600 groups of 20 terms is 24,000 elements, 600 levels.
+  std::string wide = chain("(" + chain("1", "+", 20) + ")", "+", 600);
+  EXPECT_NE(error_of(wide).find("more than 10000"), std::string::npos);
+  EXPECT_TRUE(parse_promql("x{" + chain("a=\"1\"", ",", 9000) + "}").has_value());
 }
 
 TEST(PromqlParserTest, StringsUseGoEscapes) {

@@ -65,6 +65,42 @@ TEST_F(RemoteApiTest, MalformedQueryIsBadDataWithPrometheusShape) {
       << r.body;
 }
 
+// Issue 11 item 1: one 14 KB form POST of `1+1+...` (7,000 terms) crashed `collect`; it is a
+// 400 bad_data parse error now, and an over-budget query a 422 execution error.
+TEST_F(RemoteApiTest, HugeQueryPostIsBadDataNotACrash) {
+  std::string chain = "1";
+  for (int i = 1; i < 7000; ++i) chain += "%2B1";  // "+" form-encoded
+  net::ServerRequest r;
+  r.method = "POST";
+  r.path = r.raw_path = r.target = "/api/v1/query";
+  r.headers.set("Content-Type", "application/x-www-form-urlencoded");
+  r.body = "query=" + chain + "&time=1700000005";
+  net::Response response = api_.handle(r);
+  EXPECT_EQ(response.status, 400);
+  auto body = core::Json::parse(response.body);
+  EXPECT_EQ(body["errorType"], "bad_data");
+  EXPECT_EQ(body["error"],
+            "invalid parameter \"query\": 1:2000: parse error: expression nesting exceeds 1000 "
+            "levels");
+
+  ApiOptions tight;
+  tight.max_work = 5;  // the query takes 9: 3 nodes, 3 samples read, 3 produced
+  PrometheusApi small(engine_, clock_, tight);
+  net::ServerRequest q;
+  q.method = "GET";
+  q.path = q.raw_path = "/api/v1/query";
+  q.raw_query = "query=vllm:num_requests_waiting%2B1&time=1700000005";
+  q.target = q.path + "?" + q.raw_query;
+  q.query = net::parse_query_lenient(q.raw_query);
+  net::Response over = small.handle(q);
+  EXPECT_EQ(over.status, 422);
+  auto over_body = core::Json::parse(over.body);
+  EXPECT_EQ(over_body["errorType"], "execution");
+  EXPECT_EQ(over_body["error"],
+            "query processing would touch too many samples and expressions in query execution "
+            "(limit 5)");
+}
+
 TEST_F(RemoteApiTest, RemoteEngineOverOurApiAnswersLikeTheLocalEngine) {
   net::EventLoop server_loop(1);
   net::Router router;

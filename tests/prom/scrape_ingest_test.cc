@@ -199,14 +199,41 @@ TEST_F(ScrapeIngestTest, SampleLimitFailsTheScrape) {
   EXPECT_EQ(latest("scrape_samples_scraped"), 3);
 }
 
-TEST_F(ScrapeIngestTest, SeriesCapRejectsNewSeriesButKeepsScraping) {
+// Issue 11 item 8: the series cap used to drop series silently while the scrape stayed up. Like
+// sample_limit, it now fails the scrape with the reason.
+TEST_F(ScrapeIngestTest, SeriesCapFailsTheScrapeThatHitsIt) {
   Storage small(StorageOptions{.max_series = 6});
   TargetAppender app(small);
+  // 3 samples + 5 report series want 8 series; 6 fit: the report series
+  // scrape_samples_post_metric_relabeling is the first one refused.
   auto r = ingest_scrape(app, kBody, 1000, 0, options);
-  // 3 samples + 5 report series want 8 series; 6 fit.
-  EXPECT_TRUE(r.up);
-  EXPECT_EQ(r.stats.series_limit_rejected, 2u);
-  EXPECT_EQ(small.series_count(), 6u);
+  EXPECT_FALSE(r.up);
+  EXPECT_TRUE(r.series_limit_exceeded);
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_EQ(r.error->code, core::ErrorCode::kResourceExhausted);
+  EXPECT_TRUE(
+      r.error->message.starts_with("series limit exceeded (limit 6): series "
+                                   "scrape_samples_post_metric_relabeling{"))
+      << r.error->message;
+  // The failed scrape's body series are released (and truncated away); the report series that
+  // fit (up, scrape_duration_seconds, scrape_samples_scraped) stay, so `up` reads 0.
+  EXPECT_EQ(small.series_count(), 3u);
+
+  // A full storage refuses the first new series of the body: the scrape fails at once.
+  Storage full(StorageOptions{.max_series = 2});
+  TargetAppender other(full);
+  auto f = ingest_scrape(other, kBody, 1000, 0, options);
+  EXPECT_FALSE(f.up);
+  EXPECT_TRUE(f.series_limit_exceeded);
+  EXPECT_TRUE(f.error->message.starts_with("series limit exceeded (limit 2): series "))
+      << f.error->message;
+
+  // Other failures are not series-limit failures.
+  Storage roomy(StorageOptions{.max_series = 100});
+  TargetAppender fine(roomy);
+  auto g = ingest_scrape(fine, "garbage{", 1000, 0, options);
+  EXPECT_FALSE(g.up);
+  EXPECT_FALSE(g.series_limit_exceeded);
 }
 
 }  // namespace

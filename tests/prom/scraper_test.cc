@@ -18,9 +18,11 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "net/client.h"
 #include "net/event_loop.h"
 #include "net/http.h"
 #include "net/server.h"
+#include "prom/collector.h"
 #include "prom/pod_source.h"
 #include "prom/promql_engine.h"
 #include "prom/scrape_config.h"
@@ -91,6 +93,8 @@ class FakeTarget {
 
 class ScraperTest : public ::testing::Test {
  protected:
+  explicit ScraperTest(StorageOptions storage_options = {}) : storage_(storage_options) {}
+
   void SetUp() override {
     scraper_ = std::make_unique<Scraper>(loop_, clock_, storage_);
     scraper_->add_scrape_listener([this](const ScrapeEvent& e) { events_.push_back(e); });
@@ -369,6 +373,107 @@ TEST_F(ScraperTest, SampleLimitFailsTheWholeScrape) {
   EXPECT_TRUE(query("vllm:num_requests_running").empty());
   EXPECT_EQ(value("scrape_samples_post_metric_relabeling{job=\"vllm\"}"), 0.0);
   EXPECT_EQ(scraper_->stats().sample_limit_exceeded, 1u);
+}
+
+// A Storage that holds 10 series.
+class SeriesCapScraperTest : public ScraperTest {
+ protected:
+  SeriesCapScraperTest() : ScraperTest(StorageOptions{.max_series = 10}) {}
+};
+
+// Issue 11 item 8: once one target fills the series cap, the next target's scrapes fail the way
+// a sample_limit does (health down, lastError names the limit, a counter) instead of its series
+// and `up` being refused silently while it shows up.
+TEST_F(SeriesCapScraperTest, TargetOverTheSeriesCapIsDownWithTheReason) {
+  FakeTarget& a = add_target(kHealthyBody);  // 2 series + 5 report series
+  apply("scrape_configs:\n" + job("a", {a.address()}));
+  scrape_round(1);
+  ASSERT_TRUE(events_.back().up) << events_.back().error;
+  ASSERT_EQ(storage_.series_count(), 7u);
+
+  FakeTarget& b = add_target("other{x=\"1\"} 1\nother{x=\"2\"} 2\n");
+  apply("scrape_configs:\n" + job("a", {a.address()}) + job("b", {b.address()}));
+  scrape_round(2);
+  scrape_round(2);
+  const ScrapeEvent* eb = last_event_for(b.address());
+  ASSERT_NE(eb, nullptr);
+  EXPECT_FALSE(eb->up);
+  // b's two series and `up` fit; scrape_duration_seconds is the 11th.
+  const std::string want =
+      "series limit exceeded (limit 10): series scrape_duration_seconds{env=\"test\","
+      "instance=\"" +
+      b.address() + "\",job=\"b\"} was not created";
+  EXPECT_EQ(eb->error, want);
+  EXPECT_EQ(status_of(b)->health, TargetHealth::kDown);
+  EXPECT_EQ(status_of(b)->last_error, want);
+  EXPECT_EQ(value("up{job=\"b\"}"), 0.0);
+  EXPECT_TRUE(query("other").empty());  // nothing of the failed scrapes is kept
+  // The target that filled the cap keeps scraping: all its series exist.
+  const ScrapeEvent* ea = last_event_for(a.address());
+  ASSERT_NE(ea, nullptr);
+  EXPECT_TRUE(ea->up) << ea->error;
+  EXPECT_EQ(status_of(a)->health, TargetHealth::kUp);
+  EXPECT_EQ(value("vllm:num_requests_waiting"), 7.0);
+  EXPECT_EQ(scraper_->stats().series_limit_exceeded, 2u);
+  EXPECT_EQ(scraper_->stats().sample_limit_exceeded, 0u);
+
+  // The lookup in-process users (the HPA) use: by target labels, e.g. a pod's.
+  auto down = scraper_->targets_matching(Labels{{"job", "b"}});
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0].health, TargetHealth::kDown);
+  EXPECT_EQ(down[0].last_error, want);
+  auto up = scraper_->targets_matching(Labels{{"job", "a"}, {"env", "test"}});
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(up[0].health, TargetHealth::kUp);
+  EXPECT_EQ(scraper_->targets_matching(Labels{{"env", "test"}}).size(), 2u);
+  EXPECT_EQ(scraper_->targets_matching(Labels{}).size(), 2u);
+  EXPECT_TRUE(scraper_->targets_matching(Labels{{"job", "c"}}).empty());
+
+  // A new series of the target that filled the cap fails its scrape too.
+  a.body = std::string(kHealthyBody) + "vllm:num_requests_swapped{model_name=\"m\"} 0\n";
+  scrape_round(2);
+  EXPECT_FALSE(last_event_for(a.address())->up);
+  EXPECT_TRUE(last_event_for(a.address())->error.starts_with("series limit exceeded (limit 10)"));
+  EXPECT_EQ(scraper_->stats().series_limit_exceeded, 4u);
+}
+
+// The collector exposes those failures on its /metrics.
+TEST_F(SeriesCapScraperTest, CollectorCountsSeriesLimitFailures) {
+  FakeTarget& t = add_target(kHealthyBody);  // needs 7 series; the collector's storage holds 3
+  CollectorOptions options;
+  options.port = 0;
+  options.storage.max_series = 3;
+  Collector collector(loop_, clock_, options);
+  auto config = parse_collect_config("scrape_configs:\n" + job("vllm", {t.address()}));
+  ASSERT_TRUE(config.has_value());
+  ASSERT_TRUE(collector.start(*config).has_value());
+  clock_.advance(1s);
+  ASSERT_TRUE(loop_.run_until([&] { return collector.scraper().stats().scrapes >= 1; }, kWait));
+  auto status = collector.scraper().targets_matching(Labels{{"job", "vllm"}});
+  ASSERT_EQ(status.size(), 1u);
+  EXPECT_EQ(status[0].health, TargetHealth::kDown);
+  EXPECT_TRUE(status[0].last_error.starts_with("series limit exceeded (limit 3): series "))
+      << status[0].last_error;
+
+  net::HttpClient client(loop_);
+  std::optional<core::Result<net::Response>> metrics;
+  net::spawn(loop_,
+             [](net::HttpClient& c, std::string url,
+                std::optional<core::Result<net::Response>>& out) -> net::Awaitable<void> {
+               out = co_await c.request(net::Request::get(url));
+             }(client, collector.url() + "/metrics", metrics));
+  ASSERT_TRUE(loop_.run_until([&] { return metrics.has_value(); }, kWait));
+  ASSERT_TRUE(metrics->has_value()) << metrics->error().to_string();
+  EXPECT_NE((*metrics)->body.find("\nprometheus_target_scrapes_exceeded_series_limit_total 1\n"),
+            std::string::npos)
+      << (*metrics)->body;
+
+  bool stopped = false;
+  net::spawn(loop_, [](Collector& c, bool& done) -> net::Awaitable<void> {
+    co_await c.stop();
+    done = true;
+  }(collector, stopped));
+  ASSERT_TRUE(loop_.run_until([&] { return stopped; }, kWait));
 }
 
 TEST_F(ScraperTest, TargetLimitFailsEveryScrapeOfThePool) {

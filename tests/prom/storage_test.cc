@@ -183,7 +183,8 @@ TEST(StorageLimitTest, SeriesCapIsAClearError) {
   auto err = storage.append({{"__name__", "c"}, {"pod", "x"}}, 1, 1);
   ASSERT_FALSE(err.has_value());
   EXPECT_EQ(err.error().code, core::ErrorCode::kResourceExhausted);
-  EXPECT_EQ(err.error().message, "series limit of 2 reached; series c{pod=\"x\"} was not created");
+  EXPECT_EQ(err.error().message,
+            "series limit exceeded (limit 2): series c{pod=\"x\"} was not created");
   // Existing series still take samples.
   EXPECT_TRUE(storage.append({{"__name__", "a"}}, 2, 1).has_value());
 }
