@@ -395,7 +395,6 @@ int watch(const Resource& r, const GetOptions& o, Printer& printer,
   client_options.idle_timeout = core::Duration::zero();  // a quiet watch is not a dead one
   net::HttpClient client(loop, client_options);
   int code = 0;
-  bool done = false;
   auto task = [&]() -> net::Awaitable<void> {
     auto stream = co_await client.open(net::Request::get(url));
     if (!stream) {
@@ -466,13 +465,11 @@ int watch(const Resource& r, const GetOptions& o, Printer& printer,
         }
       }
     }
-    done = true;
-    loop.stop();
+    loop.stop();  // stop_on_signals keeps run() going otherwise (why `get -w` never exited)
   };
   net::spawn(loop, task(), "watch");
   net::stop_on_signals(loop);
   loop.run();
-  (void)done;
   return code;
 }
 
