@@ -305,8 +305,8 @@ void ControlApi::add_routes(net::Router& router) {
     return out;
   };
   auto list_handler =
-      [this](std::string list_kind, std::string api_version,
-             std::function<Snapshot(const std::string&, const kube::Selector&)> snapshot) {
+      [this](const std::string& list_kind, const std::string& api_version,
+             const std::function<Snapshot(const std::string&, const kube::Selector&)>& snapshot) {
         return [this, list_kind, api_version, snapshot](
                    net::ServerRequest& request,
                    net::ResponseWriter& writer) -> net::Awaitable<void> {
@@ -330,8 +330,8 @@ void ControlApi::add_routes(net::Router& router) {
         };
       };
   auto get_handler =
-      [](std::string resource,
-         std::function<Snapshot(const std::string&, const kube::Selector&)> snapshot) {
+      [](const std::string& resource,
+         const std::function<Snapshot(const std::string&, const kube::Selector&)>& snapshot) {
         return [resource, snapshot](net::ServerRequest& request,
                                     net::ResponseWriter& writer) -> net::Awaitable<void> {
           std::string ns = namespace_param(request);
