@@ -1,4 +1,5 @@
-// The Kubernetes-shaped loopback API of `llmscale up`: HPAs (list, get, watch), pods, events.
+// The Kubernetes-shaped loopback API of `llmscale up`: HPAs, pods, deployments and events (list,
+// get, watch).
 #include "controller/control_api.h"
 
 #include <map>
@@ -10,6 +11,7 @@
 #include "core/time.h"
 #include "kube/json_codec.h"
 #include "kube/label_selector.h"
+#include "kube/workloads.h"
 #include "net/notifier.h"
 #include "net/router.h"
 #include "net/server.h"
@@ -101,40 +103,91 @@ std::string watch_line(const char* type, const Json& object) {
   return core::to_compact_json(event) + "\n";
 }
 
-// One watch connection: woken by every controller pass and by the client leaving.
+// One watch connection: woken by every controller pass, by ControlApi::notify() and by the
+// client leaving.
 struct WatchState {
   net::Notifier notifier;
   bool closed = false;
 };
 
-net::Awaitable<void> watch_hpas(net::ResponseWriter& writer, Controller& controller,
-                                std::string ns) {
+// A snapshot of what a watch shows: namespace/name -> object.
+using Snapshot = std::map<std::string, Json>;
+using SnapshotFn = std::function<Snapshot()>;
+
+std::string object_key(const Json& object) {
+  const Json& meta = object.at("metadata");
+  return meta.value("namespace", "") + "/" + meta.value("name", "");
+}
+
+// Kubernetes watch semantics over snapshots: ADDED for what is there at first and what appears,
+// MODIFIED when an object's JSON changed, DELETED (with the last object) when it went.
+// `snapshot` is the caller's (a named local in its frame): GCC 12 mishandles a temporary
+// converted into a by-value coroutine parameter (its captures are freed twice).
+net::Awaitable<void> run_watch(net::ResponseWriter& writer, Controller& controller,
+                               ControlApi::Watches& watches, const SnapshotFn& snapshot);
+
+}  // namespace
+
+struct ControlApi::Watches {
+  std::vector<std::weak_ptr<WatchState>> open;
+  void notify() {
+    std::vector<std::weak_ptr<WatchState>> alive;
+    for (auto& weak : open) {
+      if (auto state = weak.lock()) {
+        state->notifier.notify();
+        alive.push_back(weak);
+      }
+    }
+    open = std::move(alive);
+  }
+};
+
+namespace {
+
+net::Awaitable<void> run_watch(net::ResponseWriter& writer, Controller& controller,
+                               ControlApi::Watches& watches, const SnapshotFn& snapshot) {
   auto state = std::make_shared<WatchState>();
+  watches.open.push_back(state);
   int listener = controller.subscribe([state](const HpaView&) { state->notifier.notify(); });
   writer.on_disconnect([state] {
     state->closed = true;
     state->notifier.notify();
   });
   net::Headers headers{{"Content-Type", "application/json"}, {"Cache-Control", "no-cache"}};
-  std::map<std::string, std::string> sent;  // namespace/name -> last object sent
+  std::map<std::string, std::pair<std::string, Json>> sent;  // key -> (text, object) last sent
   bool ok = static_cast<bool>(co_await writer.begin_stream(200, headers));
   while (ok && !state->closed) {
     std::string chunk;
-    for (const HpaView& view : controller.list()) {
-      const auto& meta = view.hpa.metadata;
-      if (!ns.empty() && meta.namespace_ != ns) continue;
-      Json object = kube::encode_hpa(view.hpa);
+    Snapshot now = snapshot();
+    for (auto& [key, object] : now) {
       std::string text = core::to_compact_json(object);
-      std::string key = meta.namespace_ + "/" + meta.name;
       auto it = sent.find(key);
-      if (it != sent.end() && it->second == text) continue;
+      if (it != sent.end() && it->second.first == text) continue;
       chunk += watch_line(it == sent.end() ? "ADDED" : "MODIFIED", object);
-      sent[key] = std::move(text);
+      sent[key] = {std::move(text), std::move(object)};
+    }
+    for (auto it = sent.begin(); it != sent.end();) {
+      if (now.count(it->first) != 0) {
+        ++it;
+        continue;
+      }
+      chunk += watch_line("DELETED", it->second.second);
+      it = sent.erase(it);
     }
     if (!chunk.empty()) ok = static_cast<bool>(co_await writer.write(chunk));
     if (ok) co_await state->notifier.wait();
   }
   controller.unsubscribe(listener);
+}
+
+bool wants_watch(const net::ServerRequest& request) {
+  auto watch = request.query.get("watch");
+  return watch && (*watch == "true" || *watch == "1");
+}
+
+// `resource "name" not found`, as the API server's NotFound Status.
+net::Response not_found_response(const std::string& resource, const std::string& name) {
+  return error_response(adapter::not_found(resource + " \"" + name + "\" not found"));
 }
 
 }  // namespace
@@ -182,23 +235,39 @@ core::Result<std::vector<RecordedEvent>> decode_event_list(const Json& list) {
   return events;
 }
 
-ControlApi::ControlApi(Controller& controller, PodLister pods)
-    : controller_(controller), pods_(std::move(pods)) {}
+ControlApi::ControlApi(Controller& controller, PodLister pods, DeploymentLister deployments)
+    : controller_(controller),
+      pods_(std::move(pods)),
+      deployments_(std::move(deployments)),
+      watches_(std::make_shared<Watches>()) {}
+
+ControlApi::~ControlApi() = default;
+
+void ControlApi::notify() {
+  watches_->notify();
+}
 
 void ControlApi::add_routes(net::Router& router) {
-  auto list_hpas = [this](net::ServerRequest& request,
-                          net::ResponseWriter& writer) -> net::Awaitable<void> {
+  // ---- HPAs ----
+  auto hpa_snapshot = [this](const std::string& ns) {
+    Snapshot out;
+    for (const HpaView& view : controller_.list()) {
+      const auto& meta = view.hpa.metadata;
+      if (ns.empty() || meta.namespace_ == ns)
+        out[meta.namespace_ + "/" + meta.name] = kube::encode_hpa(view.hpa);
+    }
+    return out;
+  };
+  auto list_hpas = [this, hpa_snapshot](net::ServerRequest& request,
+                                        net::ResponseWriter& writer) -> net::Awaitable<void> {
     std::string ns = namespace_param(request);
-    auto watch = request.query.get("watch");
-    if (watch && (*watch == "true" || *watch == "1")) {
-      co_await watch_hpas(writer, controller_, ns);
+    if (wants_watch(request)) {
+      SnapshotFn snapshot = [hpa_snapshot, ns] { return hpa_snapshot(ns); };
+      co_await run_watch(writer, controller_, *watches_, snapshot);
       co_return;
     }
     Json items = Json::array();
-    for (const HpaView& view : controller_.list()) {
-      if (ns.empty() || view.hpa.metadata.namespace_ == ns)
-        items.push_back(kube::encode_hpa(view.hpa));
-    }
+    for (auto& [key, object] : hpa_snapshot(ns)) items.push_back(std::move(object));
     net::Response response =
         json_response(200, list_of("HorizontalPodAutoscalerList", "autoscaling/v2", items));
     co_await writer.send(std::move(response));
@@ -213,54 +282,135 @@ void ControlApi::add_routes(net::Router& router) {
         auto view = controller_.get(namespace_param(request), name);
         net::Response response =
             view ? json_response(200, kube::encode_hpa(view->hpa))
-                 : error_response(adapter::not_found("horizontalpodautoscalers.autoscaling \"" +
-                                                     name + "\" not found"));
+                 : not_found_response("horizontalpodautoscalers.autoscaling", name);
         co_await writer.send(std::move(response));
       });
 
-  auto list_pods = [this](net::ServerRequest& request,
-                          net::ResponseWriter& writer) -> net::Awaitable<void> {
+  // ---- pods and deployments: lists filtered by namespace and label selector ----
+  auto pod_snapshot = [this](const std::string& ns, const kube::Selector& selector) {
+    Snapshot out;
+    for (const kube::Pod& pod : pods_()) {
+      if ((ns.empty() || pod.metadata.namespace_ == ns) && selector.matches(pod.metadata.labels))
+        out[pod.metadata.namespace_ + "/" + pod.metadata.name] = kube::encode_pod(pod);
+    }
+    return out;
+  };
+  auto deployment_snapshot = [this](const std::string& ns, const kube::Selector& selector) {
+    Snapshot out;
+    if (!deployments_) return out;
+    for (const kube::Deployment& d : deployments_()) {
+      if ((ns.empty() || d.metadata.namespace_ == ns) && selector.matches(d.metadata.labels))
+        out[d.metadata.namespace_ + "/" + d.metadata.name] = kube::encode_deployment(d);
+    }
+    return out;
+  };
+  auto list_handler =
+      [this](const std::string& list_kind, const std::string& api_version,
+             const std::function<Snapshot(const std::string&, const kube::Selector&)>& snapshot) {
+        return [this, list_kind, api_version, snapshot](
+                   net::ServerRequest& request,
+                   net::ResponseWriter& writer) -> net::Awaitable<void> {
+          std::string ns = namespace_param(request);
+          auto selector = kube::Selector::parse(request.query.get("labelSelector").value_or(""));
+          if (!selector) {
+            net::Response bad = error_response(adapter::bad_request(selector.error().message));
+            co_await writer.send(std::move(bad));
+            co_return;
+          }
+          if (wants_watch(request)) {
+            kube::Selector s = *selector;
+            SnapshotFn watched = [snapshot, ns, s] { return snapshot(ns, s); };
+            co_await run_watch(writer, controller_, *watches_, watched);
+            co_return;
+          }
+          Json items = Json::array();
+          for (auto& [key, object] : snapshot(ns, *selector)) items.push_back(std::move(object));
+          net::Response response = json_response(200, list_of(list_kind, api_version, items));
+          co_await writer.send(std::move(response));
+        };
+      };
+  auto get_handler =
+      [](const std::string& resource,
+         const std::function<Snapshot(const std::string&, const kube::Selector&)>& snapshot) {
+        return [resource, snapshot](net::ServerRequest& request,
+                                    net::ResponseWriter& writer) -> net::Awaitable<void> {
+          std::string ns = namespace_param(request);
+          std::string name(request.path_param("name").value_or(""));
+          Snapshot all = snapshot(ns, kube::Selector::everything());
+          auto it = all.find(ns + "/" + name);
+          net::Response response =
+              it != all.end() ? json_response(200, it->second) : not_found_response(resource, name);
+          co_await writer.send(std::move(response));
+        };
+      };
+  router.get("/api/v1/pods", list_handler("PodList", "v1", pod_snapshot));
+  router.get("/api/v1/namespaces/{ns}/pods", list_handler("PodList", "v1", pod_snapshot));
+  router.get("/api/v1/namespaces/{ns}/pods/{name}", get_handler("pods", pod_snapshot));
+  router.get("/apis/apps/v1/deployments",
+             list_handler("DeploymentList", "apps/v1", deployment_snapshot));
+  router.get("/apis/apps/v1/namespaces/{ns}/deployments",
+             list_handler("DeploymentList", "apps/v1", deployment_snapshot));
+  router.get("/apis/apps/v1/namespaces/{ns}/deployments/{name}",
+             get_handler("deployments.apps", deployment_snapshot));
+
+  // ---- events: the HPAs' recorded events, filtered by field selector ----
+  auto event_snapshot = [this](const std::string& ns, const std::vector<FieldRequirement>& fields) {
+    Snapshot out;
+    for (const HpaView& view : controller_.list()) {
+      if (!ns.empty() && view.hpa.metadata.namespace_ != ns) continue;
+      for (Json& event : encode_hpa_events(view.hpa, view.events)) {
+        bool match = true;
+        for (const FieldRequirement& f : fields)
+          match = match && ((field_value(event, f.field) == f.value) == f.equal);
+        if (!match) continue;
+        std::string key = object_key(event);
+        out[key] = std::move(event);
+      }
+    }
+    return out;
+  };
+  auto list_events = [this, event_snapshot](net::ServerRequest& request,
+                                            net::ResponseWriter& writer) -> net::Awaitable<void> {
     std::string ns = namespace_param(request);
-    auto selector = kube::Selector::parse(request.query.get("labelSelector").value_or(""));
-    if (!selector) {
-      net::Response bad = error_response(adapter::bad_request(selector.error().message));
+    auto fields = parse_field_selector(request.query.get("fieldSelector").value_or(""));
+    if (!fields) {
+      net::Response bad = error_response(fields.error());
       co_await writer.send(std::move(bad));
       co_return;
     }
-    Json items = Json::array();
-    for (const kube::Pod& pod : pods_()) {
-      if ((ns.empty() || pod.metadata.namespace_ == ns) && selector->matches(pod.metadata.labels))
-        items.push_back(kube::encode_pod(pod));
+    if (wants_watch(request)) {
+      std::vector<FieldRequirement> f = *fields;
+      SnapshotFn snapshot = [event_snapshot, ns, f] { return event_snapshot(ns, f); };
+      co_await run_watch(writer, controller_, *watches_, snapshot);
+      co_return;
     }
-    net::Response response = json_response(200, list_of("PodList", "v1", items));
+    // In recording order (the names' suffixes count up per HPA), as the API server lists them.
+    Json items = Json::array();
+    for (const HpaView& view : controller_.list()) {
+      if (!ns.empty() && view.hpa.metadata.namespace_ != ns) continue;
+      for (Json& event : encode_hpa_events(view.hpa, view.events)) {
+        bool match = true;
+        for (const FieldRequirement& f : *fields)
+          match = match && ((field_value(event, f.field) == f.value) == f.equal);
+        if (match) items.push_back(std::move(event));
+      }
+    }
+    net::Response response = json_response(200, list_of("EventList", "v1", items));
     co_await writer.send(std::move(response));
   };
-  router.get("/api/v1/pods", list_pods);
-  router.get("/api/v1/namespaces/{ns}/pods", list_pods);
-
-  router.get(
-      "/api/v1/namespaces/{ns}/events",
-      [this](net::ServerRequest& request, net::ResponseWriter& writer) -> net::Awaitable<void> {
-        std::string ns = namespace_param(request);
-        auto fields = parse_field_selector(request.query.get("fieldSelector").value_or(""));
-        if (!fields) {
-          net::Response bad = error_response(fields.error());
-          co_await writer.send(std::move(bad));
-          co_return;
-        }
-        Json items = Json::array();
-        for (const HpaView& view : controller_.list()) {
-          if (view.hpa.metadata.namespace_ != ns) continue;
-          for (Json& event : encode_hpa_events(view.hpa, view.events)) {
-            bool match = true;
-            for (const FieldRequirement& f : *fields)
-              match = match && ((field_value(event, f.field) == f.value) == f.equal);
-            if (match) items.push_back(std::move(event));
-          }
-        }
-        net::Response response = json_response(200, list_of("EventList", "v1", items));
-        co_await writer.send(std::move(response));
-      });
+  router.get("/api/v1/events", list_events);
+  router.get("/api/v1/namespaces/{ns}/events", list_events);
+  router.get("/api/v1/namespaces/{ns}/events/{name}",
+             [event_snapshot](net::ServerRequest& request,
+                              net::ResponseWriter& writer) -> net::Awaitable<void> {
+               std::string ns = namespace_param(request);
+               std::string name(request.path_param("name").value_or(""));
+               Snapshot all = event_snapshot(ns, {});
+               auto it = all.find(ns + "/" + name);
+               net::Response response = it != all.end() ? json_response(200, it->second)
+                                                        : not_found_response("events", name);
+               co_await writer.send(std::move(response));
+             });
 
   router.get("/healthz",
              [](net::ServerRequest&, net::ResponseWriter& writer) -> net::Awaitable<void> {

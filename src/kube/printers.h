@@ -1,13 +1,17 @@
-// kubectl's human-readable output for HPAs: the TARGETS column, `get hpa` rows (with Go
-// tabwriter alignment and `--watch`'s remembered column widths), HumanDuration ages, and the
-// `describe hpa` layout. Pure formatting; byte-for-byte what kubectl v1.30+ prints.
+// kubectl's output: for HPAs the TARGETS column, `get hpa` rows (with Go tabwriter alignment and
+// `--watch`'s remembered column widths), HumanDuration ages, and the `describe hpa` layout; the
+// `get pods|deploy|events` tables (with `-o wide`'s priority-1 columns and `--show-labels`);
+// and `-o json` / `-o yaml` (kubectl's JSONPrinter and YAMLPrinter over unstructured objects).
+// Pure formatting; byte-for-byte what kubectl v1.30+ prints.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "core/time.h"
 #include "kube/objects.h"
+#include "kube/workloads.h"
 
 namespace llmscale::kube {
 
@@ -46,6 +50,36 @@ std::vector<std::string> hpa_table_row(const HorizontalPodAutoscaler& hpa, core:
 // terminated reason over the phase and "Terminating" once deleted, RESTARTS "2 (5m ago)".
 std::vector<std::string> pod_table_header();
 std::vector<std::string> pod_table_row(const Pod& pod, core::Time now);
+// `-o wide` adds IP NODE NOMINATED NODE READINESS GATES (printPod's options.Wide cells).
+std::vector<std::string> pod_table_header(bool wide);
+std::vector<std::string> pod_table_row(const Pod& pod, core::Time now, bool wide);
+
+// `kubectl get deploy`: NAME READY UP-TO-DATE AVAILABLE AGE (+ wide CONTAINERS IMAGES SELECTOR).
+std::vector<std::string> deployment_table_header(bool wide);
+std::vector<std::string> deployment_table_row(const Deployment& deployment, core::Time now,
+                                              bool wide);
+
+// `kubectl get events`: LAST SEEN TYPE REASON OBJECT MESSAGE (wide: LAST SEEN TYPE REASON
+// OBJECT SUBOBJECT SOURCE MESSAGE FIRST SEEN COUNT NAME).
+std::vector<std::string> event_table_header(bool wide);
+std::vector<std::string> event_table_row(const Event& event, core::Time now, bool wide);
+
+// labels.FormatLabels (the `--show-labels` LABELS column): "a=b,c=d" by key, "<none>" if empty.
+std::string format_labels(const Labels& labels);
+
+// How deeply `value` nests (a scalar is 0, `[]` 1, `[[1]]` 2), computed without recursion, so
+// callers can refuse documents too deep for the recursive printers below.
+std::size_t json_depth(const core::Json& value);
+// The printers below recurse once per level: callers check json_depth() against this first.
+inline constexpr std::size_t kMaxPrintDepth = 200;
+
+// `kubectl get -o json`: json.MarshalIndent(obj, "", "    ") of an unstructured object (keys
+// sorted, Go's escaping) plus a newline.
+std::string kubectl_json(const core::Json& value);
+// `kubectl get -o yaml`: sigs.k8s.io/yaml (go-yaml v2's emitter: keys sorted, indentless
+// sequences in mappings, quoting only what would not read back as the same string, long scalars
+// folded past column 80, `|` blocks for multi-line strings).
+std::string kubectl_yaml(const core::Json& value);
 
 struct DescribedEvent {
   std::string type, reason, message;

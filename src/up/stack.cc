@@ -128,6 +128,44 @@ class FleetDirectory final : public adapter::ObjectLister, public controller::Sc
     return nullptr;
   }
 
+  // The fleets as apps/v1 Deployments (`llmscale get deploy`): spec replicas from the scale,
+  // status counted from the pods as the Deployment controller does (terminating pods are not
+  // counted; ready pods are available, minReadySeconds being 0). A fleet's one container is
+  // named like the fleet; its "image" is what it runs (serve-sim/<flavor>, or the command).
+  std::vector<kube::Deployment> deployments(core::Time created) const {
+    std::vector<kube::Deployment> out;
+    for (fleet::Fleet* f : fleets_) {
+      const fleet::FleetSpec& spec = f->spec();
+      kube::Deployment d;
+      d.metadata.name = spec.name;
+      d.metadata.namespace_ = spec.namespace_;
+      d.metadata.labels = spec.labels;
+      d.metadata.generation = 1;
+      d.metadata.creation_timestamp = created;
+      auto scale = f->get_scale();
+      d.replicas = scale ? scale->spec_replicas : spec.replicas;
+      d.selector = spec.selector;
+      d.template_labels = spec.template_.labels;
+      std::string image = spec.template_.serve_sim ? "serve-sim/" + spec.template_.serve_sim->flavor
+                          : spec.template_.command.empty() ? std::string()
+                                                           : spec.template_.command.front();
+      d.containers.push_back({spec.name, image});
+      d.observed_generation = 1;
+      for (const kube::Pod& pod : f->pods()) {
+        if (pod.metadata.deletion_timestamp) continue;
+        ++d.status_replicas;
+        ++d.updated_replicas;
+        const kube::PodCondition* ready = pod.ready_condition();
+        if (ready != nullptr && ready->status == "True") {
+          ++d.ready_replicas;
+          ++d.available_replicas;
+        }
+      }
+      out.push_back(std::move(d));
+    }
+    return out;
+  }
+
   std::vector<kube::Pod> all_pods() const {
     std::vector<kube::Pod> pods;
     for (fleet::Fleet* f : fleets_) {
@@ -358,8 +396,9 @@ core::Status Stack::start() {
   if (auto restored = controller_->load_state(); !restored) return restored;
   controller_->subscribe([this](const controller::HpaView& view) { on_pass(view); });
 
-  control_api_ = std::make_unique<controller::ControlApi>(*controller_,
-                                                          [this] { return directory_.all_pods(); });
+  control_api_ = std::make_unique<controller::ControlApi>(
+      *controller_, [this] { return directory_.all_pods(); },
+      [this] { return directory_.deployments(started_at_); });
   control_api_->add_routes(control_router_);
   net::ServerOptions control_options;
   control_options.address = control->address;
@@ -392,6 +431,7 @@ core::Status Stack::start() {
 void Stack::refresh_pods() {
   if (shutting_down_) return;
   sync_pods();
+  if (control_api_) control_api_->notify();  // pod and deployment watches look again
   clock_.call_after(milliseconds(250), [this] { refresh_pods(); });
 }
 

@@ -1,5 +1,6 @@
-// The control API as `llmscale get`/`describe` read it: Kubernetes-shaped lists, NotFound
-// statuses, label and field selectors, and a watch that streams ADDED then MODIFIED lines.
+// The control API as `llmscale get`/`describe` read it: Kubernetes-shaped lists of HPAs, pods,
+// deployments and events, NotFound statuses for single objects, label and field selectors, and
+// watches that stream ADDED, MODIFIED and DELETED lines.
 #include "controller/control_api.h"
 
 #include <gtest/gtest.h>
@@ -23,7 +24,8 @@ struct ApiHarness {
   FakeDeployment deployment{1};
   FakeQueueMetrics metrics{deployment, clock};
   Controller controller{clock, metrics, deployment, {}};
-  ControlApi api{controller, [this] { return deployment.pods(); }};
+  ControlApi api{controller, [this] { return deployment.pods(); },
+                 [this] { return deployments(); }};
   net::Router router;
   net::EventLoop loop;
 
@@ -31,6 +33,19 @@ struct ApiHarness {
     api.add_routes(router);
     controller.apply(queue_hpa());
     clock.advance(seconds(0));  // first pass
+  }
+
+  std::vector<kube::Deployment> deployments() {
+    kube::Deployment d;
+    d.metadata.name = "llm";
+    d.metadata.namespace_ = "default";
+    d.metadata.labels = {{"app", "llm"}};
+    d.replicas = deployment.replicas();
+    d.selector = kube::LabelSelector{{{"app", "llm"}}, {}};
+    d.containers = {{"llm", "serve-sim/vllm-v1"}};
+    d.status_replicas = d.updated_replicas = d.ready_replicas = d.available_replicas =
+        deployment.replicas();
+    return {d};
   }
 
   // Runs one request to completion.
@@ -143,6 +158,110 @@ TEST(ControlApiTest, WatchStreamsAddedThenModifiedOnChange) {
   writer.disconnect();
   ASSERT_TRUE(h.loop.run_until([&] { return finished; }, seconds(5)));
   EXPECT_EQ(writer.chunks().size(), 2u);
+}
+
+TEST(ControlApiTest, SingleObjectsAndNotFoundStatuses) {
+  ApiHarness h;
+  h.deployment.set_replicas(2);
+  auto pod = h.get("/api/v1/namespaces/default/pods/llm-1");
+  EXPECT_EQ(pod->status(), 200);
+  EXPECT_EQ(body_json(*pod)["metadata"]["name"], "llm-1");
+  struct Missing {
+    const char* path;
+    const char* message;
+  };
+  for (const Missing& m :
+       {Missing{"/api/v1/namespaces/default/pods/nope", "pods \"nope\" not found"},
+        Missing{"/api/v1/namespaces/other/pods/llm-1", "pods \"llm-1\" not found"},
+        Missing{"/apis/apps/v1/namespaces/default/deployments/nope",
+                "deployments.apps \"nope\" not found"},
+        Missing{"/api/v1/namespaces/default/events/nope", "events \"nope\" not found"}}) {
+    auto missing = h.get(m.path);
+    EXPECT_EQ(missing->status(), 404) << m.path;
+    core::Json status = body_json(*missing);
+    EXPECT_EQ(status["kind"], "Status") << m.path;
+    EXPECT_EQ(status["reason"], "NotFound") << m.path;
+    EXPECT_EQ(status["message"], m.message) << m.path;
+  }
+}
+
+TEST(ControlApiTest, DeploymentsAsAppsV1) {
+  ApiHarness h;
+  h.deployment.set_replicas(3);
+  core::Json list = body_json(*h.get("/apis/apps/v1/namespaces/default/deployments"));
+  EXPECT_EQ(list["kind"], "DeploymentList");
+  EXPECT_EQ(list["apiVersion"], "apps/v1");
+  ASSERT_EQ(list["items"].size(), 1u);
+  const core::Json& d = list["items"][0];
+  EXPECT_EQ(d["kind"], "Deployment");
+  EXPECT_EQ(d["spec"]["replicas"], 3);
+  EXPECT_EQ(d["spec"]["selector"]["matchLabels"]["app"], "llm");
+  EXPECT_EQ(d["spec"]["template"]["spec"]["containers"][0]["image"], "serve-sim/vllm-v1");
+  EXPECT_EQ(d["status"]["readyReplicas"], 3);
+  auto decoded = kube::decode_deployment(d, "items[0]");
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(decoded->available_replicas, 3);
+  EXPECT_EQ(body_json(*h.get("/apis/apps/v1/deployments"))["items"].size(), 1u);
+  EXPECT_EQ(body_json(*h.get(
+                "/apis/apps/v1/namespaces/default/deployments?labelSelector=app%3Dx"))["items"]
+                .size(),
+            0u);
+  EXPECT_EQ(body_json(*h.get("/apis/apps/v1/namespaces/default/deployments/llm"))["kind"],
+            "Deployment");
+  EXPECT_EQ(body_json(*h.get("/apis/apps/v1/namespaces/other/deployments"))["items"].size(), 0u);
+}
+
+TEST(ControlApiTest, EventsAcrossNamespacesAndByName) {
+  ApiHarness h;
+  h.metrics.queue_milli = 20000;
+  h.controller.reconcile_now("default", "llm-hpa");
+  core::Json all = body_json(*h.get("/api/v1/events"));
+  EXPECT_EQ(all["kind"], "EventList");
+  ASSERT_GE(all["items"].size(), 1u);
+  auto first = kube::decode_event(all["items"][0], "items[0]");
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->involved_object.kind, "HorizontalPodAutoscaler");
+  EXPECT_EQ(first->source_component, "horizontal-pod-autoscaler");
+  std::string name = first->metadata.name;
+  auto one = h.get("/api/v1/namespaces/default/events/" + name);
+  EXPECT_EQ(one->status(), 200);
+  EXPECT_EQ(body_json(*one)["metadata"]["name"], name);
+}
+
+TEST(ControlApiTest, PodWatchAddsAndDeletesOnNotify) {
+  ApiHarness h;
+  net::RecordingResponseWriter writer;
+  net::ServerRequest request;
+  request.method = "GET";
+  ASSERT_TRUE(
+      request.set_target("/api/v1/namespaces/default/pods?watch=true&labelSelector=app%3Dllm"));
+  bool finished = false;
+  auto watch = [&]() -> net::Awaitable<void> {
+    co_await h.router.dispatch(request, writer);
+    finished = true;
+  };
+  net::spawn(h.loop, watch());
+  ASSERT_TRUE(h.loop.run_until([&] { return writer.chunks().size() == 1; }, seconds(5)));
+  EXPECT_EQ((*core::parse_document(writer.chunks()[0]))["type"], "ADDED");
+
+  h.deployment.set_replicas(2);
+  h.api.notify();
+  ASSERT_TRUE(h.loop.run_until([&] { return writer.chunks().size() == 2; }, seconds(5)));
+  core::Json added = *core::parse_document(writer.chunks()[1]);
+  EXPECT_EQ(added["type"], "ADDED");
+  EXPECT_EQ(added["object"]["metadata"]["name"], "llm-1");
+
+  h.api.notify();  // nothing changed: no line
+  h.deployment.set_replicas(1);
+  h.api.notify();
+  ASSERT_TRUE(h.loop.run_until([&] { return writer.chunks().size() == 3; }, seconds(5)));
+  core::Json deleted = *core::parse_document(writer.chunks()[2]);
+  EXPECT_EQ(deleted["type"], "DELETED");
+  EXPECT_EQ(deleted["object"]["metadata"]["name"], "llm-1");
+
+  writer.disconnect();
+  ASSERT_TRUE(h.loop.run_until([&] { return finished; }, seconds(5)));
+  EXPECT_EQ(writer.chunks().size(), 3u);
 }
 
 }  // namespace

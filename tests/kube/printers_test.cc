@@ -1,7 +1,12 @@
-// kubectl output for HPAs: TARGETS, `get hpa -w` rows as the seeds show them, ages, describe.
+// kubectl output for HPAs: TARGETS, `get hpa -w` rows as the seeds show them, ages, describe;
+// the pod (wide), deployment and event tables; kubectl's -o json and -o yaml printers.
 #include "kube/printers.h"
 
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
 
 namespace llmscale::kube {
 namespace {
@@ -199,6 +204,214 @@ TEST(PodTableTest, RowsAsKubectlPrintsThem) {
   pod.container_statuses[0].waiting_reason.clear();
   pod.metadata.deletion_timestamp = now;
   EXPECT_EQ(pod_table_row(pod, now)[2], "Terminating");
+}
+
+TEST(WorkloadTablesTest, DeploymentColumnsAsPrintDeployment) {
+  Deployment d;
+  d.metadata.name = "llm";
+  d.replicas = 3;
+  d.ready_replicas = 2;
+  d.updated_replicas = 3;
+  d.available_replicas = 2;
+  d.selector = LabelSelector{{{"app", "llm"}, {"tier", "gpu"}}, {}};
+  d.containers = {{"vllm", "serve-sim/vllm-v1"}, {"side", "busybox"}};
+  core::Time now = core::SimulatedClock::default_start();
+  d.metadata.creation_timestamp = now - minutes(5);
+  EXPECT_EQ(deployment_table_header(false),
+            (std::vector<std::string>{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}));
+  EXPECT_EQ(deployment_table_row(d, now, false),
+            (std::vector<std::string>{"llm", "2/3", "3", "2", "5m"}));
+  EXPECT_EQ(deployment_table_header(true).back(), "SELECTOR");
+  EXPECT_EQ(deployment_table_row(d, now, true),
+            (std::vector<std::string>{"llm", "2/3", "3", "2", "5m", "vllm,side",
+                                      "serve-sim/vllm-v1,busybox", "app=llm,tier=gpu"}));
+  // spec.replicas defaults to 1; no creationTimestamp prints <unknown>.
+  Deployment bare;
+  bare.metadata.name = "x";
+  EXPECT_EQ(deployment_table_row(bare, now, false),
+            (std::vector<std::string>{"x", "0/1", "0", "0", "<unknown>"}));
+}
+
+TEST(WorkloadTablesTest, EventColumnsAsPrintEvent) {
+  Event e;
+  e.metadata.name = "llm-hpa.0000000000000001";
+  e.involved_object = {"HorizontalPodAutoscaler", "default", "llm-hpa", "autoscaling/v2", ""};
+  e.reason = "SuccessfulRescale";
+  e.message = "New size: 4; reason: above target\n";
+  e.type = "Normal";
+  e.source_component = "horizontal-pod-autoscaler";
+  core::Time now = core::SimulatedClock::default_start();
+  e.first_timestamp = now - minutes(3);
+  e.last_timestamp = now - seconds(20);
+  e.count = 2;
+  EXPECT_EQ(event_table_header(false),
+            (std::vector<std::string>{"LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"}));
+  EXPECT_EQ(event_table_row(e, now, false),
+            (std::vector<std::string>{"20s", "Normal", "SuccessfulRescale",
+                                      "horizontalpodautoscaler/llm-hpa",
+                                      "New size: 4; reason: above target"}));
+  EXPECT_EQ(event_table_header(true),
+            (std::vector<std::string>{"LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT",
+                                      "SOURCE", "MESSAGE", "FIRST SEEN", "COUNT", "NAME"}));
+  e.source_host = "node-1";
+  EXPECT_EQ(event_table_row(e, now, true),
+            (std::vector<std::string>{
+                "20s", "Normal", "SuccessfulRescale", "horizontalpodautoscaler/llm-hpa", "",
+                "horizontal-pod-autoscaler, node-1", "New size: 4; reason: above target", "3m", "2",
+                "llm-hpa.0000000000000001"}));
+  // No lastTimestamp: the first one; no timestamps at all: <unknown>; count 0 is 1.
+  Event bare;
+  bare.involved_object.kind = "Pod";
+  EXPECT_EQ(event_table_row(bare, now, true)[0], "<unknown>");
+  EXPECT_EQ(event_table_row(bare, now, true)[3], "pod");
+  EXPECT_EQ(event_table_row(bare, now, true)[8], "1");
+}
+
+TEST(WorkloadTablesTest, PodWideColumnsAndLabels) {
+  Pod pod;
+  pod.metadata.name = "llm-abc";
+  pod.phase = "Running";
+  pod.pod_ip = "127.0.0.1";
+  core::Time now = core::SimulatedClock::default_start();
+  EXPECT_EQ(pod_table_header(true),
+            (std::vector<std::string>{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
+                                      "NOMINATED NODE", "READINESS GATES"}));
+  auto row = pod_table_row(pod, now, true);
+  ASSERT_EQ(row.size(), 9u);
+  EXPECT_EQ(std::vector<std::string>(row.begin() + 5, row.end()),
+            (std::vector<std::string>{"127.0.0.1", "<none>", "<none>", "<none>"}));
+  pod.pod_ip.clear();
+  EXPECT_EQ(pod_table_row(pod, now, true)[5], "<none>");
+  EXPECT_EQ(pod_table_row(pod, now, false).size(), 5u);
+  EXPECT_EQ(format_labels({}), "<none>");
+  EXPECT_EQ(format_labels({{"tier", "gpu"}, {"app", "llm"}}), "app=llm,tier=gpu");
+}
+
+TEST(KubectlJsonTest, SortedKeysFourSpacesGoEscapes) {
+  core::Json list = *core::parse_document(
+      R"({"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":""},"items":[]})");
+  EXPECT_EQ(kubectl_json(list),
+            "{\n"
+            "    \"apiVersion\": \"v1\",\n"
+            "    \"items\": [],\n"
+            "    \"kind\": \"List\",\n"
+            "    \"metadata\": {\n"
+            "        \"resourceVersion\": \"\"\n"
+            "    }\n"
+            "}\n");
+  core::Json pod = *core::parse_document(
+      R"({"metadata":{"name":"a<b>","labels":{}},"spec":{"n":[1,2.5,true,null]}})");
+  EXPECT_EQ(kubectl_json(pod),
+            "{\n"
+            "    \"metadata\": {\n"
+            "        \"labels\": {},\n"
+            "        \"name\": \"a\\u003cb\\u003e\"\n"
+            "    },\n"
+            "    \"spec\": {\n"
+            "        \"n\": [\n"
+            "            1,\n"
+            "            2.5,\n"
+            "            true,\n"
+            "            null\n"
+            "        ]\n"
+            "    }\n"
+            "}\n");
+}
+
+TEST(KubectlYamlTest, GoYamlV2Layout) {
+  core::Json list = *core::parse_document(
+      R"({"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":""},"items":[]})");
+  EXPECT_EQ(kubectl_yaml(list),
+            "apiVersion: v1\n"
+            "items: []\n"
+            "kind: List\n"
+            "metadata:\n"
+            "  resourceVersion: \"\"\n");
+  core::Json pod = *core::parse_document(R"({
+    "kind": "Pod", "apiVersion": "v1",
+    "metadata": {"name": "p", "creationTimestamp": "2026-01-01T00:00:00Z",
+                 "labels": {"app": "llm", "pod-template-hash": "7d9c"}, "annotations": {}},
+    "spec": {"containers": [{"name": "c", "args": ["--port", "8000", "-", "a: b", "#x"]}]},
+    "status": {"phase": "Running", "conditions": [
+       {"type": "Ready", "status": "True", "lastTransitionTime": null}],
+       "message": "it's", "podIPs": [{"ip": "127.0.0.1"}], "n": [[1, 2], []], "x": 0.5,
+       "big": 1e21, "yes": "yes", "num": "0x1F", "ver": "1.10", "text": "a\nb\n"}})");
+  EXPECT_EQ(kubectl_yaml(pod),
+            "apiVersion: v1\n"
+            "kind: Pod\n"
+            "metadata:\n"
+            "  annotations: {}\n"
+            "  creationTimestamp: \"2026-01-01T00:00:00Z\"\n"
+            "  labels:\n"
+            "    app: llm\n"
+            "    pod-template-hash: 7d9c\n"
+            "  name: p\n"
+            "spec:\n"
+            "  containers:\n"
+            "  - args:\n"
+            "    - --port\n"
+            "    - \"8000\"\n"
+            "    - '-'\n"
+            "    - 'a: b'\n"
+            "    - '#x'\n"
+            "    name: c\n"
+            "status:\n"
+            "  big: 1e+21\n"
+            "  conditions:\n"
+            "  - lastTransitionTime: null\n"
+            "    status: \"True\"\n"
+            "    type: Ready\n"
+            "  message: it's\n"
+            "  \"n\":\n"
+            "  - - 1\n"
+            "    - 2\n"
+            "  - []\n"
+            "  num: \"0x1F\"\n"
+            "  phase: Running\n"
+            "  podIPs:\n"
+            "  - ip: 127.0.0.1\n"
+            "  text: |\n"
+            "    a\n"
+            "    b\n"
+            "  ver: \"1.10\"\n"
+            "  x: 0.5\n"
+            "  \"yes\": \"yes\"\n");
+}
+
+TEST(KubectlYamlTest, LongScalarsFoldPastColumn80) {
+  // The first space past column 80 breaks the line; continuation lines are indented two more
+  // than the key, as kubectl prints the autoscaling/v1 conditions annotation ('[{...,"message":
+  // "the\n      HPA was able to ... from cpu resource utilization\n      (percentage ...').
+  core::Json condition = *core::parse_document(
+      R"j({"conditions":[{"message":"the HPA was able to successfully calculate a replica count from cpu resource utilization (percentage of request)","reason":"ValidMetricFound"}]})j");
+  EXPECT_EQ(kubectl_yaml(condition),
+            "conditions:\n"
+            "- message: the HPA was able to successfully calculate a replica count from cpu "
+            "resource\n"
+            "    utilization (percentage of request)\n"
+            "  reason: ValidMetricFound\n");
+  core::Json quoted = *core::parse_document(
+      R"j({"metadata":{"annotations":{"a":"[{\"message\":\"the HPA was able to successfully calculate a replica count from cpu resource utilization (percentage of request)\"}]"}}})j");
+  EXPECT_EQ(kubectl_yaml(quoted),
+            "metadata:\n"
+            "  annotations:\n"
+            "    a: '[{\"message\":\"the HPA was able to successfully calculate a replica count "
+            "from\n"
+            "      cpu resource utilization (percentage of request)\"}]'\n");
+}
+
+TEST(JsonDepthTest, CountsNestingWithoutRecursion) {
+  EXPECT_EQ(json_depth(core::Json(1)), 0u);
+  EXPECT_EQ(json_depth(*core::parse_document("[]")), 1u);
+  EXPECT_EQ(json_depth(*core::parse_document(R"({"a":[{"b":1}],"c":2})")), 3u);
+  // Deep enough to overflow a recursive walk under ASan; built iteratively.
+  core::Json deep = core::Json::array();
+  core::Json* at = &deep;
+  for (int i = 0; i < 100000; ++i) {
+    at->push_back(core::Json::array());
+    at = &at->back();
+  }
+  EXPECT_EQ(json_depth(deep), 100001u);
 }
 
 }  // namespace
