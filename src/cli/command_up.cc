@@ -19,6 +19,7 @@ struct UpFlags {
   std::string scrape_interval;
   std::string load_delay = "0s";
   std::string stop_after;
+  std::string progress_interval = "15s";
   bool no_post_scrape = false;
   bool quiet = false;
   std::string load;
@@ -60,6 +61,10 @@ int run(UpFlags& f) {
     if (!after) return fail(after.error().message);
     o.stop_after = *after;
   }
+  auto progress = duration_flag("--progress-interval", f.progress_interval);
+  if (!progress) return fail(progress.error().message);
+  o.progress_interval = *progress;
+  if (o.max_replicas < 1) return fail("--max-replicas: must be at least 1");
   if (!f.load.empty()) {
     auto args = CLI::detail::split_up(f.load);
     if (!args.empty() && (args[0] == "llmscale" || args[0] == "load")) args.erase(args.begin());
@@ -116,6 +121,13 @@ void add_up_command(CLI::App& app, int& exit_code) {
   up->add_flag("--stop-when-scaled-down", f.options.stop_when_scaled_down,
                "exit once the load is done and every HPA is back at minReplicas");
   up->add_option("--stop-after", f.stop_after, "exit after this long");
+  up->add_option("--max-replicas", f.options.max_replicas,
+                 "most replicas per fleet (local processes): a Fleet's spec.replicas above it is "
+                 "an error, an HPA's maxReplicas above it is lowered to it with a warning")
+      ->capture_default_str();
+  up->add_option("--progress-interval", f.progress_interval,
+                 "how often a replica in its cold start gets a progress line (0s: never)")
+      ->capture_default_str();
   up->add_flag("--quiet,-q", f.quiet, "do not print the `get hpa -w` table");
   up->callback([&] { exit_code = run(f); });
 }

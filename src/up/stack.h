@@ -9,6 +9,7 @@
 // right after every scrape of one of its target's pods, so decisions follow fresh metrics.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,11 @@ struct UpOptions {
   bool stop_when_scaled_down = false;
   std::optional<core::Duration> stop_after;
   bool print_table = true;  // `kubectl get hpa -w` rows on stdout
+  // The most replicas a fleet may have (local processes): a Fleet's spec.replicas above it is an
+  // error, an HPA's maxReplicas above it is clamped with a warning (config.h).
+  std::int32_t max_replicas = 64;
+  // How often a replica that is not ready yet gets a progress line (0: never).
+  core::Duration progress_interval = std::chrono::seconds(15);
 };
 
 // Runs until SIGINT/SIGTERM or a stop condition. Returns the process exit code: 0, the load's
