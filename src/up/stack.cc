@@ -457,7 +457,8 @@ core::Status Stack::start() {
     return core::make_error(started.error().code, "control API on " + options_.control_listen +
                                                       ": " + started.error().message);
   std::cout << "control API on " << control_server_->url("") << " (llmscale get hpa -w --server "
-            << control_server_->url("") << ")\n";
+            << control_server_->url("") << ")\n"
+            << std::flush;  // the addresses are what a script piping stdout waits for
 
   for (auto& f : fleets_) f->start();
   started_at_ = clock_.now();

