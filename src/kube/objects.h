@@ -207,9 +207,10 @@ struct ContainerStatus {
   bool ready = false;
   std::int32_t restart_count = 0;
   std::string waiting_reason;     // state.waiting.reason ("ContainerCreating", "CrashLoopBackOff")
-  std::string waiting_message;    // state.waiting.message ("back-off 10s restarting failed ...")
   std::string terminated_reason;  // state.terminated.reason ("Completed", "Error")
   std::optional<core::Time> last_terminated_at;  // lastState.terminated.finishedAt
+  // Appended after the fields above so positional initializers of those stay valid.
+  std::string waiting_message;  // state.waiting.message ("back-off 10s restarting failed ...")
   // lastState.terminated: exitCode, signal, reason and message (the log's tail, as with
   // terminationMessagePolicy: FallbackToLogsOnError) of the previous run; set with finishedAt.
   std::int32_t last_exit_code = 0;

@@ -383,6 +383,7 @@ core::Status Stack::start() {
     proxy_options.server.port =
         listen->port == 0 ? 0 : static_cast<std::uint16_t>(listen->port + i);
     proxy_options.balancer.policy = *policy;
+    proxy_options.balancer.queue_timeout = options_.router_queue_timeout;
     auto proxy = std::make_unique<router::Proxy>(loop_, clock_, proxy_options);
     if (auto started = proxy->start(); !started)
       return core::make_error(started.error().code,

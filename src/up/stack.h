@@ -23,6 +23,9 @@ struct UpOptions {
   std::string router_listen = "127.0.0.1:8080";   // the first fleet's; the next ones count up
   std::string control_listen = "127.0.0.1:9190";  // where `llmscale get` finds us
   std::string policy = "least-outstanding-requests";
+  // How long a request waits in a router's queue for a ready replica (during a cold start, or
+  // while every replica is busy with max-in-flight) before 503 with Retry-After (router.md).
+  core::Duration router_queue_timeout = std::chrono::seconds(60);
   core::Duration sync_period = std::chrono::seconds(15);
   // kube-controller-manager's --horizontal-pod-autoscaler-downscale-stabilization: the
   // scale-down window of HPAs whose behavior does not set one.

@@ -92,5 +92,55 @@ TEST(UpProcessTest, CrashLoopPrintsTheLogTail) {
       << errors;
 }
 
+// Issue 11 item 18: during a cold start the request waits in the router's queue and is answered
+// 503 with Retry-After after the queue timeout; progress lines name the expected cold start.
+TEST(UpProcessTest, ColdStartAnswers503WithRetryAfterAndShowsProgress) {
+  if (!llmscale::testing::program_on_path("curl")) GTEST_SKIP() << "curl not installed";
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/m");
+  dir.write("m/fleet.yaml", R"(apiVersion: llmscale.io/v1alpha1
+kind: Fleet
+metadata: {name: sim, labels: {app: sim}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: sim}}
+  template:
+    metadata: {labels: {app: sim}}
+    spec:
+      serveSim: {flavor: vllm-v1, profile: llama-3.1-8b-h100, args: [--startup-seconds, "60"]}
+      ports: [{name: http, containerPort: 8000}]
+      readinessProbe: {httpGet: {path: /health, port: http}, periodSeconds: 1}
+      terminationGracePeriodSeconds: 1
+)");
+  ::setenv("LLMSCALE_PROFILES", LLMSCALE_SOURCE_DIR "/profiles", 1);
+  auto up = Process::start(up_args(dir, {"--router-queue-timeout", "2s", "--progress-interval",
+                                         "1s", "--stop-after", "20s"}),
+                           dir);
+  ASSERT_TRUE(up);
+  std::string router;
+  ASSERT_TRUE(up->wait_for_output(
+      [&](const std::string& out) {
+        auto at = out.find("router on ");
+        auto end = out.find('\n', at);
+        if (at == std::string::npos || end == std::string::npos) return false;
+        router = out.substr(at + 10, end - at - 10);
+        return out.find("control API on") != std::string::npos;
+      },
+      20s))
+      << up->errors();
+  if (!router.empty() && router.back() == '/') router.pop_back();
+  auto result = run_process(
+      {"curl", "-s", "-i", "--max-time", "15", router + "/v1/completions", "-H",
+       "Content-Type: application/json", "-d", R"({"model":"m","prompt":"hi","max_tokens":2})"},
+      "", 20s);
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(result.output.rfind("HTTP/1.1 503", 0), 0u) << result.output;
+  EXPECT_NE(result.output.find("Retry-After: 1"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("queue timeout"), std::string::npos) << result.output;
+  EXPECT_EQ(up->stop(SIGTERM, 15s), 0);
+  EXPECT_NE(up->errors().find(" starting, 1s of about 1m0s (1%); not ready yet"), std::string::npos)
+      << up->errors();
+}
+
 }  // namespace
 }  // namespace llmscale::up
