@@ -19,6 +19,8 @@ struct UpFlags {
   std::string scrape_interval;
   std::string load_delay = "0s";
   std::string stop_after;
+  std::string progress_interval = "15s";
+  std::string router_queue_timeout = "60s";
   bool no_post_scrape = false;
   bool quiet = false;
   std::string load;
@@ -60,6 +62,15 @@ int run(UpFlags& f) {
     if (!after) return fail(after.error().message);
     o.stop_after = *after;
   }
+  auto progress = duration_flag("--progress-interval", f.progress_interval);
+  if (!progress) return fail(progress.error().message);
+  o.progress_interval = *progress;
+  auto queue_timeout = duration_flag("--router-queue-timeout", f.router_queue_timeout);
+  if (!queue_timeout) return fail(queue_timeout.error().message);
+  if (*queue_timeout < core::Duration::zero())
+    return fail("--router-queue-timeout: must not be negative");
+  o.router_queue_timeout = *queue_timeout;
+  if (o.max_replicas < 1) return fail("--max-replicas: must be at least 1");
   if (!f.load.empty()) {
     auto args = CLI::detail::split_up(f.load);
     if (!args.empty() && (args[0] == "llmscale" || args[0] == "load")) args.erase(args.begin());
@@ -116,6 +127,17 @@ void add_up_command(CLI::App& app, int& exit_code) {
   up->add_flag("--stop-when-scaled-down", f.options.stop_when_scaled_down,
                "exit once the load is done and every HPA is back at minReplicas");
   up->add_option("--stop-after", f.stop_after, "exit after this long");
+  up->add_option("--max-replicas", f.options.max_replicas,
+                 "most replicas per fleet (local processes): a Fleet's spec.replicas above it is "
+                 "an error, an HPA's maxReplicas above it is lowered to it with a warning")
+      ->capture_default_str();
+  up->add_option("--router-queue-timeout", f.router_queue_timeout,
+                 "how long a request waits for a ready replica before 503 with Retry-After "
+                 "(0s: until one is ready or the client leaves)")
+      ->capture_default_str();
+  up->add_option("--progress-interval", f.progress_interval,
+                 "how often a replica in its cold start gets a progress line (0s: never)")
+      ->capture_default_str();
   up->add_flag("--quiet,-q", f.quiet, "do not print the `get hpa -w` table");
   up->callback([&] { exit_code = run(f); });
 }

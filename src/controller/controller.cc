@@ -1,7 +1,6 @@
 // The HPA controller loop: schedule, one pass per HPA, status, events, persisted history.
 #include "controller/controller.h"
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -46,7 +45,14 @@ bool same_spec(const kube::HorizontalPodAutoscaler& a, const kube::HorizontalPod
 
 Controller::Controller(core::Clock& clock, hpa::MetricsProvider& metrics,
                        ScaleTargetResolver& targets, ControllerOptions options)
-    : clock_(clock), metrics_(metrics), targets_(targets), options_(std::move(options)) {}
+    : clock_(clock), metrics_(metrics), targets_(targets), options_(std::move(options)) {
+  if (!options_.state_file.empty())
+    state_file_ = std::make_unique<core::StateFile>(options_.state_file, "controller state");
+}
+
+void Controller::set_state_file_calls(core::FileSystemCalls calls) {
+  if (state_file_) state_file_->set_calls(std::move(calls));
+}
 
 Controller::~Controller() {
   for (auto& [key, entry] : entries_) {
@@ -203,8 +209,8 @@ void Controller::unsubscribe(int id) {
 
 // ---- persistence ----------------------------------------------------------------------------
 
-void Controller::save_state() const {
-  if (options_.state_file.empty()) return;
+void Controller::save_state() {
+  if (!state_file_) return;
   core::Json doc = core::Json::object();
   doc["kind"] = "LlmscaleControllerState";
   doc["version"] = 1;
@@ -231,19 +237,9 @@ void Controller::save_state() const {
   for (const auto& [key, entry] : entries_) add(entry);
   for (const auto& [key, entry] : restored_) add(entry);  // not re-applied yet: keep them
   doc["hpas"] = hpas;
-  // Write-then-rename, so a crash never leaves a half-written file.
-  std::string tmp = options_.state_file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << core::to_pretty_json(doc) << "\n";
-    if (!out) {
-      core::log_warn("cannot write controller state to " + tmp);
-      return;
-    }
-  }
-  if (std::rename(tmp.c_str(), options_.state_file.c_str()) != 0) {
-    core::log_warn("cannot replace controller state file " + options_.state_file);
-  }
+  // Temp file, fsync, rename: a crash or a full disk never leaves a cut file. A failure is
+  // logged once by StateFile and retried after the next pass.
+  (void)state_file_->write(core::to_pretty_json(doc) + "\n");
 }
 
 core::Status Controller::load_state() {

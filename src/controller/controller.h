@@ -10,6 +10,8 @@
 //
 // Unlike upstream, the history can be persisted to a state file after every pass, so a restart
 // does not forget the stabilization window (upstream starts over and holds scale-down for 5 min).
+// The file is replaced atomically (core::write_file_atomically); when that fails the old file
+// stays, the reason is logged once and state_file() reports it until a write works again.
 //
 // Not thread-safe: everything runs on the thread that runs the Clock (an io_context thread, or
 // the simulator's loop); listeners are called there too.
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "controller/scale_target.h"
+#include "core/atomic_file.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "hpa/engine.h"
@@ -83,6 +86,11 @@ class Controller {
   std::vector<HpaView> list() const;
   std::optional<HpaView> get(const std::string& namespace_name, const std::string& name) const;
 
+  // The state file and how its writes went; null without options.state_file.
+  const core::StateFile* state_file() const { return state_file_.get(); }
+  // Tests: the state file's system calls (to inject ENOSPC).
+  void set_state_file_calls(core::FileSystemCalls calls);
+
   // Called after every pass of any HPA. Returns an id for unsubscribe().
   int subscribe(Listener listener);
   void unsubscribe(int id);
@@ -99,7 +107,7 @@ class Controller {
   void schedule(Entry& entry, core::Duration delay);
   void pass(const std::string& key);
   void record_events(Entry& entry, const std::vector<hpa::Event>& events, core::Time now);
-  void save_state() const;
+  void save_state();
 
   core::Clock& clock_;
   hpa::MetricsProvider& metrics_;
@@ -109,6 +117,7 @@ class Controller {
   std::map<std::string, Entry> restored_;  // from the state file, not yet applied
   std::map<int, Listener> listeners_;
   int next_listener_ = 1;
+  std::unique_ptr<core::StateFile> state_file_;
 };
 
 }  // namespace llmscale::controller

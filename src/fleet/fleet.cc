@@ -4,13 +4,17 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/duration.h"
 #include "core/log.h"
+#include "core/strings.h"
 
 namespace llmscale::fleet {
 namespace {
@@ -28,6 +32,45 @@ constexpr core::Duration kMaxBackoff = 300s;
 constexpr core::Duration kBackoffReset = 600s;
 // Kubernetes: kubelet's minimumGracePeriodInSeconds between SIGTERM and SIGKILL.
 constexpr core::Duration kMinimumGrace = 2s;
+// Kubernetes: FallbackToLogsOnError keeps the last 80 lines or 2048 bytes, whichever is smaller.
+constexpr std::size_t kTerminationMessageLines = 80;
+constexpr std::size_t kTerminationMessageBytes = 2048;
+// Distinct crash reasons reported per fleet; beyond it crashes are only logged.
+constexpr std::size_t kMaxCrashReasons = 64;
+
+// The last lines `path` got after `offset` (what one run of the process wrote), at most
+// kTerminationMessageLines lines and kTerminationMessageBytes bytes, without a cut first line.
+std::vector<std::string> log_tail(const std::string& path, std::uintmax_t offset) {
+  std::vector<std::string> lines;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return lines;
+  in.seekg(0, std::ios::end);
+  auto size = static_cast<std::uintmax_t>(std::max<std::streamoff>(in.tellg(), 0));
+  if (size <= offset) return lines;
+  std::uintmax_t from = std::max<std::uintmax_t>(
+      offset, size > kTerminationMessageBytes ? size - kTerminationMessageBytes : 0);
+  in.seekg(static_cast<std::streamoff>(from));
+  std::string text(static_cast<std::size_t>(size - from), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  std::size_t start = 0;
+  if (from > offset) {  // began inside a line: drop its end
+    auto nl = text.find('\n');
+    start = nl == std::string::npos ? text.size() : nl + 1;
+  }
+  while (start < text.size()) {
+    auto nl = text.find('\n', start);
+    std::size_t end = nl == std::string::npos ? text.size() : nl;
+    std::string line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    start = end + 1;
+  }
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  if (lines.size() > kTerminationMessageLines)
+    lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(kTerminationMessageLines));
+  return lines;
+}
 
 bool is_ready(const kube::Pod& pod) {
   const kube::PodCondition* c = pod.ready_condition();
@@ -142,7 +185,12 @@ struct Fleet::Pod {
   std::optional<core::Time> started_at;
   std::string waiting_reason = "ContainerCreating";
   std::int32_t restart_count = 0;
-  std::optional<core::Time> last_exit;  // lastState.terminated.finishedAt
+  std::optional<core::Time> last_exit;     // lastState.terminated.finishedAt
+  std::optional<core::Time> last_started;  // lastState.terminated.startedAt
+  ExitStatus last_status;                  // lastState.terminated exitCode, signal
+  std::string last_message;                // lastState.terminated.message (the log's tail)
+  std::string log_path;
+  std::uintmax_t log_offset = 0;  // the log's size when this run started
   core::Duration backoff = core::Duration::zero();
 
   bool ready = false;
@@ -172,11 +220,14 @@ Fleet::Fleet(core::Clock& clock, FleetSpec spec, Launcher& launcher, Prober& pro
       command_(command_template(spec_, options_.exe)),
       template_hash_(fleet::pod_template_hash(spec_)),
       rng_(options_.seed != 0 ? options_.seed : std::random_device{}()),
-      desired_(spec_.replicas) {}
+      desired_(std::min(spec_.replicas, options_.max_replicas)) {
+  if (options_.creation_burst == 0) options_.creation_burst = 1;
+}
 
 Fleet::~Fleet() {
   alive_.reset();
   if (exit_poll_timer_) clock_.cancel(*exit_poll_timer_);
+  if (creation_timer_) clock_.cancel(*creation_timer_);
   for (auto& pod : pods_) cancel_timers(*pod);
   pods_.clear();  // each handle SIGKILLs and reaps its process
 }
@@ -203,6 +254,11 @@ core::Status Fleet::set_replicas(std::int32_t replicas) {
   if (replicas < 0) {
     return core::invalid_argument("replicas: must be greater than or equal to 0, got " +
                                   std::to_string(replicas));
+  }
+  if (replicas > options_.max_replicas) {
+    return core::invalid_argument("replicas: must be less than or equal to " +
+                                  std::to_string(options_.max_replicas) +
+                                  " (--max-replicas), got " + std::to_string(replicas));
   }
   if (shutting_down_) {
     return core::make_error(core::ErrorCode::kUnavailable,
@@ -258,7 +314,19 @@ void Fleet::reconcile() {
   if (!started_ || shutting_down_) return;
   auto active =
       std::count_if(pods_.begin(), pods_.end(), [](const auto& p) { return !p->terminating; });
-  for (; active < desired_; ++active) create_pod();
+  // A burst now, the rest on a timer: the loop keeps serving signals and requests meanwhile.
+  if (active < desired_ && !creation_timer_) {
+    for (std::size_t n = 0; active < desired_ && n < options_.creation_burst; ++active, ++n)
+      create_pod();
+    if (active < desired_) {
+      std::weak_ptr<bool> alive = alive_;
+      creation_timer_ = clock_.call_after(options_.creation_interval, [this, alive] {
+        if (!alive.lock()) return;
+        creation_timer_.reset();
+        reconcile();
+      });
+    }
+  }
   if (active > desired_) {
     std::vector<std::string> victims;
     for (Pod* pod : ranked_for_deletion()) {
@@ -348,6 +416,10 @@ void Fleet::start_process(Pod& pod) {
       launch.env.emplace_back(e.name, expand_placeholders(e.value, values));
     }
     if (!options_.log_dir.empty()) launch.log_path = options_.log_dir + "/" + pod.name + ".log";
+    pod.log_path = launch.log_path;
+    std::error_code ec;
+    pod.log_offset = pod.log_path.empty() ? 0 : std::filesystem::file_size(pod.log_path, ec);
+    if (ec) pod.log_offset = 0;
     auto handle = launcher_.launch(launch);
     if (handle) {
       pod.process = std::move(*handle);
@@ -481,10 +553,13 @@ void Fleet::on_exit(Pod& pod, const ExitStatus& status) {
     pod.backoff = std::min(pod.backoff * 2, kMaxBackoff);
   }
   pod.waiting_reason = "CrashLoopBackOff";
-  if (had_process) pod.last_exit = clock_.now();
   if (had_process) {
+    pod.last_exit = clock_.now();
+    pod.last_started = pod.started_at;
+    pod.last_status = status;
     core::log_warn("fleet " + spec_.name + ": pod " + pod.name + " crashed (" + status.to_string() +
                    "); restarting in " + core::format_go_duration(pod.backoff));
+    report_crash(pod, status);
   }
   std::weak_ptr<bool> alive = alive_;
   pod.restart_timer = clock_.call_after(pod.backoff, [this, alive, uid = pod.uid] {
@@ -495,6 +570,26 @@ void Fleet::on_exit(Pod& pod, const ExitStatus& status) {
     p->restart_count++;
     start_process(*p);
   });
+}
+
+void Fleet::report_crash(Pod& pod, const ExitStatus& status) {
+  CrashReport report;
+  report.pod = pod.name;
+  report.status = status;
+  report.restart_count = pod.restart_count;
+  report.backoff = pod.backoff;
+  report.log_path = pod.log_path;
+  if (!pod.log_path.empty()) report.log_tail = log_tail(pod.log_path, pod.log_offset);
+  pod.last_message = core::join(report.log_tail, "\n");
+  // One report per reason: the exit status and the last line, digits aside (timestamps, PIDs
+  // and ports differ between restarts of the same failure).
+  std::string key = status.to_string() + "\n";
+  if (!report.log_tail.empty()) {
+    for (char c : report.log_tail.back())
+      key += std::isdigit(static_cast<unsigned char>(c)) ? '#' : c;
+  }
+  if (crash_reasons_.size() >= kMaxCrashReasons || !crash_reasons_.insert(key).second) return;
+  for (FleetListener* l : listeners_) l->on_crash_loop(report);
 }
 
 void Fleet::begin_termination(Pod& pod) {
@@ -590,6 +685,8 @@ void Fleet::remove_pod(const std::string& uid) {
 
 void Fleet::shutdown(std::function<void()> done) {
   shutting_down_ = true;
+  if (creation_timer_) clock_.cancel(*creation_timer_);
+  creation_timer_.reset();
   shutdown_done_ = std::move(done);
   desired_ = 0;
   std::vector<std::string> uids;
@@ -652,6 +749,21 @@ kube::Pod Fleet::to_kube(const Pod& pod) const {
   status.restart_count = pod.restart_count;
   if (!pod.process || !pod.waiting_reason.empty()) status.waiting_reason = pod.waiting_reason;
   status.last_terminated_at = pod.last_exit;
+  if (pod.last_exit) {
+    // Kubernetes: the runtime's reason is "Error" for a non-zero exit, "Completed" for zero.
+    status.last_exit_code = pod.last_status.exit_code;
+    status.last_signal = pod.last_status.signal;
+    status.last_terminated_reason = pod.last_status.exit_code == 0 ? "Completed" : "Error";
+    status.last_terminated_message = pod.last_message;
+    status.last_started_at = pod.last_started;
+  }
+  if (status.waiting_reason == "CrashLoopBackOff") {
+    // Kubernetes: kubelet's message, "back-off %s restarting failed container=%s pod=%s" with
+    // the pod as format.Pod prints it (name_namespace(uid)).
+    status.waiting_message = "back-off " + core::format_go_duration(pod.backoff) +
+                             " restarting failed container=" + spec_.name + " pod=" + pod.name +
+                             "_" + spec_.namespace_ + "(" + pod.uid + ")";
+  }
   out.container_statuses.push_back(status);
   return out;
 }

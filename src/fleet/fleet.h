@@ -11,8 +11,17 @@
 //
 // A crashed process restarts in place after kubelet's CrashLoopBackOff (10 s, doubling, at most
 // 5 min; reset once a process ran 10 min) and restartCount counts the restarts; its endpoint is
-// not ready from the moment the exit is seen. Scale-down picks victims as the ReplicaSet
-// controller does (ActivePodsWithRanks). Names and labels follow the Deployment controller:
+// not ready from the moment the exit is seen. The pod's container status then carries what the
+// kubelet shows: state.waiting {CrashLoopBackOff, "back-off 10s restarting failed container=..."}
+// and lastState.terminated {exitCode, reason Error, message = the tail of the run's log, as with
+// terminationMessagePolicy FallbackToLogsOnError}; listeners hear on_crash_loop() once per new
+// crash reason of the fleet (exit status and last log line), not at every restart.
+//
+// Pods are created at most `creation_burst` at a time, one burst per `creation_interval` (the
+// ReplicaSet controller's burstReplicas bounds creations per sync the same way), so a large
+// scale-up never blocks the event loop, and spec.replicas is capped by `max_replicas`. Scale-down
+// picks victims as the ReplicaSet controller does (ActivePodsWithRanks). Names and labels follow
+// the Deployment controller:
 // `<fleet>-<pod-template-hash>-<5 random chars>`, label pod-template-hash.
 //
 // Time and processes are injected (Clock, Launcher, Prober), so the whole state machine runs on
@@ -25,10 +34,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,6 +68,16 @@ struct Endpoint {
   std::vector<std::uint16_t> ports;
 };
 
+// Why a replica crashed, for a person: what the process printed last.
+struct CrashReport {
+  std::string pod;
+  ExitStatus status;
+  std::int32_t restart_count = 0;     // restarts so far (before the coming one)
+  core::Duration backoff{0};          // until the restart
+  std::string log_path;               // empty when output is discarded
+  std::vector<std::string> log_tail;  // the last lines this run wrote (at most 80, 2048 bytes)
+};
+
 // Hooks for the router and the scraper. Called on the fleet's thread, after the state changed.
 class FleetListener {
  public:
@@ -73,6 +94,8 @@ class FleetListener {
   }
   // The process is gone and the pod no longer listed.
   virtual void on_removed(const kube::Pod& pod) { (void)pod; }
+  // A pod's process crashed for a reason this fleet has not reported yet (see above).
+  virtual void on_crash_loop(const CrashReport& report) { (void)report; }
 };
 
 struct FleetOptions {
@@ -85,6 +108,11 @@ struct FleetOptions {
   // A free port on `host`; tests substitute a counter.
   std::function<core::Result<std::uint16_t>(const std::string& host)> allocate_port =
       allocate_free_port;
+  // The most replicas set_replicas() accepts (`llmscale up --max-replicas`).
+  std::int32_t max_replicas = std::numeric_limits<std::int32_t>::max();
+  // At most this many pods are created at once; the next ones after creation_interval.
+  std::size_t creation_burst = 8;
+  core::Duration creation_interval = std::chrono::milliseconds(500);
 };
 
 class Fleet final : public controller::ScaleTarget {
@@ -103,8 +131,9 @@ class Fleet final : public controller::ScaleTarget {
 
   // controller::ScaleTarget. status replicas counts pods not terminating (ReplicaSet status).
   core::Result<kube::Scale> get_scale() override;
-  // Takes effect at once: pods are created, or victims start terminating. Refused (kUnavailable)
-  // after shutdown(), and for a negative count.
+  // Takes effect at once: pods are created (in bursts, see above), or victims start
+  // terminating. Refused (kUnavailable) after shutdown(), and (kInvalidArgument) for a negative
+  // count or one above options.max_replicas.
   core::Status set_replicas(std::int32_t replicas) override;
   // Every pod, terminating ones included (with deletionTimestamp), oldest first.
   std::vector<kube::Pod> pods() override;
@@ -128,6 +157,7 @@ class Fleet final : public controller::ScaleTarget {
 
   void reconcile();
   void create_pod();
+  void report_crash(Pod& pod, const ExitStatus& status);
   void start_process(Pod& pod);
   void schedule_probe(Pod& pod, core::Duration delay);
   void run_probe(const std::string& uid, std::uint64_t container);
@@ -163,6 +193,8 @@ class Fleet final : public controller::ScaleTarget {
   bool shutting_down_ = false;
   std::function<void()> shutdown_done_;
   std::optional<core::Clock::TimerId> exit_poll_timer_;
+  std::optional<core::Clock::TimerId> creation_timer_;  // the next burst of pod creations
+  std::set<std::string> crash_reasons_;                 // reported by on_crash_loop
   // Late callbacks (probes, drains) check this before touching the fleet.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -177,8 +177,10 @@ void decode_container_status(JsonReader& r, ContainerStatus& out) {
   r.read("ready", out.ready);
   r.read("restartCount", out.restart_count);
   r.read_object("state", out, [](JsonReader& s, ContainerStatus& c) {
-    s.read_object("waiting", c,
-                  [](JsonReader& w, ContainerStatus& cc) { w.read("reason", cc.waiting_reason); });
+    s.read_object("waiting", c, [](JsonReader& w, ContainerStatus& cc) {
+      w.read("reason", cc.waiting_reason);
+      w.read("message", cc.waiting_message);
+    });
     s.read_object("terminated", c, [](JsonReader& t, ContainerStatus& cc) {
       t.read("reason", cc.terminated_reason);
     });
@@ -186,6 +188,11 @@ void decode_container_status(JsonReader& r, ContainerStatus& out) {
   r.read_object("lastState", out, [](JsonReader& s, ContainerStatus& c) {
     s.read_object("terminated", c, [](JsonReader& t, ContainerStatus& cc) {
       t.read("finishedAt", cc.last_terminated_at);
+      t.read("startedAt", cc.last_started_at);
+      t.read("exitCode", cc.last_exit_code);
+      t.read("signal", cc.last_signal);
+      t.read("reason", cc.last_terminated_reason);
+      t.read("message", cc.last_terminated_message);
     });
   });
 }
@@ -636,6 +643,7 @@ Json encode_pod(const Pod& pod) {
       Json state = Json::object();
       if (!c.waiting_reason.empty()) {
         state["waiting"]["reason"] = c.waiting_reason;
+        if (!c.waiting_message.empty()) state["waiting"]["message"] = c.waiting_message;
       } else if (!c.terminated_reason.empty()) {
         state["terminated"]["reason"] = c.terminated_reason;
       } else if (pod.phase == "Running") {
@@ -643,8 +651,17 @@ Json encode_pod(const Pod& pod) {
       }
       cs["state"] = std::move(state);
       cs["lastState"] = Json::object();
-      if (c.last_terminated_at)
-        cs["lastState"]["terminated"]["finishedAt"] = core::format_rfc3339(*c.last_terminated_at);
+      if (c.last_terminated_at) {
+        // Kubernetes: ContainerStateTerminated (exitCode is always set, as the kubelet does).
+        Json terminated = Json::object();
+        terminated["exitCode"] = c.last_exit_code;
+        if (c.last_signal != 0) terminated["signal"] = c.last_signal;
+        if (!c.last_terminated_reason.empty()) terminated["reason"] = c.last_terminated_reason;
+        if (!c.last_terminated_message.empty()) terminated["message"] = c.last_terminated_message;
+        if (c.last_started_at) terminated["startedAt"] = core::format_rfc3339(*c.last_started_at);
+        terminated["finishedAt"] = core::format_rfc3339(*c.last_terminated_at);
+        cs["lastState"]["terminated"] = std::move(terminated);
+      }
       cs["ready"] = c.ready;
       cs["restartCount"] = c.restart_count;
       statuses.push_back(std::move(cs));

@@ -209,6 +209,15 @@ struct ContainerStatus {
   std::string waiting_reason;     // state.waiting.reason ("ContainerCreating", "CrashLoopBackOff")
   std::string terminated_reason;  // state.terminated.reason ("Completed", "Error")
   std::optional<core::Time> last_terminated_at;  // lastState.terminated.finishedAt
+  // Appended after the fields above so positional initializers of those stay valid.
+  std::string waiting_message;  // state.waiting.message ("back-off 10s restarting failed ...")
+  // lastState.terminated: exitCode, signal, reason and message (the log's tail, as with
+  // terminationMessagePolicy: FallbackToLogsOnError) of the previous run; set with finishedAt.
+  std::int32_t last_exit_code = 0;
+  std::int32_t last_signal = 0;
+  std::string last_terminated_reason;
+  std::string last_terminated_message;
+  std::optional<core::Time> last_started_at;  // lastState.terminated.startedAt
 };
 
 struct Pod {

@@ -138,4 +138,31 @@ core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths) {
   return config;
 }
 
+core::Status apply_replica_limit(UpConfig& config, std::int32_t max_replicas,
+                                 std::vector<std::string>& warnings) {
+  std::string limit = "must be less than or equal to " + std::to_string(max_replicas) +
+                      " (llmscale up --max-replicas)";
+  for (const fleet::FleetSpec& spec : config.fleets) {
+    if (spec.replicas > max_replicas)
+      return core::invalid_argument("The Fleet \"" + spec.name +
+                                    "\" is invalid: spec.replicas: Invalid value: " +
+                                    std::to_string(spec.replicas) + ": " + limit);
+  }
+  for (kube::HorizontalPodAutoscaler& hpa : config.hpas) {
+    const std::string& name = hpa.metadata.name;
+    std::int32_t min = hpa.spec.min_replicas.value_or(1);
+    if (min > max_replicas)
+      return core::invalid_argument(
+          "The HorizontalPodAutoscaler \"" + name +
+          "\" is invalid: spec.minReplicas: Invalid value: " + std::to_string(min) + ": " + limit);
+    if (hpa.spec.max_replicas > max_replicas) {
+      warnings.push_back("HorizontalPodAutoscaler \"" + name + "\": spec.maxReplicas " +
+                         std::to_string(hpa.spec.max_replicas) + " is above --max-replicas " +
+                         std::to_string(max_replicas) + "; using " + std::to_string(max_replicas));
+      hpa.spec.max_replicas = max_replicas;
+    }
+  }
+  return {};
+}
+
 }  // namespace llmscale::up

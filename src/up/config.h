@@ -34,4 +34,13 @@ struct UpConfig {
 
 core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths);
 
+// `llmscale up --max-replicas`: local replicas are processes on this machine, so their number is
+// capped. A Fleet whose spec.replicas is above the cap is an error naming the field and the flag
+// (it would start that many processes at once); an HPA whose spec.maxReplicas is above it is
+// clamped to the cap with a warning in `warnings` (manifests copied from a cluster often allow
+// more than a laptop holds; the HPA still works within the cap), and one whose minReplicas is
+// above it is an error. REQUIRES: max_replicas >= 1.
+core::Status apply_replica_limit(UpConfig& config, std::int32_t max_replicas,
+                                 std::vector<std::string>& warnings);
+
 }  // namespace llmscale::up

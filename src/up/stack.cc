@@ -18,9 +18,11 @@
 #include "adapter/adapter.h"
 #include "controller/control_api.h"
 #include "controller/controller.h"
+#include "core/atomic_file.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "core/strings.h"
+#include "engine/profile.h"
 #include "fleet/fleet.h"
 #include "fleet/launcher.h"
 #include "fleet/prober.h"
@@ -29,6 +31,7 @@
 #include "net/event_loop.h"
 #include "net/router.h"
 #include "net/server.h"
+#include "prom/metrics_registry.h"
 #include "prom/pod_source.h"
 #include "prom/promql_engine.h"
 #include "prom/scraper.h"
@@ -37,6 +40,8 @@
 #include "router/proxy.h"
 #include "router/spec.h"
 #include "up/config.h"
+#include "up/fleet_sizes.h"
+#include "up/progress.h"
 
 namespace llmscale::up {
 namespace {
@@ -84,6 +89,56 @@ class RouterBridge final : public fleet::FleetListener {
  private:
   router::Proxy& proxy_;
 };
+
+// A crash loop's reason on stderr, once per new reason of a fleet (the fleet deduplicates): the
+// last lines of the replica's log, so a failing replica does not need a hunt through logs/.
+class CrashPrinter final : public fleet::FleetListener {
+ public:
+  explicit CrashPrinter(std::string fleet) : fleet_(std::move(fleet)) {}
+  void on_crash_loop(const fleet::CrashReport& report) override {
+    constexpr std::size_t kLines = 20;
+    std::string text = "fleet " + fleet_ + ": pod " + report.pod + " crashed (" +
+                       report.status.to_string() + "), restarting in " +
+                       core::format_go_duration(report.backoff);
+    if (report.log_tail.empty()) {
+      text += report.log_path.empty() ? "; its output is discarded\n"
+                                      : "; it wrote nothing to " + report.log_path + "\n";
+    } else {
+      text += "; last lines of " + report.log_path + ":\n";
+      std::size_t from = report.log_tail.size() > kLines ? report.log_tail.size() - kLines : 0;
+      for (std::size_t i = from; i < report.log_tail.size(); ++i)
+        text += "  | " + report.log_tail[i] + "\n";
+    }
+    std::cerr << text << std::flush;
+  }
+
+ private:
+  std::string fleet_;
+};
+
+// The cold start a fleet's replicas are expected to take: a serveSim replica's
+// --startup-seconds, else its profile's startup phases; unknown for other commands.
+std::optional<core::Duration> expected_cold_start(const fleet::FleetSpec& spec) {
+  if (!spec.template_.serve_sim) return std::nullopt;
+  const auto& args = spec.template_.serve_sim->args;
+  std::optional<double> seconds;
+  std::string profiles_dir = engine::default_profiles_dir();
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--startup-seconds") {
+      char* end = nullptr;
+      double v = std::strtod(args[i + 1].c_str(), &end);
+      if (end != args[i + 1].c_str() && *end == '\0' && v >= 0) seconds = v;  // the last wins
+    } else if (args[i] == "--profiles-dir") {
+      profiles_dir = args[i + 1];
+    }
+  }
+  if (!seconds) {
+    auto profile = engine::load_profile(profiles_dir, spec.template_.serve_sim->profile);
+    if (!profile) return std::nullopt;
+    seconds = profile->startup_seconds();
+  }
+  return std::chrono::duration_cast<core::Duration>(std::chrono::duration<double>(*seconds));
+}
 
 // The fleets as the adapter's object lister (wildcard pod requests) and the controller's scale
 // targets (a Deployment or Fleet named like the fleet).
@@ -236,7 +291,10 @@ prom::PodMonitoring default_pod_monitoring(const fleet::FleetSpec& f) {
 
 class Stack {
  public:
-  explicit Stack(UpOptions options) : options_(std::move(options)), clock_(loop_.clock()) {}
+  explicit Stack(UpOptions options)
+      : options_(std::move(options)),
+        clock_(loop_.clock()),
+        progress_(options_.progress_interval) {}
   ~Stack() {
     for (auto& f : fleets_) f->kill_all();
   }
@@ -246,9 +304,11 @@ class Stack {
  private:
   core::Status start();
   void sync_pods();
-  std::string replicas_file() const;
   void restore_replicas();
   void save_replicas();
+  void add_status_routes();
+  std::vector<const core::StateFile*> state_files() const;
+  void report_progress();
   void refresh_pods();
   void relist_metrics();
   void start_load_when_ready();
@@ -272,6 +332,9 @@ class Stack {
   std::unique_ptr<fleet::HttpProber> prober_;
   std::vector<std::unique_ptr<router::Proxy>> proxies_;
   std::vector<std::unique_ptr<RouterBridge>> bridges_;
+  std::vector<std::unique_ptr<CrashPrinter>> crash_printers_;
+  std::vector<std::optional<core::Duration>> cold_starts_;  // per fleet, expected
+  ColdStartProgress progress_;
   std::vector<std::unique_ptr<fleet::Fleet>> fleets_;
   FleetDirectory directory_;
   prom::Storage storage_;
@@ -293,7 +356,7 @@ class Stack {
   std::map<std::string, std::string> printed_;  // namespace/name -> last HPA object printed
 
   std::unique_ptr<fleet::ProcessHandle> load_;
-  std::string saved_replicas_;
+  std::unique_ptr<FleetSizesFile> fleet_sizes_;
   bool load_started_ = false;
   core::Time load_started_at_;
   core::Time started_at_;  // when the HPAs were applied (their AGE counts from there)
@@ -307,6 +370,20 @@ core::Status Stack::start() {
   if (!loaded) return tl::unexpected(loaded.error());
   config_ = std::move(*loaded);
   for (const std::string& note : config_.notes) core::log_info(note);
+  // Signals and --stop-after first: they are handled as soon as the loop runs, and pods are
+  // created in bursts on the loop (fleet.h), so neither waits for a large fleet to spawn.
+  net::stop_on_signals(loop_, [this](int signal) {
+    core::log_info(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                   ": draining replicas and stopping");
+    begin_shutdown(0);
+  });
+  if (options_.stop_after) clock_.call_after(*options_.stop_after, [this] { begin_shutdown(0); });
+  if (options_.max_replicas < 1)
+    return core::invalid_argument("--max-replicas: must be at least 1");
+  std::vector<std::string> warnings;
+  if (auto limited = apply_replica_limit(config_, options_.max_replicas, warnings); !limited)
+    return limited;
+  for (const std::string& warning : warnings) core::log_warn(warning);
   if (options_.serve_sim_startup) {
     auto millis =
         std::chrono::duration_cast<std::chrono::milliseconds>(*options_.serve_sim_startup);
@@ -327,7 +404,12 @@ core::Status Stack::start() {
   auto control = router::parse_listen_address(options_.control_listen);
   if (!control) return core::invalid_argument("--control-listen: " + control.error().message);
 
-  std::filesystem::create_directories(options_.state_dir + "/logs");
+  std::error_code dir_error;
+  std::filesystem::create_directories(options_.state_dir + "/logs", dir_error);
+  if (dir_error)
+    return core::make_error(core::ErrorCode::kFailedPrecondition,
+                            "--state-dir: " + options_.state_dir + ": " + dir_error.message());
+  fleet_sizes_ = std::make_unique<FleetSizesFile>(options_.state_dir + "/replicas.json");
   restore_replicas();
   prober_ = std::make_unique<fleet::HttpProber>(loop_);
 
@@ -339,6 +421,7 @@ core::Status Stack::start() {
     proxy_options.server.port =
         listen->port == 0 ? 0 : static_cast<std::uint16_t>(listen->port + i);
     proxy_options.balancer.policy = *policy;
+    proxy_options.balancer.queue_timeout = options_.router_queue_timeout;
     auto proxy = std::make_unique<router::Proxy>(loop_, clock_, proxy_options);
     if (auto started = proxy->start(); !started)
       return core::make_error(started.error().code,
@@ -348,8 +431,13 @@ core::Status Stack::start() {
     fleet_options.exe = options_.exe;
     fleet_options.log_dir = options_.state_dir + "/logs";
     fleet_options.seed = static_cast<std::uint64_t>(core::wall_now().time_since_epoch().count());
+    fleet_options.max_replicas = options_.max_replicas;
     auto f = std::make_unique<fleet::Fleet>(clock_, spec, launcher_, *prober_, fleet_options);
     f->add_listener(bridge.get());
+    auto printer = std::make_unique<CrashPrinter>(spec.name);
+    f->add_listener(printer.get());
+    crash_printers_.push_back(std::move(printer));
+    cold_starts_.push_back(expected_cold_start(spec));
     directory_.add(f.get());
     std::cout << "fleet " << spec.name << ": router on " << proxy->url("") << "\n";
     proxies_.push_back(std::move(proxy));
@@ -400,6 +488,7 @@ core::Status Stack::start() {
       *controller_, [this] { return directory_.all_pods(); },
       [this] { return directory_.deployments(started_at_); });
   control_api_->add_routes(control_router_);
+  add_status_routes();
   net::ServerOptions control_options;
   control_options.address = control->address;
   control_options.port = control->port;
@@ -408,7 +497,8 @@ core::Status Stack::start() {
     return core::make_error(started.error().code, "control API on " + options_.control_listen +
                                                       ": " + started.error().message);
   std::cout << "control API on " << control_server_->url("") << " (llmscale get hpa -w --server "
-            << control_server_->url("") << ")\n";
+            << control_server_->url("") << ")\n"
+            << std::flush;  // the addresses are what a script piping stdout waits for
 
   for (auto& f : fleets_) f->start();
   started_at_ = clock_.now();
@@ -416,13 +506,9 @@ core::Status Stack::start() {
 
   loop_.post([this] { refresh_pods(); });
   loop_.post([this] { relist_metrics(); });
+  if (options_.progress_interval > core::Duration::zero())
+    loop_.post([this] { report_progress(); });
   if (!options_.load_args.empty()) loop_.post([this] { start_load_when_ready(); });
-  if (options_.stop_after) clock_.call_after(*options_.stop_after, [this] { begin_shutdown(0); });
-  net::stop_on_signals(loop_, [this](int signal) {
-    core::log_info(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                   ": draining replicas and stopping");
-    begin_shutdown(0);
-  });
   loop_.run();
   return {};
 }
@@ -542,46 +628,113 @@ void Stack::reconcile_soon(const std::string& ns, const std::string& name) {
 }
 
 // Fleet sizes survive a restart, as a Deployment's spec.replicas does in the API server (the
-// HPA's history is in the controller's state file next to it).
-std::string Stack::replicas_file() const {
-  return options_.state_dir + "/replicas.json";
-}
-
+// HPA's history is in the controller's state file next to it); fleet_sizes.h.
 void Stack::restore_replicas() {
-  std::ifstream in(replicas_file());
-  if (!in) return;
-  std::stringstream text;
-  text << in.rdbuf();
-  auto doc = core::parse_document(text.str());
-  if (!doc || !doc->is_object()) {
-    core::log_warn(replicas_file() + ": unreadable, using the configured replicas");
+  auto sizes = fleet_sizes_->load();
+  if (!sizes) {
+    core::log_warn(sizes.error().message + "; using the configured replicas");
     return;
   }
   for (auto& spec : config_.fleets) {
-    std::string key = spec.namespace_ + "/" + spec.name;
-    if (doc->contains(key) && (*doc)[key].is_number_integer()) {
-      spec.replicas = (*doc)[key].get<std::int32_t>();
-      core::log_info("fleet " + spec.name + ": " + std::to_string(spec.replicas) +
-                     " replicas, as when llmscale up last stopped");
-    }
+    auto it = sizes->find(spec.namespace_ + "/" + spec.name);
+    if (it == sizes->end()) continue;
+    spec.replicas = std::min(it->second, options_.max_replicas);
+    core::log_info("fleet " + spec.name + ": " + std::to_string(spec.replicas) +
+                   " replicas, as when llmscale up last stopped" +
+                   (it->second > options_.max_replicas
+                        ? " (" + std::to_string(it->second) + ", capped by --max-replicas)"
+                        : ""));
   }
 }
 
 void Stack::save_replicas() {
-  core::Json doc = core::Json::object();
+  FleetSizes sizes;
   for (const auto& f : fleets_) {
     auto scale = f->get_scale();
-    if (scale) doc[f->spec().namespace_ + "/" + f->spec().name] = scale->spec_replicas;
+    if (scale) sizes[f->spec().namespace_ + "/" + f->spec().name] = scale->spec_replicas;
   }
-  std::string text = core::to_compact_json(doc);
-  if (text == saved_replicas_) return;
-  std::string tmp = replicas_file() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text << "\n";
-    if (!out) return;
+  // A failure is logged once by StateFile and shows in /status and /metrics; retried next pass.
+  (void)fleet_sizes_->save(sizes);
+}
+
+std::vector<const core::StateFile*> Stack::state_files() const {
+  std::vector<const core::StateFile*> files;
+  if (fleet_sizes_) files.push_back(&fleet_sizes_->file());
+  if (controller_ && controller_->state_file() != nullptr)
+    files.push_back(controller_->state_file());
+  return files;
+}
+
+// `up`'s own health on the control API: GET /status (JSON with a StateSaved condition, as an
+// object's status.conditions) and GET /metrics (Prometheus text).
+void Stack::add_status_routes() {
+  control_router_.get(
+      "/status", [this](net::ServerRequest&, net::ResponseWriter& writer) -> net::Awaitable<void> {
+        core::Json files = core::Json::array();
+        std::vector<std::string> failing;
+        for (const core::StateFile* file : state_files()) {
+          core::Json item = {{"path", file->path()},
+                             {"what", file->what()},
+                             {"writes", file->writes()},
+                             {"failures", file->failures()},
+                             {"failing", file->failing()}};
+          if (!file->last_error().empty()) item["lastError"] = file->last_error();
+          if (file->failing()) failing.push_back(file->last_error());
+          files.push_back(std::move(item));
+        }
+        core::Json condition = {{"type", "StateSaved"}};
+        if (failing.empty()) {
+          condition["status"] = "True";
+          condition["reason"] = "Saved";
+          condition["message"] = "state files are written";
+        } else {
+          condition["status"] = "False";
+          condition["reason"] = "WriteFailed";
+          condition["message"] = core::join(failing, "; ");
+        }
+        core::Json body = {{"kind", "LlmscaleUpStatus"},
+                           {"conditions", core::Json::array({condition})},
+                           {"stateFiles", files}};
+        co_await writer.send(net::Response::json(200, core::to_compact_json(body) + "\n"));
+      });
+  control_router_.get(
+      "/metrics", [this](net::ServerRequest&, net::ResponseWriter& writer) -> net::Awaitable<void> {
+        prom::MetricRegistry registry;
+        auto* writes = registry
+                           .add_counter("llmscale_up_state_file_writes_total",
+                                        "Successful atomic writes of a state file.", {"file"})
+                           .value();
+        auto* failures =
+            registry
+                .add_counter("llmscale_up_state_file_write_failures_total",
+                             "Failed writes of a state file (the old file is kept).", {"file"})
+                .value();
+        auto* failing = registry
+                            .add_gauge("llmscale_up_state_file_failing",
+                                       "1 while the latest write of a state file failed.", {"file"})
+                            .value();
+        for (const core::StateFile* file : state_files()) {
+          std::string name = std::filesystem::path(file->path()).filename().string();
+          writes->with({name}).inc(static_cast<double>(file->writes()));
+          failures->with({name}).inc(static_cast<double>(file->failures()));
+          failing->with({name}).set(file->failing() ? 1 : 0);
+        }
+        net::Response response;
+        response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        response.body = registry.text();
+        co_await writer.send(std::move(response));
+      });
+}
+
+// A line per interval for each replica still in its cold start (progress.h).
+void Stack::report_progress() {
+  if (shutting_down_) return;
+  for (std::size_t i = 0; i < fleets_.size(); ++i) {
+    for (const std::string& line : progress_.update(fleets_[i]->spec().name, fleets_[i]->pods(),
+                                                    cold_starts_[i], clock_.now()))
+      core::log_info(line);
   }
-  if (std::rename(tmp.c_str(), replicas_file().c_str()) == 0) saved_replicas_ = text;
+  clock_.call_after(seconds(1), [this] { report_progress(); });
 }
 
 void Stack::on_pass(const controller::HpaView& view) {
@@ -681,8 +834,8 @@ net::Awaitable<void> Stack::finish_shutdown() {
   core::Time deadline = clock_.now() + seconds(longest + 5);
   while (*remaining > 0 && clock_.now() < deadline) co_await net::sleep_for(milliseconds(50));
   for (auto& proxy : proxies_) co_await proxy->stop(seconds(1));
-  scraper_->stop();
-  co_await control_server_->stop(milliseconds(200));
+  if (scraper_) scraper_->stop();
+  if (control_server_) co_await control_server_->stop(milliseconds(200));
   if (load_) load_->send_signal(SIGKILL);
   loop_.stop();
 }

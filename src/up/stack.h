@@ -9,6 +9,7 @@
 // right after every scrape of one of its target's pods, so decisions follow fresh metrics.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ struct UpOptions {
   std::string router_listen = "127.0.0.1:8080";   // the first fleet's; the next ones count up
   std::string control_listen = "127.0.0.1:9190";  // where `llmscale get` finds us
   std::string policy = "least-outstanding-requests";
+  // How long a request waits in a router's queue for a ready replica (during a cold start, or
+  // while every replica is busy with max-in-flight) before 503 with Retry-After (router.md).
+  core::Duration router_queue_timeout = std::chrono::seconds(60);
   core::Duration sync_period = std::chrono::seconds(15);
   // kube-controller-manager's --horizontal-pod-autoscaler-downscale-stabilization: the
   // scale-down window of HPAs whose behavior does not set one.
@@ -40,6 +44,11 @@ struct UpOptions {
   bool stop_when_scaled_down = false;
   std::optional<core::Duration> stop_after;
   bool print_table = true;  // `kubectl get hpa -w` rows on stdout
+  // The most replicas a fleet may have (local processes): a Fleet's spec.replicas above it is an
+  // error, an HPA's maxReplicas above it is clamped with a warning (config.h).
+  std::int32_t max_replicas = 64;
+  // How often a replica that is not ready yet gets a progress line (0: never).
+  core::Duration progress_interval = std::chrono::seconds(15);
 };
 
 // Runs until SIGINT/SIGTERM or a stop condition. Returns the process exit code: 0, the load's

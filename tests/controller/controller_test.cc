@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <errno.h>
+
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 
 #include "controller/fakes.h"
 #include "core/clock.h"
@@ -197,6 +200,44 @@ TEST(ControllerTest, CorruptStateFilesAreReportedWithTheField) {
                                         "32-bit integer, got string \"two\"");
   std::ofstream(path) << "not: [json";
   EXPECT_FALSE(h.controller->load_state());
+}
+
+// Issue 11 item 7: on a full disk the state file was cut to 0 bytes and nothing was logged.
+// Now the old file survives, the failure is logged once and reported by state_file().
+TEST(ControllerTest, AFullDiskKeepsThePreviousStateFileAndIsReported) {
+  std::string path = temp_state_file();
+  ControllerOptions options;
+  options.state_file = path;
+  Harness h(options);
+  h.controller->apply(queue_hpa());
+  h.clock.advance(seconds(0));
+  ASSERT_NE(h.controller->state_file(), nullptr);
+  EXPECT_FALSE(h.controller->state_file()->failing());
+  std::ifstream before_in(path);
+  std::string before((std::istreambuf_iterator<char>(before_in)), {});
+  ASSERT_NE(before.find("LlmscaleControllerState"), std::string::npos);
+
+  core::FileSystemCalls full;
+  full.write = [](int, const void*, std::size_t) -> ssize_t {
+    errno = ENOSPC;
+    return -1;
+  };
+  h.controller->set_state_file_calls(full);
+  h.metrics.queue_milli = 17000;
+  h.clock.advance(minutes(2));            // 8 passes, each trying to save
+  EXPECT_GT(h.deployment.replicas(), 1);  // the controller keeps working
+  const core::StateFile& file = *h.controller->state_file();
+  EXPECT_TRUE(file.failing());
+  EXPECT_EQ(file.failures(), 8u);
+  EXPECT_EQ(file.warnings_logged(), 1u);
+  EXPECT_EQ(file.last_error(), path + ": write: No space left on device");
+  std::ifstream after_in(path);
+  std::string after((std::istreambuf_iterator<char>(after_in)), {});
+  EXPECT_EQ(after, before);
+
+  h.controller->set_state_file_calls({});
+  h.clock.advance(seconds(15));
+  EXPECT_FALSE(file.failing());
 }
 
 }  // namespace

@@ -6,9 +6,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <regex>
 
+#include "core/strings.h"
 #include "fakes.h"
+#include "kube/json_codec.h"
 
 namespace llmscale::fleet {
 namespace {
@@ -47,13 +51,14 @@ spec:
 
 class FleetTest : public ::testing::Test {
  protected:
-  void make(FleetSpec spec) {
+  void make(FleetSpec spec, const std::function<void(FleetOptions&)>& tweak = {}) {
     FleetOptions options;
     options.exe = "/usr/bin/llmscale";
     options.seed = 42;
     options.allocate_port = [this](const std::string&) -> core::Result<std::uint16_t> {
       return next_port_++;
     };
+    if (tweak) tweak(options);
     fleet_ = std::make_unique<Fleet>(clock_, std::move(spec), launcher_, prober_, options);
     fleet_->add_listener(&listener_);
   }
@@ -410,6 +415,153 @@ TEST_F(FleetTest, KillAllAndDestructorLeaveNoProcess) {
   EXPECT_TRUE(fleet_->pods().empty());
   fleet_.reset();
   EXPECT_EQ(launcher_.alive(), 0u);  // the fake handles were destroyed with their pods
+}
+
+// Issue 11 item 9: `replicas: 100000` spawned every process before the event loop ran (2,411 in
+// 30 s, signals unanswered). Now pods come in bursts on the clock, and the cap is enforced.
+TEST_F(FleetTest, PodsAreCreatedInBurstsOnTheClock) {
+  make(make_spec("periodSeconds: 10", 20), [](FleetOptions& o) {
+    o.creation_burst = 8;
+    o.creation_interval = 500ms;
+  });
+  fleet_->start();
+  EXPECT_EQ(launcher_.processes.size(), 8u);  // start() returns after one burst
+  EXPECT_EQ(fleet_->get_scale()->spec_replicas, 20);
+  EXPECT_EQ(fleet_->get_scale()->status_replicas, 8);
+  clock_.advance(499ms);
+  EXPECT_EQ(launcher_.processes.size(), 8u);
+  clock_.advance(1ms);
+  EXPECT_EQ(launcher_.processes.size(), 16u);
+  // A scale-up meanwhile does not start a second timer or a burst of its own.
+  ASSERT_TRUE(fleet_->set_replicas(30));
+  EXPECT_EQ(launcher_.processes.size(), 16u);
+  clock_.advance(500ms);
+  EXPECT_EQ(launcher_.processes.size(), 24u);
+  clock_.advance(500ms);
+  EXPECT_EQ(launcher_.processes.size(), 30u);
+  clock_.advance(5s);
+  EXPECT_EQ(launcher_.processes.size(), 30u);
+}
+
+TEST_F(FleetTest, ShutdownStopsPendingCreations) {
+  listener_.drain_at_once = true;
+  make(make_spec("periodSeconds: 10", 20), [](FleetOptions& o) { o.creation_burst = 4; });
+  fleet_->start();
+  EXPECT_EQ(launcher_.processes.size(), 4u);
+  bool done = false;
+  fleet_->shutdown([&] { done = true; });
+  clock_.advance(10s);
+  EXPECT_TRUE(done);
+  EXPECT_EQ(launcher_.processes.size(), 4u);
+  EXPECT_EQ(launcher_.alive(), 0u);
+}
+
+TEST_F(FleetTest, ReplicasAboveTheCapAreRefused) {
+  make(make_spec(), [](FleetOptions& o) { o.max_replicas = 4; });
+  fleet_->start();
+  auto refused = fleet_->set_replicas(5);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(refused.error().message,
+            "replicas: must be less than or equal to 4 (--max-replicas), got 5");
+  EXPECT_TRUE(fleet_->set_replicas(4));
+  EXPECT_EQ(fleet_->get_scale()->spec_replicas, 4);
+}
+
+// Issue 11 item 14b: a crash loop shows why, once per reason, and in the container status.
+class CrashReportListener final : public FleetListener {
+ public:
+  void on_crash_loop(const CrashReport& report) override { reports.push_back(report); }
+  std::vector<CrashReport> reports;
+};
+
+TEST_F(FleetTest, CrashLoopReportsTheLogTailOncePerReasonAndInTheContainerStatus) {
+  std::string dir = ::testing::TempDir() + "/llmscale-fleet-crash-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  make(make_spec(), [&](FleetOptions& o) { o.log_dir = dir; });
+  CrashReportListener crashes;
+  fleet_->add_listener(&crashes);
+  fleet_->start();
+  std::string name = names()[0];
+  std::string log = dir + "/" + name + ".log";
+  EXPECT_EQ(launcher_.processes.back()->spec.log_path, log);
+  auto crash = [&](const std::string& output, ExitStatus status) {
+    std::ofstream(log, std::ios::app) << output;
+    launcher_.processes.back()->exit = status;
+    clock_.advance(100ms);
+  };
+  crash("loading weights\nError: CUDA out of memory at 12:00:01\n", ExitStatus{1, 0});
+  ASSERT_EQ(crashes.reports.size(), 1u);
+  const CrashReport& first = crashes.reports[0];
+  EXPECT_EQ(first.pod, name);
+  EXPECT_EQ(first.status.exit_code, 1);
+  EXPECT_EQ(first.log_path, log);
+  EXPECT_EQ(first.backoff, 10s);
+  EXPECT_EQ(first.log_tail,
+            (std::vector<std::string>{"loading weights", "Error: CUDA out of memory at 12:00:01"}));
+  kube::ContainerStatus status = pod(name)->container_statuses[0];
+  EXPECT_EQ(status.waiting_reason, "CrashLoopBackOff");
+  EXPECT_EQ(status.waiting_message, "back-off 10s restarting failed container=meta-llama3-8b pod=" +
+                                        name + "_default(" + pod(name)->metadata.uid + ")");
+  EXPECT_EQ(status.last_exit_code, 1);
+  EXPECT_EQ(status.last_terminated_reason, "Error");
+  EXPECT_EQ(status.last_terminated_message,
+            "loading weights\nError: CUDA out of memory at 12:00:01");
+  EXPECT_EQ(status.last_terminated_at, clock_.now());
+  // The JSON a client reads (get pods -o yaml).
+  core::Json json = kube::encode_pod(*pod(name));
+  const core::Json& cs = json["status"]["containerStatuses"][0];
+  EXPECT_EQ(cs["state"]["waiting"]["message"], status.waiting_message);
+  EXPECT_EQ(cs["lastState"]["terminated"]["exitCode"], 1);
+  EXPECT_EQ(cs["lastState"]["terminated"]["reason"], "Error");
+  EXPECT_EQ(cs["lastState"]["terminated"]["message"], status.last_terminated_message);
+
+  // The same failure again (another timestamp): restarted, not reported again. Only this run's
+  // output is the message.
+  clock_.advance(10s);
+  crash("loading weights\nError: CUDA out of memory at 12:00:13\n", ExitStatus{1, 0});
+  EXPECT_EQ(crashes.reports.size(), 1u);
+  EXPECT_EQ(pod(name)->container_statuses[0].last_terminated_message,
+            "loading weights\nError: CUDA out of memory at 12:00:13");
+  EXPECT_EQ(pod(name)->container_statuses[0].restart_count, 1);
+  // A new reason is reported.
+  clock_.advance(20s);
+  crash("Address already in use\n", ExitStatus{137, 9});
+  ASSERT_EQ(crashes.reports.size(), 2u);
+  EXPECT_EQ(crashes.reports[1].log_tail, std::vector<std::string>{"Address already in use"});
+  EXPECT_EQ(crashes.reports[1].backoff, 40s);
+  status = pod(name)->container_statuses[0];
+  EXPECT_EQ(status.last_exit_code, 137);
+  EXPECT_EQ(status.last_signal, 9);
+  EXPECT_EQ(kube::encode_pod(
+                *pod(name))["status"]["containerStatuses"][0]["lastState"]["terminated"]["signal"],
+            9);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(FleetTest, CrashLogTailKeepsTheLast2048BytesInWholeLines) {
+  std::string dir = ::testing::TempDir() + "/llmscale-fleet-tail-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  make(make_spec(), [&](FleetOptions& o) { o.log_dir = dir; });
+  CrashReportListener crashes;
+  fleet_->add_listener(&crashes);
+  fleet_->start();
+  std::string log = dir + "/" + names()[0] + ".log";
+  {
+    std::ofstream out(log, std::ios::app);
+    for (int i = 0; i < 300; ++i) out << "line " << i << " " << std::string(20, 'x') << "\n";
+  }
+  launcher_.processes.back()->exit = ExitStatus{2, 0};
+  clock_.advance(100ms);
+  ASSERT_EQ(crashes.reports.size(), 1u);
+  const auto& tail = crashes.reports[0].log_tail;
+  EXPECT_LE(tail.size(), 80u);
+  EXPECT_EQ(tail.back(), "line 299 " + std::string(20, 'x'));
+  EXPECT_EQ(tail.front().rfind("line ", 0), 0u);  // whole lines only
+  EXPECT_LE(core::join(tail, "\n").size(), 2048u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

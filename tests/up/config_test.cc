@@ -99,5 +99,45 @@ TEST_F(UpConfigErrors, MissingPathsAndFleets) {
   EXPECT_NE(config.error().message.find("no Fleet document"), std::string::npos);
 }
 
+// Issue 11 item 9: `replicas: 100000` was accepted and every pod spawned.
+TEST_F(UpConfigErrors, FleetReplicasAboveMaxReplicasAreAnErrorNamingFieldAndFlag) {
+  std::string text = fleet;
+  text.replace(text.find("spec:\n"), 6, "spec:\n  replicas: 100000\n");
+  write("a.yaml", text);
+  auto config = load_up_config({dir.path()});
+  ASSERT_TRUE(config) << config.error().message;
+  std::vector<std::string> warnings;
+  auto limited = apply_replica_limit(*config, 64, warnings);
+  ASSERT_FALSE(limited);
+  EXPECT_EQ(limited.error().message,
+            "The Fleet \"llm\" is invalid: spec.replicas: Invalid value: 100000: must be less "
+            "than or equal to 64 (llmscale up --max-replicas)");
+  EXPECT_TRUE(apply_replica_limit(*config, 100000, warnings));
+}
+
+TEST_F(UpConfigErrors, HpaMaxReplicasAboveTheCapIsClampedWithAWarning) {
+  write("a.yaml", fleet + R"(---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: h}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llm}
+  maxReplicas: 1000
+)");
+  auto config = load_up_config({dir.path()});
+  ASSERT_TRUE(config) << config.error().message;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(apply_replica_limit(*config, 64, warnings));
+  EXPECT_EQ(config->hpas[0].spec.max_replicas, 64);
+  EXPECT_EQ(warnings, std::vector<std::string>{"HorizontalPodAutoscaler \"h\": spec.maxReplicas "
+                                               "1000 is above --max-replicas 64; using 64"});
+
+  config->hpas[0].spec.min_replicas = 65;
+  auto refused = apply_replica_limit(*config, 64, warnings);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("spec.minReplicas: Invalid value: 65"), std::string::npos)
+      << refused.error().message;
+}
+
 }  // namespace
 }  // namespace llmscale::up
