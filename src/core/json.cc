@@ -30,7 +30,8 @@ double allowed_alias_ratio(std::size_t decode_count) {
   double count = static_cast<double>(decode_count);
   if (count <= kAliasRatioRangeLow) return 0.99;
   if (count >= kAliasRatioRangeHigh) return 0.10;
-  return 0.99 - 0.89 * ((count - kAliasRatioRangeLow) / (kAliasRatioRangeHigh - kAliasRatioRangeLow));
+  return 0.99 -
+         0.89 * ((count - kAliasRatioRangeLow) / (kAliasRatioRangeHigh - kAliasRatioRangeLow));
 }
 
 // Go shares a string between every place an alias puts it; an expanded alias here is a copy.
@@ -250,8 +251,9 @@ class YamlReader {
       return invalid_argument("yaml: document contains excessive aliasing");
     }
     if (aliased_bytes_ > kMaxAliasedBytes) {
-      return invalid_argument("yaml: document contains excessive aliasing (aliases copy more than " +
-                              std::to_string(kMaxAliasedBytes >> 20) + " MiB)");
+      return invalid_argument(
+          "yaml: document contains excessive aliasing (aliases copy more than " +
+          std::to_string(kMaxAliasedBytes >> 20) + " MiB)");
     }
     return {};
   }
@@ -366,10 +368,10 @@ class YamlReader {
     if (auto s = next(); !s) return tl::unexpected(s.error());
     if (event_.type == YAML_MAPPING_END_EVENT) return false;
     key.mark = event_.start_mark;
-    key.merge = event_.type == YAML_SCALAR_EVENT &&
-                event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-                event_.data.scalar.length == 2 &&
-                std::string_view(reinterpret_cast<const char*>(event_.data.scalar.value), 2) == "<<";
+    key.merge =
+        event_.type == YAML_SCALAR_EVENT && event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+        event_.data.scalar.length == 2 &&
+        std::string_view(reinterpret_cast<const char*>(event_.data.scalar.value), 2) == "<<";
     ++aliased_;  // keys themselves have no pointer
     auto value = read_node(depth + 1);
     --aliased_;

@@ -260,7 +260,8 @@ TEST(JsonLimitsTest, EveryWalkerIsSafeAtTheBound) {
 // Issue 11 item 10: duplicate keys in JSON are refused as the API server's strict decoding
 // (sigs.k8s.io/json) refuses them, with the field's path.
 TEST(JsonLimitsTest, RefusesDuplicateKeysInJson) {
-  auto dup = parse_documents(R"({"spec": {"minReplicas": 1, "maxReplicas": 3, "minReplicas": -3}})");
+  auto dup =
+      parse_documents(R"({"spec": {"minReplicas": 1, "maxReplicas": 3, "minReplicas": -3}})");
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().message, "json: duplicate field \"spec.minReplicas\"");
   auto in_list = parse_json(R"({"m": [{"a": 1}, {"b": 1, "b": 2}]})");
