@@ -126,20 +126,14 @@ core::Result<ReconcileRequest> decode_reconcile_request(const Json& document) {
   } else if (r.ok()) {
     // The HPA the controller reads is one the API server admitted: the same size limit,
     // decoding, defaulting and validation as `hpa validate` (kube::load_hpa), with the cluster's
-    // feature gates, before any work. Size first, so a huge name costs nothing further.
+    // feature gates. Size first, so a huge name costs nothing further; validation once every
+    // field of the input has decoded (below).
     if (auto size = kube::check_request_size(*hpa); !size) {
       return tl::unexpected(core::Error{size.error().code, "hpa: " + size.error().message});
     }
     auto decoded = kube::decode_hpa(*hpa, /*strict=*/true, "hpa");
     if (!decoded) return tl::unexpected(decoded.error());
-    kube::HpaLoadOptions options;
-    options.gates.hpa_configurable_tolerance = in.config.gates.hpa_configurable_tolerance;
-    options.gates.hpa_scale_to_zero = in.config.gates.hpa_scale_to_zero;
-    auto admitted = kube::admit_hpa(std::move(*decoded), options);
-    if (!admitted) {
-      return tl::unexpected(core::Error{admitted.error().code, "hpa: " + admitted.error().message});
-    }
-    in.hpa = std::move(*admitted);
+    in.hpa = std::move(*decoded);
   }
 
   if (const Json* scale = r.get("scale"); scale == nullptr) {
@@ -207,6 +201,15 @@ core::Result<ReconcileRequest> decode_reconcile_request(const Json& document) {
   });
   r.read("scaleUpdateError", request.scale_update_error);
   if (auto status = r.finish(); !status) return tl::unexpected(status.error());
+
+  kube::HpaLoadOptions options;
+  options.gates.hpa_configurable_tolerance = in.config.gates.hpa_configurable_tolerance;
+  options.gates.hpa_scale_to_zero = in.config.gates.hpa_scale_to_zero;
+  auto admitted = kube::admit_hpa(std::move(in.hpa), options);
+  if (!admitted) {
+    return tl::unexpected(core::Error{admitted.error().code, "hpa: " + admitted.error().message});
+  }
+  in.hpa = std::move(*admitted);
   return request;
 }
 
