@@ -119,7 +119,9 @@ std::string line_prefix(const yaml_mark_t& mark) {
 }
 
 // go-yaml v2's resolve() for a plain (unquoted, untagged) scalar.
-Result<Json> resolve_plain(const std::string& in, const yaml_mark_t& mark) {
+// Takes the text by value so that a string result moves it instead of copying (a scalar can be
+// tens of megabytes).
+Result<Json> resolve_plain(std::string in, const yaml_mark_t& mark) {
   if (is_one_of(in, {"", "~", "null", "Null", "NULL"})) return Json(nullptr);
   if (is_one_of(in, {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})) {
     return Json(true);
@@ -148,7 +150,7 @@ Result<Json> resolve_plain(const std::string& in, const yaml_mark_t& mark) {
       if (end == plain.c_str() + plain.size() && std::isfinite(v)) return Json(v);
     }
   }
-  return Json(in);
+  return Json(std::move(in));
 }
 
 std::string key_text(const Json& key) {
@@ -308,17 +310,20 @@ class YamlReader {
     std::string tag =
         event_.data.scalar.tag ? reinterpret_cast<const char*>(event_.data.scalar.tag) : "";
     bool plain = event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-    bytes_ += text.size();
-    Result<Json> value = Json(text);
+    const std::size_t size = text.size();
+    bytes_ += size;
+    // One copy of the text at most: it moves into the value.
+    Result<Json> value = Json(nullptr);
     if (tag == "tag:yaml.org,2002:str" || tag == "!!str") {
-      value = Json(text);
-    } else if (plain && tag.empty()) {
-      value = resolve_plain(text, event_.start_mark);
-    } else if (!tag.empty() && tag != "!") {
-      // Explicit tags resolve the text as that type would (!!int, !!bool, !!null...).
-      value = resolve_plain(text, event_.start_mark);
+      value = Json(std::move(text));
+    } else if ((plain && tag.empty()) || (!tag.empty() && tag != "!")) {
+      // Plain scalars resolve as go-yaml v2 does; explicit tags resolve the text as that type
+      // would (!!int, !!bool, !!null...).
+      value = resolve_plain(std::move(text), event_.start_mark);
+    } else {
+      value = Json(std::move(text));
     }
-    if (value && !anchor.empty()) anchors_[anchor] = {*value, 1, text.size()};
+    if (value && !anchor.empty()) anchors_[anchor] = {*value, 1, size};
     return value;
   }
 
