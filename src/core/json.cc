@@ -10,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <unordered_set>
 
 #include <yaml.h>
 #include <nlohmann/json.hpp>
@@ -509,7 +510,7 @@ struct JsonFrame {
   bool object = false;
   std::string key;
   std::size_t index = 0;
-  std::vector<std::string> keys;  // seen so far, sorted
+  std::unordered_set<std::string> keys;  // seen so far
 };
 
 std::string frames_path(const std::vector<JsonFrame>& frames) {
@@ -557,9 +558,7 @@ Result<Json> parse_json(std::string_view text, const JsonLimits& limits) {
         case Json::parse_event_t::key: {
           JsonFrame& top = frames.back();
           top.key = parsed.get<std::string>();
-          auto at = std::lower_bound(top.keys.begin(), top.keys.end(), top.key);
-          if (at != top.keys.end() && *at == top.key) throw DuplicateKey{frames_path(frames)};
-          top.keys.insert(at, top.key);
+          if (!top.keys.insert(top.key).second) throw DuplicateKey{frames_path(frames)};
           break;
         }
         case Json::parse_event_t::object_end:

@@ -276,6 +276,19 @@ TEST(JsonLimitsTest, RefusesDuplicateKeysInJson) {
   EXPECT_EQ(last->size(), 1u);
 }
 
+// The duplicate check is a hash set per object, so it adds little to nlohmann's ordered_map
+// (whose own insertion scans the object's keys).
+TEST(JsonLimitsTest, ChecksEveryKeyOfALargeObject) {
+  std::string text = "{";
+  for (int i = 0; i < 2000; ++i) text += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  text += "}";
+  auto many = parse_json(text);
+  ASSERT_TRUE(many) << many.error().message;
+  EXPECT_EQ(many->size(), 2000u);
+  text.insert(text.size() - 1, ",\"k1999\":2");
+  EXPECT_EQ(parse_json(text).error().message, "json: duplicate field \"k1999\"");
+}
+
 TEST(JsonLimitsTest, CountsCompactSizeWithoutWriting) {
   auto doc = parse_json(R"({"a": [1, 2.5, "xy", null, true, {}], "bb": {"c": []}})");
   ASSERT_TRUE(doc);
