@@ -140,7 +140,9 @@ void add_hpa_command(CLI::App& app, int& exit_code) {
   static std::string gates;
   static bool lenient = false;
   validate->add_option("file", validate_input, "manifest (FILE, or - for stdin)")->required();
-  validate->add_option("--feature-gates", gates, "e.g. HPAScaleToZero=true");
+  validate->add_option("--feature-gates", gates,
+                       "v1.37 defaults: HPAScaleToZero=true,HPAConfigurableTolerance=true; e.g. "
+                       "HPAScaleToZero=false");
   validate->add_flag("--lenient", lenient, "ignore unknown fields instead of rejecting them");
   validate->callback([&] { exit_code = run_validate(validate_input, gates, lenient); });
 }

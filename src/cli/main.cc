@@ -9,7 +9,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"llmscale: an autoscaler for LLM inference fleets", "llmscale"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "llmscale 0.1.0");
+  app.set_version_flag("--version", "llmscale 0.1.0 (Kubernetes v1.37 HPA semantics)");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug, info, warn, error or off")
       ->check([](const std::string& text) {

@@ -6,9 +6,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
+#include <unordered_set>
 
 #include <yaml.h>
 #include <nlohmann/json.hpp>
@@ -18,9 +20,25 @@
 namespace llmscale::core {
 namespace {
 
-// go-yaml v2 refuses documents whose aliases expand beyond a limit ("billion laughs").
-constexpr std::size_t kMaxExpandedNodes = 4'000'000;
-constexpr int kMaxDepth = 10'000;
+// go-yaml v3 decode.go (and the go-yaml v2 fork sigs.k8s.io/yaml uses) refuses "billion laughs"
+// documents by the share of decode operations that come from alias expansion: up to 99% for
+// documents of at most 400,000 decodes, sliding to 10% at 4,000,000 (allowedAliasRatio), checked
+// once more than 100 aliased decodes and 1000 decodes in all have happened.
+constexpr double kAliasRatioRangeLow = 400'000;
+constexpr double kAliasRatioRangeHigh = 4'000'000;
+
+double allowed_alias_ratio(std::size_t decode_count) {
+  double count = static_cast<double>(decode_count);
+  if (count <= kAliasRatioRangeLow) return 0.99;
+  if (count >= kAliasRatioRangeHigh) return 0.10;
+  return 0.99 -
+         0.89 * ((count - kAliasRatioRangeLow) / (kAliasRatioRangeHigh - kAliasRatioRangeLow));
+}
+
+// Go shares a string between every place an alias puts it; an expanded alias here is a copy.
+// So llmscale also bounds the bytes (scalars and keys) that aliases copy, which go-yaml's node
+// count cannot see: one long scalar repeated by many aliases.
+constexpr std::size_t kMaxAliasedBytes = 16u << 20;
 
 bool is_one_of(std::string_view s, std::initializer_list<std::string_view> options) {
   return std::find(options.begin(), options.end(), s) != options.end();
@@ -102,7 +120,9 @@ std::string line_prefix(const yaml_mark_t& mark) {
 }
 
 // go-yaml v2's resolve() for a plain (unquoted, untagged) scalar.
-Result<Json> resolve_plain(const std::string& in, const yaml_mark_t& mark) {
+// Takes the text by value so that a string result moves it instead of copying (a scalar can be
+// tens of megabytes).
+Result<Json> resolve_plain(std::string in, const yaml_mark_t& mark) {
   if (is_one_of(in, {"", "~", "null", "Null", "NULL"})) return Json(nullptr);
   if (is_one_of(in, {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})) {
     return Json(true);
@@ -131,7 +151,7 @@ Result<Json> resolve_plain(const std::string& in, const yaml_mark_t& mark) {
       if (end == plain.c_str() + plain.size() && std::isfinite(v)) return Json(v);
     }
   }
-  return Json(in);
+  return Json(std::move(in));
 }
 
 std::string key_text(const Json& key) {
@@ -224,10 +244,19 @@ class YamlReader {
     return invalid_argument(line_prefix(event_.start_mark) + "unexpected YAML event");
   }
 
-  Status count_nodes(std::size_t n) {
-    nodes_ += n;
-    if (nodes_ > kMaxExpandedNodes) {
+  // go-yaml's check, run after every decode and before an alias's value is copied: the share of
+  // aliased decodes only grows while one alias expands, so checking the expansion's total is
+  // checking each of its nodes.
+  Status check_aliasing() const {
+    if (aliased_nodes_ > 100 && nodes_ > 1000 &&
+        static_cast<double>(aliased_nodes_) / static_cast<double>(nodes_) >
+            allowed_alias_ratio(nodes_)) {
       return invalid_argument("yaml: document contains excessive aliasing");
+    }
+    if (aliased_bytes_ > kMaxAliasedBytes) {
+      return invalid_argument(
+          "yaml: document contains excessive aliasing (aliases copy more than " +
+          std::to_string(kMaxAliasedBytes >> 20) + " MiB)");
     }
     return {};
   }
@@ -237,139 +266,268 @@ class YamlReader {
   }
 
   // Reads the node whose first event is the current one.
+  // `depth` is the number of containers around the node. Recursion stops at kMaxJsonDepth
+  // open containers, before anything of the deeper one is read. The recursion runs through
+  // read_node -> read_sequence/read_mapping only; everything else lives in frames that are gone
+  // before the next level starts, so a level costs little stack even under AddressSanitizer.
   Result<Json> read_node(int depth) {
-    if (depth > kMaxDepth)
-      return invalid_argument("yaml: exceeded max depth of " + std::to_string(kMaxDepth));
-    if (auto s = count_nodes(1); !s) return tl::unexpected(s.error());
+    ++nodes_;
+    if (auto s = check_aliasing(); !s) return tl::unexpected(s.error());
     switch (event_.type) {
-      case YAML_ALIAS_EVENT: {
-        std::string name = anchor_of(event_.data.alias.anchor);
-        auto it = anchors_.find(name);
-        if (it == anchors_.end()) {
-          return invalid_argument(line_prefix(event_.start_mark) + "unknown anchor '" + name +
-                                  "' referenced");
+      case YAML_ALIAS_EVENT: return read_alias();
+      case YAML_SCALAR_EVENT: return read_scalar();
+      case YAML_SEQUENCE_START_EVENT:
+      case YAML_MAPPING_START_EVENT:
+        if (depth + 1 > kMaxJsonDepth) {
+          return invalid_argument(line_prefix(event_.start_mark) + "exceeded max depth of " +
+                                  std::to_string(kMaxJsonDepth));
         }
-        if (auto s = count_nodes(it->second.size); !s) return tl::unexpected(s.error());
-        return it->second.value;
-      }
-      case YAML_SCALAR_EVENT: {
-        std::string anchor = anchor_of(event_.data.scalar.anchor);
-        std::string text(reinterpret_cast<const char*>(event_.data.scalar.value),
-                         event_.data.scalar.length);
-        std::string tag =
-            event_.data.scalar.tag ? reinterpret_cast<const char*>(event_.data.scalar.tag) : "";
-        bool plain = event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-        Result<Json> value = Json(text);
-        if (tag == "tag:yaml.org,2002:str" || tag == "!!str") {
-          value = Json(text);
-        } else if (plain && tag.empty()) {
-          value = resolve_plain(text, event_.start_mark);
-        } else if (!tag.empty() && tag != "!") {
-          // Explicit tags resolve the text as that type would (!!int, !!bool, !!null...).
-          value = resolve_plain(text, event_.start_mark);
-        }
-        if (value && !anchor.empty()) anchors_[anchor] = {*value, 1};
-        return value;
-      }
-      case YAML_SEQUENCE_START_EVENT: {
-        std::string anchor = anchor_of(event_.data.sequence_start.anchor);
-        std::size_t before = nodes_;
-        Json list = Json::array();
-        while (true) {
-          if (auto s = next(); !s) return tl::unexpected(s.error());
-          if (event_.type == YAML_SEQUENCE_END_EVENT) break;
-          std::size_t saved = pointer_.size();
-          if (current_lines_ != nullptr) {
-            append_pointer_token(pointer_, std::to_string(list.size()));
-            note_line(pointer_, event_.start_mark);
-          }
-          auto item = read_node(depth + 1);
-          pointer_.resize(saved);
-          if (!item) return item;
-          list.push_back(std::move(*item));
-        }
-        if (!anchor.empty()) anchors_[anchor] = {list, nodes_ - before};
-        return list;
-      }
-      case YAML_MAPPING_START_EVENT: {
-        std::string anchor = anchor_of(event_.data.mapping_start.anchor);
-        std::size_t before = nodes_;
-        Json map = Json::object();
-        std::vector<Json> merges;
-        while (true) {
-          if (auto s = next(); !s) return tl::unexpected(s.error());
-          if (event_.type == YAML_MAPPING_END_EVENT) break;
-          yaml_mark_t key_mark = event_.start_mark;
-          bool merge_key =
-              event_.type == YAML_SCALAR_EVENT &&
-              event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-              event_.data.scalar.length == 2 &&
-              std::string_view(reinterpret_cast<const char*>(event_.data.scalar.value), 2) == "<<";
-          ++aliased_;  // keys themselves have no pointer
-          auto key = read_node(depth + 1);
-          --aliased_;
-          if (!key) return key;
-          std::string name = key_text(*key);
-          std::size_t saved = pointer_.size();
-          if (current_lines_ != nullptr) {
-            append_pointer_token(pointer_, name);
-            if (!merge_key) note_line(pointer_, key_mark);
-          }
-          if (merge_key) ++aliased_;
-          if (auto s = next(); !s) return tl::unexpected(s.error());
-          auto value = read_node(depth + 1);
-          if (merge_key) --aliased_;
-          pointer_.resize(saved);
-          if (!value) return value;
-          if (merge_key) {
-            merges.push_back(std::move(*value));
-            continue;
-          }
-          if (map.contains(name)) {
-            return invalid_argument(line_prefix(key_mark) + "key " + go_quote(name) +
-                                    " already set in map");
-          }
-          map[name] = std::move(*value);
-        }
-        // Merge keys (<<: *base, or a list of them): earlier sources win, explicit keys win.
-        for (const Json& merge : merges) {
-          std::vector<const Json*> sources;
-          if (merge.is_object()) {
-            sources.push_back(&merge);
-          } else if (merge.is_array()) {
-            for (const Json& m : merge) sources.push_back(&m);
-          }
-          for (const Json* source : sources) {
-            if (!source->is_object()) {
-              return invalid_argument(
-                  "yaml: map merge requires map or sequence of maps as the value");
-            }
-            for (auto it = source->begin(); it != source->end(); ++it) {
-              if (!map.contains(it.key())) map[it.key()] = it.value();
-            }
-          }
-        }
-        if (!anchor.empty()) anchors_[anchor] = {map, nodes_ - before};
-        return map;
-      }
+        return event_.type == YAML_SEQUENCE_START_EVENT ? read_sequence(depth)
+                                                        : read_mapping(depth);
       default: return unexpected_event();
     }
   }
 
+  [[gnu::noinline]] Result<Json> read_alias() {
+    std::string name = anchor_of(event_.data.alias.anchor);
+    auto it = anchors_.find(name);
+    if (it == anchors_.end()) {
+      return invalid_argument(line_prefix(event_.start_mark) + "unknown anchor '" + name +
+                              "' referenced");
+    }
+    // Counted, and refused, before the value is copied.
+    nodes_ += it->second.size;
+    aliased_nodes_ += it->second.size;
+    bytes_ += it->second.bytes;
+    aliased_bytes_ += it->second.bytes;
+    if (auto s = check_aliasing(); !s) return tl::unexpected(s.error());
+    return it->second.value;
+  }
+
+  [[gnu::noinline]] Result<Json> read_scalar() {
+    std::string anchor = anchor_of(event_.data.scalar.anchor);
+    std::string text(reinterpret_cast<const char*>(event_.data.scalar.value),
+                     event_.data.scalar.length);
+    std::string tag =
+        event_.data.scalar.tag ? reinterpret_cast<const char*>(event_.data.scalar.tag) : "";
+    bool plain = event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    const std::size_t size = text.size();
+    bytes_ += size;
+    // One copy of the text at most: it moves into the value.
+    Result<Json> value = Json(nullptr);
+    if (tag == "tag:yaml.org,2002:str" || tag == "!!str") {
+      value = Json(std::move(text));
+    } else if ((plain && tag.empty()) || (!tag.empty() && tag != "!")) {
+      // Plain scalars resolve as go-yaml v2 does; explicit tags resolve the text as that type
+      // would (!!int, !!bool, !!null...).
+      value = resolve_plain(std::move(text), event_.start_mark);
+    } else {
+      value = Json(std::move(text));
+    }
+    if (value && !anchor.empty()) anchors_[anchor] = {*value, 1, size};
+    return value;
+  }
+
+  [[gnu::noinline]] void remember_anchor(const yaml_char_t* anchor, const Json& value,
+                                         std::size_t nodes_before, std::size_t bytes_before) {
+    if (anchor == nullptr) return;
+    // The container itself was counted before nodes_before was taken.
+    anchors_[anchor_of(anchor)] = {value, nodes_ - nodes_before + 1, bytes_ - bytes_before};
+  }
+
+  [[gnu::noinline]] void enter_item(std::size_t index) {
+    if (current_lines_ == nullptr) return;
+    append_pointer_token(pointer_, std::to_string(index));
+    note_line(pointer_, event_.start_mark);
+  }
+
+  Result<Json> read_sequence(int depth) {
+    const yaml_char_t* anchor = event_.data.sequence_start.anchor;
+    std::unique_ptr<yaml_char_t, decltype(&std::free)> anchor_copy(
+        anchor ? reinterpret_cast<yaml_char_t*>(strdup(reinterpret_cast<const char*>(anchor)))
+               : nullptr,
+        &std::free);
+    const std::size_t before = nodes_;
+    const std::size_t bytes_before = bytes_;
+    Json list = Json::array();
+    while (true) {
+      if (auto s = next(); !s) return tl::unexpected(s.error());
+      if (event_.type == YAML_SEQUENCE_END_EVENT) break;
+      const std::size_t saved = pointer_.size();
+      enter_item(list.size());
+      auto item = read_node(depth + 1);
+      pointer_.resize(saved);
+      if (!item) return item;
+      list.push_back(std::move(*item));
+    }
+    remember_anchor(anchor_copy.get(), list, before, bytes_before);
+    return list;
+  }
+
+  // Reads one key of a mapping (the current event); false at the mapping's end.
+  struct MappingKey {
+    std::string name;
+    yaml_mark_t mark{};
+    bool merge = false;
+  };
+  [[gnu::noinline]] Result<bool> read_key(int depth, MappingKey& key) {
+    if (auto s = next(); !s) return tl::unexpected(s.error());
+    if (event_.type == YAML_MAPPING_END_EVENT) return false;
+    key.mark = event_.start_mark;
+    key.merge =
+        event_.type == YAML_SCALAR_EVENT && event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+        event_.data.scalar.length == 2 &&
+        std::string_view(reinterpret_cast<const char*>(event_.data.scalar.value), 2) == "<<";
+    ++aliased_;  // keys themselves have no pointer
+    auto value = read_node(depth + 1);
+    --aliased_;
+    if (!value) return tl::unexpected(value.error());
+    key.name = key_text(*value);
+    if (current_lines_ != nullptr) {
+      append_pointer_token(pointer_, key.name);
+      if (!key.merge) note_line(pointer_, key.mark);
+    }
+    if (auto s = next(); !s) return tl::unexpected(s.error());
+    return true;
+  }
+
+  [[gnu::noinline]] Status add_entry(Json& map, std::vector<Json>& merges, const MappingKey& key,
+                                     Json&& value) {
+    if (key.merge) {
+      merges.push_back(std::move(value));
+      return {};
+    }
+    if (map.contains(key.name)) {
+      return invalid_argument(line_prefix(key.mark) + "key " + go_quote(key.name) +
+                              " already set in map");
+    }
+    map[key.name] = std::move(value);
+    return {};
+  }
+
+  // Merge keys (<<: *base, or a list of them): earlier sources win, explicit keys win.
+  [[gnu::noinline]] static Status apply_merges(Json& map, const std::vector<Json>& merges) {
+    for (const Json& merge : merges) {
+      std::vector<const Json*> sources;
+      if (merge.is_object()) {
+        sources.push_back(&merge);
+      } else if (merge.is_array()) {
+        for (const Json& m : merge) sources.push_back(&m);
+      }
+      for (const Json* source : sources) {
+        if (!source->is_object()) {
+          return invalid_argument("yaml: map merge requires map or sequence of maps as the value");
+        }
+        for (auto it = source->begin(); it != source->end(); ++it) {
+          if (!map.contains(it.key())) map[it.key()] = it.value();
+        }
+      }
+    }
+    return {};
+  }
+
+  Result<Json> read_mapping(int depth) {
+    const yaml_char_t* anchor = event_.data.mapping_start.anchor;
+    std::unique_ptr<yaml_char_t, decltype(&std::free)> anchor_copy(
+        anchor ? reinterpret_cast<yaml_char_t*>(strdup(reinterpret_cast<const char*>(anchor)))
+               : nullptr,
+        &std::free);
+    const std::size_t before = nodes_;
+    const std::size_t bytes_before = bytes_;
+    Json map = Json::object();
+    std::vector<Json> merges;
+    MappingKey key;
+    while (true) {
+      const std::size_t saved = pointer_.size();
+      auto more = read_key(depth, key);
+      if (!more) return tl::unexpected(more.error());
+      if (!*more) break;
+      if (key.merge) ++aliased_;
+      auto value = read_node(depth + 1);
+      if (key.merge) --aliased_;
+      pointer_.resize(saved);
+      if (!value) return value;
+      if (auto s = add_entry(map, merges, key, std::move(*value)); !s) {
+        return tl::unexpected(s.error());
+      }
+    }
+    if (auto s = apply_merges(map, merges); !s) return tl::unexpected(s.error());
+    remember_anchor(anchor_copy.get(), map, before, bytes_before);
+    return map;
+  }
+
   struct Anchored {
     Json value;
-    std::size_t size;
+    std::size_t size;   // decodes that expanding it costs (go-yaml counts every node again)
+    std::size_t bytes;  // scalar and key bytes it holds
   };
 
   yaml_parser_t parser_{};
   yaml_event_t event_{};
   bool has_event_ = false;
   std::map<std::string, Anchored> anchors_;
-  std::size_t nodes_ = 0;
+  std::size_t nodes_ = 0;          // go-yaml's decodeCount
+  std::size_t aliased_nodes_ = 0;  // go-yaml's aliasCount
+  std::size_t bytes_ = 0;
+  std::size_t aliased_bytes_ = 0;
   std::vector<SourceLines>* lines_ = nullptr;
   SourceLines* current_lines_ = nullptr;
   std::string pointer_;
   int aliased_ = 0;  // > 0 while reading keys or merged values (nothing recorded)
+};
+
+// Containers open at once, found by a scan that skips strings: refused before nlohmann builds
+// anything. Go's encoding/json scanner stops the same way ("exceeded max depth").
+Status check_json_depth(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) {
+        return invalid_argument("json: exceeded max depth of " + std::to_string(max_depth) +
+                                " at byte " + std::to_string(i));
+      }
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return {};
+}
+
+// The field path of the key being read, for duplicate-field errors: "spec.metrics[0].type".
+struct JsonFrame {
+  bool object = false;
+  std::string key;
+  std::size_t index = 0;
+  std::unordered_set<std::string> keys;  // seen so far
+};
+
+std::string frames_path(const std::vector<JsonFrame>& frames) {
+  std::string path;
+  for (const JsonFrame& f : frames) {
+    if (f.object) {
+      if (!path.empty()) path += '.';
+      path += f.key;
+    } else {
+      path += "[" + std::to_string(f.index) + "]";
+    }
+  }
+  return path;
+}
+
+struct DuplicateKey {
+  std::string path;
 };
 
 bool looks_like_json(std::string_view text) {
@@ -381,6 +539,69 @@ bool looks_like_json(std::string_view text) {
 }
 
 }  // namespace
+
+Result<Json> parse_json(std::string_view text, const JsonLimits& limits) {
+  if (auto depth = check_json_depth(text, limits.max_depth); !depth) {
+    return tl::unexpected(depth.error());
+  }
+  try {
+    if (!limits.reject_duplicate_keys) return Json::parse(text.begin(), text.end());
+    // sigs.k8s.io/json's strict decoding: `duplicate field "spec.minReplicas"`.
+    std::vector<JsonFrame> frames;
+    auto element_done = [&frames] {
+      if (!frames.empty() && !frames.back().object) ++frames.back().index;
+    };
+    Json::parser_callback_t callback = [&](int, Json::parse_event_t event, Json& parsed) {
+      switch (event) {
+        case Json::parse_event_t::object_start: frames.push_back(JsonFrame{true, {}, 0, {}}); break;
+        case Json::parse_event_t::array_start: frames.push_back(JsonFrame{false, {}, 0, {}}); break;
+        case Json::parse_event_t::key: {
+          JsonFrame& top = frames.back();
+          top.key = parsed.get<std::string>();
+          if (!top.keys.insert(top.key).second) throw DuplicateKey{frames_path(frames)};
+          break;
+        }
+        case Json::parse_event_t::object_end:
+        case Json::parse_event_t::array_end:
+          frames.pop_back();
+          element_done();
+          break;
+        case Json::parse_event_t::value: element_done(); break;
+      }
+      return true;
+    };
+    return Json::parse(text.begin(), text.end(), callback);
+  } catch (const DuplicateKey& e) {
+    return invalid_argument("json: duplicate field " + go_quote(e.path));
+  } catch (const nlohmann::json::exception& e) {
+    return invalid_argument(std::string("json: ") + e.what());
+  }
+}
+
+std::size_t compact_json_size(const Json& value) {
+  std::size_t size = 0;
+  std::vector<const Json*> pending{&value};
+  while (!pending.empty()) {
+    const Json* node = pending.back();
+    pending.pop_back();
+    switch (node->type()) {
+      case Json::value_t::object:
+        size += 2 + (node->empty() ? 0 : node->size() - 1);  // braces, commas
+        for (auto it = node->begin(); it != node->end(); ++it) {
+          size += it.key().size() + 3;  // "key":
+          pending.push_back(&it.value());
+        }
+        break;
+      case Json::value_t::array:
+        size += 2 + (node->empty() ? 0 : node->size() - 1);
+        for (const Json& item : *node) pending.push_back(&item);
+        break;
+      case Json::value_t::string: size += node->get_ref<const std::string&>().size() + 2; break;
+      default: size += node->dump().size(); break;  // a number, a bool or null
+    }
+  }
+  return size;
+}
 
 Result<std::vector<Json>> parse_documents(std::string_view text) {
   return parse_documents(text, nullptr);
@@ -399,13 +620,14 @@ int source_line(const SourceLines& lines, std::string_view pointer) {
 Result<std::vector<Json>> parse_documents(std::string_view text, std::vector<SourceLines>* lines) {
   // Like kubectl's YAMLOrJSONDecoder: text that opens with '{' or '[' is JSON, strictly.
   if (looks_like_json(text)) {
-    try {
-      std::vector<Json> documents{Json::parse(text.begin(), text.end())};
-      if (lines != nullptr) lines->emplace_back();
-      return documents;
-    } catch (const nlohmann::json::exception& e) {
-      return invalid_argument(std::string("json: ") + e.what());
-    }
+    // Not `std::vector<Json>{Json::parse(...)}`: an initializer list copies, and nlohmann's copy
+    // recurses once per level, which is how 100000 nested arrays used to overflow the stack.
+    auto document = parse_json(text);
+    if (!document) return tl::unexpected(document.error());
+    std::vector<Json> documents;
+    documents.push_back(std::move(*document));
+    if (lines != nullptr) lines->emplace_back();
+    return documents;
   }
   // go-yaml refuses text that is not UTF-8; so do we, before any string reaches JSON.
   if (auto bad = find_invalid_utf8(text); bad != std::string_view::npos) {

@@ -22,9 +22,33 @@ namespace llmscale::core {
 
 using Json = nlohmann::ordered_json;
 
-// Parses JSON text (when it opens with '{' or '['), or YAML text with one or more
-// `---`-separated documents; empty documents are skipped. Duplicate keys, invalid UTF-8 and
-// excessive aliasing are errors. Messages name the line: "yaml: line 3: ...".
+// How deeply containers (objects, arrays, YAML mappings and sequences) may nest in any document
+// core parses. Go's encoding/json (and so apimachinery's JSON decoding) and go-yaml stop at
+// 10000; we stop at 1000 because nlohmann's copy, dump and comparison recurse once per level, as
+// do our YAML reader and the project's decoders. Under AddressSanitizer (-O0) nlohmann's copy, the
+// deepest, takes about 1.8 KiB of stack per level: 1000 levels need under 2 MiB and run on half
+// of the default 8 MiB thread stack (tests/core/json_test.cc runs every walker at the bound on a
+// 4 MiB stack); 10000 levels would overflow any default stack. No real manifest, API answer or
+// state file comes near 1000 levels.
+inline constexpr int kMaxJsonDepth = 1000;
+
+struct JsonLimits {
+  int max_depth = kMaxJsonDepth;
+  // sigs.k8s.io/json (the API server's strict decoding) reports duplicate fields; Go's plain
+  // encoding/json keeps the last one. Off only for peers whose answers Go would accept.
+  bool reject_duplicate_keys = true;
+};
+
+// One JSON value (RFC 8259, nothing after it), refused with a clear message before any
+// recursive processing when containers nest deeper than limits.max_depth ("json: exceeded max
+// depth of 1000 at byte 1001") or, by default, when an object repeats a key
+// ("json: duplicate field \"spec.minReplicas\""). Remote answers should be decoded with this.
+Result<Json> parse_json(std::string_view text, const JsonLimits& limits = {});
+
+// Parses JSON text (when it opens with '{' or '['; as parse_json), or YAML text with one or more
+// `---`-separated documents; empty documents are skipped. Duplicate keys, invalid UTF-8,
+// nesting deeper than kMaxJsonDepth and excessive aliasing (go-yaml v3's alias-ratio rule) are
+// errors. Messages name the line: "yaml: line 3: ...".
 Result<std::vector<Json>> parse_documents(std::string_view text);
 
 // Where the values of a YAML document start: JSON pointer (RFC 6901, "/scrape_configs/0/job_name")
@@ -41,6 +65,11 @@ int source_line(const SourceLines& lines, std::string_view pointer);
 
 // Exactly one document.
 Result<Json> parse_document(std::string_view text);
+
+// The length of `value` written as compact JSON, without writing it (no recursion; strings are
+// counted unescaped, so this is a lower bound when they need escapes). For size limits such as
+// the API server's request-body limit, checked before any work.
+std::size_t compact_json_size(const Json& value);
 
 // Two-space indentation (what `kubectl get -o json` looks like); invalid UTF-8 is replaced.
 std::string to_pretty_json(const Json& value);

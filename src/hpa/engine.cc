@@ -996,13 +996,15 @@ Decision Pass::run() {
                 "the HPA controller was able to get the target's current scale");
   const std::int32_t current = scale.spec_replicas;
   decision_.current_replicas = current;
-  if (decision_.history.recommendations.empty()) {
-    // Kubernetes: a first-seen HPA starts its history at the current count, so it cannot scale
-    // down during the first stabilization window.
+  if (!decision_.history.recorded && decision_.history.recommendations.empty()) {
+    // Kubernetes (recordInitialRecommendation): a first-seen HPA starts its history at the
+    // current count, so it cannot scale down during the first stabilization window. Only a nil
+    // entry is seeded; an empty one is left empty.
     decision_.history.recommendations.push_back({current, in_.now});
     explain("first pass for this HPA: history seeded with the current " + std::to_string(current) +
             " replicas");
   }
+  decision_.history.recorded = true;
   const std::int32_t min_replicas = hpa_.spec.min_replicas.value_or(1);
   const std::int32_t max_replicas = hpa_.spec.max_replicas;
 

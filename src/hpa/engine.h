@@ -34,8 +34,9 @@ struct ControllerConfig {
   double scale_up_limit_factor = 2.0;  // legacy path: max(factor * current, minimum)
   double scale_up_limit_minimum = 4.0;
   struct FeatureGates {
+    // As kube-controller-manager v1.37 has them.
     bool hpa_configurable_tolerance = true;  // beta, on since v1.35
-    bool hpa_scale_to_zero = false;          // alpha
+    bool hpa_scale_to_zero = true;           // beta, on since v1.37 (alpha before)
     bool hpa_generation = false;             // alpha in the v1.36 cycle: status.observedGeneration
     bool pod_level_resources = true;         // beta, on since v1.34
   } gates;
@@ -52,7 +53,11 @@ struct ScaleEvent {
   bool outdated = false;
 };
 struct History {
-  std::vector<TimestampedRecommendation> recommendations;  // empty: first time seen
+  std::vector<TimestampedRecommendation> recommendations;
+  // Kubernetes: recordInitialRecommendation seeds the history with the current count only when
+  // the controller has no entry for the HPA (a nil slice); an entry that is present but empty is
+  // not seeded. `recorded` is that difference: false and no recommendations = first time seen.
+  bool recorded = false;
   std::vector<ScaleEvent> scale_up_events;
   std::vector<ScaleEvent> scale_down_events;
 };

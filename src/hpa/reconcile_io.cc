@@ -5,6 +5,7 @@
 
 #include "core/json_reader.h"
 #include "core/strings.h"
+#include "kube/hpa_manifest.h"
 #include "kube/hpa_validation.h"
 #include "kube/json_codec.h"
 
@@ -91,6 +92,8 @@ void decode_controller(JsonReader& r, ControllerConfig& c) {
 }  // namespace
 
 void decode_history(JsonReader& r, History& h) {
+  // Absent (or null) is upstream's nil entry, seeded on the next pass; [] is an empty entry.
+  h.recorded = r.has("recommendations");
   r.read_list("recommendations", h.recommendations,
               [](JsonReader& s, TimestampedRecommendation& t) {
                 s.read("replicas", t.replicas);
@@ -121,15 +124,16 @@ core::Result<ReconcileRequest> decode_reconcile_request(const Json& document) {
   if (const Json* hpa = r.get("hpa"); hpa == nullptr) {
     if (r.ok()) r.fail("hpa", "Required value");
   } else if (r.ok()) {
+    // The HPA the controller reads is one the API server admitted: the same size limit,
+    // decoding, defaulting and validation as `hpa validate` (kube::load_hpa), with the cluster's
+    // feature gates. Size first, so a huge name costs nothing further; validation once every
+    // field of the input has decoded (below).
+    if (auto size = kube::check_request_size(*hpa); !size) {
+      return tl::unexpected(core::Error{size.error().code, "hpa: " + size.error().message});
+    }
     auto decoded = kube::decode_hpa(*hpa, /*strict=*/true, "hpa");
     if (!decoded) return tl::unexpected(decoded.error());
     in.hpa = std::move(*decoded);
-    if (in.hpa.metadata.namespace_.empty()) in.hpa.metadata.namespace_ = "default";
-    kube::ApiServerGates gates;
-    gates.hpa_configurable_tolerance = in.config.gates.hpa_configurable_tolerance;
-    gates.hpa_scale_to_zero = in.config.gates.hpa_scale_to_zero;
-    kube::drop_disabled_fields(in.hpa, gates);
-    kube::apply_hpa_defaults(in.hpa);  // the API server stores HPAs defaulted
   }
 
   if (const Json* scale = r.get("scale"); scale == nullptr) {
@@ -197,6 +201,15 @@ core::Result<ReconcileRequest> decode_reconcile_request(const Json& document) {
   });
   r.read("scaleUpdateError", request.scale_update_error);
   if (auto status = r.finish(); !status) return tl::unexpected(status.error());
+
+  kube::HpaLoadOptions options;
+  options.gates.hpa_configurable_tolerance = in.config.gates.hpa_configurable_tolerance;
+  options.gates.hpa_scale_to_zero = in.config.gates.hpa_scale_to_zero;
+  auto admitted = kube::admit_hpa(std::move(in.hpa), options);
+  if (!admitted) {
+    return tl::unexpected(core::Error{admitted.error().code, "hpa: " + admitted.error().message});
+  }
+  in.hpa = std::move(*admitted);
   return request;
 }
 
@@ -261,7 +274,9 @@ Json encode_history(const History& h) {
     recommendations.push_back(
         {{"replicas", r.replicas}, {"timestamp", core::format_rfc3339_nano(r.timestamp)}});
   }
-  j["recommendations"] = recommendations;
+  // null when the controller has no entry yet (a pass that stopped before reading the scale):
+  // fed back, it is still a first pass. [] would not be.
+  j["recommendations"] = h.recorded || !h.recommendations.empty() ? recommendations : Json(nullptr);
   auto events = [](const std::vector<ScaleEvent>& list) {
     Json out = Json::array();
     for (const auto& e : list) {

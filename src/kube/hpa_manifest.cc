@@ -7,8 +7,31 @@
 
 namespace llmscale::kube {
 
+core::Status check_request_size(const core::Json& document) {
+  if (core::compact_json_size(document) > kMaxRequestBodyBytes) {
+    return core::make_error(
+        core::ErrorCode::kResourceExhausted,
+        "Request entity too large: limit is " + std::to_string(kMaxRequestBodyBytes));
+  }
+  return {};
+}
+
+core::Result<HorizontalPodAutoscaler> admit_hpa(HorizontalPodAutoscaler hpa,
+                                                const HpaLoadOptions& options) {
+  if (hpa.metadata.namespace_.empty()) hpa.metadata.namespace_ = options.default_namespace;
+  drop_disabled_fields(hpa, options.gates);
+  apply_hpa_defaults(hpa);
+  FieldErrors errors = validate_hpa(hpa, options.gates);
+  if (!errors.empty()) {
+    return core::invalid_argument(
+        invalid_object_message("HorizontalPodAutoscaler", hpa.metadata.name, errors));
+  }
+  return hpa;
+}
+
 core::Result<HorizontalPodAutoscaler> load_hpa(const core::Json& document,
                                                const HpaLoadOptions& options) {
+  if (auto size = check_request_size(document); !size) return tl::unexpected(size.error());
   auto hpa = decode_hpa(document, options.strict);
   if (!hpa) {
     return core::invalid_argument(
@@ -16,15 +39,7 @@ core::Result<HorizontalPodAutoscaler> load_hpa(const core::Json& document,
         "HorizontalPodAutoscaler: " +
         hpa.error().message);
   }
-  if (hpa->metadata.namespace_.empty()) hpa->metadata.namespace_ = options.default_namespace;
-  drop_disabled_fields(*hpa, options.gates);
-  apply_hpa_defaults(*hpa);
-  FieldErrors errors = validate_hpa(*hpa, options.gates);
-  if (!errors.empty()) {
-    return core::invalid_argument(
-        invalid_object_message("HorizontalPodAutoscaler", hpa->metadata.name, errors));
-  }
-  return hpa;
+  return admit_hpa(std::move(*hpa), options);
 }
 
 core::Result<std::vector<HorizontalPodAutoscaler>> load_hpa_manifests(

@@ -9,9 +9,10 @@
 
 namespace llmscale::kube {
 
+// kube-apiserver v1.37's feature gates that change HPA admission (pkg/features/kube_features.go).
 struct ApiServerGates {
-  bool hpa_scale_to_zero = false;          // alpha: minReplicas may be 0
-  bool hpa_configurable_tolerance = true;  // beta in v1.35: behavior.*.tolerance kept
+  bool hpa_scale_to_zero = true;           // beta and on since v1.37: minReplicas may be 0
+  bool hpa_configurable_tolerance = true;  // beta and on since v1.35: behavior.*.tolerance kept
 };
 
 // minReplicas -> 1, no metrics -> CPU 80% utilization, behavior rules filled field by field.

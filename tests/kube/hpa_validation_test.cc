@@ -173,11 +173,16 @@ TEST(HpaValidationTest, ReportsFieldPathsAndUpstreamMessages) {
             "The HorizontalPodAutoscaler \"h\" is invalid: \n"
             "* spec.maxReplicas: Invalid value: 0: must be greater than 0\n"
             "* spec.maxReplicas: Invalid value: 0: must be greater than or equal to `minReplicas`");
-  EXPECT_EQ(load_error("  minReplicas: 0\n  maxReplicas: 3\n"),
+  HpaLoadOptions before_1_37;
+  before_1_37.gates.hpa_scale_to_zero = false;
+  EXPECT_EQ(load_error("  minReplicas: 0\n  maxReplicas: 3\n", before_1_37),
             "The HorizontalPodAutoscaler \"h\" is invalid: \n"
             "* spec.minReplicas: Invalid value: 0: must be greater than or equal to 1\n"
             "* spec.metrics: Forbidden: must specify at least one Object or External metric to "
             "support scaling to zero replicas");
+  EXPECT_EQ(load_error("  minReplicas: -3\n  maxReplicas: 3\n"),
+            "The HorizontalPodAutoscaler \"h\" is invalid: spec.minReplicas: Invalid value: -3: "
+            "must be greater than or equal to 0");
   EXPECT_EQ(load_error("  minReplicas: 4\n  maxReplicas: 3\n"),
             "The HorizontalPodAutoscaler \"h\" is invalid: spec.maxReplicas: Invalid value: 3: "
             "must be greater than or equal to `minReplicas`");
@@ -217,17 +222,70 @@ TEST(HpaValidationTest, ReportsFieldPathsAndUpstreamMessages) {
             "must populate the given metric source only");
 }
 
+// Kubernetes v1.37: HPAScaleToZero is beta and on by default, so minReplicas 0 is admitted
+// when at least one Object or External metric is configured (validateMetrics), and refused
+// with the gate turned off.
 TEST(HpaValidationTest, ScaleToZeroNeedsTheGateAndAnObjectOrExternalMetric) {
-  HpaLoadOptions options;
-  options.gates.hpa_scale_to_zero = true;
-  EXPECT_EQ(load_error(R"(  minReplicas: 0
+  const std::string external = R"(  minReplicas: 0
   maxReplicas: 3
   metrics:
   - type: External
     external: {metric: {name: q}, target: {type: Value, value: 5}}
-)",
-                       options),
+)";
+  EXPECT_EQ(load_error(external), "ok");
+  EXPECT_EQ(load_error(R"(  minReplicas: 0
+  maxReplicas: 3
+  metrics:
+  - type: Object
+    object:
+      describedObject: {kind: Service, name: s}
+      metric: {name: q}
+      target: {type: Value, value: 5}
+)"),
             "ok");
+  EXPECT_EQ(load_error("  minReplicas: 0\n  maxReplicas: 3\n"),
+            "The HorizontalPodAutoscaler \"h\" is invalid: spec.metrics: Forbidden: must specify "
+            "at least one Object or External metric to support scaling to zero replicas");
+  HpaLoadOptions off;
+  off.gates.hpa_scale_to_zero = false;
+  EXPECT_EQ(load_error(external, off),
+            "The HorizontalPodAutoscaler \"h\" is invalid: spec.minReplicas: Invalid value: 0: "
+            "must be greater than or equal to 1");
+  EXPECT_TRUE(ApiServerGates{}.hpa_scale_to_zero);
+  EXPECT_TRUE(ApiServerGates{}.hpa_configurable_tolerance);
+}
+
+// Issue 11 item 5: the API server refuses a body above 3 MiB before decoding it, so a huge
+// name costs nothing further; names within it are validated as upstream does.
+TEST(HpaValidationTest, RefusesOversizedObjectsBeforeDecoding) {
+  std::string huge(kMaxRequestBodyBytes, 'a');
+  EXPECT_EQ(load_error("  maxReplicas: 3\n  metrics:\n  - type: Pods\n    pods: {metric: {name: " +
+                       huge + "}, target: {type: AverageValue, averageValue: 1}}\n"),
+            "Request entity too large: limit is 3145728");
+  std::string long_name(254, 'a');
+  EXPECT_EQ(load_error("  maxReplicas: 3\n").substr(0, 2), "ok");
+  auto hpas =
+      load_hpa_manifests("kind: HorizontalPodAutoscaler\nmetadata: {name: " + long_name +
+                             "}\nspec: {scaleTargetRef: {kind: D, name: d}, maxReplicas: 1}\n",
+                         {});
+  ASSERT_FALSE(hpas);
+  EXPECT_EQ(hpas.error().message, "The HorizontalPodAutoscaler \"" + long_name +
+                                      "\" is invalid: metadata.name: Invalid "
+                                      "value: \"" +
+                                      long_name + "\": must be no more than 253 characters");
+}
+
+// Duplicate fields in JSON are refused like duplicate keys in YAML.
+TEST(HpaValidationTest, RefusesDuplicateFieldsInJsonAndYaml) {
+  auto json = load_hpa_manifests(
+      R"({"kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"}, "spec": {"maxReplicas": 3, "maxReplicas": 4}})",
+      {});
+  ASSERT_FALSE(json);
+  EXPECT_EQ(json.error().message, "json: duplicate field \"spec.maxReplicas\"");
+  auto yaml = load_hpa_manifests(
+      "kind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 3\n  maxReplicas: 4\n", {});
+  ASSERT_FALSE(yaml);
+  EXPECT_EQ(yaml.error().message, "yaml: line 4: key \"maxReplicas\" already set in map");
 }
 
 TEST(HpaDecodingTest, TypeErrorsNameTheField) {
