@@ -154,34 +154,9 @@ Failure transport_failure(const std::string& url, const core::Error& error) {
   return Failure{"Unable to connect to the server: Get \"" + url + "\": " + error.message};
 }
 
-// How deeply JSON text nests, from its brackets (outside strings), without parsing it: deep
-// text is refused before any parser or copy can walk it recursively.
-std::size_t text_depth(std::string_view text) {
-  std::size_t depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      deepest = std::max(deepest, ++depth);
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 // Parses an answer and refuses one nested too deeply for the recursive printers.
 Got<Json> parse_answer(const std::string& url, std::string_view body) {
-  if (text_depth(body) > kube::kMaxPrintDepth)
+  if (!core::check_json_depth(body, static_cast<int>(kube::kMaxPrintDepth)))
     return tl::unexpected(decode_failure(
         url, "nested deeper than " + std::to_string(kube::kMaxPrintDepth) + " levels"));
   auto doc = core::parse_document(body);

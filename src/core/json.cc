@@ -476,35 +476,6 @@ class YamlReader {
   int aliased_ = 0;  // > 0 while reading keys or merged values (nothing recorded)
 };
 
-// Containers open at once, found by a scan that skips strings: refused before nlohmann builds
-// anything. Go's encoding/json scanner stops the same way ("exceeded max depth").
-Status check_json_depth(std::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) {
-        return invalid_argument("json: exceeded max depth of " + std::to_string(max_depth) +
-                                " at byte " + std::to_string(i));
-      }
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return {};
-}
-
 // The field path of the key being read, for duplicate-field errors: "spec.metrics[0].type".
 struct JsonFrame {
   bool object = false;
@@ -733,6 +704,35 @@ std::string go_format_float(double value) {
   }
   auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed);
   return std::string(buf, ptr);
+}
+
+// Containers open at once, found by a scan that skips strings: refused before nlohmann builds
+// anything. Go's encoding/json scanner stops the same way ("exceeded max depth").
+Status check_json_depth(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) {
+        return invalid_argument("json: exceeded max depth of " + std::to_string(max_depth) +
+                                " at byte " + std::to_string(i));
+      }
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return {};
 }
 
 }  // namespace llmscale::core

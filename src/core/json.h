@@ -45,6 +45,11 @@ struct JsonLimits {
 // ("json: duplicate field \"spec.minReplicas\""). Remote answers should be decoded with this.
 Result<Json> parse_json(std::string_view text, const JsonLimits& limits = {});
 
+// Whether JSON text nests containers deeper than `max_depth`, found by a scan that skips
+// strings, before any parser builds (and later walks) a value: for code that parses with
+// nlohmann directly (request bodies, server answers).
+Status check_json_depth(std::string_view text, int max_depth = kMaxJsonDepth);
+
 // Parses JSON text (when it opens with '{' or '['; as parse_json), or YAML text with one or more
 // `---`-separated documents; empty documents are skipped. Duplicate keys, invalid UTF-8,
 // nesting deeper than kMaxJsonDepth and excessive aliasing (go-yaml v3's alias-ratio rule) are

@@ -17,6 +17,13 @@ constexpr std::size_t kDetailChars = 120;
 // A single event (or JetStream object) larger than this is an error, not a reason to buffer.
 constexpr std::size_t kMaxEventBytes = 4 * 1024 * 1024;
 
+// A server's answer, parsed once its nesting is known to be bounded (core's bound); discarded
+// otherwise, like any malformed answer.
+json parse_answer(std::string_view text) {
+  if (!core::check_json_depth(text)) return json(json::value_t::discarded);
+  return json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
 std::string snippet(std::string_view text) {
   if (text.size() <= kDetailChars) return std::string(text);
   return std::string(text.substr(0, kDetailChars)) + "...";
@@ -96,7 +103,7 @@ core::Result<std::pair<std::string, std::string>> parse_extra_input(std::string_
   }
   std::string name(text.substr(0, colon));
   std::string_view value = text.substr(colon + 1);
-  json parsed = json::parse(value, nullptr, /*allow_exceptions=*/false);
+  json parsed = parse_answer(value);
   if (parsed.is_discarded()) parsed = std::string(value);
   return std::pair{name, parsed.dump()};
 }
@@ -178,7 +185,7 @@ struct ResponseDecoder::State {
       complete = true;
       return;
     }
-    json doc = json::parse(data, nullptr, /*allow_exceptions=*/false);
+    json doc = parse_answer(data);
     if (doc.is_discarded() || !doc.is_object()) return fail("malformed json", data);
     if (auto message = error_message(doc)) return fail("response error", *message);
     if (api == Api::kTgi) {
@@ -236,7 +243,7 @@ struct ResponseDecoder::State {
         ++depth;
       } else if (c == '}' || c == ']') {
         if (--depth == 0) {
-          json doc = json::parse(body, nullptr, false);
+          json doc = parse_answer(body);
           if (doc.is_discarded() || !doc.is_object()) return fail("malformed json", body);
           if (auto message = error_message(doc)) return fail("response error", *message);
           if (member(doc, "text") == nullptr) return fail("malformed json", body);
@@ -247,7 +254,7 @@ struct ResponseDecoder::State {
   }
 
   void finish_whole_body() {
-    json doc = json::parse(body, nullptr, false);
+    json doc = parse_answer(body);
     if (doc.is_discarded()) return fail("malformed json", body);
     if (api == Api::kTgi && doc.is_array() && !doc.empty()) doc = doc[0];
     if (!doc.is_object()) return fail("malformed json", body);

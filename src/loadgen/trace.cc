@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.h"
 #include "core/strings.h"
 #include "net/gzip.h"
 
@@ -243,6 +244,8 @@ core::Result<Trace> parse_csv(std::string_view text, TraceFormat format, BadRowP
 }
 
 tl::expected<RawRow, RowError> parse_mooncake_line(std::string_view line) {
+  if (auto depth = core::check_json_depth(line); !depth)
+    return tl::unexpected(RowError{depth.error().message});
   nlohmann::json doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return tl::unexpected(RowError{"invalid JSON"});
   if (!doc.is_object()) return tl::unexpected(RowError{"expected a JSON object"});

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.h"
 #include "core/strings.h"
 #include "prom/float_text.h"
 
@@ -192,6 +193,7 @@ tl::unexpected<core::Error> bad_answer(const std::string& what) {
 
 // The `data` member of a success envelope, or the error the envelope carries.
 core::Result<Json> envelope_data(std::string_view body) {
+  if (auto depth = core::check_json_depth(body); !depth) return bad_answer(depth.error().message);
   Json doc = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) return bad_answer("not a JSON object");
   auto status = doc.find("status");

@@ -14,6 +14,8 @@ enum class Shape { kOpenAi, kTgi, kFastApi, kText };
 
 // TGI's /generate takes {"inputs": ...}; the JetStream HTTP server's takes {"prompt": ...}.
 bool has_inputs_field(std::string_view body) {
+  // A client's body: refused before the parser builds something deep (core's nesting bound).
+  if (!core::check_json_depth(body)) return false;
   auto parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   return parsed.is_object() && parsed.contains("inputs");
 }

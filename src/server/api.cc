@@ -52,35 +52,6 @@ std::string json_string(std::string_view text) {
   return out;
 }
 
-// Deepest nesting of arrays/objects, outside strings; stops counting past the limit.
-int json_depth(std::string_view text) {
-  int depth = 0;
-  int max_depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      max_depth = std::max(max_depth, ++depth);
-      if (max_depth > kMaxJsonDepth) return max_depth;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return max_depth;
-}
-
 ApiError schema_error(std::string param, std::string schema_type, std::string message) {
   return ApiError{ErrorKind::kSchema, std::move(message), std::move(param), std::move(schema_type)};
 }
@@ -638,7 +609,7 @@ tl::expected<GenerationRequest, ApiError> decode_request(Api api, std::string_vi
   GenerationRequest out;
   out.api = api;
   if (body.empty()) return tl::unexpected(missing(""));
-  if (json_depth(body) > kMaxJsonDepth) {
+  if (!core::check_json_depth(body, kMaxJsonDepth)) {
     return tl::unexpected(
         ApiError{ErrorKind::kJsonSyntax,
                  "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels", "0", ""});

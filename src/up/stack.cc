@@ -42,6 +42,7 @@
 #include "up/config.h"
 #include "up/fleet_sizes.h"
 #include "up/progress.h"
+#include "up/scrape_guard.h"
 
 namespace llmscale::up {
 namespace {
@@ -344,6 +345,7 @@ class Stack {
   std::unique_ptr<prom::Scraper> scraper_;
   std::unique_ptr<adapter::MetricsAdapter> adapter_;
   std::unique_ptr<adapter::AdapterMetricsProvider> provider_;
+  std::unique_ptr<ScrapeGuardedProvider> guarded_provider_;  // the controller's
   std::unique_ptr<controller::Controller> controller_;
   std::unique_ptr<controller::ControlApi> control_api_;
   net::Router control_router_;
@@ -475,12 +477,15 @@ core::Status Stack::start() {
       config_.adapter ? config_.adapter : std::make_shared<const adapter::AdapterConfig>();
   adapter_ = std::make_unique<adapter::MetricsAdapter>(adapter_config, engine_, directory_, clock_);
   provider_ = std::make_unique<adapter::AdapterMetricsProvider>(*adapter_);
+  guarded_provider_ = std::make_unique<ScrapeGuardedProvider>(
+      *provider_, [this] { return directory_.all_pods(); },
+      [this](const prom::Labels& selector) { return scraper_->targets_matching(selector); });
   controller::ControllerOptions controller_options;
   controller_options.sync_period = options_.sync_period;
   controller_options.hpa.downscale_stabilization_window = options_.downscale_stabilization;
   controller_options.state_file = options_.state_dir + "/state.json";
-  controller_ =
-      std::make_unique<controller::Controller>(clock_, *provider_, directory_, controller_options);
+  controller_ = std::make_unique<controller::Controller>(clock_, *guarded_provider_, directory_,
+                                                         controller_options);
   if (auto restored = controller_->load_state(); !restored) return restored;
   controller_->subscribe([this](const controller::HpaView& view) { on_pass(view); });
 

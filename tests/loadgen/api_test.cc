@@ -220,6 +220,18 @@ TEST(ApiTest, TgiNonStreaming) {
   EXPECT_EQ(list.output_tokens(), 3);
 }
 
+// issue 11 item 4: a server's answer nested 100,000 deep is a malformed answer, not a crash
+// (TGI's list form copies its first element, which recursed once per level).
+TEST(ApiTest, DeeplyNestedAnswersAreMalformedNotACrash) {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  ResponseDecoder list(Api::kTgi, false);
+  list.feed(deep, at(1));
+  EXPECT_FALSE(list.finish());
+  ResponseDecoder chat(Api::kOpenAiChat, true);
+  chat.feed("data: " + deep + "\n\n", at(1));
+  EXPECT_FALSE(chat.finish());
+}
+
 TEST(ApiTest, JetStreamNonStreamingLikeSeed000) {
   ResponseDecoder d(Api::kJetStream, false);
   d.feed("{\n    \"response\": \" Artificial intelligence began in the 1950s\"\n}", at(1));

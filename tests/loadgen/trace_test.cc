@@ -169,6 +169,17 @@ TEST(TraceTest, MooncakeBadLines) {
   EXPECT_EQ(fail.error().message, "m.jsonl:2: output_length: expected an integer");
 }
 
+TEST(TraceTest, MooncakeDeeplyNestedLineIsABadRow) {
+  std::string text = "{\"timestamp\": 0, \"input_length\": 10, \"output_length\": 5}\n" +
+                     std::string(5000, '[') + std::string(5000, ']') + "\n";
+  auto trace = parse_trace(text, TraceFormat::kMooncake, BadRowPolicy::kSkip, "m.jsonl");
+  ASSERT_TRUE(trace.has_value()) << trace.error().to_string();
+  EXPECT_EQ(trace->rows.size(), 1u);
+  ASSERT_EQ(trace->bad_row_count, 1u);
+  EXPECT_EQ(trace->bad_rows[0].reason.rfind("json: exceeded max depth of 1000", 0), 0u)
+      << trace->bad_rows[0].reason;
+}
+
 TEST(TraceTest, BurstGpt) {
   std::string text =
       "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
