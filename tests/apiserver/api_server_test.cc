@@ -126,8 +126,8 @@ TEST_F(ApiServerTest, CreateDefaultsAndValidatesHpas) {
   EXPECT_EQ(defaulted.body["spec"]["minReplicas"], 1);
   // GenerateHPAScaleDownRules: the window stays unset (the controller's flag decides).
   EXPECT_EQ(defaulted.body["spec"]["behavior"]["scaleDown"]["selectPolicy"], "Max");
-  EXPECT_FALSE(defaulted.body["spec"]["behavior"]["scaleDown"].contains(
-      "stabilizationWindowSeconds"));
+  EXPECT_FALSE(
+      defaulted.body["spec"]["behavior"]["scaleDown"].contains("stabilizationWindowSeconds"));
 
   Answer again = call("POST", kHpaPath, kHpa);
   EXPECT_EQ(again.status, 409);

@@ -201,8 +201,8 @@ TEST(ApiJsonTest, StringsEscapedAsPrometheus242sGoDoes) {
 
 // issue 11 item 4: a Prometheus answer nested 100,000 deep is a malformed answer, not a crash.
 TEST(ApiJsonTest, DeeplyNestedAnswersAreRefused) {
-  std::string deep = R"({"status":"success","data":)" + std::string(100000, '[') +
-                     std::string(100000, ']') + "}";
+  std::string deep =
+      R"({"status":"success","data":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
   auto answer = decode_query_answer(deep);
   ASSERT_FALSE(answer);
   EXPECT_NE(answer.error().message.find("exceeded max depth"), std::string::npos)
