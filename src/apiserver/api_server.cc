@@ -14,6 +14,7 @@
 #include "core/json_reader.h"
 #include "core/strings.h"
 #include "core/time.h"
+#include "kube/field_selector.h"
 #include "kube/json_codec.h"
 #include "kube/label_selector.h"
 #include "kube/printers.h"
@@ -89,41 +90,6 @@ ApiStatus field_manager_required() {
 bool query_true(const net::ServerRequest& request, std::string_view name) {
   auto v = request.query.get(name);
   return v && (*v == "true" || *v == "1" || *v == "True" || *v == "TRUE" || *v == "t" || *v == "T");
-}
-
-// ---- field selectors (apimachinery/pkg/fields) --------------------------------------------
-
-struct FieldRequirement {
-  std::string field;
-  std::string value;
-  bool equal = true;
-};
-
-ApiResult<std::vector<FieldRequirement>> parse_field_selector(const ResourceType& type,
-                                                              std::string_view text) {
-  std::vector<FieldRequirement> out;
-  if (core::trim(text).empty()) return out;
-  for (std::string_view part : core::split(text, ',')) {
-    FieldRequirement r;
-    std::size_t at = part.find("!=");
-    std::size_t skip = 2;
-    if (at != std::string_view::npos) {
-      r.equal = false;
-    } else if ((at = part.find("==")) == std::string_view::npos) {
-      at = part.find('=');
-      skip = 1;
-    }
-    if (at == std::string_view::npos)
-      return tl::unexpected(bad_request("invalid selector: '" + std::string(text) +
-                                        "'; can't understand '" + std::string(part) + "'"));
-    r.field = std::string(core::trim(part.substr(0, at)));
-    r.value = std::string(core::trim(part.substr(at + skip)));
-    bool known = r.field == "metadata.name" || r.field == "metadata.namespace";
-    for (const std::string& f : type.field_labels) known = known || f == r.field;
-    if (!known) return tl::unexpected(bad_request("field label not supported: " + r.field));
-    out.push_back(std::move(r));
-  }
-  return out;
 }
 
 // ---- request parsing (apiserver/pkg/endpoints/request.RequestInfoFactory) ------------------
@@ -367,14 +333,11 @@ struct ApiServer::Impl {
   struct Filter {
     std::string namespace_;
     kube::Selector labels;
-    std::vector<FieldRequirement> fields;
+    kube::FieldSelector fields;
 
     bool matches(const Json& object) const {
       if (!namespace_.empty() && meta_string(object, "namespace") != namespace_) return false;
-      if (!labels.matches(meta_labels(object))) return false;
-      for (const FieldRequirement& f : fields)
-        if ((field_value(object, f.field) == f.value) != f.equal) return false;
-      return true;
+      return labels.matches(meta_labels(object)) && kube::matches(fields, object);
     }
   };
 
@@ -385,8 +348,9 @@ struct ApiServer::Impl {
     auto labels = kube::Selector::parse(request.query.get("labelSelector").value_or(""));
     if (!labels) return tl::unexpected(bad_request(labels.error().message));
     filter.labels = std::move(*labels);
-    auto fields = parse_field_selector(type, request.query.get("fieldSelector").value_or(""));
-    if (!fields) return tl::unexpected(fields.error());
+    auto fields = kube::parse_field_selector(request.query.get("fieldSelector").value_or(""),
+                                             type.field_labels);
+    if (!fields) return tl::unexpected(bad_request(fields.error().message));
     filter.fields = std::move(*fields);
     return filter;
   }

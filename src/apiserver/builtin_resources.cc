@@ -297,15 +297,6 @@ ApiOutcome admit_any(Json& object, const Json* old, bool strict) {
 
 }  // namespace
 
-std::string field_value(const Json& object, std::string_view field) {
-  const Json* v = at_path(object, field);
-  if (v == nullptr) return "";
-  if (v->is_string()) return v->get<std::string>();
-  if (v->is_number_integer()) return std::to_string(v->get<std::int64_t>());
-  if (v->is_boolean()) return v->get<bool>() ? "true" : "false";
-  return "";
-}
-
 std::vector<ResourceType> builtin_resources() {
   std::vector<ResourceType> out;
 

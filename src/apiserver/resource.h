@@ -56,10 +56,6 @@ struct ResourceType {
   std::string group_version() const { return group.empty() ? version : group + "/" + version; }
 };
 
-// The value of a field selector label on an object ("metadata.name", "involvedObject.kind",
-// "status.phase"): a dotted path into the JSON; "" when absent.
-std::string field_value(const core::Json& object, std::string_view field);
-
 std::vector<ResourceType> builtin_resources();
 
 }  // namespace llmscale::apiserver

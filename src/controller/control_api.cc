@@ -9,6 +9,7 @@
 #include "core/json_reader.h"
 #include "core/strings.h"
 #include "core/time.h"
+#include "kube/field_selector.h"
 #include "kube/json_codec.h"
 #include "kube/label_selector.h"
 #include "kube/workloads.h"
@@ -43,57 +44,16 @@ std::string namespace_param(const net::ServerRequest& request) {
   return ns ? std::string(*ns) : std::string();
 }
 
-// fields.ParseSelector for the fields an events list can be filtered on.
-struct FieldRequirement {
-  std::string field;
-  std::string value;
-  bool equal = true;
-};
-
-adapter::ApiResult<std::vector<FieldRequirement>> parse_field_selector(std::string_view text) {
-  std::vector<FieldRequirement> out;
-  if (core::trim(text).empty()) return out;
-  for (std::string_view part : core::split(text, ',')) {
-    FieldRequirement r;
-    std::size_t at = part.find("!=");
-    std::size_t skip = 2;
-    if (at != std::string_view::npos) {
-      r.equal = false;
-    } else if ((at = part.find("==")) == std::string_view::npos) {
-      at = part.find('=');
-      skip = 1;
-    }
-    if (at == std::string_view::npos)
-      return tl::unexpected(adapter::bad_request("invalid selector: '" + std::string(text) +
-                                                 "'; can't understand '" + std::string(part) +
-                                                 "'"));
-    r.field = std::string(core::trim(part.substr(0, at)));
-    r.value = std::string(core::trim(part.substr(at + skip)));
-    static const char* const kFields[] = {"involvedObject.kind",
-                                          "involvedObject.namespace",
-                                          "involvedObject.name",
-                                          "involvedObject.uid",
-                                          "involvedObject.apiVersion",
-                                          "reason",
-                                          "type",
-                                          "metadata.name",
-                                          "metadata.namespace"};
-    bool known = false;
-    for (const char* f : kFields) known = known || r.field == f;
-    if (!known)
-      return tl::unexpected(adapter::bad_request("field label not supported: " + r.field));
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-std::string field_value(const Json& event, const std::string& field) {
-  const Json* node = &event;
-  for (std::string_view part : core::split(field, '.')) {
-    if (!node->is_object() || !node->contains(std::string(part))) return "";
-    node = &(*node)[std::string(part)];
-  }
-  return node->is_string() ? node->get<std::string>() : "";
+// The field labels an events list can be filtered on (besides metadata.name/namespace).
+const std::vector<std::string>& event_field_labels() {
+  static const std::vector<std::string> kFields = {"involvedObject.kind",
+                                                   "involvedObject.namespace",
+                                                   "involvedObject.name",
+                                                   "involvedObject.uid",
+                                                   "involvedObject.apiVersion",
+                                                   "reason",
+                                                   "type"};
+  return kFields;
 }
 
 std::string watch_line(const char* type, const Json& object) {
@@ -354,15 +314,12 @@ void ControlApi::add_routes(net::Router& router) {
              get_handler("deployments.apps", deployment_snapshot));
 
   // ---- events: the HPAs' recorded events, filtered by field selector ----
-  auto event_snapshot = [this](const std::string& ns, const std::vector<FieldRequirement>& fields) {
+  auto event_snapshot = [this](const std::string& ns, const kube::FieldSelector& fields) {
     Snapshot out;
     for (const HpaView& view : controller_.list()) {
       if (!ns.empty() && view.hpa.metadata.namespace_ != ns) continue;
       for (Json& event : encode_hpa_events(view.hpa, view.events)) {
-        bool match = true;
-        for (const FieldRequirement& f : fields)
-          match = match && ((field_value(event, f.field) == f.value) == f.equal);
-        if (!match) continue;
+        if (!kube::matches(fields, event)) continue;
         std::string key = object_key(event);
         out[key] = std::move(event);
       }
@@ -372,14 +329,15 @@ void ControlApi::add_routes(net::Router& router) {
   auto list_events = [this, event_snapshot](net::ServerRequest& request,
                                             net::ResponseWriter& writer) -> net::Awaitable<void> {
     std::string ns = namespace_param(request);
-    auto fields = parse_field_selector(request.query.get("fieldSelector").value_or(""));
+    auto fields = kube::parse_field_selector(request.query.get("fieldSelector").value_or(""),
+                                             event_field_labels());
     if (!fields) {
-      net::Response bad = error_response(fields.error());
+      net::Response bad = error_response(adapter::bad_request(fields.error().message));
       co_await writer.send(std::move(bad));
       co_return;
     }
     if (wants_watch(request)) {
-      std::vector<FieldRequirement> f = *fields;
+      kube::FieldSelector f = *fields;
       SnapshotFn snapshot = [event_snapshot, ns, f] { return event_snapshot(ns, f); };
       co_await run_watch(writer, controller_, *watches_, snapshot);
       co_return;
@@ -389,10 +347,7 @@ void ControlApi::add_routes(net::Router& router) {
     for (const HpaView& view : controller_.list()) {
       if (!ns.empty() && view.hpa.metadata.namespace_ != ns) continue;
       for (Json& event : encode_hpa_events(view.hpa, view.events)) {
-        bool match = true;
-        for (const FieldRequirement& f : *fields)
-          match = match && ((field_value(event, f.field) == f.value) == f.equal);
-        if (match) items.push_back(std::move(event));
+        if (kube::matches(*fields, event)) items.push_back(std::move(event));
       }
     }
     net::Response response = json_response(200, list_of("EventList", "v1", items));
