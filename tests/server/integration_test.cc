@@ -33,22 +33,13 @@ using llmscale::testing::Process;
 using llmscale::testing::TempDir;
 using Json = nlohmann::json;
 
-bool wait_exit(Process& process, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!process.poll()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 // Runs a command to completion (bounded by `timeout` seconds and a kill).
 Process run(const TempDir& dir, std::vector<std::string> argv, int timeout = 20) {
   std::vector<std::string> full = {"timeout", std::to_string(timeout)};
   full.insert(full.end(), argv.begin(), argv.end());
   auto p = Process::start(full, dir);
   EXPECT_TRUE(p.has_value());
-  EXPECT_TRUE(wait_exit(*p, std::chrono::seconds(timeout + 5)));
+  EXPECT_TRUE(p->wait_exit(std::chrono::seconds(timeout + 5)));
   return std::move(*p);
 }
 
@@ -204,7 +195,7 @@ TEST_F(ServeSimProcessTest, ServesStreamsRefusesBadInputAndDrainsOnSigterm) {
 
   // SIGTERM: drain and exit 0.
   ASSERT_EQ(::kill(pid_, SIGTERM), 0);
-  ASSERT_TRUE(wait_exit(*server, 15s));
+  ASSERT_TRUE(server->wait_exit(15s));
   EXPECT_EQ(server->exit_code(), 0) << server->errors();
 }
 
@@ -217,7 +208,7 @@ TEST_F(ServeSimProcessTest, CrashFaultExitsNonZero) {
                 .first,
             200);
   curl({url("/generate"), "-H", "Content-Type: application/json", "-d", R"({"inputs":"x"})"});
-  ASSERT_TRUE(wait_exit(*server, 15s));
+  ASSERT_TRUE(server->wait_exit(15s));
   EXPECT_EQ(server->exit_code(), 3);
 }
 

@@ -136,6 +136,15 @@ class Process {
     }
     return false;
   }
+  // Waits up to `timeout` for the process to exit on its own; true once it has.
+  bool wait_exit(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!poll()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+  }
   // Sends `signal` and waits up to `timeout` for the exit; SIGKILL after that.
   int stop(int signal = SIGTERM, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     if (!finished_ && pid_ > 0) {

@@ -119,9 +119,7 @@ class UpE2eTest : public ::testing::Test {
 
   // Waits for the run to exit on its own (a stop condition), at most `timeout`.
   void finish(UpRun& run, std::chrono::seconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!run.process->poll() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(100ms);
+    run.process->wait_exit(timeout);
     run.exit_code = run.process->stop(SIGTERM, 40s);  // no-op when it already exited
     run.output = run.process->output();
     run.errors = run.process->errors();

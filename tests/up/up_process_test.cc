@@ -80,10 +80,7 @@ TEST(UpProcessTest, CrashLoopPrintsTheLogTail) {
             fleet_yaml(1, "[sh, -c, \"echo loading; echo 'fatal: model file missing'; exit 3\"]"));
   auto up = Process::start(up_args(dir, {"--stop-after", "3s"}), dir);
   ASSERT_TRUE(up);
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (!up->poll() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(50ms);
-  ASSERT_TRUE(up->poll()) << "still running";
+  ASSERT_TRUE(up->wait_exit(20s)) << "still running";
   std::string errors = up->errors();
   EXPECT_NE(errors.find("crashed (exit code 3), restarting in 10s; last lines of "),
             std::string::npos)
