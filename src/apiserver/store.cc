@@ -113,7 +113,7 @@ void Store::record(EventType type, const std::string& resource, const Key& key, 
   }
 }
 
-ApiResult<ObjectPtr> Store::create(const GroupResource& resource, Json object) {
+ApiResult<ObjectPtr> Store::create(const GroupResource& resource, Json object, bool keep_identity) {
   if (!object.is_object()) return tl::unexpected(bad_request("the object must be a JSON object"));
   Json& meta = object["metadata"];
   if (!meta.is_object()) meta = Json::object();
@@ -128,11 +128,13 @@ ApiResult<ObjectPtr> Store::create(const GroupResource& resource, Json object) {
   Key key{ns, name};
   if (bucket.count(key) != 0) return tl::unexpected(already_exists(resource, name));
   ++revision_;
-  meta["uid"] = make_uid((revision_ << 20) ^ ++uid_counter_ ^
-                         static_cast<std::uint64_t>(clock_.now().time_since_epoch().count()));
+  if (!keep_identity || string_at(object, "metadata", "uid").empty())
+    meta["uid"] = make_uid((revision_ << 20) ^ ++uid_counter_ ^
+                           static_cast<std::uint64_t>(clock_.now().time_since_epoch().count()));
   meta["resourceVersion"] = std::to_string(revision_);
   meta["generation"] = 1;
-  meta["creationTimestamp"] = core::format_rfc3339(clock_.now());
+  if (!keep_identity || string_at(object, "metadata", "creationTimestamp").empty())
+    meta["creationTimestamp"] = core::format_rfc3339(clock_.now());
   auto stored = std::make_shared<const Json>(std::move(object));
   bucket.emplace(key, stored);
   record(EventType::kAdded, key_name, key, stored, nullptr);

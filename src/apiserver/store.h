@@ -62,7 +62,10 @@ class Store {
   // cluster-scoped ones). AlreadyExists when the name is taken. Fills uid, creationTimestamp,
   // generation 1 and resourceVersion; a resourceVersion sent by the client is an error, as on
   // the API server ("resourceVersion should not be set on objects to be created").
-  ApiResult<ObjectPtr> create(const GroupResource& resource, core::Json object);
+  // `keep_identity`: an object mirrored from elsewhere (a local replica as a Pod) keeps the uid
+  // and creationTimestamp it has, as a kubelet-reported pod keeps its own.
+  ApiResult<ObjectPtr> create(const GroupResource& resource, core::Json object,
+                              bool keep_identity = false);
 
   ApiResult<ObjectPtr> get(const GroupResource& resource, const std::string& ns,
                            const std::string& name) const;

@@ -1,6 +1,6 @@
 // `llmscale get hpa|pods|deploy|events [NAME] [-w] [-o wide|name|json|yaml] [--show-labels]` and
 // `llmscale describe hpa NAME`: kubectl's tables, formats, errors and watch behaviour, read from
-// the control API of a running `llmscale up` (controller/control_api.h).
+// the Kubernetes API of a running `llmscale up` (apiserver/api_server.h) or any API server.
 //
 // Every answer is decoded with typed access (core::JsonReader through the kube decoders): a
 // malformed answer is one line naming the URL and the field (`error: unexpected answer from
@@ -18,7 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/io.h"
-#include "controller/control_api.h"
+#include "controller/events.h"
 #include "core/duration.h"
 #include "core/json.h"
 #include "core/json_reader.h"

@@ -273,6 +273,16 @@ core::Status Fleet::set_replicas(std::int32_t replicas) {
   return {};
 }
 
+core::Status Fleet::delete_pod(const std::string& name) {
+  for (auto& pod : pods_) {
+    if (pod->name != name || pod->terminating) continue;
+    begin_termination(*pod);
+    reconcile();
+    return {};
+  }
+  return core::make_error(core::ErrorCode::kNotFound, "pods \"" + name + "\" not found");
+}
+
 std::vector<kube::Pod> Fleet::pods() {
   std::vector<kube::Pod> out;
   out.reserve(pods_.size());

@@ -137,6 +137,10 @@ class Fleet final : public controller::ScaleTarget {
   core::Status set_replicas(std::int32_t replicas) override;
   // Every pod, terminating ones included (with deletionTimestamp), oldest first.
   std::vector<kube::Pod> pods() override;
+  // Deletes one pod as `kubectl delete pod` does: it drains and stops within its grace period,
+  // and the fleet (its ReplicaSet) creates a replacement. NotFound for an unknown or already
+  // terminating pod.
+  core::Status delete_pod(const std::string& name);
 
   // Every pod that has ports, in pods() order.
   std::vector<Endpoint> endpoints() const;

@@ -502,7 +502,7 @@ Answer instant_query(QueryEngine& engine, core::Clock& clock, const ApiOptions& 
 
 }  // namespace
 
-void PrometheusApi::add_routes(net::Router& router) {
+void PrometheusApi::add_routes(net::Router& router, bool standalone) {
   auto route = [this](net::ServerRequest& request,
                       net::ResponseWriter& writer) -> net::Awaitable<void> {
     net::Response response = handle(request);
@@ -510,10 +510,12 @@ void PrometheusApi::add_routes(net::Router& router) {
   };
   for (const char* path :
        {"/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels",
-        "/api/v1/targets", "/api/v1/status/buildinfo", "/-/ready", "/-/healthy", "/metrics"}) {
+        "/api/v1/targets", "/api/v1/status/buildinfo", "/-/ready", "/-/healthy"}) {
     router.add("*", path, route);
   }
   router.add("*", "/api/v1/label/{name}/values", route);
+  if (!standalone) return;
+  router.add("*", "/metrics", route);
   router.add_prefix("*", "/api/", route);
 }
 

@@ -83,9 +83,11 @@ class PrometheusApi {
   // What /-/ready answers (true by default): 503 "Service Unavailable" until ready.
   void set_ready(bool ready);
 
-  // Routes every endpoint above on `router` (and every other /api/ path, answering 404).
+  // Routes every endpoint above on `router`. With `standalone`, also /metrics and every other
+  // /api/ path (answering 404); without, only the API's own paths, for an address it shares
+  // (`llmscale up` serves the Kubernetes API's /api/v1/... beside it).
   // REQUIRES: the API outlives the server using the router.
-  void add_routes(net::Router& router);
+  void add_routes(net::Router& router, bool standalone = true);
   // Answers one request (what the routes call). Exposed for tests and fuzzing.
   net::Response handle(const net::ServerRequest& request) const;
 

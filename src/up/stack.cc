@@ -16,7 +16,9 @@
 #include <nlohmann/json.hpp>
 
 #include "adapter/adapter.h"
-#include "controller/control_api.h"
+#include "apiserver/api_server.h"
+#include "apiserver/resource.h"
+#include "apiserver/store.h"
 #include "controller/controller.h"
 #include "core/atomic_file.h"
 #include "core/duration.h"
@@ -31,6 +33,7 @@
 #include "net/event_loop.h"
 #include "net/router.h"
 #include "net/server.h"
+#include "prom/http_api.h"
 #include "prom/metrics_registry.h"
 #include "prom/pod_source.h"
 #include "prom/promql_engine.h"
@@ -39,6 +42,7 @@
 #include "router/policy.h"
 #include "router/proxy.h"
 #include "router/spec.h"
+#include "up/api_bridge.h"
 #include "up/config.h"
 #include "up/fleet_sizes.h"
 #include "up/progress.h"
@@ -141,12 +145,10 @@ std::optional<core::Duration> expected_cold_start(const fleet::FleetSpec& spec) 
   return std::chrono::duration_cast<core::Duration>(std::chrono::duration<double>(*seconds));
 }
 
-// The fleets as the adapter's object lister (wildcard pod requests) and the controller's scale
-// targets (a Deployment or Fleet named like the fleet).
-class FleetDirectory final : public adapter::ObjectLister, public controller::ScaleTargetResolver {
+// The fleets as the adapter's object lister (wildcard pod requests), and the owner of a pod.
+class FleetDirectory final : public adapter::ObjectLister {
  public:
   void add(fleet::Fleet* fleet) { fleets_.push_back(fleet); }
-  const std::vector<fleet::Fleet*>& fleets() const { return fleets_; }
 
   core::Result<std::vector<std::string>> list(const adapter::GroupResource& resource,
                                               const std::string& ns,
@@ -162,19 +164,6 @@ class FleetDirectory final : public adapter::ObjectLister, public controller::Sc
     return names;
   }
 
-  core::Result<controller::ScaleTarget*> resolve(
-      const std::string& ns, const kube::CrossVersionObjectReference& ref) override {
-    for (fleet::Fleet* f : fleets_) {
-      if (f->spec().name == ref.name && f->spec().namespace_ == ns &&
-          (ref.kind == "Deployment" || ref.kind == "Fleet"))
-        return static_cast<controller::ScaleTarget*>(f);
-    }
-    std::string resource =
-        ref.kind == "Deployment" ? "deployments.apps" : core::to_lower(ref.kind) + "s";
-    return core::make_error(core::ErrorCode::kNotFound,
-                            resource + " \"" + ref.name + "\" not found");
-  }
-
   // The fleet a pod belongs to (pod names start with "<fleet>-<hash>-").
   fleet::Fleet* owner(const std::string& ns, const std::string& pod) const {
     for (fleet::Fleet* f : fleets_) {
@@ -182,44 +171,6 @@ class FleetDirectory final : public adapter::ObjectLister, public controller::Sc
       if (f->spec().namespace_ == ns && pod.rfind(prefix, 0) == 0) return f;
     }
     return nullptr;
-  }
-
-  // The fleets as apps/v1 Deployments (`llmscale get deploy`): spec replicas from the scale,
-  // status counted from the pods as the Deployment controller does (terminating pods are not
-  // counted; ready pods are available, minReadySeconds being 0). A fleet's one container is
-  // named like the fleet; its "image" is what it runs (serve-sim/<flavor>, or the command).
-  std::vector<kube::Deployment> deployments(core::Time created) const {
-    std::vector<kube::Deployment> out;
-    for (fleet::Fleet* f : fleets_) {
-      const fleet::FleetSpec& spec = f->spec();
-      kube::Deployment d;
-      d.metadata.name = spec.name;
-      d.metadata.namespace_ = spec.namespace_;
-      d.metadata.labels = spec.labels;
-      d.metadata.generation = 1;
-      d.metadata.creation_timestamp = created;
-      auto scale = f->get_scale();
-      d.replicas = scale ? scale->spec_replicas : spec.replicas;
-      d.selector = spec.selector;
-      d.template_labels = spec.template_.labels;
-      std::string image = spec.template_.serve_sim ? "serve-sim/" + spec.template_.serve_sim->flavor
-                          : spec.template_.command.empty() ? std::string()
-                                                           : spec.template_.command.front();
-      d.containers.push_back({spec.name, image});
-      d.observed_generation = 1;
-      for (const kube::Pod& pod : f->pods()) {
-        if (pod.metadata.deletion_timestamp) continue;
-        ++d.status_replicas;
-        ++d.updated_replicas;
-        const kube::PodCondition* ready = pod.ready_condition();
-        if (ready != nullptr && ready->status == "True") {
-          ++d.ready_replicas;
-          ++d.available_replicas;
-        }
-      }
-      out.push_back(std::move(d));
-    }
-    return out;
   }
 
   std::vector<kube::Pod> all_pods() const {
@@ -290,6 +241,24 @@ prom::PodMonitoring default_pod_monitoring(const fleet::FleetSpec& f) {
   return pm;
 }
 
+// One request to the aggregated metrics APIs, answered by the adapter (read-only, as
+// prometheus-adapter serves them).
+net::Response metrics_api_response(adapter::MetricsAdapter& adapter,
+                                   const net::ServerRequest& request) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    net::Response response = net::Response::json(
+        405, R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
+             R"("message":"the server does not allow this method on the requested resource",)"
+             R"("reason":"MethodNotAllowed","details":{},"code":405})"
+             "\n");
+    response.headers.set("Allow", "GET");
+    return response;
+  }
+  auto answer = adapter.serve(request.raw_path, request.raw_query);
+  if (!answer) return net::Response::json(answer.error().code, answer.error().to_json() + "\n");
+  return net::Response::json(200, std::move(*answer));
+}
+
 class Stack {
  public:
   explicit Stack(UpOptions options)
@@ -308,6 +277,7 @@ class Stack {
   void restore_replicas();
   void save_replicas();
   void add_status_routes();
+  void add_api_routes();
   std::vector<const core::StateFile*> state_files() const;
   void report_progress();
   void refresh_pods();
@@ -347,7 +317,10 @@ class Stack {
   std::unique_ptr<adapter::AdapterMetricsProvider> provider_;
   std::unique_ptr<ScrapeGuardedProvider> guarded_provider_;  // the controller's
   std::unique_ptr<controller::Controller> controller_;
-  std::unique_ptr<controller::ControlApi> control_api_;
+  apiserver::Store store_{clock_};
+  std::unique_ptr<apiserver::ApiServer> api_;
+  std::unique_ptr<ApiBridge> bridge_;
+  std::unique_ptr<prom::PrometheusApi> prom_api_;
   net::Router control_router_;
   std::unique_ptr<net::HttpServer> control_server_;
 
@@ -414,6 +387,8 @@ core::Status Stack::start() {
   fleet_sizes_ = std::make_unique<FleetSizesFile>(options_.state_dir + "/replicas.json");
   restore_replicas();
   prober_ = std::make_unique<fleet::HttpProber>(loop_);
+  api_ = std::make_unique<apiserver::ApiServer>(store_, clock_, apiserver::builtin_resources());
+  bridge_ = std::make_unique<ApiBridge>(*api_, store_, clock_);
 
   // Routers and fleets.
   for (std::size_t i = 0; i < config_.fleets.size(); ++i) {
@@ -441,6 +416,7 @@ core::Status Stack::start() {
     crash_printers_.push_back(std::move(printer));
     cold_starts_.push_back(expected_cold_start(spec));
     directory_.add(f.get());
+    bridge_->add_fleet(*f);
     std::cout << "fleet " << spec.name << ": router on " << proxy->url("") << "\n";
     proxies_.push_back(std::move(proxy));
     bridges_.push_back(std::move(bridge));
@@ -484,15 +460,12 @@ core::Status Stack::start() {
   controller_options.sync_period = options_.sync_period;
   controller_options.hpa.downscale_stabilization_window = options_.downscale_stabilization;
   controller_options.state_file = options_.state_dir + "/state.json";
-  controller_ = std::make_unique<controller::Controller>(clock_, *guarded_provider_, directory_,
+  controller_ = std::make_unique<controller::Controller>(clock_, *guarded_provider_, *bridge_,
                                                          controller_options);
   if (auto restored = controller_->load_state(); !restored) return restored;
   controller_->subscribe([this](const controller::HpaView& view) { on_pass(view); });
 
-  control_api_ = std::make_unique<controller::ControlApi>(
-      *controller_, [this] { return directory_.all_pods(); },
-      [this] { return directory_.deployments(started_at_); });
-  control_api_->add_routes(control_router_);
+  add_api_routes();
   add_status_routes();
   net::ServerOptions control_options;
   control_options.address = control->address;
@@ -501,13 +474,13 @@ core::Status Stack::start() {
   if (auto started = control_server_->start(control_router_.handler()); !started)
     return core::make_error(started.error().code, "control API on " + options_.control_listen +
                                                       ": " + started.error().message);
-  std::cout << "control API on " << control_server_->url("") << " (llmscale get hpa -w --server "
-            << control_server_->url("") << ")\n"
+  std::cout << "control API on " << control_server_->url("") << " (kubectl --server "
+            << control_server_->url("") << " get hpa -w)\n"
             << std::flush;  // the addresses are what a script piping stdout waits for
 
   for (auto& f : fleets_) f->start();
   started_at_ = clock_.now();
-  for (const auto& hpa : config_.hpas) controller_->apply(hpa);
+  if (auto applied = bridge_->start(*controller_, config_.hpas); !applied) return applied;
 
   loop_.post([this] { refresh_pods(); });
   loop_.post([this] { relist_metrics(); });
@@ -522,7 +495,7 @@ core::Status Stack::start() {
 void Stack::refresh_pods() {
   if (shutting_down_) return;
   sync_pods();
-  if (control_api_) control_api_->notify();  // pod and deployment watches look again
+  bridge_->sync();  // pods and Deployment status in the API
   clock_.call_after(milliseconds(250), [this] { refresh_pods(); });
 }
 
@@ -670,6 +643,42 @@ std::vector<const core::StateFile*> Stack::state_files() const {
   return files;
 }
 
+// The control address serves, besides /status and /metrics: the Kubernetes API (apiserver),
+// the aggregated metrics APIs answered by the adapter (custom.metrics.k8s.io,
+// external.metrics.k8s.io, metrics.k8s.io: `kubectl get --raw`, `kubectl top pods`), the
+// Prometheus HTTP API of the embedded TSDB (Grafana, promtool) and kube-apiserver's health paths.
+void Stack::add_api_routes() {
+  api_->add_routes(control_router_);
+  auto metrics_apis = [this](net::ServerRequest& request,
+                             net::ResponseWriter& writer) -> net::Awaitable<void> {
+    net::Response response = metrics_api_response(*adapter_, request);
+    co_await writer.send(std::move(response));
+  };
+  for (const char* group : {"custom.metrics.k8s.io", "external.metrics.k8s.io", "metrics.k8s.io"}) {
+    control_router_.add("*", std::string("/apis/") + group, metrics_apis);
+    control_router_.add_prefix("*", std::string("/apis/") + group + "/", metrics_apis);
+  }
+  // prometheus-adapter registers both custom metrics versions (v1beta2 preferred).
+  api_->add_external_group("custom.metrics.k8s.io", "v1beta2");
+  api_->add_external_group("custom.metrics.k8s.io", "v1beta1");
+  api_->add_external_group("external.metrics.k8s.io", "v1beta1");
+  // metrics.k8s.io only with resourceRules (as a cluster without metrics-server: `kubectl top`
+  // then says "Metrics API not available").
+  if (config_.adapter && config_.adapter->resource_rules)
+    api_->add_external_group("metrics.k8s.io", "v1beta1");
+
+  prom_api_ = std::make_unique<prom::PrometheusApi>(engine_, clock_);
+  prom_api_->set_scraper(scraper_.get());
+  prom_api_->add_routes(control_router_, /*standalone=*/false);
+
+  for (const char* path : {"/healthz", "/livez", "/readyz"}) {
+    control_router_.get(
+        path, [](net::ServerRequest&, net::ResponseWriter& writer) -> net::Awaitable<void> {
+          co_await writer.send(net::Response::text(200, "ok"));
+        });
+  }
+}
+
 // `up`'s own health on the control API: GET /status (JSON with a StateSaved condition, as an
 // object's status.conditions) and GET /metrics (Prometheus text).
 void Stack::add_status_routes() {
@@ -743,6 +752,7 @@ void Stack::report_progress() {
 }
 
 void Stack::on_pass(const controller::HpaView& view) {
+  bridge_->on_pass(view);
   if (!shutting_down_) save_replicas();
   if (options_.print_table) {
     const auto& meta = view.hpa.metadata;

@@ -2,7 +2,7 @@
 //
 //   load (optional child) ─► router (one per fleet) ─► replicas (fleet processes)
 //   scraper (PodMonitoring over the fleets' pods) ─► TSDB ─► adapter ─► controller ─► fleet
-//   control API (Kubernetes-shaped, loopback) ◄── llmscale get / describe
+//   Kubernetes API (apiserver, loopback) ◄── kubectl, llmscale get / describe
 //
 // Everything runs on one EventLoop thread (the controller, fleets and router are not
 // thread-safe); replicas are child processes. Each HPA is reconciled on its sync period and
