@@ -127,6 +127,9 @@ void add_up_command(CLI::App& app, int& exit_code) {
   up->add_flag("--stop-when-scaled-down", f.options.stop_when_scaled_down,
                "exit once the load is done and every HPA is back at minReplicas");
   up->add_option("--stop-after", f.stop_after, "exit after this long");
+  up->add_option("--image-command", f.options.image_commands,
+                 "IMAGE_PREFIX=COMMAND: run a Deployment whose image starts with IMAGE_PREFIX as "
+                 "COMMAND (its container args appended) instead of simulated replicas");
   up->add_option("--max-replicas", f.options.max_replicas,
                  "most replicas per fleet (local processes): a Fleet's spec.replicas above it is "
                  "an error, an HPA's maxReplicas above it is lowered to it with a warning")

@@ -132,8 +132,8 @@ ApiBridge::~ApiBridge() {
   if (subscription_ != 0) store_.unsubscribe(subscription_);
 }
 
-void ApiBridge::add_fleet(fleet::Fleet& fleet) {
-  fleets_.push_back({&fleet, std::make_unique<DeploymentTarget>(store_, fleet)});
+void ApiBridge::add_fleet(fleet::Fleet& fleet, const core::Json* manifest) {
+  fleets_.push_back({&fleet, manifest, std::make_unique<DeploymentTarget>(store_, fleet)});
 }
 
 core::Status ApiBridge::ensure_namespace(const std::string& name) {
@@ -148,9 +148,22 @@ core::Status ApiBridge::ensure_namespace(const std::string& name) {
 
 // The fleet as the Deployment that would run it: its labels, selector, pod template (one
 // container named like the fleet, its "image" what it runs) and its current replicas.
-core::Status ApiBridge::create_deployment(fleet::Fleet& fleet) {
+core::Status ApiBridge::create_deployment(const FleetEntry& entry) {
+  fleet::Fleet& fleet = *entry.fleet;
   const fleet::FleetSpec& spec = fleet.spec();
   if (store_.get(kDeployments, spec.namespace_, spec.name)) return {};
+  const apiserver::ResourceType* type = api_.find("apps", "deployments");
+  if (type == nullptr) return core::make_error(core::ErrorCode::kInternal, "no deployments");
+  auto scale = fleet.get_scale();
+  if (entry.manifest != nullptr) {
+    Json deployment = *entry.manifest;
+    deployment.erase("status");
+    deployment["metadata"]["namespace"] = spec.namespace_;
+    deployment["spec"]["replicas"] = scale ? scale->spec_replicas : spec.replicas;
+    if (auto created = api_.create(*type, std::move(deployment)); !created)
+      return core::invalid_argument("Deployment " + spec.name + ": " + created.error().message);
+    return {};
+  }
   std::string image = spec.template_.serve_sim ? "serve-sim/" + spec.template_.serve_sim->flavor
                       : spec.template_.command.empty() ? std::string("local")
                                                        : spec.template_.command.front();
@@ -164,7 +177,6 @@ core::Status ApiBridge::create_deployment(fleet::Fleet& fleet) {
   if (!ports.empty()) container["ports"] = std::move(ports);
   Json meta = {{"name", spec.name}, {"namespace", spec.namespace_}};
   if (!spec.labels.empty()) meta["labels"] = spec.labels;
-  auto scale = fleet.get_scale();
   Json deployment = {{"apiVersion", "apps/v1"},
                      {"kind", "Deployment"},
                      {"metadata", meta},
@@ -177,8 +189,6 @@ core::Status ApiBridge::create_deployment(fleet::Fleet& fleet) {
                           {{"containers", Json::array({container})},
                            {"terminationGracePeriodSeconds",
                             spec.template_.termination_grace_period_seconds}}}}}}}};
-  const apiserver::ResourceType* type = api_.find("apps", "deployments");
-  if (type == nullptr) return core::make_error(core::ErrorCode::kInternal, "no deployments");
   if (auto created = api_.create(*type, std::move(deployment)); !created)
     return core::invalid_argument("Deployment " + spec.name + ": " + created.error().message);
   return {};
@@ -190,7 +200,7 @@ core::Status ApiBridge::start(controller::Controller& controller,
   if (auto ok = ensure_namespace("default"); !ok) return ok;
   for (FleetEntry& entry : fleets_) {
     if (auto ok = ensure_namespace(entry.fleet->spec().namespace_); !ok) return ok;
-    if (auto ok = create_deployment(*entry.fleet); !ok) return ok;
+    if (auto ok = create_deployment(entry); !ok) return ok;
   }
   subscription_ =
       store_.subscribe([this](const apiserver::StoreEvent& event) { on_store_event(event); });

@@ -47,8 +47,9 @@ class ApiBridge final : public controller::ScaleTargetResolver {
   ApiBridge(const ApiBridge&) = delete;
   ApiBridge& operator=(const ApiBridge&) = delete;
 
-  // Before start(): a fleet served as a Deployment named like it.
-  void add_fleet(fleet::Fleet& fleet);
+  // Before start(): a fleet served as a Deployment named like it — `manifest` when the fleet was
+  // made from one (a seed's own Deployment, kept as written), else one describing the fleet.
+  void add_fleet(fleet::Fleet& fleet, const core::Json* manifest = nullptr);
 
   // Creates the namespaces, the fleets' Deployments and `hpas` (through admission, as `kubectl
   // create` would), then hands HPA changes to `controller` from here on. Errors name the object.
@@ -70,11 +71,12 @@ class ApiBridge final : public controller::ScaleTargetResolver {
   class DeploymentTarget;
   struct FleetEntry {
     fleet::Fleet* fleet = nullptr;
+    const core::Json* manifest = nullptr;
     std::unique_ptr<DeploymentTarget> target;
   };
 
   core::Status ensure_namespace(const std::string& name);
-  core::Status create_deployment(fleet::Fleet& fleet);
+  core::Status create_deployment(const FleetEntry& entry);
   void on_store_event(const apiserver::StoreEvent& event);
   void apply_hpa(const std::string& ns, const std::string& name);
   void apply_deployment(const std::string& ns, const std::string& name);

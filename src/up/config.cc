@@ -65,7 +65,8 @@ std::string describe(const core::Json& doc, std::size_t index) {
 
 }  // namespace
 
-core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths) {
+core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths,
+                                      const DeploymentOptions& deployments) {
   if (paths.empty()) return core::invalid_argument("no configuration given (a directory or files)");
   auto files = expand_paths(paths);
   if (!files) return tl::unexpected(files.error());
@@ -91,13 +92,27 @@ core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths) {
                              : "";
       const core::Json* adapter_doc = nullptr;
       core::Json configmap_doc;
-      if (kind == "Fleet") {
-        auto spec = fleet::parse_fleet(doc);
+      if (kind == "Fleet" || is_deployment(doc)) {
+        core::Result<fleet::FleetSpec> spec = tl::unexpected(core::Error{});
+        if (kind == "Fleet") {
+          spec = fleet::parse_fleet(doc);
+        } else {
+          auto made = fleet_from_deployment(doc, deployments.profiles, deployments.image_commands);
+          if (made) {
+            config.notes.push_back(made->explanation);
+            spec = std::move(made->spec);
+          } else {
+            spec = tl::unexpected(made.error());
+          }
+        }
         if (!spec) return fail(spec.error().message);
         for (const auto& other : config.fleets) {
           if (other.name == spec->name && other.namespace_ == spec->namespace_)
-            return fail("a Fleet named \"" + spec->name + "\" is already defined");
+            return fail("a Fleet or Deployment named \"" + spec->name + "\" is already defined");
         }
+        if (kind != "Fleet")
+          config.deployment_manifests[spec->namespace_ + "/" + spec->name] =
+              std::make_shared<const core::Json>(doc);
         config.fleets.push_back(std::move(*spec));
       } else if (kind == "HorizontalPodAutoscaler") {
         auto hpa = kube::load_hpa(doc, kube::HpaLoadOptions{});
@@ -134,7 +149,7 @@ core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths) {
     }
   }
   if (config.fleets.empty())
-    return core::invalid_argument("no Fleet document in " + core::join(paths, ", "));
+    return core::invalid_argument("no Fleet or Deployment document in " + core::join(paths, ", "));
   return config;
 }
 

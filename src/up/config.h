@@ -7,10 +7,15 @@
 //   prometheus-adapter configuration              a document with rules / externalRules /
 //                                                 resourceRules, or a ConfigMap holding one
 //                                                 under data."config.yaml"
-// Documents of other kinds (Deployment, Service, ...) are skipped with a note, so a seed's
-// folder can be used as it is. Errors name the file, the document and the field.
+//   Deployment (apps/v1)                          a seed's own manifest, run as simulated
+//                                                 replicas of the image's server
+//                                                 (seed_deployment.h); the manifest is what the
+//                                                 API serves
+// Documents of other kinds (Service, ...) are skipped with a note, so a seed's folder can be used
+// as it is. Errors name the file, the document and the field.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +25,7 @@
 #include "fleet/spec.h"
 #include "kube/objects.h"
 #include "prom/scrape_config.h"
+#include "up/seed_deployment.h"
 
 namespace llmscale::up {
 
@@ -30,9 +36,18 @@ struct UpConfig {
   std::shared_ptr<const adapter::AdapterConfig> adapter;  // null: no adapter rules given
   std::vector<std::string> files;                         // what was read
   std::vector<std::string> notes;                         // documents skipped, and why
+  // The Deployment documents fleets were made from, keyed "namespace/name" (what the API shows).
+  std::map<std::string, std::shared_ptr<const core::Json>> deployment_manifests;
 };
 
-core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths);
+// What Deployment documents are turned into fleets with.
+struct DeploymentOptions {
+  std::vector<ProfileFacts> profiles;
+  std::vector<ImageCommand> image_commands;
+};
+
+core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths,
+                                      const DeploymentOptions& deployments = {});
 
 // `llmscale up --max-replicas`: local replicas are processes on this machine, so their number is
 // capped. A Fleet whose spec.replicas is above the cap is an error naming the field and the flag

@@ -145,6 +145,19 @@ std::optional<core::Duration> expected_cold_start(const fleet::FleetSpec& spec) 
   return std::chrono::duration_cast<core::Duration>(std::chrono::duration<double>(*seconds));
 }
 
+// What each available profile models, for choosing one for a seed's Deployment.
+std::vector<ProfileFacts> shipped_profile_facts() {
+  std::vector<ProfileFacts> facts;
+  engine::ProfileSearch search = engine::default_profile_search();
+  for (const std::string& name : engine::list_profiles(search)) {
+    auto profile = engine::load_profile(search, name);
+    if (!profile) continue;
+    facts.push_back(
+        {profile->name, profile->model.name, profile->accelerator.name, profile->tensor_parallel});
+  }
+  return facts;
+}
+
 // The fleets as the adapter's object lister (wildcard pod requests), and the owner of a pod.
 class FleetDirectory final : public adapter::ObjectLister {
  public:
@@ -341,7 +354,14 @@ class Stack {
 };
 
 core::Status Stack::start() {
-  auto loaded = load_up_config(options_.config_paths);
+  DeploymentOptions deployments;
+  deployments.profiles = shipped_profile_facts();
+  for (const std::string& text : options_.image_commands) {
+    auto parsed = parse_image_command(text);
+    if (!parsed) return tl::unexpected(parsed.error());
+    deployments.image_commands.push_back(std::move(*parsed));
+  }
+  auto loaded = load_up_config(options_.config_paths, deployments);
   if (!loaded) return tl::unexpected(loaded.error());
   config_ = std::move(*loaded);
   for (const std::string& note : config_.notes) core::log_info(note);
@@ -416,7 +436,9 @@ core::Status Stack::start() {
     crash_printers_.push_back(std::move(printer));
     cold_starts_.push_back(expected_cold_start(spec));
     directory_.add(f.get());
-    bridge_->add_fleet(*f);
+    auto manifest = config_.deployment_manifests.find(spec.namespace_ + "/" + spec.name);
+    bridge_->add_fleet(
+        *f, manifest == config_.deployment_manifests.end() ? nullptr : manifest->second.get());
     std::cout << "fleet " << spec.name << ": router on " << proxy->url("") << "\n";
     proxies_.push_back(std::move(proxy));
     bridges_.push_back(std::move(bridge));

@@ -20,6 +20,9 @@ namespace llmscale::up {
 
 struct UpOptions {
   std::vector<std::string> config_paths;
+  // `--image-command PREFIX=COMMAND`: a Deployment whose image starts with PREFIX runs COMMAND
+  // (with the container's args) instead of simulated replicas (seed_deployment.h).
+  std::vector<std::string> image_commands;
   std::string router_listen = "127.0.0.1:8080";   // the first fleet's; the next ones count up
   std::string control_listen = "127.0.0.1:9190";  // where `llmscale get` finds us
   std::string policy = "least-outstanding-requests";

@@ -96,7 +96,7 @@ TEST_F(UpConfigErrors, MissingPathsAndFleets) {
   write("h.yaml", "rules: []\n");
   auto config = load_up_config({dir.path()});
   ASSERT_FALSE(config);
-  EXPECT_NE(config.error().message.find("no Fleet document"), std::string::npos);
+  EXPECT_NE(config.error().message.find("no Fleet or Deployment document"), std::string::npos);
 }
 
 // Issue 11 item 9: `replicas: 100000` was accepted and every pod spawned.

@@ -1,0 +1,219 @@
+// Seeds' own Deployment manifests (as the GKE tutorials write them) as local fleets: the flavor
+// from the image, the profile from model × accelerator × TP with the reason, ports and
+// readiness, the --image-command override, and clear errors.
+#include "up/seed_deployment.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/json.h"
+
+namespace llmscale::up {
+namespace {
+
+std::vector<ProfileFacts> shipped() {
+  return {{"gemma-7b-l4", "google/gemma-7b", "nvidia-l4", 1},
+          {"gemma-7b-tpu-v5e-8", "google/gemma-7b", "tpu-v5e", 8},
+          {"llama-3.1-70b-4xh100", "meta-llama/Llama-3.1-70B-Instruct", "nvidia-h100-80gb", 4},
+          {"llama-3.1-70b-tpu-v6e-8", "meta-llama/Llama-3.1-70B", "tpu-v6e", 8},
+          {"llama-3.1-8b-a100", "meta-llama/Llama-3.1-8B-Instruct", "nvidia-a100-80gb", 1},
+          {"llama-3.1-8b-h100", "meta-llama/Llama-3.1-8B-Instruct", "nvidia-h100-80gb", 1}};
+}
+
+core::Json yaml(const std::string& text) {
+  auto doc = core::parse_document(text);
+  EXPECT_TRUE(doc) << doc.error().message;
+  return *doc;
+}
+
+// GKE's "Serve Gemma with vLLM on L4" Deployment.
+const char* kVllmL4 = R"yaml(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: vllm-gemma-deployment}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: gemma-server}}
+  template:
+    metadata:
+      labels: {app: gemma-server, ai.gke.io/model: gemma-7b, ai.gke.io/inference-server: vllm}
+    spec:
+      containers:
+      - name: inference-server
+        image: us-docker.pkg.dev/vertex-ai/vertex-vision-model-garden-dockers/pytorch-vllm-serve:20240930_0945_RC00
+        resources:
+          limits: {cpu: "2", memory: 10Gi, nvidia.com/gpu: "1"}
+        command: ["python3", "-m", "vllm.entrypoints.api_server"]
+        args: ["--model=$(MODEL_ID)", "--tensor-parallel-size=1"]
+        env:
+        - {name: MODEL_ID, value: google/gemma-7b}
+      nodeSelector:
+        cloud.google.com/gke-accelerator: nvidia-l4
+)yaml";
+
+TEST(SeedDeploymentTest, VllmOnL4ChoosesTheGemmaL4Profile) {
+  auto made = fleet_from_deployment(yaml(kVllmL4), shipped(), {});
+  ASSERT_TRUE(made) << made.error().message;
+  const auto& spec = made->spec;
+  EXPECT_EQ(spec.name, "vllm-gemma-deployment");
+  ASSERT_TRUE(spec.template_.serve_sim);
+  EXPECT_EQ(spec.template_.serve_sim->flavor, "vllm-v1");
+  EXPECT_EQ(spec.template_.serve_sim->profile, "gemma-7b-l4");
+  EXPECT_EQ(spec.template_.serve_sim->args,
+            (std::vector<std::string>{"--model", "google/gemma-7b"}));
+  EXPECT_EQ(spec.template_.labels.at("app"), "gemma-server");
+  ASSERT_EQ(spec.template_.ports.size(), 1u);
+  EXPECT_EQ(spec.template_.ports[0].container_port, 8000);
+  EXPECT_NE(made->explanation.find("profile gemma-7b-l4"), std::string::npos) << made->explanation;
+}
+
+TEST(SeedDeploymentTest, OldVllmRunsTheV0EngineAndTpuSelectsTheTpuProfile) {
+  std::string text = R"yaml(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: vllm-tpu, namespace: serving}
+spec:
+  selector: {matchLabels: {app: vllm-tpu}}
+  template:
+    metadata: {labels: {app: vllm-tpu}}
+    spec:
+      nodeSelector:
+        cloud.google.com/gke-tpu-accelerator: tpu-v6e-slice
+        cloud.google.com/gke-tpu-topology: 2x4
+      containers:
+      - name: vllm-tpu
+        image: vllm/vllm-tpu:v0.6.3
+        args: [--model, meta-llama/Meta-Llama-3.1-70B, --tensor-parallel-size, "8"]
+        ports: [{containerPort: 8000, name: http}]
+        readinessProbe: {httpGet: {path: /health, port: 8000}, periodSeconds: 5}
+        resources: {limits: {google.com/tpu: 8}}
+)yaml";
+  auto made = fleet_from_deployment(yaml(text), shipped(), {});
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_EQ(made->spec.namespace_, "serving");
+  EXPECT_EQ(made->spec.replicas, 1);
+  EXPECT_EQ(made->spec.template_.serve_sim->flavor, "vllm-v0");
+  EXPECT_EQ(made->spec.template_.serve_sim->profile, "llama-3.1-70b-tpu-v6e-8");
+  ASSERT_TRUE(made->spec.template_.readiness_probe);
+  EXPECT_EQ(made->spec.template_.readiness_probe->port, "8000");
+  EXPECT_EQ(made->spec.template_.readiness_probe->period_seconds, 5);
+  EXPECT_NE(made->explanation.find("before 0.8: the V0 engine"), std::string::npos);
+}
+
+TEST(SeedDeploymentTest, NimAndTgiAndJetStreamImages) {
+  std::string nim = R"yaml(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: meta-llama3-8b}
+spec:
+  selector: {matchLabels: {app: meta-llama3-8b}}
+  template:
+    metadata: {labels: {app: meta-llama3-8b}}
+    spec:
+      nodeSelector: {cloud.google.com/gke-accelerator: nvidia-h100-80gb}
+      containers:
+      - name: nim
+        image: nvcr.io/nim/meta/llama3-8b-instruct:1.0.0
+        ports: [{containerPort: 8000, name: http-openai}]
+        resources: {limits: {nvidia.com/gpu: 1}}
+)yaml";
+  auto made = fleet_from_deployment(yaml(nim), shipped(), {});
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_EQ(made->spec.template_.serve_sim->flavor, "nim");
+  EXPECT_EQ(made->spec.template_.serve_sim->profile, "llama-3.1-8b-h100");
+  EXPECT_EQ(made->spec.template_.serve_sim->args[1], "meta/llama3-8b-instruct");
+
+  std::string tgi = R"yaml(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: tgi-gemma-deployment}
+spec:
+  selector: {matchLabels: {app: gemma-server}}
+  template:
+    metadata: {labels: {app: gemma-server}}
+    spec:
+      nodeSelector: {cloud.google.com/gke-accelerator: nvidia-l4}
+      containers:
+      - name: inference-server
+        image: us-docker.pkg.dev/deeplearning-platform-release/gcr.io/huggingface-text-generation-inference-cu121.2-1.ubuntu2204.py310
+        env: [{name: MODEL_ID, value: google/gemma-7b-it}, {name: NUM_SHARD, value: "1"}]
+        ports: [{containerPort: 8000}]
+        resources: {limits: {nvidia.com/gpu: 1}}
+)yaml";
+  made = fleet_from_deployment(yaml(tgi), shipped(), {});
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_EQ(made->spec.template_.serve_sim->flavor, "tgi");
+  EXPECT_EQ(made->spec.template_.serve_sim->profile, "gemma-7b-l4");
+
+  std::string jetstream = R"yaml(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: maxengine-server}
+spec:
+  selector: {matchLabels: {app: maxengine-server}}
+  template:
+    metadata: {labels: {app: maxengine-server}}
+    spec:
+      nodeSelector:
+        cloud.google.com/gke-tpu-accelerator: tpu-v5-lite-podslice
+        cloud.google.com/gke-tpu-topology: 2x4
+      containers:
+      - name: maxengine-server
+        image: us-docker.pkg.dev/cloud-tpu-images/inference/maxengine-server:v0.2.2
+        args: [model_name=gemma-7b, tokenizer_path=assets/tokenizer.gemma, per_device_batch_size=4]
+        ports: [{containerPort: 9000}]
+        resources: {limits: {google.com/tpu: 8}}
+      - name: jetstream-http
+        image: us-docker.pkg.dev/cloud-tpu-images/inference/jetstream-http:v0.2.2
+        ports: [{containerPort: 8000}]
+)yaml";
+  made = fleet_from_deployment(yaml(jetstream), shipped(), {});
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_EQ(made->spec.template_.serve_sim->flavor, "jetstream");
+  EXPECT_EQ(made->spec.template_.serve_sim->profile, "gemma-7b-tpu-v5e-8");
+}
+
+TEST(SeedDeploymentTest, TheClosestProfileIsChosenAndTheReasonSaid) {
+  std::string text = kVllmL4;
+  text.replace(text.find("google/gemma-7b"), 15, "meta-llama/Llama-3.1-8B-Instruct");
+  auto made = fleet_from_deployment(yaml(text), shipped(), {});
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_EQ(made->spec.template_.serve_sim->profile.rfind("llama-3.1-8b-", 0), 0u);
+  EXPECT_NE(made->explanation.find("no meta-llama/Llama-3.1-8B-Instruct profile on l4"),
+            std::string::npos)
+      << made->explanation;
+}
+
+TEST(SeedDeploymentTest, UnknownImagesNeedAnOverride) {
+  std::string text = kVllmL4;
+  std::string image =
+      "us-docker.pkg.dev/vertex-ai/vertex-vision-model-garden-dockers/pytorch-vllm-serve:"
+      "20240930_0945_RC00";
+  text.replace(text.find(image), image.size(), "example.com/my-server:1");
+  auto refused = fleet_from_deployment(yaml(text), shipped(), {});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find(
+                "spec.template.spec.containers[0].image: \"example.com/my-server:1\" is not an "
+                "inference server"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("--image-command"), std::string::npos);
+
+  auto override_command = parse_image_command("example.com/my-server=python3 -m server");
+  ASSERT_TRUE(override_command);
+  auto made = fleet_from_deployment(yaml(text), shipped(), {*override_command});
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_FALSE(made->spec.template_.serve_sim);
+  EXPECT_EQ(made->spec.template_.command,
+            (std::vector<std::string>{"python3", "-m", "server", "python3", "-m",
+                                      "vllm.entrypoints.api_server", "--model=google/gemma-7b",
+                                      "--tensor-parallel-size=1"}));
+  EXPECT_FALSE(parse_image_command("no-equals"));
+}
+
+TEST(SeedDeploymentTest, MissingFieldsAreNamed) {
+  auto made = fleet_from_deployment(
+      yaml("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {}\n"), shipped(),
+      {});
+  ASSERT_FALSE(made);
+  EXPECT_EQ(made.error().message, "spec.selector: Required value");
+}
+
+}  // namespace
+}  // namespace llmscale::up
