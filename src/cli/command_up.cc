@@ -127,6 +127,16 @@ void add_up_command(CLI::App& app, int& exit_code) {
   up->add_flag("--stop-when-scaled-down", f.options.stop_when_scaled_down,
                "exit once the load is done and every HPA is back at minReplicas");
   up->add_option("--stop-after", f.stop_after, "exit after this long");
+  up->add_option("--control-token-file", f.options.control_token_file,
+                 "clients of the control address must send `Authorization: Bearer` with the "
+                 "token in this file (required when --control-listen is not loopback, unless "
+                 "--control-client-ca)");
+  up->add_option("--control-tls-cert", f.options.control_tls_cert_file,
+                 "serve the control address over HTTPS with this certificate (PEM)");
+  up->add_option("--control-tls-key", f.options.control_tls_key_file,
+                 "the key of --control-tls-cert (PEM)");
+  up->add_option("--control-client-ca", f.options.control_client_ca_file,
+                 "accept client certificates signed by this CA (PEM) on the control address");
   up->add_option("--image-command", f.options.image_commands,
                  "IMAGE_PREFIX=COMMAND: run a Deployment whose image starts with IMAGE_PREFIX as "
                  "COMMAND (its container args appended) instead of simulated replicas");

@@ -33,6 +33,7 @@
 #include "net/event_loop.h"
 #include "net/router.h"
 #include "net/server.h"
+#include "net/tls.h"
 #include "prom/http_api.h"
 #include "prom/metrics_registry.h"
 #include "prom/pod_source.h"
@@ -44,6 +45,7 @@
 #include "router/spec.h"
 #include "up/api_bridge.h"
 #include "up/config.h"
+#include "up/control_auth.h"
 #include "up/fleet_sizes.h"
 #include "up/progress.h"
 #include "up/scrape_guard.h"
@@ -492,8 +494,39 @@ core::Status Stack::start() {
   net::ServerOptions control_options;
   control_options.address = control->address;
   control_options.port = control->port;
+  ControlAuthOptions auth;
+  auth.listen_host = control->address;
+  if (!options_.control_token_file.empty()) {
+    auto token = read_token_file(options_.control_token_file);
+    if (!token) return tl::unexpected(token.error());
+    auth.token = std::move(*token);
+  }
+  if (!options_.control_tls_cert_file.empty() || !options_.control_tls_key_file.empty()) {
+    if (options_.control_tls_cert_file.empty() || options_.control_tls_key_file.empty())
+      return core::invalid_argument("--control-tls-cert and --control-tls-key go together");
+    net::TlsServerOptions tls;
+    tls.cert_file = options_.control_tls_cert_file;
+    tls.key_file = options_.control_tls_key_file;
+    tls.client_ca_file = options_.control_client_ca_file;
+    control_options.tls = tls;
+    auth.client_certificates = !options_.control_client_ca_file.empty();
+  } else if (!options_.control_client_ca_file.empty()) {
+    return core::invalid_argument("--control-client-ca needs --control-tls-cert/--control-tls-key");
+  }
+  if (auto ok = check_control_auth(auth); !ok) return ok;
   control_server_ = std::make_unique<net::HttpServer>(loop_, control_options);
-  if (auto started = control_server_->start(control_router_.handler()); !started)
+  net::Handler routes = control_router_.handler();
+  net::Handler guarded = [auth, routes](net::ServerRequest& request,
+                                        net::ResponseWriter& writer) -> net::Awaitable<void> {
+    std::optional<std::string> denial = control_auth_denial(auth, request);
+    if (denial) {
+      net::Response response = net::Response::json(401, std::move(*denial));
+      co_await writer.send(std::move(response));
+      co_return;
+    }
+    co_await routes(request, writer);
+  };
+  if (auto started = control_server_->start(guarded); !started)
     return core::make_error(started.error().code, "control API on " + options_.control_listen +
                                                       ": " + started.error().message);
   std::cout << "control API on " << control_server_->url("") << " (kubectl --server "

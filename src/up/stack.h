@@ -25,6 +25,11 @@ struct UpOptions {
   std::vector<std::string> image_commands;
   std::string router_listen = "127.0.0.1:8080";   // the first fleet's; the next ones count up
   std::string control_listen = "127.0.0.1:9190";  // where `llmscale get` finds us
+  // Authentication of the control address (control_auth.h): required off loopback.
+  std::string control_token_file;
+  std::string control_tls_cert_file;
+  std::string control_tls_key_file;
+  std::string control_client_ca_file;
   std::string policy = "least-outstanding-requests";
   // How long a request waits in a router's queue for a ready replica (during a cold start, or
   // while every replica is busy with max-in-flight) before 503 with Retry-After (router.md).

@@ -64,7 +64,9 @@ spec:
 
 class KubectlAgainstUp : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { start({}); }
+
+  void start(const std::vector<std::string>& extra) {
     if (!llmscale::testing::program_on_path("kubectl")) GTEST_SKIP() << "kubectl not installed";
     std::filesystem::create_directories(dir_.path() + "/m");
     dir_.write("m/fleet.yaml", kFleet);
@@ -75,6 +77,17 @@ class KubectlAgainstUp : public ::testing::Test {
                           dir_.path() + "/st", "--serve-sim-startup", "1s", "--scrape-interval",
                           "1s", "--sync-period", "1s", "-q", "--stop-after", "170s"},
                          dir_);
+    if (!extra.empty()) {
+      up_->stop(SIGTERM, 30s);
+      std::vector<std::string> argv = {LLMSCALE_BINARY,      "up",
+                                       dir_.path() + "/m",   "--router-listen",
+                                       "127.0.0.1:0",        "--control-listen",
+                                       "127.0.0.1:0",        "--state-dir",
+                                       dir_.path() + "/st2", "-q",
+                                       "--stop-after",       "170s"};
+      argv.insert(argv.end(), extra.begin(), extra.end());
+      up_ = Process::start(argv, dir_);
+    }
     ASSERT_TRUE(up_);
     ASSERT_TRUE(up_->wait_for_output(
         [](const std::string& out) { return out.find("control API on ") != std::string::npos; },
@@ -92,6 +105,7 @@ class KubectlAgainstUp : public ::testing::Test {
 
   ProcessResult kubectl(std::vector<std::string> args, const std::string& input = "") {
     std::vector<std::string> argv = {"kubectl", "--server", server_, "--request-timeout", "10s"};
+    if (!token_.empty()) argv.insert(argv.end(), {"--token", token_});
     argv.insert(argv.end(), args.begin(), args.end());
     return run_process(argv, input, 30s);
   }
@@ -116,6 +130,7 @@ class KubectlAgainstUp : public ::testing::Test {
   TempDir dir_;
   std::optional<Process> up_;
   std::string server_;
+  std::string token_;
 };
 
 TEST_F(KubectlAgainstUp, FleetHpaAndMetricsAreKubernetesObjects) {
@@ -229,6 +244,31 @@ TEST_F(KubectlAgainstUp, ChangesThroughKubectlReachTheController) {
         return lines == 2 && o.find("Terminating") == std::string::npos;
       },
       out, 40s))
+      << out;
+}
+
+// kubectl sends a bearer token only over TLS: up serves HTTPS with a certificate made here.
+TEST_F(KubectlAgainstUp, AControlTokenIsRequiredWhenSet) {
+  if (!llmscale::testing::program_on_path("openssl")) GTEST_SKIP() << "openssl not installed";
+  up_->stop(SIGTERM, 30s);
+  std::string key = dir_.path() + "/key.pem";
+  std::string cert = dir_.path() + "/cert.pem";
+  auto made = run_process(
+      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+       "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+      "", 60s);
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  std::string token_file = dir_.write("token", "Zm9vYmFyCg\n");
+  start({"--control-token-file", token_file, "--control-tls-cert", cert, "--control-tls-key", key});
+  ASSERT_EQ(server_.rfind("https://", 0), 0u) << server_;
+  auto refused = kubectl({"--certificate-authority", cert, "get", "hpa"});
+  EXPECT_NE(refused.exit_code, 0) << refused.output;
+  EXPECT_FALSE(contains(refused.output, "llm-hpa")) << refused.output;
+  token_ = "Zm9vYmFyCg";
+  std::string out;
+  EXPECT_TRUE(eventually(
+      {"--certificate-authority", cert, "get", "hpa"},
+      [](const std::string& o) { return contains(o, "llm-hpa"); }, out))
       << out;
 }
 
