@@ -4,10 +4,17 @@
 // at each watcher (p50, p99, max). The server runs on its own event loop thread, as in `up`.
 //
 //   build/bench/apiserver_bench --benchmark_filter=WatchFanout
+//
+// Listing 1,000 pods: one GET of the list as kubectl asks for it (server-side Table) and as JSON,
+// over a loopback connection per request; and the real `kubectl get pods` end to end (process
+// start, discovery from its cache, the request, printing).
+//
+//   build/bench/apiserver_bench --benchmark_filter='ListPods|KubectlGetPods'
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -212,5 +219,87 @@ void BM_WatchFanout(benchmark::State& state) {
   state.counters["lag_max_ms"] = lags_ms.back();
 }
 BENCHMARK(BM_WatchFanout)->Arg(10)->Arg(100)->Iterations(3)->Unit(benchmark::kMillisecond);
+
+// An API server on its own loop thread holding `pods` Running pods with a full status.
+struct PodServer {
+  net::EventLoop loop;
+  apiserver::Store store{loop.clock()};
+  apiserver::ApiServer api{store, loop.clock(), apiserver::builtin_resources()};
+  net::Router router;
+  net::HttpServer server{loop, net::ServerOptions{}};
+
+  explicit PodServer(int pods) {
+    api.create(*api.find("", "namespaces"), core::Json{{"metadata", {{"name", "default"}}}});
+    for (int i = 0; i < pods; ++i) {
+      core::Json p = pod(i);
+      p["status"] = {{"phase", "Running"},
+                     {"podIP", "127.0.0.1"},
+                     {"conditions", {{{"type", "Ready"}, {"status", "True"}}}},
+                     {"containerStatuses",
+                      {{{"name", "server"},
+                        {"ready", true},
+                        {"restartCount", 0},
+                        {"state", {{"running", core::Json::object()}}}}}}};
+      store.create({"", "pods"}, p);
+    }
+    api.add_routes(router);
+    (void)server.start(router.handler());
+    loop.start();
+  }
+  ~PodServer() {
+    loop.stop();
+    loop.join();
+  }
+};
+
+// One request on a new loopback connection; returns the bytes of the answer.
+std::size_t get_once(std::uint16_t port, const std::string& target, const std::string& accept) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
+  std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: " + accept +
+                        "\r\nConnection: close\r\n\r\n";
+  (void)::send(fd, request.data(), request.size(), 0);
+  std::size_t total = 0;
+  char buf[65536];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) total += static_cast<std::size_t>(n);
+  ::close(fd);
+  return total;
+}
+
+void BM_ListPods(benchmark::State& state) {
+  PodServer pods(static_cast<int>(state.range(0)));
+  const bool table = state.range(1) == 1;
+  std::string accept =
+      table ? "application/json;as=Table;v=v1;g=meta.k8s.io,application/json" : "application/json";
+  std::size_t bytes = 0;
+  for (auto _ : state)
+    bytes = get_once(pods.server.port(), "/api/v1/namespaces/default/pods?limit=500", accept);
+  state.counters["response_bytes"] = static_cast<double>(bytes);
+  state.SetLabel(table ? "Table (kubectl get)" : "JSON (-o json, clients)");
+}
+BENCHMARK(BM_ListPods)->Args({1000, 1})->Args({1000, 0})->Unit(benchmark::kMillisecond);
+
+void BM_KubectlGetPods(benchmark::State& state) {
+  if (::access("/usr/bin/kubectl", X_OK) != 0) {
+    state.SkipWithError("kubectl not installed");
+    return;
+  }
+  PodServer pods(static_cast<int>(state.range(0)));
+  std::string server = "http://127.0.0.1:" + std::to_string(pods.server.port());
+  std::string command = "kubectl --server " + server + " get pods > /dev/null 2>&1";
+  (void)std::system(command.c_str());  // warm kubectl's discovery cache, as a user's is
+  for (auto _ : state) {
+    int rc = std::system(command.c_str());
+    if (rc != 0) {
+      state.SkipWithError("kubectl failed");
+      return;
+    }
+  }
+}
+BENCHMARK(BM_KubectlGetPods)->Arg(1000)->Iterations(10)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -274,6 +274,57 @@ net::Response metrics_api_response(adapter::MetricsAdapter& adapter,
   return net::Response::json(200, std::move(*answer));
 }
 
+constexpr const char* kAuthorizationResources =
+    R"({"kind":"APIResourceList","apiVersion":"v1","groupVersion":"authorization.k8s.io/v1",)"
+    R"("resources":[{"name":"selfsubjectaccessreviews","singularName":"selfsubjectaccessreview",)"
+    R"("namespaced":false,"kind":"SelfSubjectAccessReview","verbs":["create"]},)"
+    R"({"name":"selfsubjectrulesreviews","singularName":"selfsubjectrulesreview",)"
+    R"("namespaced":false,"kind":"SelfSubjectRulesReview","verbs":["create"]}]})"
+    "\n";
+
+// POST of a SelfSubjectAccessReview or SelfSubjectRulesReview: the review back with its status.
+net::Response access_review_response(const net::ServerRequest& request) {
+  auto status_body = [](int code, const std::string& reason, const std::string& message) {
+    core::Json body = {
+        {"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", core::Json::object()},
+        {"status", "Failure"}, {"message", message}, {"reason", reason},
+        {"code", code}};
+    return net::Response::json(code, core::to_compact_json(body) + "\n");
+  };
+  std::string resource = request.path.substr(request.path.rfind('/') + 1);
+  if (resource != "selfsubjectaccessreviews" && resource != "selfsubjectrulesreviews")
+    return status_body(404, "NotFound", "the server could not find the requested resource");
+  if (request.method != "POST")
+    return status_body(405, "MethodNotAllowed",
+                       "the server does not allow this method on the requested resource");
+  // kubectl's typed client sends these as protobuf (and accepts JSON back); the answer does not
+  // depend on the spec, so a protobuf review is answered without decoding it.
+  core::Json out = core::Json::object();
+  if (request.header("Content-Type").find("protobuf") == std::string_view::npos) {
+    auto review = core::parse_json(request.body);
+    if (!review || !review->is_object())
+      return status_body(400, "BadRequest", "the body must be a JSON object");
+    out = *review;
+  }
+  out["metadata"] = core::Json::object();
+  if (resource == "selfsubjectaccessreviews") {
+    out["kind"] = "SelfSubjectAccessReview";
+    out["status"] = {
+        {"allowed", true},
+        {"reason", "llmscale up: every client that reaches its API may do everything"}};
+  } else {
+    out["kind"] = "SelfSubjectRulesReview";
+    out["status"] = {
+        {"resourceRules", core::Json::array({core::Json{
+                              {"verbs", {"*"}}, {"apiGroups", {"*"}}, {"resources", {"*"}}}})},
+        {"nonResourceRules",
+         core::Json::array({core::Json{{"verbs", {"*"}}, {"nonResourceURLs", {"*"}}}})},
+        {"incomplete", false}};
+  }
+  out["apiVersion"] = "authorization.k8s.io/v1";
+  return net::Response::json(201, core::to_compact_json(out) + "\n");
+}
+
 class Stack {
  public:
   explicit Stack(UpOptions options)
@@ -721,6 +772,22 @@ void Stack::add_api_routes() {
   // then says "Metrics API not available").
   if (config_.adapter && config_.adapter->resource_rules)
     api_->add_external_group("metrics.k8s.io", "v1beta1");
+
+  // `kubectl auth can-i`: whoever reaches the API (loopback, or authenticated by control_auth.h)
+  // may do everything, as a cluster-admin; SelfSubjectAccessReview and SelfSubjectRulesReview
+  // say so in the authorization.k8s.io/v1 shapes.
+  api_->add_external_group("authorization.k8s.io", "v1");
+  control_router_.add(
+      "*", "/apis/authorization.k8s.io/v1/{resource}",
+      [](net::ServerRequest& request, net::ResponseWriter& writer) -> net::Awaitable<void> {
+        net::Response response = access_review_response(request);
+        co_await writer.send(std::move(response));
+      });
+  control_router_.get("/apis/authorization.k8s.io/v1",
+                      [](net::ServerRequest&, net::ResponseWriter& writer) -> net::Awaitable<void> {
+                        net::Response response = net::Response::json(200, kAuthorizationResources);
+                        co_await writer.send(std::move(response));
+                      });
 
   prom_api_ = std::make_unique<prom::PrometheusApi>(engine_, clock_);
   prom_api_->set_scraper(scraper_.get());

@@ -2,7 +2,8 @@
 // real processes and time, each step bounded): the fleet is a Deployment with pods, the HPA's
 // status and events are the controller's, an applied change of the HPA's target is used by the
 // next pass, `kubectl scale` is corrected by the HPA, a deleted HPA stops acting, a deleted pod
-// is replaced, and the custom metrics API and the Prometheus API answer on the same address.
+// is replaced, the custom metrics API and the Prometheus API answer on the same address, `auth
+// can-i` says yes, and a token is required when one is set.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -179,6 +180,9 @@ TEST_F(KubectlAgainstUp, FleetHpaAndMetricsAreKubernetesObjects) {
     EXPECT_EQ(query.exit_code, 0) << query.output;
     EXPECT_TRUE(contains(query.output, "vllm:num_requests_waiting{")) << query.output;
   }
+  auto can = kubectl({"auth", "can-i", "create", "hpa"});
+  EXPECT_EQ(can.exit_code, 0) << can.output;
+  EXPECT_EQ(can.output, "yes\n");
   auto top = kubectl({"top", "pods"});
   EXPECT_NE(top.exit_code, 0);
   EXPECT_TRUE(contains(top.output, "Metrics API not available")) << top.output;
