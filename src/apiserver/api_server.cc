@@ -205,16 +205,34 @@ struct ApiServer::Impl {
                  Json::array({Json{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", host}}})}};
   }
 
-  static Json group_json(const std::string& group, const std::string& version) {
-    Json gv{{"groupVersion", group + "/" + version}, {"version", version}};
-    return Json{{"name", group}, {"versions", Json::array({gv})}, {"preferredVersion", gv}};
+  // One APIGroup with every version served, the first listed preferred (kube-apiserver lists
+  // versions by priority: autoscaling v2 before v1).
+  Json group_json(const std::string& group) const {
+    Json versions = Json::array();
+    for (const auto& [g, version] : group_versions())
+      if (g == group)
+        versions.push_back(Json{{"groupVersion", group + "/" + version}, {"version", version}});
+    Json preferred = versions.empty() ? Json::object() : versions[0];
+    return Json{{"name", group}, {"versions", versions}, {"preferredVersion", preferred}};
   }
 
   Json group_list() const {
     Json groups = Json::array();
-    for (const auto& [group, version] : group_versions())
-      groups.push_back(group_json(group, version));
+    std::vector<std::string> seen;
+    for (const auto& [group, version] : group_versions()) {
+      if (std::find(seen.begin(), seen.end(), group) != seen.end()) continue;
+      seen.push_back(group);
+      groups.push_back(group_json(group));
+    }
     return Json{{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}};
+  }
+
+  net::Response group_response(const std::string& group) const {
+    Json g = group_json(group);
+    if (g["versions"].empty()) return status_response(path_not_found());
+    g["kind"] = "APIGroup";
+    g["apiVersion"] = "v1";
+    return json_response(200, g);
   }
 
   Json resource_list(const std::string& group, const std::string& version) const {
@@ -376,7 +394,7 @@ struct ApiServer::Impl {
                            table(type, items, all.resource_version,
                                  request.query.get("includeObject").value_or("Metadata"), true));
     Json list_items = Json::array();
-    for (const Json* o : items) list_items.push_back(*o);
+    for (const Json* o : items) list_items.push_back(present(type, *o));
     return json_response(200, list_json(type, std::move(list_items), all.resource_version));
   }
 
@@ -393,7 +411,12 @@ struct ApiServer::Impl {
       return json_response(code,
                            table(type, {&object}, object_resource_version(object),
                                  request.query.get("includeObject").value_or("Metadata"), true));
-    return json_response(code, object);
+    return json_response(code, present(type, object));
+  }
+
+  // A stored object in the version `type` serves (resource.h: from_storage).
+  static Json present(const ResourceType& type, const Json& stored) {
+    return type.from_storage ? type.from_storage(stored) : stored;
   }
 
   // ---- writes ------------------------------------------------------------------------------
@@ -478,6 +501,11 @@ struct ApiServer::Impl {
 
   ApiResult<ObjectPtr> create_object(const ResourceType& type, Json object, bool strict,
                                      bool dry_run) {
+    if (type.to_storage) {
+      auto stored = type.to_storage(object);
+      if (!stored) return tl::unexpected(stored.error());
+      object = std::move(*stored);
+    }
     Json& meta = object["metadata"];
     if (meta.value("name", "").empty() && !meta.value("generateName", "").empty())
       meta["name"] = generate_name(meta["generateName"].get<std::string>());
@@ -502,6 +530,11 @@ struct ApiServer::Impl {
   // taken).
   ApiResult<ObjectPtr> update_object(const ResourceType& type, Json object, const Json& old,
                                      bool status_only, bool strict, bool dry_run) {
+    if (type.to_storage) {
+      auto stored = type.to_storage(object);
+      if (!stored) return tl::unexpected(stored.error());
+      object = std::move(*stored);
+    }
     if (status_only) {
       Json merged = old;
       merged["status"] = object.contains("status") ? object["status"] : Json::object();
@@ -608,11 +641,12 @@ struct ApiServer::Impl {
     if (!as_table) {
       std::string uid = meta_string(object, "uid");
       std::string version = meta_string(object, "resourceVersion");
+      if (type.from_storage) version += " " + type.version;  // the cache holds one version's line
       if (uid.empty() || line_cache.uid != uid || line_cache.resource_version != version ||
           line_cache.type_name != type_name) {
         Json event = Json::object();
         event["type"] = type_name;
-        event["object"] = object;
+        event["object"] = present(type, object);
         line_cache = {std::move(uid), std::move(version), type_name,
                       core::to_compact_json(event) + "\n"};
       }
@@ -843,16 +877,8 @@ struct ApiServer::Impl {
       for (std::string_view p : core::split(path, '/'))
         if (!p.empty()) parts.push_back(p);
       if (parts.size() == 2 && parts[0] == "apis") {
-        for (const auto& [group, version] : group_versions()) {
-          if (group == parts[1]) {
-            Json g = group_json(group, version);
-            g["kind"] = "APIGroup";
-            g["apiVersion"] = "v1";
-            co_await writer.send(json_response(200, g));
-            co_return;
-          }
-        }
-        co_await writer.send(status_response(path_not_found()));
+        net::Response response = group_response(std::string(parts[1]));
+        co_await writer.send(std::move(response));
         co_return;
       }
     }
@@ -937,10 +963,10 @@ struct ApiServer::Impl {
         for (const ObjectPtr& o : store.list(gr, info.namespace_).items) {
           if (!filter->matches(*o)) continue;
           if (*dry_run) {
-            items.push_back(*o);
+            items.push_back(present(type, *o));
           } else if (auto gone =
                          store.remove(gr, meta_string(*o, "namespace"), meta_string(*o, "name"))) {
-            items.push_back(**gone);
+            items.push_back(present(type, **gone));
           }
         }
         return json_response(200, list_json(type, std::move(items), store.resource_version()));
@@ -979,10 +1005,11 @@ struct ApiServer::Impl {
         return status_response(method_not_allowed());
       }
       if (*dry_run) {
-        return current ? json_response(200, **current) : status_response(current.error());
+        return current ? json_response(200, present(type, **current))
+                       : status_response(current.error());
       }
       auto gone = store.remove(gr, info.namespace_, info.name, preconditions);
-      return gone ? json_response(200, **gone) : status_response(gone.error());
+      return gone ? json_response(200, present(type, **gone)) : status_response(gone.error());
     }
 
     if (method == "PUT") {
@@ -1044,7 +1071,7 @@ struct ApiServer::Impl {
       if (!current) {
         return status_response(current.error());
       }
-      const Json base = is_scale ? scale_of(**current) : **current;
+      const Json base = is_scale ? scale_of(**current) : present(type, **current);
       ApiResult<Json> patched = tl::unexpected(internal_error("unreachable"));
       switch (*kind) {
         case PatchType::kMerge: patched = apply_merge_patch(base, *patch); break;

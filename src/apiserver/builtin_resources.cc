@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "apiserver/resource.h"
+
+#include "apiserver/hpa_v1.h"
 #include "core/json_reader.h"
 #include "core/strings.h"
 #include "core/time.h"
@@ -449,7 +451,14 @@ std::vector<ResourceType> builtin_resources() {
       {"Replicas", "integer", "", "current number of replicas of the scaled resource", 0},
       age_column()};
   hpas.cells = hpa_cells;
+  // autoscaling/v1: the same objects, converted (the v2 storage version is listed first, so it
+  // is the group's preferred version, as on kube-apiserver).
+  ResourceType hpas_v1 = hpas;
+  hpas_v1.version = "v1";
+  hpas_v1.to_storage = hpa_v1_to_v2;
+  hpas_v1.from_storage = hpa_v2_to_v1;
   out.push_back(std::move(hpas));
+  out.push_back(std::move(hpas_v1));
 
   ResourceType leases;
   leases.group = "coordination.k8s.io";

@@ -4,8 +4,8 @@
 //
 // The built-in set (builtin_resources()) is what an autoscaling user and a controller need:
 // v1 namespaces, pods, events; apps/v1 deployments (with scale and status); autoscaling/v2
-// horizontalpodautoscalers (with status); coordination.k8s.io/v1 leases;
-// monitoring.googleapis.com/v1 podmonitorings.
+// horizontalpodautoscalers (with status; autoscaling/v1 too, converted: hpa_v1.h);
+// coordination.k8s.io/v1 leases; monitoring.googleapis.com/v1 podmonitorings.
 #pragma once
 
 #include <functional>
@@ -48,6 +48,12 @@ struct ResourceType {
   // null on create. May rewrite `object` into its canonical form. Unknown fields are errors
   // when `strict_fields` (fieldValidation=Strict, what kubectl sends), else dropped.
   std::function<ApiOutcome(core::Json& object, const core::Json* old, bool strict_fields)> admit;
+
+  // Another version of a stored resource (autoscaling/v1 HPAs over autoscaling/v2 storage):
+  // what a client sends is converted to the storage version before admission, and every
+  // object answered is converted back. Both null for the storage version itself.
+  std::function<ApiResult<core::Json>(const core::Json& object)> to_storage;
+  std::function<core::Json(const core::Json& stored)> from_storage;
 
   std::vector<TableColumn> columns;  // empty: Name and Age, as for any resource
   std::function<std::vector<core::Json>(const core::Json& object, core::Time now)> cells;

@@ -400,5 +400,64 @@ TEST_F(ApiServerTest, WatchWithSelectorTurnsLeavingIntoDeleted) {
   ASSERT_TRUE(loop_.run_until([&] { return watch.done; }, 5s));
 }
 
+// autoscaling/v1 over the v2 storage, as kube-apiserver converts: the CPU target in
+// targetCPUUtilizationPercentage, everything else in the alpha annotations, both ways.
+TEST_F(ApiServerTest, AutoscalingV1IsConvertedToAndFromTheV2Storage) {
+  constexpr const char* kV1Path =
+      "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers";
+  Answer created = call("POST", kHpaPath, kHpa);
+  ASSERT_EQ(created.status, 201) << created.text;
+  Answer v1 = call("GET", std::string(kV1Path) + "/gpu-hpa");
+  ASSERT_EQ(v1.status, 200) << v1.text;
+  EXPECT_EQ(v1.body["apiVersion"], "autoscaling/v1");
+  EXPECT_FALSE(v1.body["spec"].contains("metrics"));
+  EXPECT_FALSE(v1.body["spec"].contains("targetCPUUtilizationPercentage"));
+  EXPECT_EQ(v1.body["spec"]["maxReplicas"], 5);
+  Json metrics =
+      Json::parse(v1.body["metadata"]["annotations"]["autoscaling.alpha.kubernetes.io/metrics"]
+                      .get<std::string>());
+  EXPECT_EQ(metrics, Json::parse(R"([{"type":"Pods","pods":{"metricName":"gpu_cache_usage_perc",
+                                       "targetAverageValue":"100m"}}])"));
+
+  // A v1 client creates with a CPU target and an annotated custom metric; v2 reads both.
+  const char* v1_hpa = R"({"apiVersion":"autoscaling/v1","kind":"HorizontalPodAutoscaler",
+    "metadata":{"name":"cpu-hpa","annotations":{
+      "autoscaling.alpha.kubernetes.io/metrics":"[{\"type\":\"External\",\"external\":{\"metricName\":\"queue\",\"targetAverageValue\":\"10\"}}]"}},
+    "spec":{"scaleTargetRef":{"apiVersion":"apps/v1","kind":"Deployment","name":"llm"},
+            "minReplicas":1,"maxReplicas":3,"targetCPUUtilizationPercentage":70}})";
+  Answer made = call("POST", kV1Path, v1_hpa);
+  ASSERT_EQ(made.status, 201) << made.text;
+  EXPECT_EQ(made.body["apiVersion"], "autoscaling/v1");
+  EXPECT_EQ(made.body["spec"]["targetCPUUtilizationPercentage"], 70);
+  Answer v2 = call("GET", std::string(kHpaPath) + "/cpu-hpa");
+  ASSERT_EQ(v2.status, 200);
+  ASSERT_EQ(v2.body["spec"]["metrics"].size(), 2u) << v2.text;
+  EXPECT_EQ(v2.body["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 70);
+  EXPECT_EQ(v2.body["spec"]["metrics"][1]["external"]["target"],
+            Json::parse(R"({"type":"AverageValue","averageValue":"10"})"));
+  EXPECT_FALSE(v2.body["metadata"].contains("annotations")) << v2.text;
+
+  // A merge patch in v1 applies to the v1 form.
+  Answer patched =
+      call("PATCH", std::string(kV1Path) + "/cpu-hpa",
+           R"({"spec":{"targetCPUUtilizationPercentage":50}})", "application/merge-patch+json");
+  ASSERT_EQ(patched.status, 200) << patched.text;
+  EXPECT_EQ(call("GET", std::string(kHpaPath) + "/cpu-hpa")
+                .body["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+            50);
+  Answer list = call("GET", kV1Path);
+  EXPECT_EQ(list.body["kind"], "HorizontalPodAutoscalerList");
+  EXPECT_EQ(list.body["apiVersion"], "autoscaling/v1");
+  EXPECT_EQ(list.body["items"][0]["apiVersion"], "autoscaling/v1");
+
+  Answer bad = call(
+      "POST", kV1Path,
+      R"({"metadata":{"name":"x","annotations":{"autoscaling.alpha.kubernetes.io/metrics":"[{"}},
+                        "spec":{"scaleTargetRef":{"kind":"Deployment","name":"llm"},"maxReplicas":1}})");
+  EXPECT_EQ(bad.status, 400) << bad.text;
+  // v2 stays the group's preferred version.
+  EXPECT_EQ(call("GET", "/apis/autoscaling").body["preferredVersion"]["version"], "v2");
+}
+
 }  // namespace
 }  // namespace llmscale::apiserver
