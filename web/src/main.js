@@ -7,14 +7,14 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 
 const api = 'api/dashboard/';
-const params = new URLSearchParams(location.search);
-// Tests: a same-origin path to POST what the charts show after each update (tests/dashboard).
-const probe = params.get('probe');
-
+// `?live=0`: the snapshot only, no stream (a still page: printing, headless screenshots).
+const live = new URLSearchParams(location.search).get('live') !== '0';
 const state = {snapshot: null, samples: [], decisions: [], charts: [], errors: [], follow: true};
 
 window.addEventListener('error', (e) => state.errors.push(String(e.message)));
 window.addEventListener('unhandledrejection', (e) => state.errors.push(String(e.reason)));
+const consoleError = console.error;
+console.error = (...args) => { state.errors.push(args.join(' ')); consoleError(...args); };
 
 const el = (tag, attrs = {}, ...children) => {
   const node = document.createElement(tag);
@@ -61,7 +61,7 @@ function makeChart(parent, title, series, columns, opts = {}) {
       setSelect: [() => { state.follow = false; }],
     },
   }, [[], ...series.map(() => [])], box);
-  const chart = {plot, columns, box, resize: () => plot.setSize({width: width(), height: plot.height})};
+  const chart = {plot, columns, box, replicasOf: opts.replicasOf, resize: () => plot.setSize({width: width(), height: plot.height})};
   plot.over.addEventListener('dblclick', () => { state.follow = true; render(); });
   state.charts.push(chart);
   return chart;
@@ -131,7 +131,7 @@ function hpaPanel(main, hpa) {
     ss.map((s) => s.hpas?.[key]?.current ?? null),
     ss.map((s) => s.fleets?.[fleet]?.ready ?? null),
     ss.map((s) => s.fleets?.[fleet]?.starting ?? null),
-  ], {yRange: (u, min, max) => [0, Math.max(hpa.maxReplicas || 1, max) + 0.5]});
+  ], {yRange: (u, min, max) => [0, Math.max(hpa.maxReplicas || 1, max) + 0.5], replicasOf: hpa.name});
   const log = el('div', {class: 'decisions'}, el('h3', {}, 'scale events and decisions'),
     el('ol', {'data-field': 'decisions'}));
   section.append(log);
@@ -193,8 +193,14 @@ function updateState() {
     section.querySelector('[data-field=replicas]').textContent =
       `current ${hpa.currentReplicas} · desired ${hpa.desiredReplicas} · min ${hpa.minReplicas} · max ${hpa.maxReplicas}`;
     const conds = section.querySelector('[data-field=conditions]');
+    // Red when the HPA cannot act (AbleToScale or ScalingActive not True), amber when limited.
+    const tone = (c) => {
+      if (c.type === 'AbleToScale' || c.type === 'ScalingActive') return c.status === 'True' ? 'ok' : 'bad';
+      if (c.type === 'ScalingLimited') return c.status === 'True' ? 'warn' : 'ok';
+      return '';
+    };
     conds.replaceChildren(...(hpa.conditions || []).map((c) => el('span', {
-      class: `cond ${c.status === 'True' ? 'ok' : 'bad'}`, title: `${c.reason}: ${c.message}`,
+      class: `cond ${tone(c)}`, title: `${c.reason}: ${c.message}`,
     }, `${c.type}=${c.status}`)));
     const ol = section.querySelector('[data-field=decisions]');
     const mine = state.decisions.filter((d) => d.hpa === hpa.key).slice(-50).reverse();
@@ -217,18 +223,14 @@ function updateState() {
   }
 }
 
+// The tab's title: each HPA's desired/current replicas as its chart draws them (last point), so
+// a glance at the tab, or a test reading it over DevTools' /json/list, sees the fleet's size.
 function report() {
-  if (!probe) return;
-  const replicas = {};
-  for (const hpa of state.snapshot?.hpas || []) {
-    const last = state.samples[state.samples.length - 1];
-    replicas[hpa.key] = last?.hpas?.[hpa.key]?.current ?? null;
-  }
-  // What the replica chart holds now (its last point), as drawn.
-  const drawn = state.charts.filter((c) => c.box.querySelector('h3').textContent === 'replicas')
-    .map((c) => c.plot.data[2][c.plot.data[2].length - 1] ?? null);
-  fetch(probe, {method: 'POST', body: JSON.stringify({replicas, drawn, errors: state.errors,
-    samples: state.samples.length})}).catch(() => {});
+  const last = (a) => (a.length ? a[a.length - 1] : null);
+  const parts = state.charts.filter((c) => c.replicasOf)
+    .map((c) => `${c.replicasOf}=${last(c.plot.data[1]) ?? '?'}/${last(c.plot.data[2]) ?? '?'}`);
+  const warn = state.errors.length ? `⚠${state.errors.length} ` : '';
+  document.title = `${warn}llmscale ${parts.join(' ')}`.trim();
 }
 
 const maxSamples = () => state.snapshot?.maxSamples || 3600;
@@ -291,7 +293,11 @@ async function main() {
     throw e;
   }
   build();
-  connect();
+  if (live) {
+    connect();
+  } else {
+    document.getElementById('conn').textContent = `snapshot ${fmtTime(state.snapshot.now)}`;
+  }
 }
 
 main();

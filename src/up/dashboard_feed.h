@@ -1,0 +1,56 @@
+// What `llmscale up` shows on its live dashboard (dashboard::DashboardSource): the HPAs as the
+// controller last left them, the fleets' pods, the routers' traffic and the servers' latency
+// and KV-cache use from the scraped TSDB. Owns the Dashboard that serves it.
+//
+// Not thread-safe: everything runs on up's loop thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "controller/controller.h"
+#include "core/clock.h"
+#include "dashboard/dashboard.h"
+
+namespace llmscale::fleet {
+class Fleet;
+}
+namespace llmscale::router {
+class Proxy;
+}
+namespace llmscale::prom {
+class QueryEngine;
+}
+
+namespace llmscale::up {
+
+class DashboardFeed final : public dashboard::DashboardSource {
+ public:
+  // `fleets[i]` is served by `proxies[i]`; every reference must outlive the feed.
+  DashboardFeed(core::Clock& clock, controller::Controller& controller,
+                std::vector<fleet::Fleet*> fleets, std::vector<router::Proxy*> proxies,
+                prom::QueryEngine& engine, double tolerance);
+  ~DashboardFeed() override;
+
+  dashboard::Dashboard& dashboard() { return *dashboard_; }
+  // After every controller pass: a rescale becomes a decision on the page at once.
+  void on_pass(const controller::HpaView& view);
+
+  core::Json state() override;
+  core::Json sample() override;
+
+ private:
+  core::Clock& clock_;
+  controller::Controller& controller_;
+  std::vector<fleet::Fleet*> fleets_;
+  std::vector<router::Proxy*> proxies_;
+  prom::QueryEngine& engine_;
+  double tolerance_;
+  std::vector<std::uint64_t> granted_;  // per router, at the last sample (request rate)
+  core::Time last_sample_;
+  std::unique_ptr<dashboard::Dashboard> dashboard_;
+};
+
+}  // namespace llmscale::up
