@@ -6,8 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/strings.h"
 #include "fleet/fleet.h"
 #include "kube/quantity.h"
+#include "prom/metrics_registry.h"
 #include "prom/query_engine.h"
 #include "router/balancer.h"
 #include "router/proxy.h"
@@ -106,6 +108,77 @@ void DashboardFeed::on_pass(const controller::HpaView& view) {
                             {"to", d.desired_replicas},
                             {"reason", d.rescale_reason},
                             {"explanation", std::move(explanation)}});
+}
+
+// kube-state-metrics' names and labels (docs/horizontalpodautoscaler-metrics.md): every family
+// is a gauge labelled namespace and horizontalpodautoscaler; metric_target_type is value,
+// average or utilization; condition status is true, false or unknown (lower case).
+void DashboardFeed::add_hpa_metrics(prom::MetricRegistry& registry) {
+  const std::vector<std::string> labels = {"namespace", "horizontalpodautoscaler"};
+  std::vector<std::string> target_labels = labels;
+  target_labels.insert(target_labels.end(), {"metric_name", "metric_target_type"});
+  std::vector<std::string> condition_labels = labels;
+  condition_labels.insert(condition_labels.end(), {"condition", "status"});
+  const std::string p = "kube_horizontalpodautoscaler_";
+  auto* max = registry
+                  .add_gauge(p + "spec_max_replicas",
+                             "Upper limit for the number of pods that can be set by the "
+                             "autoscaler; cannot be smaller than MinReplicas.",
+                             labels)
+                  .value();
+  auto* min =
+      registry
+          .add_gauge(
+              p + "spec_min_replicas",
+              "Lower limit for the number of pods that can be set by the autoscaler, default 1.",
+              labels)
+          .value();
+  auto* current =
+      registry
+          .add_gauge(p + "status_current_replicas",
+                     "Current number of replicas of pods managed by this autoscaler.", labels)
+          .value();
+  auto* desired =
+      registry
+          .add_gauge(p + "status_desired_replicas",
+                     "Desired number of replicas of pods managed by this autoscaler.", labels)
+          .value();
+  auto* target = registry
+                     .add_gauge(p + "spec_target_metric",
+                                "The metric specifications used by this autoscaler when "
+                                "calculating the desired replica count.",
+                                target_labels)
+                     .value();
+  auto* value = registry
+                    .add_gauge(p + "status_target_metric",
+                               "The current metric status used by this autoscaler when calculating "
+                               "the desired replica count.",
+                               target_labels)
+                    .value();
+  auto* condition =
+      registry
+          .add_gauge(p + "status_condition", "The condition of this autoscaler.", condition_labels)
+          .value();
+  for (const controller::HpaView& view : controller_.list()) {
+    const auto& hpa = view.hpa;
+    const std::string& ns = hpa.metadata.namespace_;
+    const std::string& name = hpa.metadata.name;
+    max->with({ns, name}).set(hpa.spec.max_replicas);
+    min->with({ns, name}).set(hpa.spec.min_replicas.value_or(1));
+    current->with({ns, name}).set(hpa.status.current_replicas);
+    desired->with({ns, name}).set(hpa.status.desired_replicas);
+    for (const Plotted& m : plotted_metrics(view)) {
+      std::string type = m.target_type == "Utilization"    ? "utilization"
+                         : m.target_type == "AverageValue" ? "average"
+                                                           : "value";
+      if (m.target) target->with({ns, name, m.name, type}).set(*m.target);
+      if (m.current) value->with({ns, name, m.name, type}).set(*m.current);
+    }
+    for (const auto& c : hpa.status.conditions) {
+      for (std::string status : {"true", "false", "unknown"})
+        condition->with({ns, name, c.type, status}).set(core::to_lower(c.status) == status ? 1 : 0);
+    }
+  }
 }
 
 core::Json DashboardFeed::state() {

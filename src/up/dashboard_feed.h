@@ -21,8 +21,9 @@ namespace llmscale::router {
 class Proxy;
 }
 namespace llmscale::prom {
+class MetricRegistry;
 class QueryEngine;
-}
+}  // namespace llmscale::prom
 
 namespace llmscale::up {
 
@@ -37,6 +38,11 @@ class DashboardFeed final : public dashboard::DashboardSource {
   dashboard::Dashboard& dashboard() { return *dashboard_; }
   // After every controller pass: a rescale becomes a decision on the page at once.
   void on_pass(const controller::HpaView& view);
+
+  // The HPAs as kube-state-metrics exports them (kube_horizontalpodautoscaler_*), for Grafana
+  // and any Prometheus scraping up's /metrics: replicas, limits, targets, current values and
+  // conditions.
+  void add_hpa_metrics(prom::MetricRegistry& registry);
 
   core::Json state() override;
   core::Json sample() override;

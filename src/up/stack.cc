@@ -731,6 +731,7 @@ void Stack::add_status_routes() {
                             .add_gauge("llmscale_up_state_file_failing",
                                        "1 while the latest write of a state file failed.", {"file"})
                             .value();
+        if (dashboard_) dashboard_->add_hpa_metrics(registry);  // kube_horizontalpodautoscaler_*
         for (const core::StateFile* file : state_files()) {
           std::string name = std::filesystem::path(file->path()).filename().string();
           writes->with({name}).inc(static_cast<double>(file->writes()));
