@@ -88,6 +88,47 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
   return false;
 }
 
+namespace {
+
+std::string_view asset_text(std::string_view path) {
+  for (const Asset& a : embedded_assets())
+    if (a.path == path) return a.text;
+  return {};
+}
+
+// Text inside <script> ends at the first "</script" (HTML §13.2.6.4.6, any case); JSON and JS
+// read "<\/" as "</" inside strings and regular expressions, where such text can occur.
+std::string script_safe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '<' && i + 1 < text.size() && text[i + 1] == '/') {
+      out += "<\\/";
+      ++i;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+void replace_once(std::string& text, std::string_view from, const std::string& to) {
+  std::size_t at = text.find(from);
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+std::string standalone_page(std::string_view snapshot_json) {
+  std::string page(asset_text("index.html"));
+  replace_once(page, "<link rel=\"stylesheet\" href=\"app.css\">",
+               "<style>" + script_safe(asset_text("app.css")) + "</style>");
+  replace_once(page, "<script src=\"app.js\"></script>",
+               "<script>window.LLMSCALE_SNAPSHOT=" + script_safe(snapshot_json) +
+                   ";</script>\n<script>" + script_safe(asset_text("app.js")) + "</script>");
+  return page;
+}
+
 Dashboard::Dashboard(core::Clock& clock, DashboardSource& source, DashboardOptions options)
     : clock_(clock), source_(source), options_(options) {
   for (const Asset& asset : embedded_assets()) {
@@ -116,6 +157,22 @@ void Dashboard::add_routes(net::Router& router) {
         net::Response response = net::Response::json(200, snapshot_text());
         response.headers.set("Cache-Control", "no-store");
         response.headers.set("Vary", "Accept-Encoding");
+        if (accepts_gzip(request.header("Accept-Encoding"))) {
+          response.body = net::gzip_compress(response.body, 6);
+          response.headers.set("Content-Encoding", "gzip");
+        }
+        co_await writer.send(std::move(response));
+      });
+  router.get(
+      "/api/dashboard/report",
+      [this](net::ServerRequest& request, net::ResponseWriter& writer) -> net::Awaitable<void> {
+        net::Response response;
+        response.headers.set("Content-Type", "text/html; charset=utf-8");
+        response.headers.set("Content-Disposition",
+                             "attachment; filename=\"llmscale-report.html\"");
+        response.headers.set("Cache-Control", "no-store");
+        response.headers.set("Vary", "Accept-Encoding");
+        response.body = report_html();
         if (accepts_gzip(request.header("Accept-Encoding"))) {
           response.body = net::gzip_compress(response.body, 6);
           response.headers.set("Content-Encoding", "gzip");

@@ -61,6 +61,11 @@ struct Asset {
 // The files built from web/ (index.html, app.js, app.css), embedded by CMake.
 std::span<const Asset> embedded_assets();
 
+// The embedded page as one self-contained HTML file showing `snapshot_json` (a snapshot
+// document, as snapshot_text() writes it, e.g. from a simulation): no request, no stream. "</"
+// inside inlined text is written "<\/" so it cannot close the <script> element early.
+std::string standalone_page(std::string_view snapshot_json);
+
 class Dashboard {
  public:
   Dashboard(core::Clock& clock, DashboardSource& source, DashboardOptions options = {});
@@ -84,6 +89,9 @@ class Dashboard {
 
   // The snapshot document (what GET /api/dashboard/snapshot answers), as compact JSON text.
   std::string snapshot_text();
+  // The page with this snapshot, the script and the style inlined: one file that shows the same
+  // charts offline (GET /api/dashboard/report; standalone_page()).
+  std::string report_html() { return standalone_page(snapshot_text()); }
   std::size_t streams() const { return subscribers_.size(); }
   std::uint64_t last_event_id() const { return next_id_ - 1; }
 

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <regex>
@@ -16,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "dashboard/dashboard.h"
 #include "net/event_loop.h"
@@ -206,6 +208,45 @@ TEST(Browser, ReplicaChartStepsWithinTwoSecondsOfADecision) {
   stopped.get_future().wait();
   loop.stop();
   loop.join();
+}
+
+TEST(Browser, ReportFileShowsItsCharts) {
+  if (!have("chromium")) GTEST_SKIP() << "chromium not installed (scripts/install-deps.sh)";
+  core::SimulatedClock clock;
+  FakeSource source;
+  Dashboard dashboard(clock, source);
+  dashboard.start();
+  for (int i = 0; i < 30; ++i) clock.advance(1s);
+  source.replicas = 3;
+  dashboard.add_decision({{"hpa", "default/web"}, {"from", 1}, {"to", 3}, {"reason", "test"}});
+  for (int i = 0; i < 30; ++i) clock.advance(1s);
+  std::filesystem::create_directories(LLMSCALE_DASHBOARD_ARTIFACTS);
+  std::string html = std::string(LLMSCALE_DASHBOARD_ARTIFACTS) + "/report.html";
+  std::ofstream(html) << dashboard.report_html();
+
+  TempDir dir;
+  auto dom = Process::start({"chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                             "--no-first-run", "--user-data-dir=" + dir.path() + "/profile",
+                             "--window-size=1400,1000", "--virtual-time-budget=2000",
+                             "--enable-logging=stderr", "--v=0", "--dump-dom", "file://" + html},
+                            dir);
+  ASSERT_TRUE(dom);
+  ASSERT_TRUE(dom->wait_exit(60s));
+  std::string out = dom->output();
+  EXPECT_NE(out.find("<title>llmscale web=3/3</title>"), std::string::npos) << out.substr(0, 2000);
+  std::size_t canvases = 0;
+  for (std::size_t at = 0; (at = out.find("<canvas", at)) != std::string::npos; ++at) ++canvases;
+  EXPECT_GE(canvases, 4u);  // metric, replicas, requests, latency
+  EXPECT_EQ(dom->errors().find(":CONSOLE"), std::string::npos) << dom->errors();
+  auto shot =
+      Process::start({"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                      "--user-data-dir=" + dir.path() + "/shot", "--hide-scrollbars",
+                      "--window-size=1400,1000", "--virtual-time-budget=2000",
+                      "--screenshot=" + std::string(LLMSCALE_DASHBOARD_ARTIFACTS) + "/report.png",
+                      "file://" + html},
+                     dir);
+  ASSERT_TRUE(shot);
+  EXPECT_TRUE(shot->wait_exit(60s));
 }
 
 std::string field(const std::string& text, const std::string& prefix) {

@@ -84,6 +84,33 @@ TEST(EmbeddedAssets, HoldThePage) {
 #endif
 }
 
+TEST(StandalonePage, InlinesScriptStyleAndSnapshot) {
+  std::string page = standalone_page(R"({"now":1,"hpas":[],"x":"</script><b>"})");
+  EXPECT_EQ(page.find("src=\"app.js\""), std::string::npos);
+  EXPECT_EQ(page.find("href=\"app.css\""), std::string::npos);
+  EXPECT_NE(page.find(R"(window.LLMSCALE_SNAPSHOT={"now":1,"hpas":[],"x":"<\/script><b>"};)"),
+            std::string::npos);
+  // Only the page's own elements close: the snapshot's "</script>" cannot end one early.
+  std::size_t closes = 0;
+  for (std::size_t at = 0; (at = page.find("</script>", at)) != std::string::npos; ++at) ++closes;
+  EXPECT_EQ(closes, 2u);
+#if LLMSCALE_DASHBOARD_BUILT
+  EXPECT_NE(page.find("LLMSCALE_SNAPSHOT"), page.rfind("LLMSCALE_SNAPSHOT"));  // read by app.js
+  EXPECT_NE(page.find("<style>"), std::string::npos);
+#endif
+}
+
+TEST_F(Fixture, ReportIsADownload) {
+  Dashboard dashboard(clock, source);
+  dashboard.start();
+  auto w = get(dashboard, "/api/dashboard/report");
+  EXPECT_EQ(w.status(), 200);
+  EXPECT_EQ(w.headers().value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(w.headers().value("Content-Disposition"),
+            "attachment; filename=\"llmscale-report.html\"");
+  EXPECT_NE(w.body().find("\"samples\":[{\"t\":"), std::string::npos);
+}
+
 TEST_F(Fixture, ServesIndexWithEtagAnd304) {
   Dashboard dashboard(clock, source);
   auto first = get(dashboard, "/");

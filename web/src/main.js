@@ -7,8 +7,10 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 
 const api = 'api/dashboard/';
+// A report file (Dashboard::report_html) carries its snapshot in the page: no fetch, no stream.
+const embedded = window.LLMSCALE_SNAPSHOT;
 // `?live=0`: the snapshot only, no stream (a still page: printing, headless screenshots).
-const live = new URLSearchParams(location.search).get('live') !== '0';
+const live = !embedded && new URLSearchParams(location.search).get('live') !== '0';
 const state = {snapshot: null, samples: [], decisions: [], charts: [], errors: [], follow: true};
 
 window.addEventListener('error', (e) => state.errors.push(String(e.message)));
@@ -236,9 +238,12 @@ function report() {
 const maxSamples = () => state.snapshot?.maxSamples || 3600;
 
 async function load() {
-  const res = await fetch(api + 'snapshot');
-  if (!res.ok) throw new Error(`snapshot: HTTP ${res.status}`);
-  const snap = await res.json();
+  let snap = embedded;
+  if (!snap) {
+    const res = await fetch(api + 'snapshot');
+    if (!res.ok) throw new Error(`snapshot: HTTP ${res.status}`);
+    snap = await res.json();
+  }
   state.snapshot = snap;
   state.samples = snap.samples || [];
   state.decisions = snap.decisions || [];
