@@ -97,9 +97,28 @@ DashboardFeed::~DashboardFeed() {
   dashboard_->stop();
 }
 
+// kube-controller-manager's action label: scale_up, scale_down or none, from the replicas a pass
+// (or one metric) proposes against the current ones (pkg/controller/podautoscaler/monitor).
+std::string action_label(std::int32_t proposed, std::int32_t current) {
+  if (proposed > current) return "scale_up";
+  if (proposed < current) return "scale_down";
+  return "none";
+}
+
 void DashboardFeed::on_pass(const controller::HpaView& view) {
   if (!view.last_decision) return;
   const hpa::Decision& d = *view.last_decision;
+  // error="internal" for a pass or metric that failed; upstream's "spec" (an invalid spec caught
+  // by the controller) does not arise here: the API server's validation refuses such HPAs.
+  // A pass that rescales nothing (a failed one included) is action="none", as upstream's deferred
+  // observation reports it; a metric's action compares its own proposal with the current count.
+  ++reconciliations_[{d.rescale ? action_label(d.desired_replicas, d.current_replicas) : "none",
+                      d.error ? "internal" : "none"}];
+  for (const hpa::MetricResult& m : d.metrics) {
+    ++computations_[{
+        m.proposed_replicas ? action_label(*m.proposed_replicas, d.current_replicas) : "none",
+        m.error ? "internal" : "none", m.type}];
+  }
   if (!d.rescale) return;
   core::Json explanation = core::Json::array();
   for (const std::string& line : d.explanation) explanation.push_back(line);
@@ -159,9 +178,44 @@ void DashboardFeed::add_hpa_metrics(prom::MetricRegistry& registry) {
       registry
           .add_gauge(p + "status_condition", "The condition of this autoscaler.", condition_labels)
           .value();
-  for (const controller::HpaView& view : controller_.list()) {
+  const std::string c = "horizontal_pod_autoscaler_controller_";
+  auto* passes = registry
+                     .add_counter(c + "reconciliations_total",
+                                  "Number of reconciliations of HPA controller. The label 'action' "
+                                  "should be either 'scale_down', 'scale_up', or 'none'. Also, the "
+                                  "label 'error' should be either 'spec', 'internal', or 'none'.",
+                                  {"action", "error"})
+                     .value();
+  auto* computations =
+      registry
+          .add_counter(
+              c + "metric_computation_total",
+              "Number of metric computations. The label 'action' should be either 'scale_down', "
+              "'scale_up', or 'none'. Also, the label 'error' should be either 'spec', 'internal', "
+              "or 'none'. The label 'metric_type' corresponds to HPA.spec.metrics[*].type",
+              {"action", "error", "metric_type"})
+          .value();
+  auto* count = registry
+                    .add_gauge(c + "num_horizontal_pod_autoscalers",
+                               "Current number of controlled HPA objects.")
+                    .value();
+  auto* desired_count =
+      registry
+          .add_gauge(c + "desired_replicas", "Current desired replica count for HPA objects.",
+                     {"namespace", "hpa_name"})
+          .value();
+  for (const auto& [labels, n] : reconciliations_)
+    passes->with({labels.first, labels.second}).inc(static_cast<double>(n));
+  for (const auto& [labels, n] : computations_) {
+    computations->with({std::get<0>(labels), std::get<1>(labels), std::get<2>(labels)})
+        .inc(static_cast<double>(n));
+  }
+  std::vector<controller::HpaView> views = controller_.list();
+  count->with({}).set(static_cast<double>(views.size()));
+  for (const controller::HpaView& view : views) {
     const auto& hpa = view.hpa;
     const std::string& ns = hpa.metadata.namespace_;
+    desired_count->with({ns, hpa.metadata.name}).set(hpa.status.desired_replicas);
     const std::string& name = hpa.metadata.name;
     max->with({ns, name}).set(hpa.spec.max_replicas);
     min->with({ns, name}).set(hpa.spec.min_replicas.value_or(1));

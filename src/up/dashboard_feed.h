@@ -6,8 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "controller/controller.h"
@@ -41,7 +43,8 @@ class DashboardFeed final : public dashboard::DashboardSource {
 
   // The HPAs as kube-state-metrics exports them (kube_horizontalpodautoscaler_*), for Grafana
   // and any Prometheus scraping up's /metrics: replicas, limits, targets, current values and
-  // conditions.
+  // conditions; and the controller's passes as kube-controller-manager counts them
+  // (horizontal_pod_autoscaler_controller_*, counted from on_pass()).
   void add_hpa_metrics(prom::MetricRegistry& registry);
 
   core::Json state() override;
@@ -55,6 +58,9 @@ class DashboardFeed final : public dashboard::DashboardSource {
   prom::QueryEngine& engine_;
   double tolerance_;
   std::vector<std::uint64_t> granted_;  // per router, at the last sample (request rate)
+  std::map<std::pair<std::string, std::string>, std::uint64_t> reconciliations_;  // action, error
+  // action, error, metric_type
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> computations_;
   core::Time last_sample_;
   std::unique_ptr<dashboard::Dashboard> dashboard_;
 };
