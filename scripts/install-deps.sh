@@ -15,7 +15,13 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   # real peers used by tests and benchmarks
   prometheus curl openssl wrk hey python3 python3-kubernetes procps
+  # the dashboard page (web/, built by npm in the build) and its headless-browser test
+  nodejs chromium fonts-dejavu-core
 )
+# Debian's nodejs comes without npm (its own package); a nodejs that bundles npm needs none.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -46,6 +46,7 @@
 #include "up/api_bridge.h"
 #include "up/config.h"
 #include "up/control_auth.h"
+#include "up/dashboard_feed.h"
 #include "up/fleet_sizes.h"
 #include "up/progress.h"
 #include "up/scrape_guard.h"
@@ -388,6 +389,7 @@ class Stack {
   std::unique_ptr<ApiBridge> bridge_;
   std::unique_ptr<prom::PrometheusApi> prom_api_;
   net::Router control_router_;
+  std::unique_ptr<DashboardFeed> dashboard_;  // the live page at / (dashboard_feed.h)
   std::unique_ptr<net::HttpServer> control_server_;
 
   std::set<std::string> reconcile_pending_;  // namespace/name
@@ -542,6 +544,16 @@ core::Status Stack::start() {
 
   add_api_routes();
   add_status_routes();
+  {  // The live dashboard at / of the control address (docs/dashboard.md).
+    std::vector<fleet::Fleet*> fleets;
+    std::vector<router::Proxy*> proxies;
+    for (auto& f : fleets_) fleets.push_back(f.get());
+    for (auto& p : proxies_) proxies.push_back(p.get());
+    dashboard_ = std::make_unique<DashboardFeed>(clock_, *controller_, fleets, proxies, engine_,
+                                                 controller_options.hpa.tolerance);
+    dashboard_->dashboard().add_routes(control_router_);
+    dashboard_->dashboard().start();
+  }
   net::ServerOptions control_options;
   control_options.address = control->address;
   control_options.port = control->port;
@@ -583,6 +595,7 @@ core::Status Stack::start() {
   std::cout << "control API on " << control_server_->url("") << " (kubectl --server "
             << control_server_->url("") << " get hpa -w)\n"
             << std::flush;  // the addresses are what a script piping stdout waits for
+  std::cout << "dashboard on " << control_server_->url("/") << "\n" << std::flush;
 
   for (auto& f : fleets_) f->start();
   started_at_ = clock_.now();
@@ -849,6 +862,7 @@ void Stack::add_status_routes() {
                             .add_gauge("llmscale_up_state_file_failing",
                                        "1 while the latest write of a state file failed.", {"file"})
                             .value();
+        if (dashboard_) dashboard_->add_hpa_metrics(registry);  // kube_horizontalpodautoscaler_*
         for (const core::StateFile* file : state_files()) {
           std::string name = std::filesystem::path(file->path()).filename().string();
           writes->with({name}).inc(static_cast<double>(file->writes()));
@@ -875,6 +889,7 @@ void Stack::report_progress() {
 
 void Stack::on_pass(const controller::HpaView& view) {
   bridge_->on_pass(view);
+  if (dashboard_) dashboard_->on_pass(view);
   if (!shutting_down_) save_replicas();
   if (options_.print_table) {
     const auto& meta = view.hpa.metadata;
@@ -972,6 +987,7 @@ net::Awaitable<void> Stack::finish_shutdown() {
   while (*remaining > 0 && clock_.now() < deadline) co_await net::sleep_for(milliseconds(50));
   for (auto& proxy : proxies_) co_await proxy->stop(seconds(1));
   if (scraper_) scraper_->stop();
+  if (dashboard_) dashboard_->dashboard().stop();  // ends its streams
   if (control_server_) co_await control_server_->stop(milliseconds(200));
   if (load_) load_->send_signal(SIGKILL);
   loop_.stop();

@@ -1,0 +1,384 @@
+// up's DashboardSource: HPAs, fleets, routers and the servers' metrics as the dashboard plots
+// them (docs/dashboard.md, "Data").
+#include "up/dashboard_feed.h"
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "core/strings.h"
+#include "fleet/fleet.h"
+#include "kube/quantity.h"
+#include "prom/metrics_registry.h"
+#include "prom/query_engine.h"
+#include "router/balancer.h"
+#include "router/proxy.h"
+
+namespace llmscale::up {
+namespace {
+
+std::string key_of(const kube::ObjectMeta& meta) {
+  return meta.namespace_ + "/" + meta.name;
+}
+
+core::Json number_or_null(std::optional<double> v) {
+  if (!v || !std::isfinite(*v)) return nullptr;
+  return *v;
+}
+
+// A metric's value and target in the units `kubectl get hpa` shows (a fraction of a Quantity,
+// or percent for Utilization).
+struct Plotted {
+  std::string name;
+  std::string type;
+  std::string target_type;
+  std::optional<double> target;
+  std::optional<double> current;
+};
+
+std::vector<Plotted> plotted_metrics(const controller::HpaView& view) {
+  std::vector<Plotted> out;
+  for (std::size_t i = 0; i < view.hpa.spec.metrics.size(); ++i) {
+    const kube::MetricSpec& spec = view.hpa.spec.metrics[i];
+    Plotted p;
+    p.type = spec.type;
+    const kube::MetricTarget* target = nullptr;
+    if (spec.pods) {
+      p.name = spec.pods->metric.name;
+      target = &spec.pods->target;
+    } else if (spec.object) {
+      p.name = spec.object->metric.name;
+      target = &spec.object->target;
+    } else if (spec.external) {
+      p.name = spec.external->metric.name;
+      target = &spec.external->target;
+    } else if (spec.resource) {
+      p.name = spec.resource->name;
+      target = &spec.resource->target;
+    } else if (spec.container_resource) {
+      p.name = spec.container_resource->name;
+      target = &spec.container_resource->target;
+    }
+    if (target != nullptr) {
+      p.target_type = target->type;
+      if (target->average_utilization) p.target = *target->average_utilization;
+      if (target->average_value) p.target = target->average_value->as_double();
+      if (target->value) p.target = target->value->as_double();
+    }
+    if (view.last_decision && i < view.last_decision->metrics.size()) {
+      const hpa::MetricResult& m = view.last_decision->metrics[i];
+      if (m.utilization_percent) {
+        p.current = *m.utilization_percent;
+      } else if (m.usage_milli) {
+        p.current = static_cast<double>(*m.usage_milli) / 1000.0;
+      }
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace
+
+DashboardFeed::DashboardFeed(core::Clock& clock, controller::Controller& controller,
+                             std::vector<fleet::Fleet*> fleets, std::vector<router::Proxy*> proxies,
+                             prom::QueryEngine& engine, double tolerance)
+    : clock_(clock),
+      controller_(controller),
+      fleets_(std::move(fleets)),
+      proxies_(std::move(proxies)),
+      engine_(engine),
+      tolerance_(tolerance),
+      granted_(proxies_.size(), 0),
+      last_sample_(clock.now()),
+      dashboard_(std::make_unique<dashboard::Dashboard>(clock, *this)) {}
+
+DashboardFeed::~DashboardFeed() {
+  dashboard_->stop();
+}
+
+// kube-controller-manager's action label: scale_up, scale_down or none, from the replicas a pass
+// (or one metric) proposes against the current ones (pkg/controller/podautoscaler/monitor).
+std::string action_label(std::int32_t proposed, std::int32_t current) {
+  if (proposed > current) return "scale_up";
+  if (proposed < current) return "scale_down";
+  return "none";
+}
+
+void DashboardFeed::on_pass(const controller::HpaView& view) {
+  if (!view.last_decision) return;
+  const hpa::Decision& d = *view.last_decision;
+  // error="internal" for a pass or metric that failed; upstream's "spec" (an invalid spec caught
+  // by the controller) does not arise here: the API server's validation refuses such HPAs.
+  // A pass that rescales nothing (a failed one included) is action="none", as upstream's deferred
+  // observation reports it; a metric's action compares its own proposal with the current count.
+  ++reconciliations_[{d.rescale ? action_label(d.desired_replicas, d.current_replicas) : "none",
+                      d.error ? "internal" : "none"}];
+  for (const hpa::MetricResult& m : d.metrics) {
+    ++computations_[{
+        m.proposed_replicas ? action_label(*m.proposed_replicas, d.current_replicas) : "none",
+        m.error ? "internal" : "none", m.type}];
+  }
+  if (!d.rescale) return;
+  core::Json explanation = core::Json::array();
+  for (const std::string& line : d.explanation) explanation.push_back(line);
+  dashboard_->add_decision({{"hpa", key_of(view.hpa.metadata)},
+                            {"from", d.current_replicas},
+                            {"to", d.desired_replicas},
+                            {"reason", d.rescale_reason},
+                            {"explanation", std::move(explanation)}});
+}
+
+// kube-state-metrics' names and labels (docs/horizontalpodautoscaler-metrics.md): every family
+// is a gauge labelled namespace and horizontalpodautoscaler; metric_target_type is value,
+// average or utilization; condition status is true, false or unknown (lower case).
+void DashboardFeed::add_hpa_metrics(prom::MetricRegistry& registry) {
+  const std::vector<std::string> labels = {"namespace", "horizontalpodautoscaler"};
+  std::vector<std::string> target_labels = labels;
+  target_labels.insert(target_labels.end(), {"metric_name", "metric_target_type"});
+  std::vector<std::string> condition_labels = labels;
+  condition_labels.insert(condition_labels.end(), {"condition", "status"});
+  const std::string p = "kube_horizontalpodautoscaler_";
+  auto* max = registry
+                  .add_gauge(p + "spec_max_replicas",
+                             "Upper limit for the number of pods that can be set by the "
+                             "autoscaler; cannot be smaller than MinReplicas.",
+                             labels)
+                  .value();
+  auto* min =
+      registry
+          .add_gauge(
+              p + "spec_min_replicas",
+              "Lower limit for the number of pods that can be set by the autoscaler, default 1.",
+              labels)
+          .value();
+  auto* current =
+      registry
+          .add_gauge(p + "status_current_replicas",
+                     "Current number of replicas of pods managed by this autoscaler.", labels)
+          .value();
+  auto* desired =
+      registry
+          .add_gauge(p + "status_desired_replicas",
+                     "Desired number of replicas of pods managed by this autoscaler.", labels)
+          .value();
+  auto* target = registry
+                     .add_gauge(p + "spec_target_metric",
+                                "The metric specifications used by this autoscaler when "
+                                "calculating the desired replica count.",
+                                target_labels)
+                     .value();
+  auto* value = registry
+                    .add_gauge(p + "status_target_metric",
+                               "The current metric status used by this autoscaler when calculating "
+                               "the desired replica count.",
+                               target_labels)
+                    .value();
+  auto* condition =
+      registry
+          .add_gauge(p + "status_condition", "The condition of this autoscaler.", condition_labels)
+          .value();
+  const std::string c = "horizontal_pod_autoscaler_controller_";
+  auto* passes = registry
+                     .add_counter(c + "reconciliations_total",
+                                  "Number of reconciliations of HPA controller. The label 'action' "
+                                  "should be either 'scale_down', 'scale_up', or 'none'. Also, the "
+                                  "label 'error' should be either 'spec', 'internal', or 'none'.",
+                                  {"action", "error"})
+                     .value();
+  auto* computations =
+      registry
+          .add_counter(
+              c + "metric_computation_total",
+              "Number of metric computations. The label 'action' should be either 'scale_down', "
+              "'scale_up', or 'none'. Also, the label 'error' should be either 'spec', 'internal', "
+              "or 'none'. The label 'metric_type' corresponds to HPA.spec.metrics[*].type",
+              {"action", "error", "metric_type"})
+          .value();
+  auto* count = registry
+                    .add_gauge(c + "num_horizontal_pod_autoscalers",
+                               "Current number of controlled HPA objects.")
+                    .value();
+  auto* desired_count =
+      registry
+          .add_gauge(c + "desired_replicas", "Current desired replica count for HPA objects.",
+                     {"namespace", "hpa_name"})
+          .value();
+  for (const auto& [labels, n] : reconciliations_)
+    passes->with({labels.first, labels.second}).inc(static_cast<double>(n));
+  for (const auto& [labels, n] : computations_) {
+    computations->with({std::get<0>(labels), std::get<1>(labels), std::get<2>(labels)})
+        .inc(static_cast<double>(n));
+  }
+  std::vector<controller::HpaView> views = controller_.list();
+  count->with({}).set(static_cast<double>(views.size()));
+  for (const controller::HpaView& view : views) {
+    const auto& hpa = view.hpa;
+    const std::string& ns = hpa.metadata.namespace_;
+    desired_count->with({ns, hpa.metadata.name}).set(hpa.status.desired_replicas);
+    const std::string& name = hpa.metadata.name;
+    max->with({ns, name}).set(hpa.spec.max_replicas);
+    min->with({ns, name}).set(hpa.spec.min_replicas.value_or(1));
+    current->with({ns, name}).set(hpa.status.current_replicas);
+    desired->with({ns, name}).set(hpa.status.desired_replicas);
+    for (const Plotted& m : plotted_metrics(view)) {
+      std::string type = m.target_type == "Utilization"    ? "utilization"
+                         : m.target_type == "AverageValue" ? "average"
+                                                           : "value";
+      if (m.target) target->with({ns, name, m.name, type}).set(*m.target);
+      if (m.current) value->with({ns, name, m.name, type}).set(*m.current);
+    }
+    for (const auto& c : hpa.status.conditions) {
+      for (std::string status : {"true", "false", "unknown"})
+        condition->with({ns, name, c.type, status}).set(core::to_lower(c.status) == status ? 1 : 0);
+    }
+  }
+}
+
+core::Json DashboardFeed::state() {
+  core::Json hpas = core::Json::array();
+  for (const controller::HpaView& view : controller_.list()) {
+    const auto& hpa = view.hpa;
+    core::Json metrics = core::Json::array();
+    for (const Plotted& p : plotted_metrics(view)) {
+      metrics.push_back({{"name", p.name},
+                         {"type", p.type},
+                         {"targetType", p.target_type},
+                         {"target", number_or_null(p.target)}});
+    }
+    core::Json conditions = core::Json::array();
+    for (const auto& c : hpa.status.conditions) {
+      conditions.push_back(
+          {{"type", c.type}, {"status", c.status}, {"reason", c.reason}, {"message", c.message}});
+    }
+    core::Json events = core::Json::array();
+    for (const auto& e : view.events) {
+      events.push_back({{"type", e.type},
+                        {"reason", e.reason},
+                        {"message", e.message},
+                        {"count", e.count},
+                        {"last", core::to_unix_millis(e.last_timestamp)}});
+    }
+    hpas.push_back(
+        {{"key", key_of(hpa.metadata)},
+         {"namespace", hpa.metadata.namespace_},
+         {"name", hpa.metadata.name},
+         {"target", hpa.spec.scale_target_ref.kind + "/" + hpa.spec.scale_target_ref.name},
+         {"fleet", hpa.spec.scale_target_ref.name},
+         {"minReplicas", hpa.spec.min_replicas.value_or(1)},
+         {"maxReplicas", hpa.spec.max_replicas},
+         {"tolerance", tolerance_},
+         {"currentReplicas", hpa.status.current_replicas},
+         {"desiredReplicas", hpa.status.desired_replicas},
+         {"metrics", std::move(metrics)},
+         {"conditions", std::move(conditions)},
+         {"events", std::move(events)}});
+  }
+  core::Json fleets = core::Json::array();
+  for (fleet::Fleet* f : fleets_) {
+    core::Json pods = core::Json::array();
+    for (const kube::Pod& pod : f->pods()) {
+      const kube::PodCondition* ready = pod.ready_condition();
+      pods.push_back({{"name", pod.metadata.name},
+                      {"phase", pod.metadata.deletion_timestamp ? "Terminating" : pod.phase},
+                      {"ready", ready != nullptr && ready->status == "True"}});
+    }
+    auto scale = f->get_scale();
+    fleets.push_back({{"name", f->spec().name},
+                      {"namespace", f->spec().namespace_},
+                      {"replicas", scale ? scale->spec_replicas : f->spec().replicas},
+                      {"pods", std::move(pods)}});
+  }
+  return {{"hpas", std::move(hpas)}, {"fleets", std::move(fleets)}};
+}
+
+core::Json DashboardFeed::sample() {
+  core::Time now = clock_.now();
+  double dt = std::chrono::duration<double>(now - last_sample_).count();
+  last_sample_ = now;
+  core::Json hpas = core::Json::object();
+  for (const controller::HpaView& view : controller_.list()) {
+    core::Json metrics = core::Json::array();
+    for (const Plotted& p : plotted_metrics(view)) metrics.push_back(number_or_null(p.current));
+    hpas[key_of(view.hpa.metadata)] = {{"current", view.hpa.status.current_replicas},
+                                       {"desired", view.hpa.status.desired_replicas},
+                                       {"metrics", std::move(metrics)}};
+  }
+  core::Json fleets = core::Json::object();
+  for (std::size_t i = 0; i < fleets_.size(); ++i) {
+    fleet::Fleet& f = *fleets_[i];
+    int ready = 0, starting = 0, terminating = 0;
+    for (const kube::Pod& pod : f.pods()) {
+      const kube::PodCondition* c = pod.ready_condition();
+      if (pod.metadata.deletion_timestamp) {
+        ++terminating;
+      } else if (c != nullptr && c->status == "True") {
+        ++ready;
+      } else {
+        ++starting;
+      }
+    }
+    core::Json entry = {{"ready", ready}, {"starting", starting}, {"terminating", terminating}};
+    if (i < proxies_.size()) {
+      router::Balancer& balancer = proxies_[i]->balancer();
+      router::BalancerStats stats = balancer.stats();
+      std::size_t in_flight = 0;
+      for (const auto& b : balancer.backends()) in_flight += b.in_flight;
+      std::uint64_t granted = stats.granted;
+      entry["rps"] =
+          dt > 0 && granted >= granted_[i] ? static_cast<double>(granted - granted_[i]) / dt : 0.0;
+      granted_[i] = granted;
+      entry["queue"] = stats.queue_length;
+      entry["inFlight"] = in_flight;
+    }
+    // The servers' own histograms and gauges, whichever flavor the fleet runs (vLLM, SGLang,
+    // NIM, JetStream, TGI), over this fleet's pods.
+    std::string sel = "{namespace=\"" + f.spec().namespace_ + "\",pod=~\"" + f.spec().name + "-" +
+                      f.pod_template_hash() + "-.*\"}";
+    auto scalar = [&](const std::string& expr) -> std::optional<double> {
+      auto r = engine_.instant_query(expr, now);
+      if (!r || r->type() != prom::ResultType::kVector || r->vector().empty()) return std::nullopt;
+      return r->vector().front().value;
+    };
+    auto quantile = [&](double q, const std::vector<std::string>& histograms) {
+      std::string expr;
+      for (const std::string& h : histograms) {
+        if (!expr.empty()) expr += " or ";
+        expr += "histogram_quantile(" + std::to_string(q) + ", sum by (le) (rate(" + h + "_bucket" +
+                sel + "[1m])))";
+      }
+      return number_or_null(scalar(expr));
+    };
+    const std::vector<std::string> ttft = {
+        "vllm:time_to_first_token_seconds", "sglang:time_to_first_token_seconds",
+        "time_to_first_token_seconds", "jetstream_time_to_first_token"};
+    const std::vector<std::string> itl = {
+        "vllm:time_per_output_token_seconds", "sglang:inter_token_latency_seconds",
+        "time_per_output_token_seconds", "jetstream_time_per_output_token",
+        "tgi_request_mean_time_per_token_duration"};
+    entry["ttftP50"] = quantile(0.5, ttft);
+    entry["ttftP95"] = quantile(0.95, ttft);
+    entry["itlP50"] = quantile(0.5, itl);
+    entry["itlP95"] = quantile(0.95, itl);
+    core::Json kv = core::Json::object();
+    auto kv_result =
+        engine_.instant_query("max by (pod) (vllm:kv_cache_usage_perc" + sel +
+                                  ") or max by (pod) (vllm:gpu_cache_usage_perc" + sel +
+                                  ") or max by (pod) (gpu_cache_usage_perc" + sel +
+                                  ") or max by (pod) (kv_cache_utilization_perc" + sel +
+                                  ") or max by (pod) (jetstream_slots_used_percentage" + sel +
+                                  ") or (max by (pod) (tgi_batch_current_max_tokens" + sel +
+                                  ") / max by (pod) (tgi_batch_max_total_tokens" + sel + "))",
+                              now);
+    if (kv_result && kv_result->type() == prom::ResultType::kVector) {
+      for (const auto& s : kv_result->vector()) {
+        if (std::isfinite(s.value)) kv[std::string(s.metric.get("pod"))] = s.value;
+      }
+    }
+    entry["kv"] = std::move(kv);
+    fleets[f.spec().name] = std::move(entry);
+  }
+  return {{"hpas", std::move(hpas)}, {"fleets", std::move(fleets)}};
+}
+
+}  // namespace llmscale::up

@@ -1,0 +1,68 @@
+// What `llmscale up` shows on its live dashboard (dashboard::DashboardSource): the HPAs as the
+// controller last left them, the fleets' pods, the routers' traffic and the servers' latency
+// and KV-cache use from the scraped TSDB. Owns the Dashboard that serves it.
+//
+// Not thread-safe: everything runs on up's loop thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "controller/controller.h"
+#include "core/clock.h"
+#include "dashboard/dashboard.h"
+
+namespace llmscale::fleet {
+class Fleet;
+}
+namespace llmscale::router {
+class Proxy;
+}
+namespace llmscale::prom {
+class MetricRegistry;
+class QueryEngine;
+}  // namespace llmscale::prom
+
+namespace llmscale::up {
+
+class DashboardFeed final : public dashboard::DashboardSource {
+ public:
+  // `fleets[i]` is served by `proxies[i]`; every reference must outlive the feed.
+  DashboardFeed(core::Clock& clock, controller::Controller& controller,
+                std::vector<fleet::Fleet*> fleets, std::vector<router::Proxy*> proxies,
+                prom::QueryEngine& engine, double tolerance);
+  ~DashboardFeed() override;
+
+  dashboard::Dashboard& dashboard() { return *dashboard_; }
+  // After every controller pass: a rescale becomes a decision on the page at once.
+  void on_pass(const controller::HpaView& view);
+
+  // The HPAs as kube-state-metrics exports them (kube_horizontalpodautoscaler_*), for Grafana
+  // and any Prometheus scraping up's /metrics: replicas, limits, targets, current values and
+  // conditions; and the controller's passes as kube-controller-manager counts them
+  // (horizontal_pod_autoscaler_controller_*, counted from on_pass()).
+  void add_hpa_metrics(prom::MetricRegistry& registry);
+
+  core::Json state() override;
+  core::Json sample() override;
+
+ private:
+  core::Clock& clock_;
+  controller::Controller& controller_;
+  std::vector<fleet::Fleet*> fleets_;
+  std::vector<router::Proxy*> proxies_;
+  prom::QueryEngine& engine_;
+  double tolerance_;
+  std::vector<std::uint64_t> granted_;  // per router, at the last sample (request rate)
+  std::map<std::pair<std::string, std::string>, std::uint64_t> reconciliations_;  // action, error
+  // action, error, metric_type
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> computations_;
+  core::Time last_sample_;
+  std::unique_ptr<dashboard::Dashboard> dashboard_;
+};
+
+}  // namespace llmscale::up
