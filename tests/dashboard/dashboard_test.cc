@@ -78,8 +78,12 @@ TEST(EmbeddedAssets, HoldThePage) {
   EXPECT_EQ(paths, (std::vector<std::string>{"app.css", "app.js", "index.html"}));
 #if LLMSCALE_DASHBOARD_BUILT
   for (const Asset& a : embedded_assets()) {
-    if (a.path == "app.js") EXPECT_NE(a.text.find("EventSource"), std::string_view::npos);
-    if (a.path == "index.html") EXPECT_NE(a.text.find("app.js"), std::string_view::npos);
+    if (a.path == "app.js") {
+      EXPECT_NE(a.text.find("EventSource"), std::string_view::npos);
+    }
+    if (a.path == "index.html") {
+      EXPECT_NE(a.text.find("app.js"), std::string_view::npos);
+    }
   }
 #endif
 }
