@@ -4,6 +4,7 @@
 
 #include "apiserver/resource.h"
 
+#include "apiserver/event_v1.h"
 #include "apiserver/hpa_v1.h"
 #include "core/json_reader.h"
 #include "core/strings.h"
@@ -398,6 +399,13 @@ std::vector<ResourceType> builtin_resources() {
       {"Count", "string", "", "The number of times this event has occurred.", 1},
       {"Name", "string", "name", "", 1}};
   events.cells = event_cells;
+  // events.k8s.io/v1: the same objects in the newer shape (regarding, note, ...).
+  ResourceType events_v1 = events;
+  events_v1.group = "events.k8s.io";
+  events_v1.storage_group = std::string();  // the core group's
+  events_v1.field_labels = {};
+  events_v1.to_storage = event_v1_to_core;
+  events_v1.from_storage = event_core_to_v1;
   out.push_back(std::move(events));
 
   ResourceType deployments;
@@ -486,6 +494,7 @@ std::vector<ResourceType> builtin_resources() {
   monitorings.admit = admit_any;
   out.push_back(std::move(monitorings));
 
+  out.push_back(std::move(events_v1));
   return out;
 }
 

@@ -58,7 +58,10 @@ struct ResourceType {
   std::vector<TableColumn> columns;  // empty: Name and Age, as for any resource
   std::function<std::vector<core::Json>(const core::Json& object, core::Time now)> cells;
 
-  GroupResource group_resource() const { return {group, resource}; }
+  // Where the objects are kept: the group whose storage this version shares (events.k8s.io
+  // Events are core Events), else its own.
+  std::optional<std::string> storage_group;
+  GroupResource group_resource() const { return {storage_group.value_or(group), resource}; }
   std::string group_version() const { return group.empty() ? version : group + "/" + version; }
 };
 

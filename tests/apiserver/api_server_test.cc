@@ -94,7 +94,7 @@ TEST_F(ApiServerTest, Discovery) {
   std::vector<std::string> groups;
   for (const Json& g : apis.body["groups"]) groups.push_back(g["name"]);
   EXPECT_EQ(groups, (std::vector<std::string>{"apps", "autoscaling", "coordination.k8s.io",
-                                              "monitoring.googleapis.com"}));
+                                              "monitoring.googleapis.com", "events.k8s.io"}));
 
   Answer apps = call("GET", "/apis/apps/v1");
   EXPECT_EQ(apps.body["groupVersion"], "apps/v1");
@@ -457,6 +457,37 @@ TEST_F(ApiServerTest, AutoscalingV1IsConvertedToAndFromTheV2Storage) {
   EXPECT_EQ(bad.status, 400) << bad.text;
   // v2 stays the group's preferred version.
   EXPECT_EQ(call("GET", "/apis/autoscaling").body["preferredVersion"]["version"], "v2");
+}
+
+// events.k8s.io/v1 reads and writes the core Events in the newer shape.
+TEST_F(ApiServerTest, EventsK8sIoV1SharesTheCoreEvents) {
+  Answer made =
+      call("POST", "/api/v1/namespaces/default/events",
+           R"({"metadata":{"name":"e1"},"involvedObject":{"kind":"HorizontalPodAutoscaler",
+                         "name":"gpu-hpa","namespace":"default"},"reason":"SuccessfulRescale",
+                         "message":"New size: 2","count":3,"type":"Normal",
+                         "source":{"component":"horizontal-pod-autoscaler"}})");
+  ASSERT_EQ(made.status, 201) << made.text;
+  Answer v1 = call("GET", "/apis/events.k8s.io/v1/namespaces/default/events/e1");
+  ASSERT_EQ(v1.status, 200) << v1.text;
+  EXPECT_EQ(v1.body["apiVersion"], "events.k8s.io/v1");
+  EXPECT_EQ(v1.body["regarding"]["name"], "gpu-hpa");
+  EXPECT_EQ(v1.body["note"], "New size: 2");
+  EXPECT_EQ(v1.body["deprecatedCount"], 3);
+  EXPECT_EQ(v1.body["deprecatedSource"]["component"], "horizontal-pod-autoscaler");
+  EXPECT_FALSE(v1.body.contains("involvedObject"));
+  Answer created = call("POST", "/apis/events.k8s.io/v1/namespaces/default/events",
+                        R"({"metadata":{"name":"e2"},"regarding":{"kind":"Pod","name":"p"},
+                            "note":"pulled","reason":"Pulled","type":"Normal",
+                            "reportingController":"kubelet","action":"Pull"})");
+  ASSERT_EQ(created.status, 201) << created.text;
+  Answer core = call("GET", "/api/v1/namespaces/default/events/e2");
+  EXPECT_EQ(core.body["apiVersion"], "v1");
+  EXPECT_EQ(core.body["message"], "pulled");
+  EXPECT_EQ(core.body["involvedObject"]["name"], "p");
+  EXPECT_EQ(core.body["reportingComponent"], "kubelet");
+  EXPECT_EQ(call("GET", "/apis/events.k8s.io/v1/namespaces/default/events").body["items"].size(),
+            2u);
 }
 
 }  // namespace
