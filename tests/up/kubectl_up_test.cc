@@ -180,6 +180,9 @@ TEST_F(KubectlAgainstUp, FleetHpaAndMetricsAreKubernetesObjects) {
     EXPECT_EQ(query.exit_code, 0) << query.output;
     EXPECT_TRUE(contains(query.output, "vllm:num_requests_waiting{")) << query.output;
   }
+  auto explain = kubectl({"explain", "hpa.spec.metrics.pods.target"});
+  EXPECT_EQ(explain.exit_code, 0) << explain.output;
+  EXPECT_TRUE(contains(explain.output, "averageValue")) << explain.output;
   auto can = kubectl({"auth", "can-i", "create", "hpa"});
   EXPECT_EQ(can.exit_code, 0) << can.output;
   EXPECT_EQ(can.output, "yes\n");
