@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "kubeclient/informer.h"
+#include "kubeclient/leader_election.h"
 #include "loopback_api.h"
 #include "support/process.h"
 
@@ -265,6 +266,37 @@ TEST_F(InformerTest, ListFailuresBackOffAndRecover) {
   EXPECT_EQ(informer.stats().failures, 2u);
   EXPECT_EQ(informer.stats().lists, 1u);
   stop(informer);
+}
+
+// Two electors on real Leases through the API (short timings): one leads, and after it stops
+// (releasing the Lease) the other takes over; the Lease object says so.
+TEST_F(RestClientTest, TwoElectorsOnALease) {
+  ApiLeaseLock lock_a(client_, "default", "llmscale-controller");
+  RestClient client_b(loop_, loop_.clock(), api_.rest_config(), client_options());
+  ApiLeaseLock lock_b(client_b, "default", "llmscale-controller");
+  LeaderElectionConfig config;
+  config.lease_duration = 3s;
+  config.renew_deadline = 2s;
+  config.retry_period = 200ms;
+  config.identity = "a";
+  auto a = LeaderElector::create(lock_a, loop_.clock(), config, {});
+  config.identity = "b";
+  auto b = LeaderElector::create(lock_b, loop_.clock(), config, {});
+  ASSERT_TRUE(a && b);
+  (*a)->start(loop_);
+  ASSERT_TRUE(loop_.run_until([&] { return (*a)->leading(); }, 10s));
+  (*b)->start(loop_);
+  loop_.run_until([] { return false; }, 1s);
+  EXPECT_TRUE((*a)->leading());
+  EXPECT_FALSE((*b)->leading());
+  (*a)->stop();
+  ASSERT_TRUE(loop_.run_until([&] { return (*b)->leading() && !(*a)->running(); }, 10s));
+  auto lease = run(loop_, client_.get(leases_resource(), "default", "llmscale-controller"));
+  ASSERT_TRUE(lease);
+  EXPECT_EQ((*lease)["spec"]["holderIdentity"], "b");
+  EXPECT_EQ((*lease)["spec"]["leaseTransitions"], 1);
+  (*b)->stop();
+  ASSERT_TRUE(loop_.run_until([&] { return !(*b)->running(); }, 10s));
 }
 
 }  // namespace
