@@ -308,51 +308,52 @@ net::Awaitable<ApiResult<Json>> RestClient::call(std::string verb, std::string m
   }
 }
 
-net::Awaitable<ApiResult<Json>> RestClient::get(const ResourceRef& ref, std::string namespace_name,
+net::Awaitable<ApiResult<Json>> RestClient::get(ResourceRef ref, std::string namespace_name,
                                                 std::string name, std::string subresource) {
-  co_return co_await call("get", "GET", ref.path(namespace_name, name, subresource));
+  co_return co_await call("get", "GET", ref.path(namespace_name, name, subresource), std::string(),
+                          std::string());
 }
 
-net::Awaitable<ApiResult<Json>> RestClient::list(const ResourceRef& ref, std::string namespace_name,
+net::Awaitable<ApiResult<Json>> RestClient::list(ResourceRef ref, std::string namespace_name,
                                                  ListOptions options) {
   net::QueryParams query;
   if (!options.label_selector.empty()) query.add("labelSelector", options.label_selector);
   if (!options.field_selector.empty()) query.add("fieldSelector", options.field_selector);
   if (!options.resource_version.empty()) query.add("resourceVersion", options.resource_version);
-  co_return co_await call("list", "GET", add_query(ref.path(namespace_name), query));
+  co_return co_await call("list", "GET", add_query(ref.path(namespace_name), query), std::string(),
+                          std::string());
 }
 
-net::Awaitable<ApiResult<Json>> RestClient::create(const ResourceRef& ref,
-                                                   std::string namespace_name, Json object) {
-  co_return co_await call("create", "POST", ref.path(namespace_name),
-                          core::to_compact_json(object));
+net::Awaitable<ApiResult<Json>> RestClient::create(ResourceRef ref, std::string namespace_name,
+                                                   Json object) {
+  co_return co_await call("create", "POST", ref.path(namespace_name), core::to_compact_json(object),
+                          "application/json");
 }
 
-net::Awaitable<ApiResult<Json>> RestClient::update(const ResourceRef& ref,
-                                                   std::string namespace_name, Json object,
-                                                   std::string subresource) {
+net::Awaitable<ApiResult<Json>> RestClient::update(ResourceRef ref, std::string namespace_name,
+                                                   Json object, std::string subresource) {
   std::string name;
   if (object.contains("metadata") && object["metadata"].contains("name")) {
     name = object["metadata"]["name"].get<std::string>();
   }
   co_return co_await call("update", "PUT", ref.path(namespace_name, name, subresource),
-                          core::to_compact_json(object));
+                          core::to_compact_json(object), "application/json");
 }
 
-net::Awaitable<ApiResult<Json>> RestClient::patch(const ResourceRef& ref,
-                                                  std::string namespace_name, std::string name,
-                                                  PatchType type, std::string body,
-                                                  std::string subresource) {
+net::Awaitable<ApiResult<Json>> RestClient::patch(ResourceRef ref, std::string namespace_name,
+                                                  std::string name, PatchType type,
+                                                  std::string body, std::string subresource) {
   co_return co_await call("patch", "PATCH", ref.path(namespace_name, name, subresource),
                           std::move(body), content_type_of(type));
 }
 
-net::Awaitable<ApiResult<Json>> RestClient::remove(const ResourceRef& ref,
-                                                   std::string namespace_name, std::string name) {
-  co_return co_await call("delete", "DELETE", ref.path(namespace_name, name));
+net::Awaitable<ApiResult<Json>> RestClient::remove(ResourceRef ref, std::string namespace_name,
+                                                   std::string name) {
+  co_return co_await call("delete", "DELETE", ref.path(namespace_name, name), std::string(),
+                          std::string());
 }
 
-net::Awaitable<ApiResult<WatchStream>> RestClient::watch(const ResourceRef& ref,
+net::Awaitable<ApiResult<WatchStream>> RestClient::watch(ResourceRef ref,
                                                          std::string namespace_name,
                                                          WatchOptions options) {
   net::QueryParams query;

@@ -163,28 +163,46 @@ class RestClient {
   RestClient(const RestClient&) = delete;
   RestClient& operator=(const RestClient&) = delete;
 
+  // (Coroutines take their arguments by value and have no default arguments: g++ 12 destroys a
+  // coroutine's default-argument temporaries twice. The short forms below forward.)
+  net::Awaitable<ApiResult<core::Json>> get(ResourceRef ref, std::string namespace_name,
+                                            std::string name, std::string subresource);
   net::Awaitable<ApiResult<core::Json>> get(const ResourceRef& ref, std::string namespace_name,
-                                            std::string name, std::string subresource = "");
-  net::Awaitable<ApiResult<core::Json>> list(const ResourceRef& ref, std::string namespace_name,
-                                             ListOptions options = {});
-  net::Awaitable<ApiResult<core::Json>> create(const ResourceRef& ref, std::string namespace_name,
+                                            std::string name) {
+    return get(ref, std::move(namespace_name), std::move(name), std::string());
+  }
+  net::Awaitable<ApiResult<core::Json>> list(ResourceRef ref, std::string namespace_name,
+                                             ListOptions options);
+  net::Awaitable<ApiResult<core::Json>> list(const ResourceRef& ref, std::string namespace_name) {
+    return list(ref, std::move(namespace_name), ListOptions());
+  }
+  net::Awaitable<ApiResult<core::Json>> create(ResourceRef ref, std::string namespace_name,
                                                core::Json object);
   // PUT of the whole object (its metadata.resourceVersion makes it conditional).
+  net::Awaitable<ApiResult<core::Json>> update(ResourceRef ref, std::string namespace_name,
+                                               core::Json object, std::string subresource);
   net::Awaitable<ApiResult<core::Json>> update(const ResourceRef& ref, std::string namespace_name,
-                                               core::Json object, std::string subresource = "");
-  net::Awaitable<ApiResult<core::Json>> patch(const ResourceRef& ref, std::string namespace_name,
+                                               core::Json object) {
+    return update(ref, std::move(namespace_name), std::move(object), std::string());
+  }
+  net::Awaitable<ApiResult<core::Json>> patch(ResourceRef ref, std::string namespace_name,
                                               std::string name, PatchType type, std::string body,
-                                              std::string subresource = "");
-  net::Awaitable<ApiResult<core::Json>> remove(const ResourceRef& ref, std::string namespace_name,
+                                              std::string subresource);
+  net::Awaitable<ApiResult<core::Json>> patch(const ResourceRef& ref, std::string namespace_name,
+                                              std::string name, PatchType type, std::string body) {
+    return patch(ref, std::move(namespace_name), std::move(name), type, std::move(body),
+                 std::string());
+  }
+  net::Awaitable<ApiResult<core::Json>> remove(ResourceRef ref, std::string namespace_name,
                                                std::string name);
-  net::Awaitable<ApiResult<WatchStream>> watch(const ResourceRef& ref, std::string namespace_name,
+  net::Awaitable<ApiResult<WatchStream>> watch(ResourceRef ref, std::string namespace_name,
                                                WatchOptions options);
 
   // One request with the rate limit, credentials and retries; `target` is path and query.
   // Non-2xx answers come back as ApiError.
   net::Awaitable<ApiResult<core::Json>> call(std::string verb, std::string method,
-                                             std::string target, std::string body = "",
-                                             std::string content_type = "application/json");
+                                             std::string target, std::string body,
+                                             std::string content_type);
 
   const RestConfig& config() const { return config_; }
   core::Clock& clock() { return clock_; }

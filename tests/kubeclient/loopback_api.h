@@ -31,6 +31,7 @@ struct Fault {
   bool watch = false;
   int status = 500;
   std::string retry_after;
+  std::string path_contains;  // only requests whose target contains this
 };
 
 inline Fault status_fault(int status, std::string retry_after = "") {
@@ -53,8 +54,10 @@ class LoopbackApi {
                        std::size_t history = 10'000)
       : loop_(loop) {
     store_ = std::make_unique<apiserver::Store>(loop.clock(), history);
-    api_ = std::make_unique<apiserver::ApiServer>(*store_, loop.clock(),
-                                                  apiserver::builtin_resources(), options);
+    std::vector<apiserver::ResourceType> resources = apiserver::builtin_resources();
+    for (auto& type : apiserver::llmscale_resources()) resources.push_back(std::move(type));
+    api_ = std::make_unique<apiserver::ApiServer>(*store_, loop.clock(), std::move(resources),
+                                                  options);
     EXPECT_TRUE(api_->create(*api_->find("", "namespaces"),
                              core::Json{{"metadata", {{"name", "default"}}}}));
     server_ = std::make_unique<net::HttpServer>(loop, net::ServerOptions{});
@@ -92,6 +95,7 @@ class LoopbackApi {
     bool is_watch = request.query.get("watch") == std::string_view("true");
     for (auto it = faults.begin(); it != faults.end(); ++it) {
       if (it->method != request.method || it->watch != is_watch) continue;
+      if (request.target.find(it->path_contains) == std::string::npos) continue;
       Fault fault = *it;
       faults.erase(it);
       co_await inject(fault, request, writer);
