@@ -182,7 +182,8 @@ int run_controller(const ControllerFlags& f) {
 
 void add_controller_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
-      "controller", "reconcile LLMAutoscaler objects in a Kubernetes cluster (or advise on HPAs)");
+      "controller",
+      "Reconcile LLMAutoscaler objects in a Kubernetes cluster (or advise on native HPAs)");
   static ControllerFlags flags;
   cmd->add_option("--kubeconfig", flags.kubeconfig,
                   "kubeconfig file (default: $KUBECONFIG, "
