@@ -43,11 +43,13 @@ ExecRunner process_exec_runner(core::Duration timeout) {
     for (char** entry = environ; *entry != nullptr; ++entry) env_text.emplace_back(*entry);
     for (const auto& [name, value] : extra) env_text.push_back(name + "=" + value);
     std::vector<char*> envp;
+    envp.reserve(env_text.size() + 1);
     for (std::string& entry : env_text) envp.push_back(entry.data());
     envp.push_back(nullptr);
     std::vector<std::string> argv_text{config.command};
     argv_text.insert(argv_text.end(), config.args.begin(), config.args.end());
     std::vector<char*> argv;
+    argv.reserve(argv_text.size() + 1);
     for (std::string& arg : argv_text) argv.push_back(arg.data());
     argv.push_back(nullptr);
 

@@ -127,8 +127,13 @@ struct Informer::State {
       }
     } else if (event.type == "DELETED") {
       auto it = objects.find(key);
-      Json gone = it != objects.end() ? std::move(it->second) : event.object;
-      if (it != objects.end()) objects.erase(it);
+      Json gone;
+      if (it != objects.end()) {
+        gone = std::move(it->second);
+        objects.erase(it);
+      } else {
+        gone = event.object;
+      }
       if (handlers.on_delete) handlers.on_delete(gone);
     }
   }
