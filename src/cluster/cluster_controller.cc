@@ -129,6 +129,8 @@ struct ClusterController::State {
   std::function<bool()> may_act;
   ControllerMetrics metrics;
   std::unique_ptr<kubeclient::Informer> objects;
+  // Native HPAs for the conflict check (not in advisory mode, where `objects` holds them).
+  std::unique_ptr<kubeclient::Informer> native_hpas;
   std::map<std::string, core::Time> next_pass;  // key ns/name
   std::set<std::string> dirty;
   bool stopped = false;
@@ -157,12 +159,21 @@ struct ClusterController::State {
     }
   }
 
-  // The native HPA in `ns` that targets the same object, if any.
+  // The native HPA in `ns` that targets the same object, if any: from the informer's cache when
+  // it has synced (as the HPA controller reads its listers), else one LIST.
   net::Awaitable<kubeclient::ApiResult<std::string>> conflicting_hpa(
       std::string ns, kube::CrossVersionObjectReference target) {
-    auto hpas = co_await client.list(kubeclient::hpas_resource(), ns);
-    if (!hpas) co_return tl::unexpected(hpas.error());
-    for (const Json& item : (*hpas)["items"]) {
+    std::vector<Json> items;
+    if (native_hpas && native_hpas->has_synced()) {
+      for (Json& item : native_hpas->items()) {
+        if (meta_field(item, "namespace") == ns) items.push_back(std::move(item));
+      }
+    } else {
+      auto hpas = co_await client.list(kubeclient::hpas_resource(), ns);
+      if (!hpas) co_return tl::unexpected(hpas.error());
+      for (Json& item : (*hpas)["items"]) items.push_back(std::move(item));
+    }
+    for (const Json& item : items) {
       const Json& ref = item["spec"]["scaleTargetRef"];
       if (!ref.is_object()) continue;
       if (ref.value("kind", "") == target.kind && ref.value("name", "") == target.name &&
@@ -291,9 +302,21 @@ struct ClusterController::State {
     co_return pass;
   }
 
+  // The object from the informer's cache when it has synced (a stale resourceVersion costs a
+  // 409 and a re-read on the status write), else one GET.
+  net::Awaitable<kubeclient::ApiResult<Json>> read_object(ResourceRef resource, std::string ns,
+                                                          std::string name) {
+    if (objects && objects->has_synced()) {
+      const Json* cached = objects->get(ns, name);
+      if (cached == nullptr) co_return tl::unexpected(ApiError{404, "NotFound", "not found"});
+      co_return *cached;
+    }
+    co_return co_await client.get(resource, ns, name);
+  }
+
   net::Awaitable<core::Status> act(std::string ns, std::string name) {
     if (!acting()) co_return core::Status();
-    auto object = co_await client.get(autoscalers_resource(), ns, name);
+    auto object = co_await read_object(autoscalers_resource(), ns, name);
     if (!object) {
       if (object.error().not_found()) co_return core::Status();
       co_return tl::unexpected(object.error().error());
@@ -373,7 +396,7 @@ struct ClusterController::State {
 
   net::Awaitable<core::Status> advise(std::string ns, std::string name) {
     if (!acting()) co_return core::Status();
-    auto object = co_await client.get(kubeclient::hpas_resource(), ns, name);
+    auto object = co_await read_object(kubeclient::hpas_resource(), ns, name);
     if (!object) {
       if (object.error().not_found()) co_return core::Status();
       co_return tl::unexpected(object.error().error());
@@ -477,6 +500,11 @@ void ClusterController::start(net::EventLoop& loop) {
   state_->objects = std::make_unique<kubeclient::Informer>(state_->client, state_->watched(),
                                                            informer_options, handlers);
   state_->objects->start(loop);
+  if (!state_->options.advisory) {
+    state_->native_hpas = std::make_unique<kubeclient::Informer>(
+        state_->client, kubeclient::hpas_resource(), informer_options);
+    state_->native_hpas->start(loop);
+  }
   state_->stopped = false;
   net::spawn(loop, run_controller(state_), "cluster controller");
 }
@@ -484,14 +512,17 @@ void ClusterController::start(net::EventLoop& loop) {
 void ClusterController::stop() {
   state_->stopped = true;
   if (state_->objects) state_->objects->stop();
+  if (state_->native_hpas) state_->native_hpas->stop();
 }
 
 bool ClusterController::running() const {
-  return state_->running || (state_->objects && state_->objects->running());
+  return state_->running || (state_->objects && state_->objects->running()) ||
+         (state_->native_hpas && state_->native_hpas->running());
 }
 
 bool ClusterController::synced() const {
-  return state_->objects && state_->objects->has_synced();
+  return state_->objects && state_->objects->has_synced() &&
+         (!state_->native_hpas || state_->native_hpas->has_synced());
 }
 
 net::Awaitable<core::Status> ClusterController::reconcile(std::string namespace_name,
