@@ -12,6 +12,7 @@
 
 #include "hpa/reconcile_io.h"
 #include "kube/quantity.h"
+#include "kubeclient/leader_election.h"
 #include "kubeclient/loopback_api.h"
 
 namespace llmscale::cluster {
@@ -238,6 +239,67 @@ TEST_F(ClusterControllerTest, LoopReconcilesObjectsItWatches) {
   EXPECT_EQ(hpa_lists, 1);
   controller.stop();
   ASSERT_TRUE(loop_.run_until([&] { return !controller.running(); }, 10s));
+}
+
+// Two controllers, each behind its own elector on the same Lease (short timings): exactly one
+// acts; when it dies without releasing, the other takes over within the lease duration and
+// continues from the persisted history.
+TEST_F(ClusterControllerTest, TwoControllersOneActsAndTheOtherTakesOver) {
+  create_autoscaler();
+  kubeclient::RestClient client_b(loop_, loop_.clock(), api_.rest_config(), client_options());
+  kubeclient::ApiLeaseLock lock_a(client_, "default", "llmscale-controller");
+  kubeclient::ApiLeaseLock lock_b(client_b, "default", "llmscale-controller");
+  kubeclient::LeaderElectionConfig election;
+  election.lease_duration = 2s;
+  election.renew_deadline = 1500ms;
+  election.retry_period = 300ms;
+  election.identity = "a";
+  auto elector_a = kubeclient::LeaderElector::create(lock_a, loop_.clock(), election, {});
+  election.identity = "b";
+  election.seed = 2;
+  auto elector_b = kubeclient::LeaderElector::create(lock_b, loop_.clock(), election, {});
+  ASSERT_TRUE(elector_a && elector_b);
+  kubeclient::LeaderElector* a = elector_a->get();
+  kubeclient::LeaderElector* b = elector_b->get();
+  ClusterControllerOptions options;
+  options.namespace_name = "default";
+  options.sync_period = 300ms;
+  ClusterController controller_a(client_, metrics_, options, [a] { return a->leading(); });
+  ClusterController controller_b(client_b, metrics_, options, [b] { return b->leading(); });
+  a->start(loop_);
+  b->start(loop_);
+  controller_a.start(loop_);
+  controller_b.start(loop_);
+  ASSERT_TRUE(loop_.run_until(
+      [&] { return controller_a.metrics().scale_writes + controller_b.metrics().scale_writes; },
+      20s));
+  loop_.run_until([] { return false; }, 1500ms);
+  EXPECT_NE(a->leading(), b->leading());
+  EXPECT_EQ(controller_a.metrics().scale_writes + controller_b.metrics().scale_writes, 1u);
+  EXPECT_EQ(deployment_replicas(), 3);
+  kubeclient::LeaderElector* leader = a->leading() ? a : b;
+  kubeclient::LeaderElector* follower = a->leading() ? b : a;
+  ClusterController& follower_controller = a->leading() ? controller_b : controller_a;
+  EXPECT_GT(follower_controller.metrics().skipped_not_leader, 0u);
+  std::size_t recommendations = autoscaler()["status"]["history"]["recommendations"].size();
+
+  // The leader dies without releasing; the load grows.
+  auto killed = std::chrono::steady_clock::now();
+  leader->abandon();
+  set_usage("500m");
+  ASSERT_TRUE(
+      loop_.run_until([&] { return follower_controller.metrics().scale_writes == 1; }, 20s));
+  EXPECT_TRUE(follower->leading());
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, 2s + 2 * 660ms + 2s);
+  EXPECT_EQ(deployment_replicas(), 5);
+  // The history went on from where the first controller left it.
+  EXPECT_GT(autoscaler()["status"]["history"]["recommendations"].size(), recommendations);
+  controller_a.stop();
+  controller_b.stop();
+  follower->stop();
+  ASSERT_TRUE(loop_.run_until(
+      [&] { return !controller_a.running() && !controller_b.running() && !follower->running(); },
+      10s));
 }
 
 TEST_F(ClusterControllerTest, AdvisoryModeAnnotatesNativeHpasAndScalesNothing) {
