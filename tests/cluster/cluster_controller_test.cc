@@ -302,6 +302,30 @@ TEST_F(ClusterControllerTest, TwoControllersOneActsAndTheOtherTakesOver) {
       10s));
 }
 
+// An API outage: passes fail, nothing is written or scaled while it lasts (even though the load
+// grew), and the controller catches up once the API is back.
+TEST_F(ClusterControllerTest, ApiOutageHoldsReplicasAndRecovers) {
+  ClusterControllerOptions options;
+  options.namespace_name = "default";
+  options.sync_period = 200ms;
+  ClusterController controller(client_, metrics_, options);
+  controller.start(loop_);
+  create_autoscaler();
+  ASSERT_TRUE(loop_.run_until([&] { return controller.metrics().scale_writes == 1; }, 20s));
+  api_.unavailable = true;
+  set_usage("500m");
+  std::uint64_t errors = controller.metrics().errors;
+  loop_.run_until([] { return false; }, 2s);
+  EXPECT_GT(controller.metrics().errors, errors);
+  EXPECT_EQ(controller.metrics().scale_writes, 1u);
+  api_.unavailable = false;
+  EXPECT_EQ(deployment_replicas(), 3);  // held through the outage
+  ASSERT_TRUE(loop_.run_until([&] { return controller.metrics().scale_writes == 2; }, 20s));
+  EXPECT_EQ(deployment_replicas(), 5);
+  controller.stop();
+  ASSERT_TRUE(loop_.run_until([&] { return !controller.running(); }, 10s));
+}
+
 TEST_F(ClusterControllerTest, AdvisoryModeAnnotatesNativeHpasAndScalesNothing) {
   Json hpa = {{"apiVersion", "autoscaling/v2"},
               {"kind", "HorizontalPodAutoscaler"},

@@ -81,6 +81,8 @@ class LoopbackApi {
   std::vector<std::string> authorizations;
   // When set, requests without "Bearer <required_token>" get 401.
   std::string required_token;
+  // While true every request gets 503 (an API server outage).
+  bool unavailable = false;
 
  private:
   net::Awaitable<void> serve(net::ServerRequest& request, net::ResponseWriter& writer) {
@@ -90,6 +92,12 @@ class LoopbackApi {
       co_await writer.send(net::Response::json(
           401,
           R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401})"));
+      co_return;
+    }
+    if (unavailable) {
+      co_await writer.send(net::Response::json(
+          503,
+          R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"outage","code":503})"));
       co_return;
     }
     bool is_watch = request.query.get("watch") == std::string_view("true");
