@@ -66,5 +66,7 @@ struct ResourceType {
 };
 
 std::vector<ResourceType> builtin_resources();
+// autoscaling.llmscale.io/v1alpha1 LLMAutoscaler (llmscale_resources.cc).
+std::vector<ResourceType> llmscale_resources();
 
 }  // namespace llmscale::apiserver

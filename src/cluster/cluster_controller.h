@@ -1,0 +1,96 @@
+// ClusterController: `llmscale controller` — the HPA engine driving a real Kubernetes cluster
+// through its API.
+//
+// It reconciles autoscaling.llmscale.io/v1alpha1 LLMAutoscaler objects (spec = the
+// autoscaling/v2 HPA spec, status = the HPA status plus the engine's history) with the same
+// hpa::reconcile() as `llmscale up`, acting through the target's scale subresource. One pass,
+// as kube-controller-manager's reconcileAutoscaler does it: read the object, the target's
+// scale, the pods its selector matches and the metrics; decide; write the scale (conditional on
+// the scale's resourceVersion, re-read and retried on 409, bounded); write the status and the
+// events with the HPA controller's reasons.
+//
+// Differences from upstream, on purpose:
+//  * the stabilization and scale-event history lives in status.history, so a restarted or
+//    failed-over controller keeps it (upstream keeps it in memory and forgets);
+//  * a target that a native HorizontalPodAutoscaler also scales is refused: condition
+//    AbleToScale=False, reason ConflictingNativeHPA, a Warning event, nothing scaled;
+//  * a failed pod list skips the pass (nothing is decided on missing data), and a failed
+//    scale write is reported through the engine's FailedRescale path;
+//  * advisory mode watches native HPAs instead and records what llmscale would decide in the
+//    annotation autoscaling.llmscale.io/advice and an LLMScaleAdvice event; nothing is scaled.
+//
+// Threads: one EventLoop; the RestClient and MetricsProvider must outlive the controller's
+// coroutines (stop() and let the loop run, or stop the loop first). `may_act` (leader election)
+// is asked before every pass and every write.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "hpa/engine.h"
+#include "hpa/metrics_provider.h"
+#include "kubeclient/informer.h"
+#include "kubeclient/rest_client.h"
+
+namespace llmscale::cluster {
+
+inline constexpr std::string_view kAdviceAnnotation = "autoscaling.llmscale.io/advice";
+inline constexpr std::string_view kAdvisoryHistoryAnnotation =
+    "autoscaling.llmscale.io/advisory-history";
+
+kubeclient::ResourceRef autoscalers_resource();
+
+struct ClusterControllerOptions {
+  std::string namespace_name;  // "" for every namespace
+  bool advisory = false;
+  hpa::ControllerConfig hpa;
+  // Kubernetes: --horizontal-pod-autoscaler-sync-period.
+  core::Duration sync_period = std::chrono::seconds(15);
+  int max_conflict_retries = 3;
+  std::string component = "llmscale-controller";  // Events' source.component
+};
+
+struct ControllerMetrics {
+  std::uint64_t reconciles = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t scale_writes = 0;
+  std::uint64_t conflicts_retried = 0;
+  std::uint64_t refused_native_hpa = 0;
+  std::uint64_t advisories = 0;
+  std::uint64_t skipped_not_leader = 0;
+  double reconcile_seconds_sum = 0;
+};
+
+class ClusterController {
+ public:
+  ClusterController(kubeclient::RestClient& client, hpa::MetricsProvider& metrics,
+                    ClusterControllerOptions options, std::function<bool()> may_act = {});
+  ~ClusterController();
+  ClusterController(const ClusterController&) = delete;
+  ClusterController& operator=(const ClusterController&) = delete;
+
+  // Informers plus a loop that reconciles every object each sync period (and at once when one
+  // is added or its spec changes).
+  void start(net::EventLoop& loop);
+  void stop();
+  bool running() const;
+  bool synced() const;
+
+  // One pass for one object (an LLMAutoscaler, or a native HPA in advisory mode).
+  net::Awaitable<core::Status> reconcile(std::string namespace_name, std::string name);
+
+  const ControllerMetrics& metrics() const;
+  // Prometheus text exposition of metrics() and the REST client's requests by verb.
+  std::string metrics_text() const;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace llmscale::cluster

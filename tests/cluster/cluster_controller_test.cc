@@ -1,0 +1,353 @@
+// `llmscale controller`'s reconcile loop against the embedded API server on loopback (real
+// sockets, bounded waits): LLMAutoscaler objects scale a Deployment through its scale
+// subresource with the hpa engine's decision, status and history persisted in the object,
+// SuccessfulRescale events; a target a native HPA also scales is refused with a condition; a
+// 409 on the scale write is re-read and retried; a failed pod list decides nothing; a
+// non-leader writes nothing; advisory mode annotates native HPAs and scales nothing.
+#include "cluster/cluster_controller.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "hpa/reconcile_io.h"
+#include "kube/quantity.h"
+#include "kubeclient/leader_election.h"
+#include "kubeclient/loopback_api.h"
+
+namespace llmscale::cluster {
+namespace {
+
+using core::Json;
+using kubeclient::testing::Fault;
+using kubeclient::testing::LoopbackApi;
+using kubeclient::testing::status_fault;
+using namespace std::chrono_literals;
+
+const char* kSpec = R"({"scaleTargetRef":{"apiVersion":"apps/v1","kind":"Deployment","name":"llm"},
+  "minReplicas":1,"maxReplicas":8,
+  "metrics":[{"type":"Pods","pods":{"metric":{"name":"gpu_cache_usage_perc"},
+              "target":{"type":"AverageValue","averageValue":"100m"}}}]})";
+
+template <class T>
+T run(net::EventLoop& loop, net::Awaitable<T> task) {
+  std::optional<T> result;
+  auto wrapper = [](net::Awaitable<T> inner, std::optional<T>* out) -> net::Awaitable<void> {
+    out->emplace(co_await std::move(inner));
+  };
+  EXPECT_TRUE(loop.block_on(wrapper(std::move(task), &result), 30s));
+  return std::move(*result);
+}
+
+class ClusterControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Json deployment = {
+        {"apiVersion", "apps/v1"},
+        {"kind", "Deployment"},
+        {"metadata", {{"name", "llm"}}},
+        {"spec",
+         {{"replicas", 1},
+          {"selector", {{"matchLabels", {{"app", "llm"}}}}},
+          {"template",
+           {{"metadata", {{"labels", {{"app", "llm"}}}}},
+            {"spec", {{"containers", Json::array({{{"name", "server"}, {"image", "vllm"}}})}}}}}}}};
+    ASSERT_TRUE(
+        run(loop_, client_.create(kubeclient::deployments_resource(), "default", deployment)));
+    Json pod = {{"apiVersion", "v1"},
+                {"kind", "Pod"},
+                {"metadata", {{"name", "llm-0"}, {"labels", {{"app", "llm"}}}}},
+                {"spec", {{"containers", Json::array({{{"name", "server"}, {"image", "vllm"}}})}}}};
+    auto created = run(loop_, client_.create(kubeclient::pods_resource(), "default", pod));
+    ASSERT_TRUE(created) << created.error().to_string();
+    Json with_status = *created;
+    with_status["status"] = {
+        {"phase", "Running"},
+        {"startTime", "2020-01-01T00:00:00Z"},
+        {"conditions", Json::array({{{"type", "Ready"},
+                                     {"status", "True"},
+                                     {"lastTransitionTime", "2020-01-01T00:00:00Z"}}})}};
+    auto updated =
+        run(loop_, client_.update(kubeclient::pods_resource(), "default", with_status, "status"));
+    ASSERT_TRUE(updated) << updated.error().to_string();
+    set_usage("300m");
+  }
+  void TearDown() override {
+    loop_.run_until([] { return false; }, 300ms);
+  }
+
+  void set_usage(const std::string& quantity) {
+    kube::MetricValue value;
+    value.described_object = {"Pod", "default", "llm-0", "v1"};
+    value.metric_name = "gpu_cache_usage_perc";
+    value.timestamp = core::wall_now();
+    value.value = *kube::Quantity::parse(quantity);
+    metrics_.pods["gpu_cache_usage_perc"] = std::vector<kube::MetricValue>{value};
+  }
+
+  void create_autoscaler() {
+    Json object = {{"apiVersion", "autoscaling.llmscale.io/v1alpha1"},
+                   {"kind", "LLMAutoscaler"},
+                   {"metadata", {{"name", "llm"}}},
+                   {"spec", Json::parse(kSpec)}};
+    auto created = run(loop_, client_.create(autoscalers_resource(), "default", object));
+    ASSERT_TRUE(created) << created.error().to_string();
+  }
+
+  int deployment_replicas() {
+    auto d = run(loop_, client_.get(kubeclient::deployments_resource(), "default", "llm"));
+    EXPECT_TRUE(d);
+    return d ? (*d)["spec"]["replicas"].get<int>() : -1;
+  }
+
+  Json autoscaler() {
+    auto o = run(loop_, client_.get(autoscalers_resource(), "default", "llm"));
+    EXPECT_TRUE(o);
+    return o ? *o : Json();
+  }
+
+  std::vector<std::string> event_reasons() {
+    auto list = run(loop_, client_.list(kubeclient::events_resource(), "default"));
+    std::vector<std::string> reasons;
+    if (list) {
+      for (const Json& e : (*list)["items"]) reasons.push_back(e["reason"]);
+    }
+    return reasons;
+  }
+
+  static kubeclient::RestClientOptions client_options() {
+    kubeclient::RestClientOptions options;
+    options.qps = 1000;
+    options.burst = 1000;
+    return options;
+  }
+
+  net::EventLoop loop_;
+  LoopbackApi api_{loop_};
+  kubeclient::RestClient client_{loop_, loop_.clock(), api_.rest_config(), client_options()};
+  hpa::RecordedMetrics metrics_;
+};
+
+TEST_F(ClusterControllerTest, ScalesTheTargetAndPersistsStatusAndHistory) {
+  create_autoscaler();
+  ClusterController controller(client_, metrics_, {});
+  auto status = run(loop_, controller.reconcile("default", "llm"));
+  ASSERT_TRUE(status) << status.error().message;
+  // 1 pod at 300m against 100m: ceil(1 x 3) = 3.
+  EXPECT_EQ(deployment_replicas(), 3);
+  Json object = autoscaler();
+  EXPECT_EQ(object["status"]["desiredReplicas"], 3);
+  EXPECT_EQ(object["status"]["currentReplicas"], 1);
+  ASSERT_TRUE(object["status"].contains("history")) << object.dump();
+  // No behavior: upstream's legacy path keeps recommendations (the seeded current count and
+  // this pass's), not scale events.
+  EXPECT_EQ(object["status"]["history"]["recommendations"].size(), 2u) << object.dump();
+  auto reasons = event_reasons();
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "SuccessfulRescale"), reasons.end());
+  EXPECT_EQ(controller.metrics().scale_writes, 1u);
+
+  // A second controller (a restart, a failover) continues from the persisted history.
+  ClusterController successor(client_, metrics_, {});
+  ASSERT_TRUE(run(loop_, successor.reconcile("default", "llm")));
+  object = autoscaler();
+  EXPECT_EQ(object["status"]["history"]["recommendations"].size(), 3u) << object.dump();
+  EXPECT_EQ(deployment_replicas(), 3);
+  EXPECT_NE(controller.metrics_text().find("llmscale_controller_scale_writes_total 1"),
+            std::string::npos);
+}
+
+TEST_F(ClusterControllerTest, RefusesATargetANativeHpaScales) {
+  create_autoscaler();
+  Json hpa = {{"apiVersion", "autoscaling/v2"},
+              {"kind", "HorizontalPodAutoscaler"},
+              {"metadata", {{"name", "native"}}},
+              {"spec", Json::parse(kSpec)}};
+  ASSERT_TRUE(run(loop_, client_.create(kubeclient::hpas_resource(), "default", hpa)));
+  ClusterController controller(client_, metrics_, {});
+  ASSERT_TRUE(run(loop_, controller.reconcile("default", "llm")));
+  EXPECT_EQ(deployment_replicas(), 1);
+  Json object = autoscaler();
+  bool found = false;
+  for (const Json& c : object["status"]["conditions"]) {
+    if (c["type"] == "AbleToScale") {
+      EXPECT_EQ(c["status"], "False");
+      EXPECT_EQ(c["reason"], "ConflictingNativeHPA");
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found) << object.dump();
+  auto reasons = event_reasons();
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "ConflictingNativeHPA"), reasons.end());
+  EXPECT_EQ(controller.metrics().refused_native_hpa, 1u);
+}
+
+TEST_F(ClusterControllerTest, ConflictOnTheScaleWriteIsReReadAndRetried) {
+  create_autoscaler();
+  Fault conflict = status_fault(409);
+  conflict.method = "PUT";
+  conflict.path_contains = "/deployments/llm/scale";
+  api_.faults.push_back(conflict);
+  ClusterController controller(client_, metrics_, {});
+  ASSERT_TRUE(run(loop_, controller.reconcile("default", "llm")));
+  EXPECT_EQ(deployment_replicas(), 3);
+  EXPECT_EQ(controller.metrics().conflicts_retried, 1u);
+}
+
+TEST_F(ClusterControllerTest, FailedPodListDecidesNothing) {
+  create_autoscaler();
+  Fault failure = status_fault(500);
+  failure.path_contains = "/pods";
+  api_.faults.push_back(failure);
+  ClusterController controller(client_, metrics_, {});
+  auto status = run(loop_, controller.reconcile("default", "llm"));
+  ASSERT_FALSE(status);
+  EXPECT_EQ(deployment_replicas(), 1);
+  EXPECT_FALSE(autoscaler().contains("status") && autoscaler()["status"].contains("history"));
+  EXPECT_EQ(controller.metrics().errors, 1u);
+}
+
+TEST_F(ClusterControllerTest, NonLeaderWritesNothing) {
+  create_autoscaler();
+  ClusterController controller(client_, metrics_, {}, [] { return false; });
+  ASSERT_TRUE(run(loop_, controller.reconcile("default", "llm")));
+  EXPECT_EQ(deployment_replicas(), 1);
+  EXPECT_GE(controller.metrics().skipped_not_leader, 1u);
+}
+
+TEST_F(ClusterControllerTest, LoopReconcilesObjectsItWatches) {
+  ClusterControllerOptions options;
+  options.namespace_name = "default";
+  options.sync_period = 500ms;
+  ClusterController controller(client_, metrics_, options);
+  controller.start(loop_);
+  create_autoscaler();
+  ASSERT_TRUE(loop_.run_until([&] { return controller.metrics().scale_writes == 1; }, 20s));
+  EXPECT_EQ(deployment_replicas(), 3);
+  ASSERT_TRUE(loop_.run_until([&] { return controller.metrics().reconciles >= 3; }, 20s));
+  // Passes read the object and the native HPAs from the informers' caches: no GET of the object,
+  // one LIST of HPAs (the informer's).
+  int object_gets = 0;
+  int hpa_lists = 0;
+  for (const std::string& r : api_.requests) {
+    if (r == "GET /apis/autoscaling.llmscale.io/v1alpha1/namespaces/default/llmautoscalers/llm")
+      ++object_gets;
+    if (r.rfind("GET /apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers", 0) == 0 &&
+        r.find("watch=true") == std::string::npos)
+      ++hpa_lists;
+  }
+  EXPECT_EQ(object_gets, 0);
+  EXPECT_EQ(hpa_lists, 1);
+  controller.stop();
+  ASSERT_TRUE(loop_.run_until([&] { return !controller.running(); }, 10s));
+}
+
+// Two controllers, each behind its own elector on the same Lease (short timings): exactly one
+// acts; when it dies without releasing, the other takes over within the lease duration and
+// continues from the persisted history.
+TEST_F(ClusterControllerTest, TwoControllersOneActsAndTheOtherTakesOver) {
+  create_autoscaler();
+  kubeclient::RestClient client_b(loop_, loop_.clock(), api_.rest_config(), client_options());
+  kubeclient::ApiLeaseLock lock_a(client_, "default", "llmscale-controller");
+  kubeclient::ApiLeaseLock lock_b(client_b, "default", "llmscale-controller");
+  kubeclient::LeaderElectionConfig election;
+  election.lease_duration = 2s;
+  election.renew_deadline = 1500ms;
+  election.retry_period = 300ms;
+  election.identity = "a";
+  auto elector_a = kubeclient::LeaderElector::create(lock_a, loop_.clock(), election, {});
+  election.identity = "b";
+  election.seed = 2;
+  auto elector_b = kubeclient::LeaderElector::create(lock_b, loop_.clock(), election, {});
+  ASSERT_TRUE(elector_a && elector_b);
+  kubeclient::LeaderElector* a = elector_a->get();
+  kubeclient::LeaderElector* b = elector_b->get();
+  ClusterControllerOptions options;
+  options.namespace_name = "default";
+  options.sync_period = 300ms;
+  ClusterController controller_a(client_, metrics_, options, [a] { return a->leading(); });
+  ClusterController controller_b(client_b, metrics_, options, [b] { return b->leading(); });
+  a->start(loop_);
+  b->start(loop_);
+  controller_a.start(loop_);
+  controller_b.start(loop_);
+  ASSERT_TRUE(loop_.run_until(
+      [&] { return controller_a.metrics().scale_writes + controller_b.metrics().scale_writes; },
+      20s));
+  loop_.run_until([] { return false; }, 1500ms);
+  EXPECT_NE(a->leading(), b->leading());
+  EXPECT_EQ(controller_a.metrics().scale_writes + controller_b.metrics().scale_writes, 1u);
+  EXPECT_EQ(deployment_replicas(), 3);
+  kubeclient::LeaderElector* leader = a->leading() ? a : b;
+  kubeclient::LeaderElector* follower = a->leading() ? b : a;
+  ClusterController& follower_controller = a->leading() ? controller_b : controller_a;
+  EXPECT_GT(follower_controller.metrics().skipped_not_leader, 0u);
+  std::size_t recommendations = autoscaler()["status"]["history"]["recommendations"].size();
+
+  // The leader dies without releasing; the load grows.
+  auto killed = std::chrono::steady_clock::now();
+  leader->abandon();
+  set_usage("500m");
+  ASSERT_TRUE(
+      loop_.run_until([&] { return follower_controller.metrics().scale_writes == 1; }, 20s));
+  EXPECT_TRUE(follower->leading());
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, 2s + 2 * 660ms + 2s);
+  EXPECT_EQ(deployment_replicas(), 5);
+  // The history went on from where the first controller left it.
+  EXPECT_GT(autoscaler()["status"]["history"]["recommendations"].size(), recommendations);
+  controller_a.stop();
+  controller_b.stop();
+  follower->stop();
+  ASSERT_TRUE(loop_.run_until(
+      [&] { return !controller_a.running() && !controller_b.running() && !follower->running(); },
+      10s));
+}
+
+// An API outage: passes fail, nothing is written or scaled while it lasts (even though the load
+// grew), and the controller catches up once the API is back.
+TEST_F(ClusterControllerTest, ApiOutageHoldsReplicasAndRecovers) {
+  ClusterControllerOptions options;
+  options.namespace_name = "default";
+  options.sync_period = 200ms;
+  ClusterController controller(client_, metrics_, options);
+  controller.start(loop_);
+  create_autoscaler();
+  ASSERT_TRUE(loop_.run_until([&] { return controller.metrics().scale_writes == 1; }, 20s));
+  api_.unavailable = true;
+  set_usage("500m");
+  std::uint64_t errors = controller.metrics().errors;
+  loop_.run_until([] { return false; }, 2s);
+  EXPECT_GT(controller.metrics().errors, errors);
+  EXPECT_EQ(controller.metrics().scale_writes, 1u);
+  api_.unavailable = false;
+  EXPECT_EQ(deployment_replicas(), 3);  // held through the outage
+  ASSERT_TRUE(loop_.run_until([&] { return controller.metrics().scale_writes == 2; }, 20s));
+  EXPECT_EQ(deployment_replicas(), 5);
+  controller.stop();
+  ASSERT_TRUE(loop_.run_until([&] { return !controller.running(); }, 10s));
+}
+
+TEST_F(ClusterControllerTest, AdvisoryModeAnnotatesNativeHpasAndScalesNothing) {
+  Json hpa = {{"apiVersion", "autoscaling/v2"},
+              {"kind", "HorizontalPodAutoscaler"},
+              {"metadata", {{"name", "native"}}},
+              {"spec", Json::parse(kSpec)}};
+  ASSERT_TRUE(run(loop_, client_.create(kubeclient::hpas_resource(), "default", hpa)));
+  ClusterControllerOptions options;
+  options.advisory = true;
+  ClusterController controller(client_, metrics_, options);
+  ASSERT_TRUE(run(loop_, controller.reconcile("default", "native")));
+  EXPECT_EQ(deployment_replicas(), 1);
+  auto native = run(loop_, client_.get(kubeclient::hpas_resource(), "default", "native"));
+  ASSERT_TRUE(native);
+  std::string advice = (*native)["metadata"]["annotations"][std::string(kAdviceAnnotation)];
+  Json parsed = Json::parse(advice);
+  EXPECT_EQ(parsed["desiredReplicas"], 3);
+  EXPECT_EQ(parsed["hpaDesiredReplicas"], 0);
+  EXPECT_TRUE(
+      (*native)["metadata"]["annotations"].contains(std::string(kAdvisoryHistoryAnnotation)));
+  auto reasons = event_reasons();
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "LLMScaleAdvice"), reasons.end());
+}
+
+}  // namespace
+}  // namespace llmscale::cluster
