@@ -125,7 +125,7 @@ Json array_of(const Json& items, const std::string& description) {
   return Json{{"type", "array"}, {"items", items}, {"description", description}};
 }
 Json object_schema(const std::string& description, Json properties,
-                   std::vector<std::string> required = {}) {
+                   const std::vector<std::string>& required = {}) {
   Json j{{"type", "object"}, {"description", description}, {"properties", std::move(properties)}};
   if (!required.empty()) j["required"] = required;
   return j;
