@@ -462,7 +462,10 @@ core::Status Stack::start() {
   fleet_sizes_ = std::make_unique<FleetSizesFile>(options_.state_dir + "/replicas.json");
   restore_replicas();
   prober_ = std::make_unique<fleet::HttpProber>(loop_);
-  api_ = std::make_unique<apiserver::ApiServer>(store_, clock_, apiserver::builtin_resources());
+  std::vector<apiserver::ResourceType> resources = apiserver::builtin_resources();
+  for (apiserver::ResourceType& type : apiserver::llmscale_resources())
+    resources.push_back(std::move(type));  // LLMAutoscaler, for `llmscale controller`
+  api_ = std::make_unique<apiserver::ApiServer>(store_, clock_, std::move(resources));
   bridge_ = std::make_unique<ApiBridge>(*api_, store_, clock_);
 
   // Routers and fleets.
