@@ -135,8 +135,8 @@ TEST(Simulator, ReportsAreWellFormed) {
   EXPECT_EQ(html.find("<script"), std::string::npos);  // self-contained, static
 }
 
-// Light load (1 request/s) that one replica serves well within the SLO: every configuration meets it,
-// so the cheapest is the answer — minReplicas 1 with the target that never asks for a second
+// Light load (1 request/s) that one replica serves well within the SLO: every configuration meets
+// it, so the cheapest is the answer — minReplicas 1 with the target that never asks for a second
 // replica (100 running requests per replica), not target 0.1 (scales out as soon as a request is in
 // flight) nor minReplicas 2.
 TEST(Recommend, FindsTheCheapestConfigurationThatMeetsTheSlo) {
