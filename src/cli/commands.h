@@ -19,5 +19,7 @@ void add_collect_command(CLI::App& app, int& exit_code);
 void add_up_command(CLI::App& app, int& exit_code);
 void add_get_command(CLI::App& app, int& exit_code);
 void add_controller_command(CLI::App& app, int& exit_code);
+void add_simulate_command(CLI::App& app, int& exit_code);
+void add_recommend_command(CLI::App& app, int& exit_code);
 
 }  // namespace llmscale::cli
