@@ -80,14 +80,6 @@ std::vector<MemSeries*> intersect(const std::vector<MemSeries*>& a,
   return out;
 }
 
-std::vector<MemSeries*> subtract(const std::vector<MemSeries*>& a,
-                                 const std::vector<MemSeries*>& b) {
-  std::vector<MemSeries*> out;
-  out.reserve(a.size());
-  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out), by_ref);
-  return out;
-}
-
 // A snapshot of the chunks of one series that overlap a window; decoded outside the locks.
 struct SeriesSnapshot {
   const MemSeries* series;
@@ -256,35 +248,56 @@ core::Status Storage::append(const Labels& labels, std::int64_t t_ms, double val
 
 std::vector<MemSeries*> Storage::postings_for(const std::vector<Matcher>& matchers) const {
   const Index& idx = *index_;
+  // As Prometheus' PostingsForMatchers: start from the most selective postings lists (equality
+  // matchers that do not match "", intersected), then check every other matcher against the
+  // candidates' own labels instead of building its postings over every series (a matcher such
+  // as namespace!="" or pod=~"a|b" selects nearly everything; a label a series lacks reads as "",
+  // so matchers that match "" keep those series).
   std::vector<MemSeries*> result;
   bool have = false;
-  // Matchers that do not match "" select series that have a matching value: intersect those.
+  std::vector<const Matcher*> rest;
   for (const Matcher& m : matchers) {
-    if (m.matches_empty()) continue;
+    if (m.matches_empty() || m.type() != MatchType::kEqual) {
+      rest.push_back(&m);
+      continue;
+    }
     std::vector<MemSeries*> set;
-    if (m.type() == MatchType::kEqual) {
-      auto it = idx.postings.find(m.name());
-      if (it != idx.postings.end()) {
-        auto v = it->second.find(m.value());
-        if (v != it->second.end()) set = v->second;
-      }
-    } else {
-      set = idx.matching_values(m.name(), [&](const std::string& v) { return m.matches(v); });
+    auto it = idx.postings.find(m.name());
+    if (it != idx.postings.end()) {
+      auto v = it->second.find(m.value());
+      if (v != it->second.end()) set = v->second;
     }
     result = have ? intersect(result, set) : std::move(set);
     have = true;
     if (result.empty()) return result;
   }
-  if (!have) result = idx.all_series();
-  // Matchers that match "" also select series without the label: remove those whose value
-  // does not match.
-  for (const Matcher& m : matchers) {
-    if (!m.matches_empty()) continue;
-    auto excluded =
-        idx.matching_values(m.name(), [&](const std::string& v) { return !m.matches(v); });
-    if (!excluded.empty()) result = subtract(result, excluded);
+  if (!have) {
+    // No equality to start from: the first matcher that does not match "" gives the candidates
+    // (its postings are the union of the values it matches); else every series.
+    auto first = std::find_if(rest.begin(), rest.end(),
+                              [](const Matcher* m) { return !m->matches_empty(); });
+    if (first != rest.end()) {
+      const Matcher& m = **first;
+      result = idx.matching_values(m.name(), [&](const std::string& v) { return m.matches(v); });
+      rest.erase(first);
+    } else {
+      result = idx.all_series();
+    }
   }
-  return result;
+  if (rest.empty() || result.empty()) return result;
+  std::vector<MemSeries*> kept;
+  kept.reserve(result.size());
+  for (MemSeries* series : result) {
+    bool ok = true;
+    for (const Matcher* m : rest) {
+      if (!m->matches(series->labels)) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) kept.push_back(series);
+  }
+  return kept;
 }
 
 std::vector<SeriesSamples> Storage::select(const std::vector<Matcher>& matchers, std::int64_t mint,
