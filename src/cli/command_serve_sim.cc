@@ -21,6 +21,7 @@
 #include "core/strings.h"
 #include "engine/profile.h"
 #include "net/event_loop.h"
+#include "server/profile_files.h"
 #include "server/sim_server.h"
 
 namespace llmscale::cli {
@@ -117,14 +118,14 @@ int run_serve_sim(const ServeSimOptions& o) {
   if (!flavor) return fail(flavor.error().message);
   options.flavor = *flavor;
   if (o.list_profiles) {
-    engine::ProfileSearch search = engine::default_profile_search(o.profiles_dir);
+    engine::ProfileSearch search = server::default_profile_search(o.profiles_dir);
     std::cerr << "looked in " << search.describe() << "\n";
     for (const auto& name : engine::list_profiles(search)) std::cout << name << "\n";
     return 0;
   }
   // Users' own profiles (--profiles-dir, else $LLMSCALE_PROFILES) first, then the ones built
   // into the binary: a replica started from any directory finds the shipped profiles.
-  auto profile = engine::load_profile(engine::default_profile_search(o.profiles_dir), o.profile);
+  auto profile = engine::load_profile(server::default_profile_search(o.profiles_dir), o.profile);
   if (!profile) return fail(profile.error().to_string());
   options.profile = *profile;
   options.served_model_name = o.model;

@@ -3,11 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -16,19 +14,17 @@
 namespace llmscale::engine {
 namespace {
 
-namespace fs = std::filesystem;
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
-core::Result<std::string> read_text_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::make_error(core::ErrorCode::kNotFound, path.string() + ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+// "<dir>/<relative>" (plain string joining: the engine does not interpret paths).
+std::string join_path(std::string_view dir, std::string_view relative) {
+  std::string out(dir);
+  if (!out.empty() && out.back() != '/') out += '/';
+  return out + std::string(relative);
 }
 
 // "bfloat16" -> 2. Names as in Hugging Face torch_dtype and vLLM --kv-cache-dtype.
@@ -217,11 +213,18 @@ std::optional<std::string_view> builtin_text(std::string_view relative) {
 core::Result<FoundFile> find_file(const ProfileSearch& search, std::string_view relative) {
   std::vector<std::string> looked;
   for (const auto& dir : search.dirs) {
-    fs::path path = fs::path(dir.path) / relative;
-    if (auto text = read_text_file(path)) return FoundFile{std::move(*text), path.string()};
-    std::error_code ec;
-    looked.push_back(path.string() +
-                     (fs::is_directory(dir.path, ec) ? "" : " (no such directory)"));
+    std::string path = join_path(dir.path, relative);
+    if (search.files == nullptr) {
+      looked.push_back(path + " (not read: no file access given)");
+      continue;
+    }
+    auto text = search.files->read(path);
+    if (text) return FoundFile{std::move(*text), path};
+    if (text.error().code != core::ErrorCode::kNotFound) {
+      looked.push_back(path + " (" + text.error().message + ")");
+    } else {
+      looked.push_back(path + (search.files->list(dir.path) ? "" : " (no such directory)"));
+    }
   }
   if (search.builtin) {
     if (auto text = builtin_text(relative)) {
@@ -238,11 +241,14 @@ core::Result<FoundFile> find_file(const ProfileSearch& search, std::string_view 
 // The *.yaml names in `sub` ("" or "models") of every place of `search`, sorted and unique.
 std::vector<std::string> list_names(const ProfileSearch& search, std::string_view sub) {
   std::vector<std::string> names;
-  for (const auto& dir : search.dirs) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(fs::path(dir.path) / sub, ec)) {
-      if (entry.is_regular_file(ec) && entry.path().extension() == ".yaml") {
-        names.push_back(entry.path().stem().string());
+  if (search.files != nullptr) {
+    for (const auto& dir : search.dirs) {
+      auto entries = search.files->list(sub.empty() ? dir.path : join_path(dir.path, sub));
+      if (!entries) continue;
+      for (const auto& entry : *entries) {
+        if (ends_with(entry, ".yaml") && entry.size() > 5) {
+          names.push_back(entry.substr(0, entry.size() - 5));
+        }
       }
     }
   }
@@ -300,12 +306,6 @@ void read_reference(core::JsonReader& r, std::string_view key, const ProfileSear
   if (auto status = file_reader.finish(); !status) {
     throw core::Error{status.error().code, file->origin + ": " + status.error().message};
   }
-}
-
-ProfileSearch dir_then_builtin(std::string_view dir, std::string from) {
-  ProfileSearch search;
-  if (!dir.empty()) search.dirs.push_back({std::string(dir), std::move(from)});
-  return search;
 }
 
 core::Result<Profile> decode_with(const core::Json& document, std::string_view name,
@@ -498,38 +498,54 @@ std::string ProfileSearch::describe() const {
   return out.empty() ? "nowhere" : out;
 }
 
-ProfileSearch profile_search(std::string_view profiles_dir_flag, std::string_view env) {
-  if (!profiles_dir_flag.empty()) return dir_then_builtin(profiles_dir_flag, "--profiles-dir");
-  return dir_then_builtin(env, "$LLMSCALE_PROFILES");
-}
-
-ProfileSearch default_profile_search(std::string_view profiles_dir_flag) {
-  const char* env = std::getenv("LLMSCALE_PROFILES");
-  return profile_search(profiles_dir_flag, env != nullptr ? env : "");
-}
-
 core::Result<Profile> decode_profile(const core::Json& document, std::string_view name,
-                                     std::string_view search_dir, std::string_view origin) {
-  return decode_with(document, name, dir_then_builtin(search_dir, ""), origin);
+                                     const ProfileSearch& search, std::string_view origin) {
+  return decode_with(document, name, search, origin);
 }
 
 core::Result<Profile> parse_profile(std::string_view text, std::string_view name,
-                                    std::string_view search_dir, std::string_view origin) {
-  return parse_with(text, name, dir_then_builtin(search_dir, ""), origin);
+                                    const ProfileSearch& search, std::string_view origin) {
+  return parse_with(text, name, search, origin);
 }
+
+core::Result<Profile> parse_profile(std::string_view text, std::string_view name,
+                                    std::string_view origin) {
+  return parse_with(text, name, ProfileSearch{}, origin);
+}
+
+namespace {
+
+// Stem of the last path component: "/x/y/dep.yaml" -> "dep"; its directory: "/x/y" ("." when
+// none).
+std::pair<std::string, std::string> split_path(std::string_view path) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string_view::npos ? "." : std::string(path.substr(0, slash));
+  if (dir.empty()) dir = "/";
+  std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  auto dot = base.rfind('.');
+  return {dir, std::string(dot == std::string_view::npos ? base : base.substr(0, dot))};
+}
+
+}  // namespace
 
 core::Result<Profile> load_profile(const ProfileSearch& search, std::string_view name_or_path) {
   if (ends_with(name_or_path, ".yaml") || ends_with(name_or_path, ".yml") ||
       ends_with(name_or_path, ".json")) {
-    fs::path path{std::string(name_or_path)};
-    auto text = read_text_file(path);
-    if (!text)
-      return core::make_error(core::ErrorCode::kNotFound, "profile " + text.error().message);
+    std::string path(name_or_path);
+    if (search.files == nullptr) {
+      return core::make_error(core::ErrorCode::kNotFound,
+                              "profile " + path + ": cannot open (no file access given)");
+    }
+    auto text = search.files->read(path);
+    if (!text) {
+      return core::make_error(text.error().code,
+                              "profile " + path + ": cannot open (" + text.error().message + ")");
+    }
     // A file's models and accelerators are looked for next to it first.
+    auto [dir, stem] = split_path(path);
     ProfileSearch next_to_it = search;
-    std::string dir = path.parent_path().string();
-    next_to_it.dirs.insert(next_to_it.dirs.begin(), {dir.empty() ? "." : dir, ""});
-    return parse_with(*text, path.stem().string(), next_to_it, path.string());
+    next_to_it.dirs.insert(next_to_it.dirs.begin(), {dir, ""});
+    return parse_with(*text, stem, next_to_it, path);
   }
   std::string name(name_or_path);
   if (name.empty() || name.find('/') != std::string::npos || name.find("..") != std::string::npos) {
@@ -548,19 +564,8 @@ std::vector<std::string> list_profiles(const ProfileSearch& search) {
   return list_names(search, "");
 }
 
-core::Result<Profile> load_profile(std::string_view dir, std::string_view name_or_path) {
-  return load_profile(dir_then_builtin(dir, ""), name_or_path);
-}
-
-std::vector<std::string> list_profiles(std::string_view dir) {
-  ProfileSearch search = dir_then_builtin(dir, "");
-  search.builtin = false;
-  return list_names(search, "");
-}
-
-std::string default_profiles_dir() {
-  const char* env = std::getenv("LLMSCALE_PROFILES");
-  return env != nullptr ? std::string(env) : std::string();
+core::Result<Profile> load_builtin_profile(std::string_view name) {
+  return load_profile(ProfileSearch{}, name);
 }
 
 }  // namespace llmscale::engine

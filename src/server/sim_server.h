@@ -3,7 +3,7 @@
 //
 //   net::EventLoop loop;                       // one thread (see below)
 //   server::SimServerOptions options;
-//   options.profile = *engine::load_profile(engine::default_profiles_dir(), "llama-3.1-8b-h100");
+//   options.profile = *engine::load_builtin_profile("llama-3.1-8b-h100");
 //   options.port = 0;                          // pick a free port
 //   auto server = server::SimServer::create(loop, loop.clock(), std::move(options)).value();
 //   server->start();                           // binds; the cold start begins

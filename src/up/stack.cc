@@ -39,6 +39,7 @@
 #include "router/policy.h"
 #include "router/proxy.h"
 #include "router/spec.h"
+#include "server/profile_files.h"
 #include "up/config.h"
 #include "up/fleet_sizes.h"
 #include "up/progress.h"
@@ -123,7 +124,7 @@ std::optional<core::Duration> expected_cold_start(const fleet::FleetSpec& spec) 
   if (!spec.template_.serve_sim) return std::nullopt;
   const auto& args = spec.template_.serve_sim->args;
   std::optional<double> seconds;
-  std::string profiles_dir = engine::default_profiles_dir();
+  std::string profiles_dir;
   for (std::size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i] == "--startup-seconds") {
       char* end = nullptr;
@@ -134,7 +135,8 @@ std::optional<core::Duration> expected_cold_start(const fleet::FleetSpec& spec) 
     }
   }
   if (!seconds) {
-    auto profile = engine::load_profile(profiles_dir, spec.template_.serve_sim->profile);
+    auto profile = engine::load_profile(server::default_profile_search(profiles_dir),
+                                        spec.template_.serve_sim->profile);
     if (!profile) return std::nullopt;
     seconds = profile->startup_seconds();
   }
