@@ -45,6 +45,8 @@ struct ServeSimOptions {
   double startup_seconds = -1;
   std::uint64_t seed = 0;
   double step_time_jitter = 0;
+  double output_length_jitter = 0;
+  double admission_delay_ms = 0;
   int max_concurrent_requests = -1;
   std::string drain_grace = "30s";
   std::size_t max_body_bytes = 8 * 1024 * 1024;
@@ -160,6 +162,14 @@ int run_serve_sim(const ServeSimOptions& o) {
     return fail("--step-time-jitter: must be in [0, 1]");
   }
   options.step_time_jitter = o.step_time_jitter;
+  if (o.output_length_jitter < 0 || o.output_length_jitter > 1) {
+    return fail("--output-length-jitter: must be in [0, 1]");
+  }
+  options.output_length_jitter = o.output_length_jitter;
+  if (!(o.admission_delay_ms >= 0) || o.admission_delay_ms > 10000) {
+    return fail("--admission-delay-ms: must be in [0, 10000]");
+  }
+  options.admission_delay_s = o.admission_delay_ms * 1e-3;
   if (o.max_concurrent_requests >= 0) {
     options.max_concurrent_requests = static_cast<std::size_t>(o.max_concurrent_requests);
   }
@@ -262,6 +272,13 @@ void add_serve_sim_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--step-time-jitter", o.step_time_jitter,
                   "relative standard deviation of step-time noise")
+      ->capture_default_str();
+  cmd->add_option("--output-length-jitter", o.output_length_jitter,
+                  "relative standard deviation of natural reply lengths (EOS), per request")
+      ->capture_default_str();
+  cmd->add_option("--admission-delay-ms", o.admission_delay_ms,
+                  "mean frontend delay before a request reaches the scheduler (tokenisation, "
+                  "API server -> engine), served one request at a time")
       ->capture_default_str();
   cmd->add_option("--max-concurrent-requests", o.max_concurrent_requests,
                   "429 beyond this many in flight (default: 128 for tgi, unlimited otherwise)");

@@ -175,7 +175,8 @@ core::Result<RequestId> Engine::submit(const RequestSpec& spec, core::Time now) 
   r.target_output = max_tokens;
   r.target_reason = FinishReason::kLength;
   if (!spec.ignore_eos && spec.eos_after) {
-    std::int64_t natural = std::max(*spec.eos_after, std::max<std::int64_t>(spec.min_tokens, 1));
+    std::int64_t natural =
+        std::max(natural_length(*spec.eos_after, r.id), std::max<std::int64_t>(spec.min_tokens, 1));
     if (natural < max_tokens) {
       r.target_output = natural;
       r.target_reason = FinishReason::kStop;
@@ -185,7 +186,18 @@ core::Result<RequestId> Engine::submit(const RequestSpec& spec, core::Time now) 
   r.prefix_ids.assign(spec.prefix_hash_ids.begin(), spec.prefix_hash_ids.end());
   r.prefix_block_tokens = spec.prefix_block_tokens;
   slot_of_.emplace(r.id, slot);
-  waiting_.push_back(slot);
+  core::Duration delay = admission_delay(r.id);
+  if (delay > core::Duration::zero()) {
+    // One frontend handles requests one after another (vLLM's API server tokenises on its
+    // event loop): a burst of arrivals reaches the scheduler spread out by the sum of delays.
+    r.state = State::kArriving;
+    r.ready = std::max(now, frontend_free_) + delay;
+    frontend_free_ = r.ready;
+    arriving_.push_back(slot);
+  } else {
+    r.ready = now;
+    waiting_.push_back(slot);
+  }
   ++counters_.requests_submitted;
   return r.id;
 }
@@ -268,7 +280,9 @@ bool Engine::abort(RequestId id, core::Time now) {
   if (it == slot_of_.end()) return false;
   std::uint32_t slot = it->second;
   Request& r = requests_[slot];
-  if (r.state == State::kWaiting) {
+  if (r.state == State::kArriving) {
+    arriving_.erase(std::find(arriving_.begin(), arriving_.end(), slot));
+  } else if (r.state == State::kWaiting) {
     waiting_.erase(std::find(waiting_.begin(), waiting_.end(), slot));
   } else if (r.state == State::kRunning) {
     running_.erase(std::find(running_.begin(), running_.end(), slot));
@@ -291,7 +305,42 @@ double Engine::jitter() {
   return std::clamp(1.0 + options_.step_time_jitter * z, 0.25, 4.0);
 }
 
+core::Duration Engine::admission_delay(RequestId id) const {
+  if (options_.admission_delay_s <= 0) return core::Duration::zero();
+  std::uint64_t a = splitmix64(options_.seed ^ 0xAD315510ULL ^ splitmix64(id));
+  double u = (double(a >> 11) + 0.5) * 0x1.0p-53;
+  return core::from_seconds(options_.admission_delay_s * (0.5 + u));
+}
+
+std::optional<core::Time> Engine::next_admission() const {
+  if (arriving_.empty()) return std::nullopt;
+  return requests_[arriving_.front()].ready;
+}
+
+void Engine::admit_arrivals(core::Time now) {
+  while (!arriving_.empty() && requests_[arriving_.front()].ready <= now) {
+    std::uint32_t slot = arriving_.front();
+    arriving_.pop_front();
+    requests_[slot].state = State::kWaiting;
+    waiting_.push_back(slot);
+  }
+}
+
+std::int64_t Engine::natural_length(std::int64_t eos_after, RequestId id) const {
+  if (options_.output_length_jitter <= 0) return eos_after;
+  // A draw of its own per request (not from the step stream), so a request's length does not
+  // depend on how many steps ran before it arrived. Normal factor, clamped to [0.1, 3].
+  std::uint64_t a = splitmix64(options_.seed ^ splitmix64(id * 0x9E3779B97F4A7C15ULL));
+  std::uint64_t b = splitmix64(a);
+  double u1 = (double(a >> 11) + 0.5) * 0x1.0p-53;
+  double u2 = (double(b >> 11) + 0.5) * 0x1.0p-53;
+  double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  double factor = std::clamp(1.0 + options_.output_length_jitter * z, 0.1, 3.0);
+  return std::max<std::int64_t>(1, std::llround(double(eos_after) * factor));
+}
+
 const StepResult& Engine::step(core::Time now) {
+  admit_arrivals(now);
   events_.clear();
   scheduled_.clear();
   StepRecord rec;
@@ -485,6 +534,7 @@ EngineStats Engine::stats() const {
   EngineStats s = counters_;
   s.num_running = std::int64_t(running_.size());
   s.num_waiting = std::int64_t(waiting_.size());
+  s.num_arriving = std::int64_t(arriving_.size());
   s.max_num_seqs = max_num_seqs_;
   for (std::uint32_t slot : waiting_) {
     if (requests_[slot].num_preemptions > 0) ++s.num_waiting_preempted;
@@ -516,14 +566,18 @@ bool Engine::check_invariants() const {
     }
     ++live;
     tables.push_back(&r.blocks);
-    if (r.state == State::kWaiting && !r.blocks.empty()) return false;
+    if ((r.state == State::kWaiting || r.state == State::kArriving) && !r.blocks.empty()) {
+      return false;
+    }
     if (r.state == State::kRunning &&
         std::int64_t(r.blocks.size()) < ceil_div(r.num_computed, block_size_)) {
       return false;
     }
     if (r.num_output > r.target_output) return false;
   }
-  if (live != running_.size() + waiting_.size() || live != slot_of_.size()) return false;
+  if (live != running_.size() + waiting_.size() + arriving_.size() || live != slot_of_.size()) {
+    return false;
+  }
   if (std::int64_t(running_.size()) > max_num_seqs_) return false;
   return kv_.check_invariants(tables);
 }

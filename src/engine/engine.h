@@ -22,6 +22,10 @@
 //  * a token is sampled when a request's computed tokens reach its length; stopping checks
 //    min_tokens, then length (max_tokens, context window), then EOS.
 //
+// No lock-step (issue 15): with EngineOptions' seeded variance — step-time noise, per-request
+// natural-length spread and a serial frontend admission delay — equal requests of a closed-loop
+// population stop moving as one cohort; all off by default (exact, as before).
+//
 // Ownership: the Engine copies the Profile; the observer (optional) must outlive it.
 // Not thread-safe: one thread (the driver's) calls everything.
 #pragma once
@@ -60,6 +64,20 @@ struct EngineOptions {
   // Real servers show a few percent of step-to-step variation.
   double step_time_jitter = 0;
   EngineObserver* observer = nullptr;
+  // Relative standard deviation of a request's natural output length (RequestSpec::eos_after):
+  // each request draws its own factor from (seed, request id), so equal requests of a
+  // closed-loop population finish in different steps and drift apart, as on a real server
+  // (0: the length is exact). Caps stay exact: max_tokens, min_tokens, ignore_eos and the
+  // context window are never jittered. Declared after `observer` to keep designated
+  // initialisers of the older fields valid.
+  double output_length_jitter = 0;
+  // Mean time between a request's arrival and its entering the scheduler's waiting queue: the
+  // API server's tokenisation and the hop to the engine loop (vLLM V1: AsyncLLM -> EngineCore
+  // over ZMQ). Each request draws uniformly from [0.5, 1.5] × this mean from (seed, request id),
+  // so requests that a closed-loop population sends at the same instant reach the scheduler a
+  // little apart and stop moving as one cohort. TTFT counts from arrival, as a client sees it.
+  // 0: requests are schedulable at once.
+  double admission_delay_s = 0;
 };
 
 // Counters since construction and the current state, for every flavour's gauges and counters.
@@ -69,6 +87,7 @@ struct EngineStats {
   std::int64_t num_running = 0;
   std::int64_t num_waiting = 0;
   std::int64_t num_waiting_preempted = 0;  // of num_waiting, requests put back by preemption
+  std::int64_t num_arriving = 0;           // still in their admission delay (not in num_waiting)
   std::int64_t num_prefilling = 0;         // running requests whose prompt is not done yet
   std::int64_t prefill_backlog = 0;        // waiting + prefilling (JetStream's notion)
   std::int64_t max_num_seqs = 0;           // decode slots (JetStream, NIM num_request_max)
@@ -134,8 +153,11 @@ class Engine {
   // is nothing to schedule.
   const StepResult& step(core::Time now);
 
-  // True while some request is waiting or running.
-  bool has_work() const { return !running_.empty() || !waiting_.empty(); }
+  // True while some request is arriving (admission delay), waiting or running.
+  bool has_work() const { return !running_.empty() || !waiting_.empty() || !arriving_.empty(); }
+  // When the next request still in its admission delay becomes schedulable; absent when none.
+  // A step at an earlier time is idle if nothing else is waiting or running: step again then.
+  std::optional<core::Time> next_admission() const;
 
   EngineStats stats() const;
   const Profile& profile() const { return profile_; }
@@ -151,7 +173,7 @@ class Engine {
   std::vector<RequestId> waiting_ids() const;
 
  private:
-  enum class State : std::uint8_t { kFree, kWaiting, kRunning };
+  enum class State : std::uint8_t { kFree, kArriving, kWaiting, kRunning };
   struct Request {
     RequestId id = 0;
     State state = State::kFree;
@@ -165,6 +187,7 @@ class Engine {
     std::int32_t num_preemptions = 0;
     bool scheduled_once = false;
     core::Time arrival{};
+    core::Time ready{};  // arrival + admission delay
     core::Time scheduled{};
     core::Time first_token{};
     core::Time last_token{};
@@ -190,6 +213,9 @@ class Engine {
   void finish(std::uint32_t slot, FinishReason reason, core::Time when);
   RequestRecord record_of(const Request& r, FinishReason reason, core::Time when) const;
   double jitter();
+  std::int64_t natural_length(std::int64_t eos_after, RequestId id) const;
+  core::Duration admission_delay(RequestId id) const;
+  void admit_arrivals(core::Time now);
 
   Profile profile_;
   MemoryPlan memory_;
@@ -207,6 +233,8 @@ class Engine {
   std::unordered_map<RequestId, std::uint32_t> slot_of_;
   std::vector<std::uint32_t> running_;  // batch order (admission order)
   std::deque<std::uint32_t> waiting_;   // FCFS; preempted requests go to the front
+  std::deque<std::uint32_t> arriving_;  // in admission delay, by ready time
+  core::Time frontend_free_{};          // when the (serial) frontend finishes its last request
   RequestId next_id_ = 1;
   std::uint64_t rng_state_;
 
