@@ -91,6 +91,12 @@ Engine::Engine(const Profile& profile, const MemoryPlan& memory, EngineOptions o
       max_num_seqs_(profile.scheduler.max_num_seqs),
       max_num_batched_tokens_(profile.scheduler.max_num_batched_tokens),
       chunked_prefill_(profile.scheduler.enable_chunked_prefill),
+      policy_(profile.scheduler.policy),
+      prefill_first_(policy_ != SchedulerPolicy::kVllmV1 && policy_ != SchedulerPolicy::kTrtLlm),
+      max_batch_total_tokens_(
+          profile.scheduler.max_batch_total_tokens > 0 ? profile.scheduler.max_batch_total_tokens
+          : policy_ == SchedulerPolicy::kTgi ? memory.num_blocks * profile.scheduler.block_size
+                                             : 0),
       rng_state_(splitmix64(options.seed)) {
   running_.reserve(std::size_t(max_num_seqs_));
   scheduled_.reserve(std::size_t(max_num_seqs_));
@@ -339,6 +345,23 @@ std::int64_t Engine::natural_length(std::int64_t eos_after, RequestId id) const 
   return std::max<std::int64_t>(1, std::llround(double(eos_after) * factor));
 }
 
+bool Engine::want_prefill_step() const {
+  for (std::uint32_t slot : running_) {
+    const Request& r = requests_[slot];
+    const bool decoding = r.num_output > 0 && r.num_computed == r.num_tokens() - 1;
+    if (!decoding && r.num_computed < r.num_tokens()) return true;  // a prompt in progress
+  }
+  if (waiting_.empty() || std::int64_t(running_.size()) >= max_num_seqs_) return false;
+  if (policy_ == SchedulerPolicy::kTgi && !running_.empty()) {
+    // TGI: min_size = floor(batch × waiting_served_ratio) unless max_waiting_tokens decode
+    // steps ran since the last prefill.
+    if (decode_steps_since_prefill_ >= profile_.scheduler.max_waiting_tokens) return true;
+    auto min_size = std::int64_t(double(running_.size()) * profile_.scheduler.waiting_served_ratio);
+    return std::int64_t(waiting_.size()) >= std::max<std::int64_t>(min_size, 1);
+  }
+  return true;
+}
+
 const StepResult& Engine::step(core::Time now) {
   admit_arrivals(now);
   events_.clear();
@@ -349,6 +372,16 @@ const StepResult& Engine::step(core::Time now) {
   const bool caching = kv_.prefix_caching();
   std::int64_t budget = max_num_batched_tokens_;
   bool preempted = false;
+  // Prefill-first engines: this step is a prefill step (no decode tokens) or a decode step (no
+  // prompt tokens, no admission).
+  const bool prefill_step = prefill_first_ && want_prefill_step();
+  // Reserved Σ (prompt + max_tokens) of the running batch (TGI's max_batch_total_tokens).
+  std::int64_t reserved = 0;
+  if (max_batch_total_tokens_ > 0) {
+    for (std::uint32_t slot : running_) {
+      reserved += requests_[slot].prompt_tokens + requests_[slot].max_tokens;
+    }
+  }
 
   auto schedule = [&](std::uint32_t slot, std::int64_t num_new) {
     Request& r = requests_[slot];
@@ -371,39 +404,52 @@ const StepResult& Engine::step(core::Time now) {
     budget -= num_new;
   };
 
-  // 1. Running requests, in batch order.
-  for (std::size_t i = 0; i < running_.size() && budget > 0;) {
-    std::uint32_t slot = running_[i];
-    Request& r = requests_[slot];
-    std::int64_t num_new = std::min(r.num_tokens() - r.num_computed, budget);
-    if (num_new <= 0) {
-      ++i;
-      continue;
-    }
-    std::int64_t need = ceil_div(r.num_computed + num_new, block_size_);
-    bool self_preempted = false;
-    while (!kv_.allocate(r.blocks, need)) {
-      // vLLM V1 (FCFS policy): preempt the most recently admitted running request.
-      std::uint32_t victim = running_.back();
-      running_.pop_back();
-      preempt(victim, now);
-      ++rec.num_preempted;
-      preempted = true;
-      if (victim == slot) {
-        self_preempted = true;
-        break;
+  // 1. Running requests, in batch order (prefill-first engines: only the kind of this step).
+  auto schedule_running = [&](bool prefill_mode) {
+    for (std::size_t i = 0; i < running_.size() && budget > 0;) {
+      std::uint32_t slot = running_[i];
+      Request& r = requests_[slot];
+      std::int64_t num_new = std::min(r.num_tokens() - r.num_computed, budget);
+      const bool decoding = r.num_output > 0 && r.num_computed == r.num_tokens() - 1;
+      if (num_new <= 0 || (prefill_first_ && decoding == prefill_mode)) {
+        ++i;
+        continue;
       }
+      std::int64_t need = ceil_div(r.num_computed + num_new, block_size_);
+      bool self_preempted = false;
+      while (!kv_.allocate(r.blocks, need)) {
+        // vLLM V1 (FCFS policy): preempt the most recently admitted running request.
+        std::uint32_t victim = running_.back();
+        running_.pop_back();
+        preempt(victim, now);
+        ++rec.num_preempted;
+        preempted = true;
+        if (victim == slot) {
+          self_preempted = true;
+          break;
+        }
+      }
+      if (self_preempted) break;
+      schedule(slot, num_new);
+      ++i;
     }
-    if (self_preempted) break;
-    schedule(slot, num_new);
-    ++i;
-  }
+  };
+  schedule_running(prefill_step);
 
   // 2. Waiting requests, FCFS, only when nothing was preempted in this step.
-  if (!preempted) {
-    while (!waiting_.empty() && budget > 0 && std::int64_t(running_.size()) < max_num_seqs_) {
+  const int max_new_seqs = prefill_first_ && profile_.scheduler.max_prefill_seqs > 0
+                               ? profile_.scheduler.max_prefill_seqs
+                               : max_num_seqs_;
+  if (!preempted && (!prefill_first_ || prefill_step)) {
+    while (!waiting_.empty() && budget > 0 && std::int64_t(running_.size()) < max_num_seqs_ &&
+           rec.num_new_seqs < max_new_seqs) {
       std::uint32_t slot = waiting_.front();
       Request& r = requests_[slot];
+      if (max_batch_total_tokens_ > 0 &&
+          reserved + r.prompt_tokens + r.max_tokens > max_batch_total_tokens_ &&
+          !running_.empty()) {
+        break;  // TGI: the batch's token budget is spent
+      }
       hits_.clear();
       std::int64_t computed = 0;
       if (caching) {
@@ -442,8 +488,15 @@ const StepResult& Engine::step(core::Time now) {
         events_.push_back(EngineEvent{r.id, EventKind::kScheduled, FinishReason::kStop, 0, now});
       }
       ++rec.num_new_seqs;
+      reserved += r.prompt_tokens + r.max_tokens;
       schedule(slot, num_new);
     }
+  }
+
+  // A prefill step that could admit nothing (no free blocks, TGI's token budget) decodes.
+  if (prefill_step && scheduled_.empty() && !preempted) schedule_running(false);
+  if (prefill_first_) {
+    decode_steps_since_prefill_ = rec.prefill_tokens > 0 ? 0 : decode_steps_since_prefill_ + 1;
   }
 
   result_.start = now;

@@ -21,6 +21,16 @@
 //  * prefix-cache hits cover whole blocks and leave at least one token to compute;
 //  * a token is sampled when a request's computed tokens reach its length; stopping checks
 //    min_tokens, then length (max_tokens, context window), then EOS.
+// Other engines (SchedulerConfig::policy; defaults in apply_engine_defaults()):
+//  * vLLM V0, SGLang, TGI, JetStream are prefill-first: a step is either a prefill step (new or
+//    preempted requests' prompts, and chunks of a prompt in progress) or a decode step, never
+//    both. vLLM V0 (core/scheduler.py _schedule_default) and SGLang (get_next_batch_to_run) run a
+//    prefill step whenever a waiting request can be admitted; TGI's router
+//    (router/src/infer/v3/scheduler.rs batching_task) pauses decoding only when the queue holds
+//    at least waiting_served_ratio × batch size requests or max_waiting_tokens decode steps
+//    passed, and admits while Σ (prompt + max_new_tokens) stays within max_batch_total_tokens;
+//    JetStream inserts one prefilled request per step into a free decode slot;
+//  * vLLM V1 and TensorRT-LLM (NIM) mix prefill chunks into decode steps (the rules above).
 //
 // No lock-step (issue 15): with EngineOptions' seeded variance — step-time noise, per-request
 // natural-length spread and a serial frontend admission delay — equal requests of a closed-loop
@@ -216,6 +226,7 @@ class Engine {
   std::int64_t natural_length(std::int64_t eos_after, RequestId id) const;
   core::Duration admission_delay(RequestId id) const;
   void admit_arrivals(core::Time now);
+  bool want_prefill_step() const;
 
   Profile profile_;
   MemoryPlan memory_;
@@ -227,6 +238,10 @@ class Engine {
   int max_num_seqs_;
   int max_num_batched_tokens_;
   bool chunked_prefill_;
+  SchedulerPolicy policy_;
+  bool prefill_first_;                   // prefills in steps of their own, before decodes
+  std::int64_t max_batch_total_tokens_;  // TGI; 0: no limit
+  int decode_steps_since_prefill_ = 0;   // TGI's waiting_tokens
 
   std::vector<Request> requests_;  // slots
   std::vector<std::uint32_t> free_slots_;

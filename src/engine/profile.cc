@@ -161,7 +161,29 @@ void decode_scheduler(core::JsonReader& r, SchedulerConfig& s) {
   r.read("max_model_len", s.max_model_len);
   r.read("num_gpu_blocks_override", s.num_gpu_blocks_override);
   r.read("activation_reserve_gib", activation_gib);
+  std::string engine;
+  r.read("engine", engine);  // applied by decode_with before the other fields
+  r.read("engine_version", s.engine_version);
+  r.read("max_prefill_seqs", s.max_prefill_seqs);
+  r.read("max_batch_total_tokens", s.max_batch_total_tokens);
+  r.read("waiting_served_ratio", s.waiting_served_ratio);
+  r.read("max_waiting_tokens", s.max_waiting_tokens);
   if (!r.ok()) return;
+  if (!engine.empty() && !parse_scheduler_policy(engine)) {
+    return r.fail(r.child("engine"), "unknown engine \"" + engine +
+                                         "\" (want vllm-v1, vllm-v0, sglang, tgi, jetstream or "
+                                         "trtllm)");
+  }
+  if (s.max_prefill_seqs < 0) return r.fail(r.child("max_prefill_seqs"), "must not be negative");
+  if (s.max_batch_total_tokens < 0) {
+    return r.fail(r.child("max_batch_total_tokens"), "must not be negative");
+  }
+  if (!(s.waiting_served_ratio >= 0)) {
+    return r.fail(r.child("waiting_served_ratio"), "must not be negative");
+  }
+  if (s.max_waiting_tokens < 0) {
+    return r.fail(r.child("max_waiting_tokens"), "must not be negative");
+  }
   if (s.max_num_seqs < 1) return r.fail(r.child("max_num_seqs"), "must be at least 1");
   if (s.max_num_batched_tokens < 1) {
     return r.fail(r.child("max_num_batched_tokens"), "must be at least 1");
@@ -335,6 +357,89 @@ std::int64_t MemoryPlan::capacity_tokens() const {
   return num_blocks * block_size;
 }
 
+std::string_view scheduler_policy_name(SchedulerPolicy policy) {
+  switch (policy) {
+    case SchedulerPolicy::kVllmV1: return "vllm-v1";
+    case SchedulerPolicy::kVllmV0: return "vllm-v0";
+    case SchedulerPolicy::kSglang: return "sglang";
+    case SchedulerPolicy::kTgi: return "tgi";
+    case SchedulerPolicy::kJetStream: return "jetstream";
+    case SchedulerPolicy::kTrtLlm: return "trtllm";
+  }
+  return "vllm-v1";
+}
+
+std::optional<SchedulerPolicy> parse_scheduler_policy(std::string_view name) {
+  for (SchedulerPolicy p :
+       {SchedulerPolicy::kVllmV1, SchedulerPolicy::kVllmV0, SchedulerPolicy::kSglang,
+        SchedulerPolicy::kTgi, SchedulerPolicy::kJetStream, SchedulerPolicy::kTrtLlm}) {
+    if (scheduler_policy_name(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
+void apply_engine_defaults(Profile& p, SchedulerPolicy policy) {
+  SchedulerConfig& s = p.scheduler;
+  s.policy = policy;
+  s.max_prefill_seqs = 0;
+  s.max_batch_total_tokens = 0;
+  const bool big_gpu = p.accelerator.kind == "gpu" && p.accelerator.memory_bytes >= 70 * kGiB &&
+                       p.accelerator.name.find("a100") == std::string::npos;
+  switch (policy) {
+    case SchedulerPolicy::kVllmV1:
+      // vllm/engine/arg_utils.py get_batch_defaults (V1, OpenAI server): >= 70 GiB GPUs other
+      // than A100: 1024 seqs / 8192 tokens; others 256 / 2048. Chunked prefill always on.
+      s.max_num_seqs = big_gpu ? 1024 : 256;
+      s.max_num_batched_tokens = big_gpu ? 8192 : 2048;
+      s.enable_chunked_prefill = true;
+      break;
+    case SchedulerPolicy::kVllmV0:
+      // vLLM <= 0.6 (V0 engine): max_num_seqs 256; no chunked prefill, so the budget is
+      // max(max_model_len, 2048) (vllm/config.py SchedulerConfig, _DEFAULT_MAX_NUM_BATCHED_
+      // TOKENS); prefills run in steps of their own, before decodes (core/scheduler.py
+      // _schedule_default).
+      s.max_num_seqs = 256;
+      s.enable_chunked_prefill = false;
+      s.max_num_batched_tokens = std::max<std::int64_t>(p.max_model_len(), 2048);
+      break;
+    case SchedulerPolicy::kSglang:
+      // SGLang server_args.py: chunked_prefill_size 8192 on >= 80 GB GPUs, 2048 on smaller
+      // (4096 on A100-class); prefill batches run alone and take priority over decoding
+      // (scheduler.py get_next_batch_to_run: a new prefill batch first, else decode).
+      s.max_num_batched_tokens =
+          big_gpu ? 8192 : (p.accelerator.memory_bytes >= 70 * kGiB ? 4096 : 2048);
+      s.enable_chunked_prefill = true;
+      s.max_num_seqs = big_gpu ? 1024 : 256;
+      break;
+    case SchedulerPolicy::kTgi:
+      // TGI launcher defaults: max_batch_prefill_tokens 4096, waiting_served_ratio 0.3,
+      // max_waiting_tokens 20, max_concurrent_requests 128 (the server's own limit);
+      // max_batch_total_tokens is what the KV cache holds (Engine sizes it when 0). No chunking:
+      // a prompt is prefilled in one forward pass, in a step of its own.
+      s.max_num_batched_tokens = std::max<std::int64_t>(4096, p.max_model_len());
+      s.enable_chunked_prefill = false;
+      s.waiting_served_ratio = 0.3;
+      s.max_waiting_tokens = 20;
+      s.max_num_seqs = 1024;
+      break;
+    case SchedulerPolicy::kJetStream:
+      // JetStream orchestrator: a fixed number of decode slots (the profile's max_num_seqs);
+      // prefill one request at a time, inserted into a free slot between generate steps.
+      s.max_prefill_seqs = 1;
+      s.enable_chunked_prefill = false;
+      s.max_num_batched_tokens =
+          std::max<std::int64_t>(s.max_num_batched_tokens, p.max_model_len());
+      break;
+    case SchedulerPolicy::kTrtLlm:
+      // TensorRT-LLM (NIM) in-flight batching: max_batch_size 256, max_num_tokens 8192, chunked
+      // context mixed with generation steps, like vLLM V1.
+      s.max_num_seqs = 256;
+      s.max_num_batched_tokens = 8192;
+      s.enable_chunked_prefill = true;
+      break;
+  }
+}
+
 double kv_bytes_per_token_per_chip(const ModelConfig& model, int tensor_parallel) {
   double heads = std::max(1.0, std::ceil(double(model.num_key_value_heads) / tensor_parallel));
   return 2.0 * model.num_hidden_layers * heads * model.head_dim * model.kv_cache_bytes_per_element;
@@ -447,14 +552,24 @@ core::Result<Profile> decode_with(const core::Json& document, std::string_view n
     read_reference(r, "model", search, "models", p.model, decode_model);
     read_reference(r, "accelerator", search, "accelerators", p.accelerator, decode_accelerator);
     r.read("tensor_parallel_size", p.tensor_parallel);
-    // Defaults that depend on the accelerator (vLLM get_batch_defaults, see §2.8 of the
-    // calibration notes): >= 70 GiB GPUs other than A100: 1024 seqs / 8192 tokens; others
-    // 256 / 2048. TPU profiles set their own values.
+    // The engine's defaults (vLLM V1 unless scheduler.engine names another), then the
+    // profile's own scheduler fields.
     if (r.ok()) {
-      bool big_gpu = p.accelerator.kind == "gpu" && p.accelerator.memory_bytes >= 70 * kGiB &&
-                     p.accelerator.name.find("a100") == std::string::npos;
-      p.scheduler.max_num_seqs = big_gpu ? 1024 : 256;
-      p.scheduler.max_num_batched_tokens = big_gpu ? 8192 : 2048;
+      SchedulerPolicy policy = SchedulerPolicy::kVllmV1;
+      const core::Json* scheduler = r.get("scheduler");
+      if (r.ok() && scheduler != nullptr && scheduler->is_object() &&
+          scheduler->contains("engine") && (*scheduler)["engine"].is_string()) {
+        if (auto named = parse_scheduler_policy((*scheduler)["engine"].get<std::string>())) {
+          policy = *named;
+          p.scheduler.engine_explicit = true;
+        }
+      }
+      // Budgets that follow max_model_len (vLLM V0, TGI) use the profile's.
+      if (scheduler != nullptr && scheduler->is_object() && scheduler->contains("max_model_len") &&
+          (*scheduler)["max_model_len"].is_number_integer()) {
+        p.scheduler.max_model_len = (*scheduler)["max_model_len"].get<std::int64_t>();
+      }
+      apply_engine_defaults(p, policy);
     }
     r.read_object("efficiency", p.efficiency, decode_efficiency);
     r.read_object("scheduler", p.scheduler, decode_scheduler);

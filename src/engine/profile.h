@@ -78,6 +78,13 @@ struct Efficiencies {
   std::string source;
 };
 
+// Which serving engine's scheduler the Engine follows (the rules of each are listed in
+// engine.h; the defaults in apply_engine_defaults()).
+enum class SchedulerPolicy : std::uint8_t { kVllmV1, kVllmV0, kSglang, kTgi, kJetStream, kTrtLlm };
+// "vllm-v1", "vllm-v0", "sglang", "tgi", "jetstream", "trtllm".
+std::string_view scheduler_policy_name(SchedulerPolicy policy);
+std::optional<SchedulerPolicy> parse_scheduler_policy(std::string_view name);
+
 // Serving-engine settings, named after vLLM's engine arguments.
 struct SchedulerConfig {
   int max_num_seqs = 256;
@@ -91,6 +98,21 @@ struct SchedulerConfig {
   // Memory held back from the KV cache per chip besides weights: peak activations, CUDA graphs,
   // non-torch allocations. Absent: estimated from max_num_batched_tokens (see memory_plan()).
   std::optional<double> activation_reserve_bytes;
+  // The serving engine whose scheduler rules apply (scheduler.engine), the release its defaults
+  // come from (scheduler.engine_version), and whether the profile named it (when not, the
+  // serving flavor's engine may be applied: server/profile_files.h).
+  SchedulerPolicy policy = SchedulerPolicy::kVllmV1;
+  std::string engine_version;
+  bool engine_explicit = false;
+  // Prefill-first engines: at most this many new requests per prefill step (0: no limit;
+  // JetStream prefills one request at a time).
+  int max_prefill_seqs = 0;
+  // TGI's router: Σ (prompt + max_new_tokens) over the batch (0: no limit), and when to pause
+  // decoding for a prefill: the queue holds >= waiting_served_ratio × batch size requests, or
+  // max_waiting_tokens decode steps ran since the last prefill.
+  std::int64_t max_batch_total_tokens = 0;
+  double waiting_served_ratio = 0.3;
+  int max_waiting_tokens = 20;
 };
 
 // One cold-start phase the simulated server goes through before it is ready.
@@ -127,6 +149,10 @@ struct MemoryPlan {
   std::int64_t capacity_tokens() const;
   int block_size = 16;
 };
+
+// Sets `policy` and the scheduler defaults of that engine (sources in the definition): batch
+// limits, token budget, chunked prefill. Called before a profile's own scheduler fields apply.
+void apply_engine_defaults(Profile& profile, SchedulerPolicy policy);
 
 // Per chip: KV heads are split across the tensor-parallel group, replicated when fewer.
 double kv_bytes_per_token_per_chip(const ModelConfig& model, int tensor_parallel);
