@@ -52,6 +52,8 @@ bool known_upstream_lint(const std::string& line) {
       "non-counter metrics should not have \"_total\" suffix",
       "no help text",
       "label names should be written in 'snake_case' not 'camelCase'",
+      // vLLM V0's vllm:avg_{prompt,generation}_throughput_toks_per_s (upstream names).
+      "metric names should not contain abbreviated units",
   };
   for (const auto& allowed : kAllowed) {
     if (line.find(allowed) != std::string::npos) return true;
