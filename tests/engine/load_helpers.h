@@ -18,6 +18,7 @@ struct LoadResult {
   double mean_ttft_s = 0;
   double mean_waiting = 0;  // sampled at every step end
   double mean_running = 0;
+  double mean_kv_usage = 0;  // sampled at every step end
   double output_tokens_per_s = 0;
   double mean_output_tokens = 0;  // per measured request
   double requests_per_s = 0;
@@ -89,13 +90,14 @@ inline LoadResult closed_loop(const Profile& profile, int concurrency, std::int6
   };
   for (int i = 0; i < concurrency; ++i) send();
 
-  double waiting_sum = 0, running_sum = 0;
+  double waiting_sum = 0, running_sum = 0, kv_sum = 0;
   std::int64_t samples = 0;
   while (!done && clock.run_next()) {
     if (measuring) {
       EngineStats s = (*engine)->stats();
       waiting_sum += double(s.num_waiting);
       running_sum += double(s.num_running);
+      kv_sum += s.kv_usage;
       ++samples;
     }
   }
@@ -105,6 +107,7 @@ inline LoadResult closed_loop(const Profile& profile, int concurrency, std::int6
   r.mean_ttft_s = ttft_n ? ttft_sum / double(ttft_n) : 0;
   r.mean_waiting = samples ? waiting_sum / double(samples) : 0;
   r.mean_running = samples ? running_sum / double(samples) : 0;
+  r.mean_kv_usage = samples ? kv_sum / double(samples) : 0;
   r.output_tokens_per_s = window_s > 0 ? double(tokens) / window_s : 0;
   r.requests_per_s = window_s > 0 ? double(measured_requests) / window_s : 0;
   r.mean_output_tokens = ttft_n ? double(tokens) / double(ttft_n) : 0;
