@@ -417,7 +417,15 @@ const StepResult& Engine::step(core::Time now) {
       }
       std::int64_t need = ceil_div(r.num_computed + num_new, block_size_);
       bool self_preempted = false;
+      bool deferred = false;
       while (!kv_.allocate(r.blocks, need)) {
+        // Prefill-first engines do not preempt for a prompt chunk: the chunk waits (a decode
+        // step runs instead and frees blocks as requests finish). SGLang retracts decoding
+        // requests only when decoding itself runs out of memory.
+        if (prefill_first_ && prefill_mode) {
+          deferred = true;
+          break;
+        }
         // vLLM V1 (FCFS policy): preempt the most recently admitted running request.
         std::uint32_t victim = running_.back();
         running_.pop_back();
@@ -430,6 +438,10 @@ const StepResult& Engine::step(core::Time now) {
         }
       }
       if (self_preempted) break;
+      if (deferred) {
+        ++i;
+        continue;
+      }
       schedule(slot, num_new);
       ++i;
     }
@@ -468,6 +480,13 @@ const StepResult& Engine::step(core::Time now) {
       }
       std::int64_t num_new = r.num_tokens() - computed;
       if (!chunked_prefill_ && num_new > budget) break;
+      // Prefill-first engines admit a request only when the cache can hold its whole prompt
+      // (SGLang's PrefillAdder checks the remaining tokens, not just this step's chunk), so a
+      // chunked prompt is not starved half-way.
+      if (prefill_first_ && kv_.num_free_blocks() < ceil_div(r.num_tokens(), block_size_) -
+                                                        std::int64_t(hits_.size())) {
+        break;
+      }
       num_new = std::min(num_new, budget);
       std::int64_t need = ceil_div(computed + num_new, block_size_);
       if (!kv_.allocate(r.blocks, need, hits_)) break;
