@@ -71,8 +71,15 @@ void decode_model(core::JsonReader& r, ModelConfig& m) {
   read_dtype(r, "torch_dtype", m.weight_bytes_per_param);
   m.kv_cache_bytes_per_element = m.weight_bytes_per_param;
   read_dtype(r, "kv_cache_dtype", m.kv_cache_bytes_per_element);
+  r.read("quantization", m.quantization);
   r.ignore({"description", "source", "architecture"});
   if (!r.ok()) return;
+  if (!m.quantization.empty() && m.quantization != "fp8" && m.quantization != "int8" &&
+      m.quantization != "int8_weight_only" && m.quantization != "int4_weight_only") {
+    return r.fail(r.child("quantization"),
+                  "unknown quantization \"" + m.quantization +
+                      "\" (want fp8, int8, int8_weight_only or int4_weight_only)");
+  }
   if (m.name.empty()) return r.fail(r.child("name"), "required");
   for (auto [key, value] :
        {std::pair<const char*, std::int64_t>{"num_hidden_layers", m.num_hidden_layers},
@@ -94,6 +101,9 @@ void decode_model(core::JsonReader& r, ModelConfig& m) {
 
 void decode_accelerator(core::JsonReader& r, AcceleratorSpec& a) {
   double memory_gib = 0, bandwidth_gb = 0, tflops = 0, ar_latency_us = 0, ar_bandwidth_gb = 0;
+  double fp8_tflops = 0, int8_tops = 0;
+  r.read("peak_fp8_tflops", fp8_tflops);
+  r.read("peak_int8_tops", int8_tops);
   r.read("name", a.name);
   r.read("kind", a.kind);
   r.read("memory_gib", memory_gib);
@@ -116,6 +126,10 @@ void decode_accelerator(core::JsonReader& r, AcceleratorSpec& a) {
   a.memory_bytes = memory_gib * kGiB;
   a.memory_bandwidth = bandwidth_gb * 1e9;
   a.peak_flops = tflops * 1e12;
+  if (fp8_tflops < 0) r.fail(r.child("peak_fp8_tflops"), "must not be negative");
+  if (int8_tops < 0) r.fail(r.child("peak_int8_tops"), "must not be negative");
+  a.peak_fp8_flops = fp8_tflops * 1e12;
+  a.peak_int8_flops = int8_tops * 1e12;
   a.allreduce_latency_s = ar_latency_us * 1e-6;
   a.allreduce_bandwidth = ar_bandwidth_gb * 1e9;
 }
@@ -343,6 +357,24 @@ double ModelConfig::block_parameters() const {
   return double(num_hidden_layers) * (attention + mlp);
 }
 
+double ModelConfig::block_weight_bytes_per_param() const {
+  if (quantization == "fp8" || quantization == "int8" || quantization == "int8_weight_only") {
+    return 1.0;
+  }
+  if (quantization == "int4_weight_only") return 0.5 + 2.0 / 128.0;
+  return weight_bytes_per_param;
+}
+
+double gemm_peak_flops(const ModelConfig& model, const AcceleratorSpec& accelerator) {
+  if (model.quantization == "fp8" && accelerator.peak_fp8_flops > 0) {
+    return accelerator.peak_fp8_flops;
+  }
+  if (model.quantization == "int8" && accelerator.peak_int8_flops > 0) {
+    return accelerator.peak_int8_flops;
+  }
+  return accelerator.peak_flops;
+}
+
 double ModelConfig::total_parameters() const {
   return block_parameters() + embedding_parameters() * (tie_word_embeddings ? 1 : 2);
 }
@@ -452,7 +484,9 @@ MemoryPlan memory_plan(const Profile& profile) {
   MemoryPlan plan;
   plan.block_size = s.block_size;
   plan.usable_bytes = profile.accelerator.memory_bytes * s.gpu_memory_utilization;
-  plan.weight_bytes = m.total_parameters() * m.weight_bytes_per_param / tp;
+  plan.weight_bytes = (m.block_parameters() * m.block_weight_bytes_per_param() +
+                       (m.total_parameters() - m.block_parameters()) * m.weight_bytes_per_param) /
+                      tp;
   if (s.activation_reserve_bytes) {
     plan.activation_bytes = *s.activation_reserve_bytes;
   } else {
@@ -552,6 +586,18 @@ core::Result<Profile> decode_with(const core::Json& document, std::string_view n
     read_reference(r, "model", search, "models", p.model, decode_model);
     read_reference(r, "accelerator", search, "accelerators", p.accelerator, decode_accelerator);
     r.read("tensor_parallel_size", p.tensor_parallel);
+    // A deployment may quantize a model it names (vLLM --quantization): `quantization: fp8`.
+    if (r.ok() && r.get("quantization") != nullptr) {
+      std::string q;
+      r.read("quantization", q);
+      if (r.ok() && !q.empty() && q != "fp8" && q != "int8" && q != "int8_weight_only" &&
+          q != "int4_weight_only") {
+        r.fail(r.child("quantization"),
+               "unknown quantization \"" + q +
+                   "\" (want fp8, int8, int8_weight_only or int4_weight_only)");
+      }
+      p.model.quantization = q;
+    }
     // The engine's defaults (vLLM V1 unless scheduler.engine names another), then the
     // profile's own scheduler fields.
     if (r.ok()) {

@@ -46,6 +46,15 @@ struct ModelConfig {
   std::int64_t max_position_embeddings = 0;
   int weight_bytes_per_param = 2;      // bf16
   int kv_cache_bytes_per_element = 2;  // bf16 KV cache
+  // Weight quantization of the transformer blocks (vLLM --quantization; the embedding and LM
+  // head stay in torch_dtype): "" none; "fp8" W8A8 on FP8 tensor cores; "int8" W8A8 on INT8
+  // tensor cores; "int8_weight_only" / "int4_weight_only" (W8A16 / W4A16, Marlin-style: weights
+  // dequantized in the GEMM, compute at 16-bit). Accelerators without the low-precision tensor
+  // cores compute at their bf16 rate (vLLM runs FP8 checkpoints on A100 as W8A16).
+  std::string quantization;
+  // Bytes per block parameter: torch_dtype's without quantization; 1 for the 8-bit schemes;
+  // 0.5 + a bf16 scale per group of 128 for INT4.
+  double block_weight_bytes_per_param() const;
 
   // Parameters of the transformer blocks (attention and MLP projections, norms excluded).
   double block_parameters() const;
@@ -61,6 +70,8 @@ struct AcceleratorSpec {
   double memory_bytes = 0;         // memory the serving engine sees per chip
   double memory_bandwidth = 0;     // bytes/s, per chip (datasheet)
   double peak_flops = 0;           // dense bf16 FLOP/s, per chip (datasheet)
+  double peak_fp8_flops = 0;       // dense FP8 FLOP/s; 0: no FP8 tensor cores (A100, TPU v5e)
+  double peak_int8_flops = 0;      // dense INT8 OP/s; 0: none
   double allreduce_latency_s = 0;  // per all-reduce call in a tensor-parallel group
   double allreduce_bandwidth = 0;  // bytes/s of all-reduce payload (algorithm bandwidth)
   std::string source;              // where the numbers come from
@@ -153,6 +164,9 @@ struct MemoryPlan {
 // Sets `policy` and the scheduler defaults of that engine (sources in the definition): batch
 // limits, token budget, chunked prefill. Called before a profile's own scheduler fields apply.
 void apply_engine_defaults(Profile& profile, SchedulerPolicy policy);
+
+// FLOP/s of the block GEMMs at the model's quantization on this accelerator (dense, datasheet).
+double gemm_peak_flops(const ModelConfig& model, const AcceleratorSpec& accelerator);
 
 // Per chip: KV heads are split across the tensor-parallel group, replicated when fewer.
 double kv_bytes_per_token_per_chip(const ModelConfig& model, int tensor_parallel);
