@@ -137,8 +137,7 @@ TEST(FidelityTest, PrefillThroughput) {
 TEST(FidelityTest, ThroughputAndLatencyUnderLoad) {
   // NVIDIA NIM 1.8.0 Llama-3.1-8B ITL on H100-class GPUs (docs.nvidia.com NIM benchmarking),
   // precision not stated (taken as FP8): 4.63 ms at concurrency 1.
-  Profile fp8 = shipped("llama-3.1-8b-h100");
-  fp8.model.weight_bytes_per_param = 1;
+  Profile fp8 = shipped("llama-3.1-8b-h100-fp8");  // W8A8 blocks, bf16 LM head
   auto nim = testing::closed_loop(fp8, 1, 200, 200);
   check({"8B H100 FP8, C=1: ITL (ms)", "NIM 1.8.0 docs", nim.mean_itl_s * 1e3, 4.63, 0.25});
 
