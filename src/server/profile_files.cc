@@ -47,8 +47,8 @@ engine::ProfileSearch with_dir(std::string_view dir, std::string from) {
 }  // namespace
 
 std::shared_ptr<const engine::ProfileFiles> filesystem_profile_files() {
-  static const auto files = std::make_shared<const FilesystemProfileFiles>();
-  return files;
+  static const auto kFiles = std::make_shared<const FilesystemProfileFiles>();
+  return kFiles;
 }
 
 engine::ProfileSearch profile_search(std::string_view profiles_dir_flag, std::string_view env) {
