@@ -19,11 +19,9 @@ using engine::EventKind;
 using engine::RequestSpec;
 
 engine::Profile profile() {
-  std::string dir = engine::default_profiles_dir();
-  auto p = engine::load_profile(dir, "llama-3.1-8b-h100");
+  auto p = engine::load_builtin_profile("llama-3.1-8b-h100");
   if (!p) {
-    std::fprintf(stderr, "cannot load profile (set LLMSCALE_PROFILES): %s\n",
-                 p.error().message.c_str());
+    std::fprintf(stderr, "cannot load profile: %s\n", p.error().message.c_str());
     std::abort();
   }
   return *p;

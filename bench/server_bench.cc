@@ -3,6 +3,8 @@
 //    profile (decode, engine submit/steps, formatting, writer) on a SimulatedClock;
 //  * a /metrics scrape per flavor after a small workload (the TGI flavor prints ~1,700 lines).
 // Run from the repository root or the build directory (profiles are found upward).
+#include <cstdlib>
+
 #include <benchmark/benchmark.h>
 
 #include <boost/asio/io_context.hpp>
@@ -12,6 +14,7 @@
 #include "engine/profile.h"
 #include "net/event_loop.h"
 #include "net/recording_writer.h"
+#include "server/profile_files.h"
 #include "server/sim_server.h"
 
 namespace {
@@ -19,8 +22,9 @@ namespace {
 using namespace llmscale;
 
 engine::Profile load(const std::string& name) {
-  std::string dir = engine::default_profiles_dir();
-  auto profile = engine::load_profile(
+  const char* env = std::getenv("LLMSCALE_PROFILES");
+  std::string dir = env != nullptr ? env : "";
+  auto profile = server::load_profile(
       dir, name == "zero-time" ? dir + "/../bench/server_zero_time.yaml" : name);
   if (!profile) {
     std::fprintf(stderr, "%s\n", profile.error().to_string().c_str());

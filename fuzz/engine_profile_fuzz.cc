@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view text(reinterpret_cast<const char*>(data), size);
   // Names resolve against a directory that does not exist: only inline models and
   // accelerators can load.
-  auto profile = engine::parse_profile(text, "fuzz", "/nonexistent-llmscale-profiles", "fuzz");
+  auto profile = engine::parse_profile(text, "fuzz", "fuzz");
   if (!profile) {
     if (profile.error().message.empty()) std::abort();
     return 0;

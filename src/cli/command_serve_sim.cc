@@ -21,6 +21,7 @@
 #include "core/strings.h"
 #include "engine/profile.h"
 #include "net/event_loop.h"
+#include "server/profile_files.h"
 #include "server/sim_server.h"
 
 namespace llmscale::cli {
@@ -44,6 +45,8 @@ struct ServeSimOptions {
   double startup_seconds = -1;
   std::uint64_t seed = 0;
   double step_time_jitter = 0;
+  double output_length_jitter = 0;
+  double admission_delay_ms = 0;
   int max_concurrent_requests = -1;
   std::string drain_grace = "30s";
   std::size_t max_body_bytes = 8 * 1024 * 1024;
@@ -117,14 +120,14 @@ int run_serve_sim(const ServeSimOptions& o) {
   if (!flavor) return fail(flavor.error().message);
   options.flavor = *flavor;
   if (o.list_profiles) {
-    engine::ProfileSearch search = engine::default_profile_search(o.profiles_dir);
+    engine::ProfileSearch search = server::default_profile_search(o.profiles_dir);
     std::cerr << "looked in " << search.describe() << "\n";
     for (const auto& name : engine::list_profiles(search)) std::cout << name << "\n";
     return 0;
   }
   // Users' own profiles (--profiles-dir, else $LLMSCALE_PROFILES) first, then the ones built
   // into the binary: a replica started from any directory finds the shipped profiles.
-  auto profile = engine::load_profile(engine::default_profile_search(o.profiles_dir), o.profile);
+  auto profile = engine::load_profile(server::default_profile_search(o.profiles_dir), o.profile);
   if (!profile) return fail(profile.error().to_string());
   options.profile = *profile;
   options.served_model_name = o.model;
@@ -159,6 +162,14 @@ int run_serve_sim(const ServeSimOptions& o) {
     return fail("--step-time-jitter: must be in [0, 1]");
   }
   options.step_time_jitter = o.step_time_jitter;
+  if (o.output_length_jitter < 0 || o.output_length_jitter > 1) {
+    return fail("--output-length-jitter: must be in [0, 1]");
+  }
+  options.output_length_jitter = o.output_length_jitter;
+  if (!(o.admission_delay_ms >= 0) || o.admission_delay_ms > 10000) {
+    return fail("--admission-delay-ms: must be in [0, 10000]");
+  }
+  options.admission_delay_s = o.admission_delay_ms * 1e-3;
   if (o.max_concurrent_requests >= 0) {
     options.max_concurrent_requests = static_cast<std::size_t>(o.max_concurrent_requests);
   }
@@ -261,6 +272,13 @@ void add_serve_sim_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--step-time-jitter", o.step_time_jitter,
                   "relative standard deviation of step-time noise")
+      ->capture_default_str();
+  cmd->add_option("--output-length-jitter", o.output_length_jitter,
+                  "relative standard deviation of natural reply lengths (EOS), per request")
+      ->capture_default_str();
+  cmd->add_option("--admission-delay-ms", o.admission_delay_ms,
+                  "mean frontend delay before a request reaches the scheduler (tokenisation, "
+                  "API server -> engine), served one request at a time")
       ->capture_default_str();
   cmd->add_option("--max-concurrent-requests", o.max_concurrent_requests,
                   "429 beyond this many in flight (default: 128 for tgi, unlimited otherwise)");

@@ -9,6 +9,7 @@ EngineDriver::EngineDriver(Engine& engine, core::Clock& clock) : engine_(engine)
 
 EngineDriver::~EngineDriver() {
   if (timer_) clock_.cancel(*timer_);
+  if (admission_timer_) clock_.cancel(*admission_timer_);
 }
 
 core::Result<RequestId> EngineDriver::submit(const RequestSpec& spec, EventCallback on_event) {
@@ -31,6 +32,12 @@ bool EngineDriver::abort(RequestId id) {
 
 void EngineDriver::kick() {
   if (timer_ || in_step_ || !engine_.has_work()) return;
+  // A newer request may be ready before the one the admission timer waits for: step now (an
+  // idle step re-arms the timer for the earliest).
+  if (admission_timer_) {
+    clock_.cancel(*admission_timer_);
+    admission_timer_.reset();
+  }
   start_step();
 }
 
@@ -52,6 +59,14 @@ void EngineDriver::start_step() {
   const StepResult& step = engine_.step(clock_.now());
   if (step.idle()) {
     in_step_ = false;
+    // Only requests still in their admission delay: step again when the first is ready.
+    if (auto ready = engine_.next_admission()) {
+      admission_timer_ =
+          clock_.call_after(std::max(*ready - clock_.now(), core::Duration(1)), [this] {
+            admission_timer_.reset();
+            kick();
+          });
+    }
     return;
   }
   ++stats_.steps;

@@ -7,6 +7,8 @@
 // (scheduled, preempted) at once, and arm a timer for the step's duration; when it fires,
 // deliver the step's token/finished events, record how late the timer fired (lag), and start
 // the next step. Requests submitted mid-step join at the next step, as in vLLM's busy loop.
+// When only requests in their admission delay remain (EngineOptions::admission_delay_s), a timer
+// wakes the loop when the first becomes schedulable.
 //
 // Callbacks run on the clock's thread, may call submit()/abort() (re-entrancy is safe) but must
 // not destroy the driver. Ownership: the driver borrows the Engine and the Clock, which must
@@ -72,6 +74,8 @@ class EngineDriver {
   std::vector<EngineEvent> immediate_;  // start-of-step events being delivered
   core::Time pending_end_{};
   std::optional<core::Clock::TimerId> timer_;
+  // Armed while only requests in their admission delay are left (EngineOptions).
+  std::optional<core::Clock::TimerId> admission_timer_;
   bool in_step_ = false;
   DriverStats stats_;
 };

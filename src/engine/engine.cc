@@ -91,6 +91,12 @@ Engine::Engine(const Profile& profile, const MemoryPlan& memory, EngineOptions o
       max_num_seqs_(profile.scheduler.max_num_seqs),
       max_num_batched_tokens_(profile.scheduler.max_num_batched_tokens),
       chunked_prefill_(profile.scheduler.enable_chunked_prefill),
+      policy_(profile.scheduler.policy),
+      prefill_first_(policy_ != SchedulerPolicy::kVllmV1 && policy_ != SchedulerPolicy::kTrtLlm),
+      max_batch_total_tokens_(
+          profile.scheduler.max_batch_total_tokens > 0 ? profile.scheduler.max_batch_total_tokens
+          : policy_ == SchedulerPolicy::kTgi ? memory.num_blocks * profile.scheduler.block_size
+                                             : 0),
       rng_state_(splitmix64(options.seed)) {
   running_.reserve(std::size_t(max_num_seqs_));
   scheduled_.reserve(std::size_t(max_num_seqs_));
@@ -175,7 +181,8 @@ core::Result<RequestId> Engine::submit(const RequestSpec& spec, core::Time now) 
   r.target_output = max_tokens;
   r.target_reason = FinishReason::kLength;
   if (!spec.ignore_eos && spec.eos_after) {
-    std::int64_t natural = std::max(*spec.eos_after, std::max<std::int64_t>(spec.min_tokens, 1));
+    std::int64_t natural =
+        std::max(natural_length(*spec.eos_after, r.id), std::max<std::int64_t>(spec.min_tokens, 1));
     if (natural < max_tokens) {
       r.target_output = natural;
       r.target_reason = FinishReason::kStop;
@@ -185,7 +192,18 @@ core::Result<RequestId> Engine::submit(const RequestSpec& spec, core::Time now) 
   r.prefix_ids.assign(spec.prefix_hash_ids.begin(), spec.prefix_hash_ids.end());
   r.prefix_block_tokens = spec.prefix_block_tokens;
   slot_of_.emplace(r.id, slot);
-  waiting_.push_back(slot);
+  core::Duration delay = admission_delay(r.id);
+  if (delay > core::Duration::zero()) {
+    // One frontend handles requests one after another (vLLM's API server tokenises on its
+    // event loop): a burst of arrivals reaches the scheduler spread out by the sum of delays.
+    r.state = State::kArriving;
+    r.ready = std::max(now, frontend_free_) + delay;
+    frontend_free_ = r.ready;
+    arriving_.push_back(slot);
+  } else {
+    r.ready = now;
+    waiting_.push_back(slot);
+  }
   ++counters_.requests_submitted;
   return r.id;
 }
@@ -268,7 +286,9 @@ bool Engine::abort(RequestId id, core::Time now) {
   if (it == slot_of_.end()) return false;
   std::uint32_t slot = it->second;
   Request& r = requests_[slot];
-  if (r.state == State::kWaiting) {
+  if (r.state == State::kArriving) {
+    arriving_.erase(std::find(arriving_.begin(), arriving_.end(), slot));
+  } else if (r.state == State::kWaiting) {
     waiting_.erase(std::find(waiting_.begin(), waiting_.end(), slot));
   } else if (r.state == State::kRunning) {
     running_.erase(std::find(running_.begin(), running_.end(), slot));
@@ -291,7 +311,59 @@ double Engine::jitter() {
   return std::clamp(1.0 + options_.step_time_jitter * z, 0.25, 4.0);
 }
 
+core::Duration Engine::admission_delay(RequestId id) const {
+  if (options_.admission_delay_s <= 0) return core::Duration::zero();
+  std::uint64_t a = splitmix64(options_.seed ^ 0xAD315510ULL ^ splitmix64(id));
+  double u = (double(a >> 11) + 0.5) * 0x1.0p-53;
+  return core::from_seconds(options_.admission_delay_s * (0.5 + u));
+}
+
+std::optional<core::Time> Engine::next_admission() const {
+  if (arriving_.empty()) return std::nullopt;
+  return requests_[arriving_.front()].ready;
+}
+
+void Engine::admit_arrivals(core::Time now) {
+  while (!arriving_.empty() && requests_[arriving_.front()].ready <= now) {
+    std::uint32_t slot = arriving_.front();
+    arriving_.pop_front();
+    requests_[slot].state = State::kWaiting;
+    waiting_.push_back(slot);
+  }
+}
+
+std::int64_t Engine::natural_length(std::int64_t eos_after, RequestId id) const {
+  if (options_.output_length_jitter <= 0) return eos_after;
+  // A draw of its own per request (not from the step stream), so a request's length does not
+  // depend on how many steps ran before it arrived. Normal factor, clamped to [0.1, 3].
+  std::uint64_t a = splitmix64(options_.seed ^ splitmix64(id * 0x9E3779B97F4A7C15ULL));
+  std::uint64_t b = splitmix64(a);
+  double u1 = (double(a >> 11) + 0.5) * 0x1.0p-53;
+  double u2 = (double(b >> 11) + 0.5) * 0x1.0p-53;
+  double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  double factor = std::clamp(1.0 + options_.output_length_jitter * z, 0.1, 3.0);
+  return std::max<std::int64_t>(1, std::llround(double(eos_after) * factor));
+}
+
+bool Engine::want_prefill_step() const {
+  for (std::uint32_t slot : running_) {
+    const Request& r = requests_[slot];
+    const bool decoding = r.num_output > 0 && r.num_computed == r.num_tokens() - 1;
+    if (!decoding && r.num_computed < r.num_tokens()) return true;  // a prompt in progress
+  }
+  if (waiting_.empty() || std::int64_t(running_.size()) >= max_num_seqs_) return false;
+  if (policy_ == SchedulerPolicy::kTgi && !running_.empty()) {
+    // TGI: min_size = floor(batch × waiting_served_ratio) unless max_waiting_tokens decode
+    // steps ran since the last prefill.
+    if (decode_steps_since_prefill_ >= profile_.scheduler.max_waiting_tokens) return true;
+    auto min_size = std::int64_t(double(running_.size()) * profile_.scheduler.waiting_served_ratio);
+    return std::int64_t(waiting_.size()) >= std::max<std::int64_t>(min_size, 1);
+  }
+  return true;
+}
+
 const StepResult& Engine::step(core::Time now) {
+  admit_arrivals(now);
   events_.clear();
   scheduled_.clear();
   StepRecord rec;
@@ -300,6 +372,16 @@ const StepResult& Engine::step(core::Time now) {
   const bool caching = kv_.prefix_caching();
   std::int64_t budget = max_num_batched_tokens_;
   bool preempted = false;
+  // Prefill-first engines: this step is a prefill step (no decode tokens) or a decode step (no
+  // prompt tokens, no admission).
+  const bool prefill_step = prefill_first_ && want_prefill_step();
+  // Reserved Σ (prompt + max_tokens) of the running batch (TGI's max_batch_total_tokens).
+  std::int64_t reserved = 0;
+  if (max_batch_total_tokens_ > 0) {
+    for (std::uint32_t slot : running_) {
+      reserved += requests_[slot].prompt_tokens + requests_[slot].max_tokens;
+    }
+  }
 
   auto schedule = [&](std::uint32_t slot, std::int64_t num_new) {
     Request& r = requests_[slot];
@@ -322,39 +404,64 @@ const StepResult& Engine::step(core::Time now) {
     budget -= num_new;
   };
 
-  // 1. Running requests, in batch order.
-  for (std::size_t i = 0; i < running_.size() && budget > 0;) {
-    std::uint32_t slot = running_[i];
-    Request& r = requests_[slot];
-    std::int64_t num_new = std::min(r.num_tokens() - r.num_computed, budget);
-    if (num_new <= 0) {
-      ++i;
-      continue;
-    }
-    std::int64_t need = ceil_div(r.num_computed + num_new, block_size_);
-    bool self_preempted = false;
-    while (!kv_.allocate(r.blocks, need)) {
-      // vLLM V1 (FCFS policy): preempt the most recently admitted running request.
-      std::uint32_t victim = running_.back();
-      running_.pop_back();
-      preempt(victim, now);
-      ++rec.num_preempted;
-      preempted = true;
-      if (victim == slot) {
-        self_preempted = true;
-        break;
+  // 1. Running requests, in batch order (prefill-first engines: only the kind of this step).
+  auto schedule_running = [&](bool prefill_mode) {
+    for (std::size_t i = 0; i < running_.size() && budget > 0;) {
+      std::uint32_t slot = running_[i];
+      Request& r = requests_[slot];
+      std::int64_t num_new = std::min(r.num_tokens() - r.num_computed, budget);
+      const bool decoding = r.num_output > 0 && r.num_computed == r.num_tokens() - 1;
+      if (num_new <= 0 || (prefill_first_ && decoding == prefill_mode)) {
+        ++i;
+        continue;
       }
+      std::int64_t need = ceil_div(r.num_computed + num_new, block_size_);
+      bool self_preempted = false;
+      bool deferred = false;
+      while (!kv_.allocate(r.blocks, need)) {
+        // Prefill-first engines do not preempt for a prompt chunk: the chunk waits (a decode
+        // step runs instead and frees blocks as requests finish). SGLang retracts decoding
+        // requests only when decoding itself runs out of memory.
+        if (prefill_first_ && prefill_mode) {
+          deferred = true;
+          break;
+        }
+        // vLLM V1 (FCFS policy): preempt the most recently admitted running request.
+        std::uint32_t victim = running_.back();
+        running_.pop_back();
+        preempt(victim, now);
+        ++rec.num_preempted;
+        preempted = true;
+        if (victim == slot) {
+          self_preempted = true;
+          break;
+        }
+      }
+      if (self_preempted) break;
+      if (deferred) {
+        ++i;
+        continue;
+      }
+      schedule(slot, num_new);
+      ++i;
     }
-    if (self_preempted) break;
-    schedule(slot, num_new);
-    ++i;
-  }
+  };
+  schedule_running(prefill_step);
 
   // 2. Waiting requests, FCFS, only when nothing was preempted in this step.
-  if (!preempted) {
-    while (!waiting_.empty() && budget > 0 && std::int64_t(running_.size()) < max_num_seqs_) {
+  const int max_new_seqs = prefill_first_ && profile_.scheduler.max_prefill_seqs > 0
+                               ? profile_.scheduler.max_prefill_seqs
+                               : max_num_seqs_;
+  if (!preempted && (!prefill_first_ || prefill_step)) {
+    while (!waiting_.empty() && budget > 0 && std::int64_t(running_.size()) < max_num_seqs_ &&
+           rec.num_new_seqs < max_new_seqs) {
       std::uint32_t slot = waiting_.front();
       Request& r = requests_[slot];
+      if (max_batch_total_tokens_ > 0 &&
+          reserved + r.prompt_tokens + r.max_tokens > max_batch_total_tokens_ &&
+          !running_.empty()) {
+        break;  // TGI: the batch's token budget is spent
+      }
       hits_.clear();
       std::int64_t computed = 0;
       if (caching) {
@@ -373,6 +480,13 @@ const StepResult& Engine::step(core::Time now) {
       }
       std::int64_t num_new = r.num_tokens() - computed;
       if (!chunked_prefill_ && num_new > budget) break;
+      // Prefill-first engines admit a request only when the cache can hold its whole prompt
+      // (SGLang's PrefillAdder checks the remaining tokens, not just this step's chunk), so a
+      // chunked prompt is not starved half-way.
+      if (prefill_first_ && kv_.num_free_blocks() < ceil_div(r.num_tokens(), block_size_) -
+                                                        std::int64_t(hits_.size())) {
+        break;
+      }
       num_new = std::min(num_new, budget);
       std::int64_t need = ceil_div(computed + num_new, block_size_);
       if (!kv_.allocate(r.blocks, need, hits_)) break;
@@ -393,8 +507,15 @@ const StepResult& Engine::step(core::Time now) {
         events_.push_back(EngineEvent{r.id, EventKind::kScheduled, FinishReason::kStop, 0, now});
       }
       ++rec.num_new_seqs;
+      reserved += r.prompt_tokens + r.max_tokens;
       schedule(slot, num_new);
     }
+  }
+
+  // A prefill step that could admit nothing (no free blocks, TGI's token budget) decodes.
+  if (prefill_step && scheduled_.empty() && !preempted) schedule_running(false);
+  if (prefill_first_) {
+    decode_steps_since_prefill_ = rec.prefill_tokens > 0 ? 0 : decode_steps_since_prefill_ + 1;
   }
 
   result_.start = now;
@@ -485,6 +606,7 @@ EngineStats Engine::stats() const {
   EngineStats s = counters_;
   s.num_running = std::int64_t(running_.size());
   s.num_waiting = std::int64_t(waiting_.size());
+  s.num_arriving = std::int64_t(arriving_.size());
   s.max_num_seqs = max_num_seqs_;
   for (std::uint32_t slot : waiting_) {
     if (requests_[slot].num_preemptions > 0) ++s.num_waiting_preempted;
@@ -516,14 +638,18 @@ bool Engine::check_invariants() const {
     }
     ++live;
     tables.push_back(&r.blocks);
-    if (r.state == State::kWaiting && !r.blocks.empty()) return false;
+    if ((r.state == State::kWaiting || r.state == State::kArriving) && !r.blocks.empty()) {
+      return false;
+    }
     if (r.state == State::kRunning &&
         std::int64_t(r.blocks.size()) < ceil_div(r.num_computed, block_size_)) {
       return false;
     }
     if (r.num_output > r.target_output) return false;
   }
-  if (live != running_.size() + waiting_.size() || live != slot_of_.size()) return false;
+  if (live != running_.size() + waiting_.size() + arriving_.size() || live != slot_of_.size()) {
+    return false;
+  }
   if (std::int64_t(running_.size()) > max_num_seqs_) return false;
   return kv_.check_invariants(tables);
 }

@@ -21,6 +21,20 @@
 //  * prefix-cache hits cover whole blocks and leave at least one token to compute;
 //  * a token is sampled when a request's computed tokens reach its length; stopping checks
 //    min_tokens, then length (max_tokens, context window), then EOS.
+// Other engines (SchedulerConfig::policy; defaults in apply_engine_defaults()):
+//  * vLLM V0, SGLang, TGI, JetStream are prefill-first: a step is either a prefill step (new or
+//    preempted requests' prompts, and chunks of a prompt in progress) or a decode step, never
+//    both. vLLM V0 (core/scheduler.py _schedule_default) and SGLang (get_next_batch_to_run) run a
+//    prefill step whenever a waiting request can be admitted; TGI's router
+//    (router/src/infer/v3/scheduler.rs batching_task) pauses decoding only when the queue holds
+//    at least waiting_served_ratio × batch size requests or max_waiting_tokens decode steps
+//    passed, and admits while Σ (prompt + max_new_tokens) stays within max_batch_total_tokens;
+//    JetStream inserts one prefilled request per step into a free decode slot;
+//  * vLLM V1 and TensorRT-LLM (NIM) mix prefill chunks into decode steps (the rules above).
+//
+// No lock-step (issue 15): with EngineOptions' seeded variance — step-time noise, per-request
+// natural-length spread and a serial frontend admission delay — equal requests of a closed-loop
+// population stop moving as one cohort; all off by default (exact, as before).
 //
 // Ownership: the Engine copies the Profile; the observer (optional) must outlive it.
 // Not thread-safe: one thread (the driver's) calls everything.
@@ -60,6 +74,20 @@ struct EngineOptions {
   // Real servers show a few percent of step-to-step variation.
   double step_time_jitter = 0;
   EngineObserver* observer = nullptr;
+  // Relative standard deviation of a request's natural output length (RequestSpec::eos_after):
+  // each request draws its own factor from (seed, request id), so equal requests of a
+  // closed-loop population finish in different steps and drift apart, as on a real server
+  // (0: the length is exact). Caps stay exact: max_tokens, min_tokens, ignore_eos and the
+  // context window are never jittered. Declared after `observer` to keep designated
+  // initialisers of the older fields valid.
+  double output_length_jitter = 0;
+  // Mean time between a request's arrival and its entering the scheduler's waiting queue: the
+  // API server's tokenisation and the hop to the engine loop (vLLM V1: AsyncLLM -> EngineCore
+  // over ZMQ). Each request draws uniformly from [0.5, 1.5] × this mean from (seed, request id),
+  // so requests that a closed-loop population sends at the same instant reach the scheduler a
+  // little apart and stop moving as one cohort. TTFT counts from arrival, as a client sees it.
+  // 0: requests are schedulable at once.
+  double admission_delay_s = 0;
 };
 
 // Counters since construction and the current state, for every flavour's gauges and counters.
@@ -69,6 +97,7 @@ struct EngineStats {
   std::int64_t num_running = 0;
   std::int64_t num_waiting = 0;
   std::int64_t num_waiting_preempted = 0;  // of num_waiting, requests put back by preemption
+  std::int64_t num_arriving = 0;           // still in their admission delay (not in num_waiting)
   std::int64_t num_prefilling = 0;         // running requests whose prompt is not done yet
   std::int64_t prefill_backlog = 0;        // waiting + prefilling (JetStream's notion)
   std::int64_t max_num_seqs = 0;           // decode slots (JetStream, NIM num_request_max)
@@ -134,8 +163,11 @@ class Engine {
   // is nothing to schedule.
   const StepResult& step(core::Time now);
 
-  // True while some request is waiting or running.
-  bool has_work() const { return !running_.empty() || !waiting_.empty(); }
+  // True while some request is arriving (admission delay), waiting or running.
+  bool has_work() const { return !running_.empty() || !waiting_.empty() || !arriving_.empty(); }
+  // When the next request still in its admission delay becomes schedulable; absent when none.
+  // A step at an earlier time is idle if nothing else is waiting or running: step again then.
+  std::optional<core::Time> next_admission() const;
 
   EngineStats stats() const;
   const Profile& profile() const { return profile_; }
@@ -151,7 +183,7 @@ class Engine {
   std::vector<RequestId> waiting_ids() const;
 
  private:
-  enum class State : std::uint8_t { kFree, kWaiting, kRunning };
+  enum class State : std::uint8_t { kFree, kArriving, kWaiting, kRunning };
   struct Request {
     RequestId id = 0;
     State state = State::kFree;
@@ -165,6 +197,7 @@ class Engine {
     std::int32_t num_preemptions = 0;
     bool scheduled_once = false;
     core::Time arrival{};
+    core::Time ready{};  // arrival + admission delay
     core::Time scheduled{};
     core::Time first_token{};
     core::Time last_token{};
@@ -190,6 +223,10 @@ class Engine {
   void finish(std::uint32_t slot, FinishReason reason, core::Time when);
   RequestRecord record_of(const Request& r, FinishReason reason, core::Time when) const;
   double jitter();
+  std::int64_t natural_length(std::int64_t eos_after, RequestId id) const;
+  core::Duration admission_delay(RequestId id) const;
+  void admit_arrivals(core::Time now);
+  bool want_prefill_step() const;
 
   Profile profile_;
   MemoryPlan memory_;
@@ -201,12 +238,18 @@ class Engine {
   int max_num_seqs_;
   int max_num_batched_tokens_;
   bool chunked_prefill_;
+  SchedulerPolicy policy_;
+  bool prefill_first_;                   // prefills in steps of their own, before decodes
+  std::int64_t max_batch_total_tokens_;  // TGI; 0: no limit
+  int decode_steps_since_prefill_ = 0;   // TGI's waiting_tokens
 
   std::vector<Request> requests_;  // slots
   std::vector<std::uint32_t> free_slots_;
   std::unordered_map<RequestId, std::uint32_t> slot_of_;
   std::vector<std::uint32_t> running_;  // batch order (admission order)
   std::deque<std::uint32_t> waiting_;   // FCFS; preempted requests go to the front
+  std::deque<std::uint32_t> arriving_;  // in admission delay, by ready time
+  core::Time frontend_free_{};          // when the (serial) frontend finishes its last request
   RequestId next_id_ = 1;
   std::uint64_t rng_state_;
 

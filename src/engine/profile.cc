@@ -3,11 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -16,19 +14,17 @@
 namespace llmscale::engine {
 namespace {
 
-namespace fs = std::filesystem;
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
-core::Result<std::string> read_text_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::make_error(core::ErrorCode::kNotFound, path.string() + ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+// "<dir>/<relative>" (plain string joining: the engine does not interpret paths).
+std::string join_path(std::string_view dir, std::string_view relative) {
+  std::string out(dir);
+  if (!out.empty() && out.back() != '/') out += '/';
+  return out + std::string(relative);
 }
 
 // "bfloat16" -> 2. Names as in Hugging Face torch_dtype and vLLM --kv-cache-dtype.
@@ -75,8 +71,15 @@ void decode_model(core::JsonReader& r, ModelConfig& m) {
   read_dtype(r, "torch_dtype", m.weight_bytes_per_param);
   m.kv_cache_bytes_per_element = m.weight_bytes_per_param;
   read_dtype(r, "kv_cache_dtype", m.kv_cache_bytes_per_element);
+  r.read("quantization", m.quantization);
   r.ignore({"description", "source", "architecture"});
   if (!r.ok()) return;
+  if (!m.quantization.empty() && m.quantization != "fp8" && m.quantization != "int8" &&
+      m.quantization != "int8_weight_only" && m.quantization != "int4_weight_only") {
+    return r.fail(r.child("quantization"),
+                  "unknown quantization \"" + m.quantization +
+                      "\" (want fp8, int8, int8_weight_only or int4_weight_only)");
+  }
   if (m.name.empty()) return r.fail(r.child("name"), "required");
   for (auto [key, value] :
        {std::pair<const char*, std::int64_t>{"num_hidden_layers", m.num_hidden_layers},
@@ -98,6 +101,9 @@ void decode_model(core::JsonReader& r, ModelConfig& m) {
 
 void decode_accelerator(core::JsonReader& r, AcceleratorSpec& a) {
   double memory_gib = 0, bandwidth_gb = 0, tflops = 0, ar_latency_us = 0, ar_bandwidth_gb = 0;
+  double fp8_tflops = 0, int8_tops = 0;
+  r.read("peak_fp8_tflops", fp8_tflops);
+  r.read("peak_int8_tops", int8_tops);
   r.read("name", a.name);
   r.read("kind", a.kind);
   r.read("memory_gib", memory_gib);
@@ -120,6 +126,10 @@ void decode_accelerator(core::JsonReader& r, AcceleratorSpec& a) {
   a.memory_bytes = memory_gib * kGiB;
   a.memory_bandwidth = bandwidth_gb * 1e9;
   a.peak_flops = tflops * 1e12;
+  if (fp8_tflops < 0) r.fail(r.child("peak_fp8_tflops"), "must not be negative");
+  if (int8_tops < 0) r.fail(r.child("peak_int8_tops"), "must not be negative");
+  a.peak_fp8_flops = fp8_tflops * 1e12;
+  a.peak_int8_flops = int8_tops * 1e12;
   a.allreduce_latency_s = ar_latency_us * 1e-6;
   a.allreduce_bandwidth = ar_bandwidth_gb * 1e9;
 }
@@ -165,7 +175,29 @@ void decode_scheduler(core::JsonReader& r, SchedulerConfig& s) {
   r.read("max_model_len", s.max_model_len);
   r.read("num_gpu_blocks_override", s.num_gpu_blocks_override);
   r.read("activation_reserve_gib", activation_gib);
+  std::string engine;
+  r.read("engine", engine);  // applied by decode_with before the other fields
+  r.read("engine_version", s.engine_version);
+  r.read("max_prefill_seqs", s.max_prefill_seqs);
+  r.read("max_batch_total_tokens", s.max_batch_total_tokens);
+  r.read("waiting_served_ratio", s.waiting_served_ratio);
+  r.read("max_waiting_tokens", s.max_waiting_tokens);
   if (!r.ok()) return;
+  if (!engine.empty() && !parse_scheduler_policy(engine)) {
+    return r.fail(r.child("engine"), "unknown engine \"" + engine +
+                                         "\" (want vllm-v1, vllm-v0, sglang, tgi, jetstream or "
+                                         "trtllm)");
+  }
+  if (s.max_prefill_seqs < 0) return r.fail(r.child("max_prefill_seqs"), "must not be negative");
+  if (s.max_batch_total_tokens < 0) {
+    return r.fail(r.child("max_batch_total_tokens"), "must not be negative");
+  }
+  if (!(s.waiting_served_ratio >= 0)) {
+    return r.fail(r.child("waiting_served_ratio"), "must not be negative");
+  }
+  if (s.max_waiting_tokens < 0) {
+    return r.fail(r.child("max_waiting_tokens"), "must not be negative");
+  }
   if (s.max_num_seqs < 1) return r.fail(r.child("max_num_seqs"), "must be at least 1");
   if (s.max_num_batched_tokens < 1) {
     return r.fail(r.child("max_num_batched_tokens"), "must be at least 1");
@@ -217,11 +249,18 @@ std::optional<std::string_view> builtin_text(std::string_view relative) {
 core::Result<FoundFile> find_file(const ProfileSearch& search, std::string_view relative) {
   std::vector<std::string> looked;
   for (const auto& dir : search.dirs) {
-    fs::path path = fs::path(dir.path) / relative;
-    if (auto text = read_text_file(path)) return FoundFile{std::move(*text), path.string()};
-    std::error_code ec;
-    looked.push_back(path.string() +
-                     (fs::is_directory(dir.path, ec) ? "" : " (no such directory)"));
+    std::string path = join_path(dir.path, relative);
+    if (search.files == nullptr) {
+      looked.push_back(path + " (not read: no file access given)");
+      continue;
+    }
+    auto text = search.files->read(path);
+    if (text) return FoundFile{std::move(*text), path};
+    if (text.error().code != core::ErrorCode::kNotFound) {
+      looked.push_back(path + " (" + text.error().message + ")");
+    } else {
+      looked.push_back(path + (search.files->list(dir.path) ? "" : " (no such directory)"));
+    }
   }
   if (search.builtin) {
     if (auto text = builtin_text(relative)) {
@@ -238,11 +277,14 @@ core::Result<FoundFile> find_file(const ProfileSearch& search, std::string_view 
 // The *.yaml names in `sub` ("" or "models") of every place of `search`, sorted and unique.
 std::vector<std::string> list_names(const ProfileSearch& search, std::string_view sub) {
   std::vector<std::string> names;
-  for (const auto& dir : search.dirs) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(fs::path(dir.path) / sub, ec)) {
-      if (entry.is_regular_file(ec) && entry.path().extension() == ".yaml") {
-        names.push_back(entry.path().stem().string());
+  if (search.files != nullptr) {
+    for (const auto& dir : search.dirs) {
+      auto entries = search.files->list(sub.empty() ? dir.path : join_path(dir.path, sub));
+      if (!entries) continue;
+      for (const auto& entry : *entries) {
+        if (ends_with(entry, ".yaml") && entry.size() > 5) {
+          names.push_back(entry.substr(0, entry.size() - 5));
+        }
       }
     }
   }
@@ -302,12 +344,6 @@ void read_reference(core::JsonReader& r, std::string_view key, const ProfileSear
   }
 }
 
-ProfileSearch dir_then_builtin(std::string_view dir, std::string from) {
-  ProfileSearch search;
-  if (!dir.empty()) search.dirs.push_back({std::string(dir), std::move(from)});
-  return search;
-}
-
 core::Result<Profile> decode_with(const core::Json& document, std::string_view name,
                                   const ProfileSearch& search, std::string_view origin);
 
@@ -319,6 +355,24 @@ double ModelConfig::block_parameters() const {
   double attention = double(hidden_size) * (q + 2 * kv) + q * hidden_size;
   double mlp = 3.0 * hidden_size * intermediate_size;
   return double(num_hidden_layers) * (attention + mlp);
+}
+
+double ModelConfig::block_weight_bytes_per_param() const {
+  if (quantization == "fp8" || quantization == "int8" || quantization == "int8_weight_only") {
+    return 1.0;
+  }
+  if (quantization == "int4_weight_only") return 0.5 + 2.0 / 128.0;
+  return weight_bytes_per_param;
+}
+
+double gemm_peak_flops(const ModelConfig& model, const AcceleratorSpec& accelerator) {
+  if (model.quantization == "fp8" && accelerator.peak_fp8_flops > 0) {
+    return accelerator.peak_fp8_flops;
+  }
+  if (model.quantization == "int8" && accelerator.peak_int8_flops > 0) {
+    return accelerator.peak_int8_flops;
+  }
+  return accelerator.peak_flops;
 }
 
 double ModelConfig::total_parameters() const {
@@ -335,6 +389,89 @@ std::int64_t MemoryPlan::capacity_tokens() const {
   return num_blocks * block_size;
 }
 
+std::string_view scheduler_policy_name(SchedulerPolicy policy) {
+  switch (policy) {
+    case SchedulerPolicy::kVllmV1: return "vllm-v1";
+    case SchedulerPolicy::kVllmV0: return "vllm-v0";
+    case SchedulerPolicy::kSglang: return "sglang";
+    case SchedulerPolicy::kTgi: return "tgi";
+    case SchedulerPolicy::kJetStream: return "jetstream";
+    case SchedulerPolicy::kTrtLlm: return "trtllm";
+  }
+  return "vllm-v1";
+}
+
+std::optional<SchedulerPolicy> parse_scheduler_policy(std::string_view name) {
+  for (SchedulerPolicy p :
+       {SchedulerPolicy::kVllmV1, SchedulerPolicy::kVllmV0, SchedulerPolicy::kSglang,
+        SchedulerPolicy::kTgi, SchedulerPolicy::kJetStream, SchedulerPolicy::kTrtLlm}) {
+    if (scheduler_policy_name(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
+void apply_engine_defaults(Profile& p, SchedulerPolicy policy) {
+  SchedulerConfig& s = p.scheduler;
+  s.policy = policy;
+  s.max_prefill_seqs = 0;
+  s.max_batch_total_tokens = 0;
+  const bool big_gpu = p.accelerator.kind == "gpu" && p.accelerator.memory_bytes >= 70 * kGiB &&
+                       p.accelerator.name.find("a100") == std::string::npos;
+  switch (policy) {
+    case SchedulerPolicy::kVllmV1:
+      // vllm/engine/arg_utils.py get_batch_defaults (V1, OpenAI server): >= 70 GiB GPUs other
+      // than A100: 1024 seqs / 8192 tokens; others 256 / 2048. Chunked prefill always on.
+      s.max_num_seqs = big_gpu ? 1024 : 256;
+      s.max_num_batched_tokens = big_gpu ? 8192 : 2048;
+      s.enable_chunked_prefill = true;
+      break;
+    case SchedulerPolicy::kVllmV0:
+      // vLLM <= 0.6 (V0 engine): max_num_seqs 256; no chunked prefill, so the budget is
+      // max(max_model_len, 2048) (vllm/config.py SchedulerConfig, _DEFAULT_MAX_NUM_BATCHED_
+      // TOKENS); prefills run in steps of their own, before decodes (core/scheduler.py
+      // _schedule_default).
+      s.max_num_seqs = 256;
+      s.enable_chunked_prefill = false;
+      s.max_num_batched_tokens = std::max<std::int64_t>(p.max_model_len(), 2048);
+      break;
+    case SchedulerPolicy::kSglang:
+      // SGLang server_args.py: chunked_prefill_size 8192 on >= 80 GB GPUs, 2048 on smaller
+      // (4096 on A100-class); prefill batches run alone and take priority over decoding
+      // (scheduler.py get_next_batch_to_run: a new prefill batch first, else decode).
+      s.max_num_batched_tokens =
+          big_gpu ? 8192 : (p.accelerator.memory_bytes >= 70 * kGiB ? 4096 : 2048);
+      s.enable_chunked_prefill = true;
+      s.max_num_seqs = big_gpu ? 1024 : 256;
+      break;
+    case SchedulerPolicy::kTgi:
+      // TGI launcher defaults: max_batch_prefill_tokens 4096, waiting_served_ratio 0.3,
+      // max_waiting_tokens 20, max_concurrent_requests 128 (the server's own limit);
+      // max_batch_total_tokens is what the KV cache holds (Engine sizes it when 0). No chunking:
+      // a prompt is prefilled in one forward pass, in a step of its own.
+      s.max_num_batched_tokens = std::max<std::int64_t>(4096, p.max_model_len());
+      s.enable_chunked_prefill = false;
+      s.waiting_served_ratio = 0.3;
+      s.max_waiting_tokens = 20;
+      s.max_num_seqs = 1024;
+      break;
+    case SchedulerPolicy::kJetStream:
+      // JetStream orchestrator: a fixed number of decode slots (the profile's max_num_seqs);
+      // prefill one request at a time, inserted into a free slot between generate steps.
+      s.max_prefill_seqs = 1;
+      s.enable_chunked_prefill = false;
+      s.max_num_batched_tokens =
+          std::max<std::int64_t>(s.max_num_batched_tokens, p.max_model_len());
+      break;
+    case SchedulerPolicy::kTrtLlm:
+      // TensorRT-LLM (NIM) in-flight batching: max_batch_size 256, max_num_tokens 8192, chunked
+      // context mixed with generation steps, like vLLM V1.
+      s.max_num_seqs = 256;
+      s.max_num_batched_tokens = 8192;
+      s.enable_chunked_prefill = true;
+      break;
+  }
+}
+
 double kv_bytes_per_token_per_chip(const ModelConfig& model, int tensor_parallel) {
   double heads = std::max(1.0, std::ceil(double(model.num_key_value_heads) / tensor_parallel));
   return 2.0 * model.num_hidden_layers * heads * model.head_dim * model.kv_cache_bytes_per_element;
@@ -347,7 +484,9 @@ MemoryPlan memory_plan(const Profile& profile) {
   MemoryPlan plan;
   plan.block_size = s.block_size;
   plan.usable_bytes = profile.accelerator.memory_bytes * s.gpu_memory_utilization;
-  plan.weight_bytes = m.total_parameters() * m.weight_bytes_per_param / tp;
+  plan.weight_bytes = (m.block_parameters() * m.block_weight_bytes_per_param() +
+                       (m.total_parameters() - m.block_parameters()) * m.weight_bytes_per_param) /
+                      tp;
   if (s.activation_reserve_bytes) {
     plan.activation_bytes = *s.activation_reserve_bytes;
   } else {
@@ -447,14 +586,36 @@ core::Result<Profile> decode_with(const core::Json& document, std::string_view n
     read_reference(r, "model", search, "models", p.model, decode_model);
     read_reference(r, "accelerator", search, "accelerators", p.accelerator, decode_accelerator);
     r.read("tensor_parallel_size", p.tensor_parallel);
-    // Defaults that depend on the accelerator (vLLM get_batch_defaults, see §2.8 of the
-    // calibration notes): >= 70 GiB GPUs other than A100: 1024 seqs / 8192 tokens; others
-    // 256 / 2048. TPU profiles set their own values.
+    // A deployment may quantize a model it names (vLLM --quantization): `quantization: fp8`.
+    if (r.ok() && r.get("quantization") != nullptr) {
+      std::string q;
+      r.read("quantization", q);
+      if (r.ok() && !q.empty() && q != "fp8" && q != "int8" && q != "int8_weight_only" &&
+          q != "int4_weight_only") {
+        r.fail(r.child("quantization"),
+               "unknown quantization \"" + q +
+                   "\" (want fp8, int8, int8_weight_only or int4_weight_only)");
+      }
+      p.model.quantization = q;
+    }
+    // The engine's defaults (vLLM V1 unless scheduler.engine names another), then the
+    // profile's own scheduler fields.
     if (r.ok()) {
-      bool big_gpu = p.accelerator.kind == "gpu" && p.accelerator.memory_bytes >= 70 * kGiB &&
-                     p.accelerator.name.find("a100") == std::string::npos;
-      p.scheduler.max_num_seqs = big_gpu ? 1024 : 256;
-      p.scheduler.max_num_batched_tokens = big_gpu ? 8192 : 2048;
+      SchedulerPolicy policy = SchedulerPolicy::kVllmV1;
+      const core::Json* scheduler = r.get("scheduler");
+      if (r.ok() && scheduler != nullptr && scheduler->is_object() &&
+          scheduler->contains("engine") && (*scheduler)["engine"].is_string()) {
+        if (auto named = parse_scheduler_policy((*scheduler)["engine"].get<std::string>())) {
+          policy = *named;
+          p.scheduler.engine_explicit = true;
+        }
+      }
+      // Budgets that follow max_model_len (vLLM V0, TGI) use the profile's.
+      if (scheduler != nullptr && scheduler->is_object() && scheduler->contains("max_model_len") &&
+          (*scheduler)["max_model_len"].is_number_integer()) {
+        p.scheduler.max_model_len = (*scheduler)["max_model_len"].get<std::int64_t>();
+      }
+      apply_engine_defaults(p, policy);
     }
     r.read_object("efficiency", p.efficiency, decode_efficiency);
     r.read_object("scheduler", p.scheduler, decode_scheduler);
@@ -498,38 +659,54 @@ std::string ProfileSearch::describe() const {
   return out.empty() ? "nowhere" : out;
 }
 
-ProfileSearch profile_search(std::string_view profiles_dir_flag, std::string_view env) {
-  if (!profiles_dir_flag.empty()) return dir_then_builtin(profiles_dir_flag, "--profiles-dir");
-  return dir_then_builtin(env, "$LLMSCALE_PROFILES");
-}
-
-ProfileSearch default_profile_search(std::string_view profiles_dir_flag) {
-  const char* env = std::getenv("LLMSCALE_PROFILES");
-  return profile_search(profiles_dir_flag, env != nullptr ? env : "");
-}
-
 core::Result<Profile> decode_profile(const core::Json& document, std::string_view name,
-                                     std::string_view search_dir, std::string_view origin) {
-  return decode_with(document, name, dir_then_builtin(search_dir, ""), origin);
+                                     const ProfileSearch& search, std::string_view origin) {
+  return decode_with(document, name, search, origin);
 }
 
 core::Result<Profile> parse_profile(std::string_view text, std::string_view name,
-                                    std::string_view search_dir, std::string_view origin) {
-  return parse_with(text, name, dir_then_builtin(search_dir, ""), origin);
+                                    const ProfileSearch& search, std::string_view origin) {
+  return parse_with(text, name, search, origin);
 }
+
+core::Result<Profile> parse_profile(std::string_view text, std::string_view name,
+                                    std::string_view origin) {
+  return parse_with(text, name, ProfileSearch{}, origin);
+}
+
+namespace {
+
+// Stem of the last path component: "/x/y/dep.yaml" -> "dep"; its directory: "/x/y" ("." when
+// none).
+std::pair<std::string, std::string> split_path(std::string_view path) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string_view::npos ? "." : std::string(path.substr(0, slash));
+  if (dir.empty()) dir = "/";
+  std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  auto dot = base.rfind('.');
+  return {dir, std::string(dot == std::string_view::npos ? base : base.substr(0, dot))};
+}
+
+}  // namespace
 
 core::Result<Profile> load_profile(const ProfileSearch& search, std::string_view name_or_path) {
   if (ends_with(name_or_path, ".yaml") || ends_with(name_or_path, ".yml") ||
       ends_with(name_or_path, ".json")) {
-    fs::path path{std::string(name_or_path)};
-    auto text = read_text_file(path);
-    if (!text)
-      return core::make_error(core::ErrorCode::kNotFound, "profile " + text.error().message);
+    std::string path(name_or_path);
+    if (search.files == nullptr) {
+      return core::make_error(core::ErrorCode::kNotFound,
+                              "profile " + path + ": cannot open (no file access given)");
+    }
+    auto text = search.files->read(path);
+    if (!text) {
+      return core::make_error(text.error().code,
+                              "profile " + path + ": cannot open (" + text.error().message + ")");
+    }
     // A file's models and accelerators are looked for next to it first.
+    auto [dir, stem] = split_path(path);
     ProfileSearch next_to_it = search;
-    std::string dir = path.parent_path().string();
-    next_to_it.dirs.insert(next_to_it.dirs.begin(), {dir.empty() ? "." : dir, ""});
-    return parse_with(*text, path.stem().string(), next_to_it, path.string());
+    next_to_it.dirs.insert(next_to_it.dirs.begin(), {dir, ""});
+    return parse_with(*text, stem, next_to_it, path);
   }
   std::string name(name_or_path);
   if (name.empty() || name.find('/') != std::string::npos || name.find("..") != std::string::npos) {
@@ -548,19 +725,8 @@ std::vector<std::string> list_profiles(const ProfileSearch& search) {
   return list_names(search, "");
 }
 
-core::Result<Profile> load_profile(std::string_view dir, std::string_view name_or_path) {
-  return load_profile(dir_then_builtin(dir, ""), name_or_path);
-}
-
-std::vector<std::string> list_profiles(std::string_view dir) {
-  ProfileSearch search = dir_then_builtin(dir, "");
-  search.builtin = false;
-  return list_names(search, "");
-}
-
-std::string default_profiles_dir() {
-  const char* env = std::getenv("LLMSCALE_PROFILES");
-  return env != nullptr ? std::string(env) : std::string();
+core::Result<Profile> load_builtin_profile(std::string_view name) {
+  return load_profile(ProfileSearch{}, name);
 }
 
 }  // namespace llmscale::engine

@@ -7,17 +7,20 @@
 // Profiles are YAML files (format and field list in docs/engine-model.md, "Profile files"). The
 // repository's `profiles/` is built into the binary (cmake/embed_files.cmake), so llmscale finds
 // its profiles from any working directory; users' own directories (--profiles-dir,
-// $LLMSCALE_PROFILES) are searched first (ProfileSearch). A deployment file names its model and
+// $LLMSCALE_PROFILES) are searched first (ProfileSearch). The engine never touches the
+// filesystem or the environment: directory access is injected (ProfileFiles), and
+// server/profile_files.h builds the searches llmscale uses. A deployment file names its model and
 // accelerator (`model: llama-3.1-8b` loads `models/llama-3.1-8b.yaml`, searched in the same
 // order) or gives them inline. Every error names the file and the field path:
 // `profiles/x.yaml: model.num_hidden_layers: expected an integer`; a missing profile says where
 // it was looked for and which names exist.
 //
 // A Profile is an immutable value once loaded; share it as std::shared_ptr<const Profile>.
-// Loading reads files (and the built-in texts) only; all functions are thread-compatible.
+// Loading reads the built-in texts and whatever search.files gives; thread-compatible.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -43,6 +46,15 @@ struct ModelConfig {
   std::int64_t max_position_embeddings = 0;
   int weight_bytes_per_param = 2;      // bf16
   int kv_cache_bytes_per_element = 2;  // bf16 KV cache
+  // Weight quantization of the transformer blocks (vLLM --quantization; the embedding and LM
+  // head stay in torch_dtype): "" none; "fp8" W8A8 on FP8 tensor cores; "int8" W8A8 on INT8
+  // tensor cores; "int8_weight_only" / "int4_weight_only" (W8A16 / W4A16, Marlin-style: weights
+  // dequantized in the GEMM, compute at 16-bit). Accelerators without the low-precision tensor
+  // cores compute at their bf16 rate (vLLM runs FP8 checkpoints on A100 as W8A16).
+  std::string quantization;
+  // Bytes per block parameter: torch_dtype's without quantization; 1 for the 8-bit schemes;
+  // 0.5 + a bf16 scale per group of 128 for INT4.
+  double block_weight_bytes_per_param() const;
 
   // Parameters of the transformer blocks (attention and MLP projections, norms excluded).
   double block_parameters() const;
@@ -58,6 +70,8 @@ struct AcceleratorSpec {
   double memory_bytes = 0;         // memory the serving engine sees per chip
   double memory_bandwidth = 0;     // bytes/s, per chip (datasheet)
   double peak_flops = 0;           // dense bf16 FLOP/s, per chip (datasheet)
+  double peak_fp8_flops = 0;       // dense FP8 FLOP/s; 0: no FP8 tensor cores (A100, TPU v5e)
+  double peak_int8_flops = 0;      // dense INT8 OP/s; 0: none
   double allreduce_latency_s = 0;  // per all-reduce call in a tensor-parallel group
   double allreduce_bandwidth = 0;  // bytes/s of all-reduce payload (algorithm bandwidth)
   std::string source;              // where the numbers come from
@@ -75,6 +89,13 @@ struct Efficiencies {
   std::string source;
 };
 
+// Which serving engine's scheduler the Engine follows (the rules of each are listed in
+// engine.h; the defaults in apply_engine_defaults()).
+enum class SchedulerPolicy : std::uint8_t { kVllmV1, kVllmV0, kSglang, kTgi, kJetStream, kTrtLlm };
+// "vllm-v1", "vllm-v0", "sglang", "tgi", "jetstream", "trtllm".
+std::string_view scheduler_policy_name(SchedulerPolicy policy);
+std::optional<SchedulerPolicy> parse_scheduler_policy(std::string_view name);
+
 // Serving-engine settings, named after vLLM's engine arguments.
 struct SchedulerConfig {
   int max_num_seqs = 256;
@@ -88,6 +109,21 @@ struct SchedulerConfig {
   // Memory held back from the KV cache per chip besides weights: peak activations, CUDA graphs,
   // non-torch allocations. Absent: estimated from max_num_batched_tokens (see memory_plan()).
   std::optional<double> activation_reserve_bytes;
+  // The serving engine whose scheduler rules apply (scheduler.engine), the release its defaults
+  // come from (scheduler.engine_version), and whether the profile named it (when not, the
+  // serving flavor's engine may be applied: server/profile_files.h).
+  SchedulerPolicy policy = SchedulerPolicy::kVllmV1;
+  std::string engine_version;
+  bool engine_explicit = false;
+  // Prefill-first engines: at most this many new requests per prefill step (0: no limit;
+  // JetStream prefills one request at a time).
+  int max_prefill_seqs = 0;
+  // TGI's router: Σ (prompt + max_new_tokens) over the batch (0: no limit), and when to pause
+  // decoding for a prefill: the queue holds >= waiting_served_ratio × batch size requests, or
+  // max_waiting_tokens decode steps ran since the last prefill.
+  std::int64_t max_batch_total_tokens = 0;
+  double waiting_served_ratio = 0.3;
+  int max_waiting_tokens = 20;
 };
 
 // One cold-start phase the simulated server goes through before it is ready.
@@ -125,6 +161,13 @@ struct MemoryPlan {
   int block_size = 16;
 };
 
+// Sets `policy` and the scheduler defaults of that engine (sources in the definition): batch
+// limits, token budget, chunked prefill. Called before a profile's own scheduler fields apply.
+void apply_engine_defaults(Profile& profile, SchedulerPolicy policy);
+
+// FLOP/s of the block GEMMs at the model's quantization on this accelerator (dense, datasheet).
+double gemm_peak_flops(const ModelConfig& model, const AcceleratorSpec& accelerator);
+
 // Per chip: KV heads are split across the tensor-parallel group, replicated when fewer.
 double kv_bytes_per_token_per_chip(const ModelConfig& model, int tensor_parallel);
 MemoryPlan memory_plan(const Profile& profile);
@@ -132,9 +175,24 @@ MemoryPlan memory_plan(const Profile& profile);
 // Checks ranges and consistency (heads divisible by TP, weights fit, KV holds max_model_len).
 core::Status validate_profile(const Profile& profile);
 
-// Where profile files are looked up, in order: `dirs` (users' own profiles), then, unless
-// `builtin` is false, the profiles built into the binary. The same order applies to the model
-// and accelerator files a deployment names, so a user's directory can also override one model.
+// Read access to profile files, given to the engine by its caller: the engine itself reads no
+// file and no environment variable (issue 13). The filesystem implementation lives with the
+// serving layer (server/profile_files.h); tests pass in-memory ones. Implementations must be
+// thread-compatible and const-callable.
+class ProfileFiles {
+ public:
+  virtual ~ProfileFiles() = default;
+  // The text of the file at `path` ("<dir>/models/m.yaml"); kNotFound when there is none.
+  virtual core::Result<std::string> read(const std::string& path) const = 0;
+  // Names (not paths) of the regular files directly in directory `dir`; nullopt when `dir` is
+  // not a directory.
+  virtual std::optional<std::vector<std::string>> list(const std::string& dir) const = 0;
+};
+
+// Where profile files are looked up, in order: `dirs` (users' own profiles, read through
+// `files`), then, unless `builtin` is false, the profiles built into the binary. The same order
+// applies to the model and accelerator files a deployment names, so a user's directory can also
+// override one model. Without `files` the directories cannot be read (messages say so).
 struct ProfileSearch {
   struct Dir {
     std::string path;
@@ -142,41 +200,34 @@ struct ProfileSearch {
   };
   std::vector<Dir> dirs;
   bool builtin = true;
+  std::shared_ptr<const ProfileFiles> files;
 
   // "--profiles-dir /x, then the profiles built into llmscale".
   std::string describe() const;
 };
 
-// The lookup order of `llmscale serve-sim` (and so of every fleet replica): the --profiles-dir
-// flag if given, else $LLMSCALE_PROFILES if set (`env`, empty when unset), then the built-in
-// profiles.
-ProfileSearch profile_search(std::string_view profiles_dir_flag, std::string_view env);
-// profile_search(flag, the value of $LLMSCALE_PROFILES).
-ProfileSearch default_profile_search(std::string_view profiles_dir_flag = {});
-
 // Decodes a deployment document. `model`/`accelerator` given by name are loaded from
-// `models/<name>.yaml` and `accelerators/<name>.yaml` of `search_dir` (when not empty), then of
-// the built-in profiles. `origin` prefixes error messages (usually the file path).
+// `models/<name>.yaml` and `accelerators/<name>.yaml` of the places of `search`. `origin`
+// prefixes error messages (usually the file path).
 core::Result<Profile> decode_profile(const core::Json& document, std::string_view name,
-                                     std::string_view search_dir, std::string_view origin);
+                                     const ProfileSearch& search, std::string_view origin);
 // Parses YAML/JSON text and decodes it.
 core::Result<Profile> parse_profile(std::string_view text, std::string_view name,
-                                    std::string_view search_dir, std::string_view origin);
+                                    const ProfileSearch& search, std::string_view origin);
+// Same, with the built-in profiles only for the references.
+core::Result<Profile> parse_profile(std::string_view text, std::string_view name,
+                                    std::string_view origin = {});
 
 // Loads the deployment profile `<name>.yaml` from the first place of `search` that has it, or a
-// file when `name_or_path` ends in .yaml/.yml/.json (its references are looked up next to it
-// first). Not found: kNotFound naming every place looked in and the names that exist.
+// file when `name_or_path` ends in .yaml/.yml/.json (read through search.files; its references
+// are looked up next to it first). Not found: kNotFound naming every place looked in and the
+// names that exist.
 core::Result<Profile> load_profile(const ProfileSearch& search, std::string_view name_or_path);
 // Names of the deployment profiles in every place of `search`, sorted, without duplicates.
 std::vector<std::string> list_profiles(const ProfileSearch& search);
 
-// load_profile() with `dir` (when not empty), then the built-in profiles.
-core::Result<Profile> load_profile(std::string_view dir, std::string_view name_or_path);
-// Names of the deployment profiles in `dir` (the *.yaml files directly in it), sorted.
-std::vector<std::string> list_profiles(std::string_view dir);
-
-// $LLMSCALE_PROFILES, or empty (then load_profile(dir, ...) uses the built-in profiles only).
-std::string default_profiles_dir();
+// A profile built into the binary (load_profile with no directory).
+core::Result<Profile> load_builtin_profile(std::string_view name);
 
 // One file of the repository's profiles/ as built into the binary: `path` relative to profiles/
 // ("llama-3.1-8b-h100.yaml", "models/llama-3.1-8b.yaml"), sorted by path.

@@ -17,11 +17,15 @@ StepTimeModel::StepTimeModel(const Profile& profile) {
   // T rows, negligible next to the GEMMs, so its table is not streamed.
   const double block_params = m.block_parameters() / tp;
   const double head_params = m.embedding_parameters() / tp;
-  weight_bytes_ = (block_params + head_params) * m.weight_bytes_per_param;
+  // Quantized blocks stream fewer bytes and, with FP8/INT8 tensor cores, compute faster; the LM
+  // head stays in torch_dtype (vLLM does not quantize it).
+  weight_bytes_ =
+      block_params * m.block_weight_bytes_per_param() + head_params * m.weight_bytes_per_param;
+  const double gemm_peak = gemm_peak_flops(m, a);
   kv_bytes_per_token_ = engine::kv_bytes_per_token_per_chip(m, profile.tensor_parallel);
 
   weight_stream_s_ = weight_bytes_ / (e.weight_bandwidth * a.memory_bandwidth);
-  gemm_s_per_token_ = 2.0 * block_params / (e.gemm_flops * a.peak_flops);
+  gemm_s_per_token_ = 2.0 * block_params / (e.gemm_flops * gemm_peak);
   head_s_per_seq_ = 2.0 * head_params / (e.gemm_flops * a.peak_flops);
   p_ = e.overlap_exponent;
   kv_s_per_token_ = kv_bytes_per_token_ / (e.attention_bandwidth * a.memory_bandwidth);
@@ -40,7 +44,7 @@ StepTimeModel::StepTimeModel(const Profile& profile) {
   cpu_s_per_seq_ = e.cpu_overhead_per_seq_s;
 
   peak_weight_stream_s_ = weight_bytes_ / a.memory_bandwidth;
-  peak_gemm_s_per_token_ = 2.0 * block_params / a.peak_flops;
+  peak_gemm_s_per_token_ = 2.0 * block_params / gemm_peak;
   peak_head_s_per_seq_ = 2.0 * head_params / a.peak_flops;
 }
 

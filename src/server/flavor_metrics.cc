@@ -209,6 +209,13 @@ struct FlavorMetrics::Impl {
   // SGLang.
   Gauge* sg_used_tokens = nullptr;
   Gauge* sg_gen_throughput = nullptr;
+  // vLLM V0's interval throughputs (vllm/engine/metrics.py, deprecated gauges): prompt and
+  // generation tokens over the last local logging interval (5 s), updated when it elapses.
+  Gauge* v0_prompt_throughput = nullptr;
+  Gauge* v0_generation_throughput = nullptr;
+  std::optional<core::Time> v0_last_log;
+  std::uint64_t v0_prompt_at_log = 0;
+  std::uint64_t v0_generation_at_log = 0;
   Gauge* sg_cache_hit_rate = nullptr;
   Gauge* sg_max_total_tokens = nullptr;
   Gauge* sg_retracted = nullptr;
@@ -435,6 +442,12 @@ void FlavorMetrics::Impl::build_vllm_v0() {
   params_n = histogram("vllm:request_params_n", "Histogram of the n request parameter.", kParamsN);
   params_max_tokens = histogram("vllm:request_params_max_tokens",
                                 "Histogram of the max_tokens request parameter.", lengths);
+  // Deprecated in favour of the token counters, but still exported by V0 (<= 0.6), and what
+  // seed 003's PromQL reads.
+  v0_prompt_throughput =
+      gauge("vllm:avg_prompt_throughput_toks_per_s", "Average prefill throughput in tokens/s.");
+  v0_generation_throughput = gauge("vllm:avg_generation_throughput_toks_per_s",
+                                   "Average generation throughput in tokens/s.");
 }
 
 void FlavorMetrics::Impl::build_nim() {
@@ -757,6 +770,7 @@ void FlavorMetrics::on_ready(double model_load_seconds, double startup_seconds, 
   }
   m.tgi_started = true;
   if (!m.last_render) m.last_render = now;  // rates (SGLang gen_throughput) start here
+  if (!m.v0_last_log) m.v0_last_log = now;  // and vLLM V0's interval throughputs
   if (m.last_step_unix == 0) m.last_step_unix = core::to_unix_seconds(now);
 }
 
@@ -823,6 +837,26 @@ std::string FlavorMetrics::render(const engine::EngineStats& s, core::Time now) 
                      core::to_seconds(now - *m.last_render);
       }
       set(m.sg_gen_throughput, throughput);
+      break;
+    }
+    case Flavor::kVllmV0: {
+      // vLLM V0 (metrics.py PrometheusStatLogger.log): once local_interval (5 s) has elapsed
+      // since the last log, throughput = tokens since then / elapsed; between logs the gauges
+      // keep their value.
+      constexpr double kLocalIntervalSeconds = 5.0;
+      if (!m.v0_last_log) {
+        m.v0_last_log = now;
+        m.v0_prompt_at_log = s.prompt_tokens_total;
+        m.v0_generation_at_log = s.generation_tokens_total;
+      } else if (core::to_seconds(now - *m.v0_last_log) >= kLocalIntervalSeconds) {
+        double elapsed = core::to_seconds(now - *m.v0_last_log);
+        set(m.v0_prompt_throughput, double(s.prompt_tokens_total - m.v0_prompt_at_log) / elapsed);
+        set(m.v0_generation_throughput,
+            double(s.generation_tokens_total - m.v0_generation_at_log) / elapsed);
+        m.v0_last_log = now;
+        m.v0_prompt_at_log = s.prompt_tokens_total;
+        m.v0_generation_at_log = s.generation_tokens_total;
+      }
       break;
     }
     default: break;

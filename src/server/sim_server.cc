@@ -162,6 +162,8 @@ core::Status SimServer::Impl::build() {
   engine::EngineOptions engine_options;
   engine_options.seed = options.seed;
   engine_options.step_time_jitter = options.step_time_jitter;
+  engine_options.output_length_jitter = options.output_length_jitter;
+  engine_options.admission_delay_s = options.admission_delay_s;
   engine_options.observer = metrics.get();
   auto created = engine::Engine::create(options.profile, engine_options);
   if (!created) return tl::unexpected(created.error());

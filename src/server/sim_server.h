@@ -3,7 +3,7 @@
 //
 //   net::EventLoop loop;                       // one thread (see below)
 //   server::SimServerOptions options;
-//   options.profile = *engine::load_profile(engine::default_profiles_dir(), "llama-3.1-8b-h100");
+//   options.profile = *engine::load_builtin_profile("llama-3.1-8b-h100");
 //   options.port = 0;                          // pick a free port
 //   auto server = server::SimServer::create(loop, loop.clock(), std::move(options)).value();
 //   server->start();                           // binds; the cold start begins
@@ -88,6 +88,11 @@ struct SimServerOptions {
   std::optional<std::vector<engine::StartupPhase>> startup;
   std::uint64_t seed = 0;
   double step_time_jitter = 0;  // relative noise on each step time (EngineOptions)
+  // Relative spread of natural reply lengths, and the frontend's mean admission delay
+  // (EngineOptions::output_length_jitter, admission_delay_s): what keeps equal requests from
+  // moving in lock-step.
+  double output_length_jitter = 0;
+  double admission_delay_s = 0;
   // TGI's --max-concurrent-requests (429 beyond); absent: 128 for TGI, unlimited otherwise.
   std::optional<std::size_t> max_concurrent_requests;
   FaultOptions faults;

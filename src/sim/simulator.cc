@@ -34,6 +34,7 @@
 #include "router/policy.h"
 #include "server/flavor.h"
 #include "server/flavor_metrics.h"
+#include "server/profile_files.h"
 
 namespace llmscale::sim {
 
@@ -343,7 +344,7 @@ core::Status Simulator::setup() {
   policy_kind_ = *policy;
   policy_ = router::make_policy(*policy);
 
-  engine::ProfileSearch search = engine::default_profile_search(options_.profiles_dir);
+  engine::ProfileSearch search = server::default_profile_search(options_.profiles_dir);
   for (const auto& spec : config.fleets) {
     if (!spec.template_.serve_sim)
       return core::invalid_argument("fleet " + spec.name +

@@ -43,6 +43,7 @@
 #include "router/policy.h"
 #include "router/proxy.h"
 #include "router/spec.h"
+#include "server/profile_files.h"
 #include "up/api_bridge.h"
 #include "up/config.h"
 #include "up/control_auth.h"
@@ -130,7 +131,7 @@ std::optional<core::Duration> expected_cold_start(const fleet::FleetSpec& spec) 
   if (!spec.template_.serve_sim) return std::nullopt;
   const auto& args = spec.template_.serve_sim->args;
   std::optional<double> seconds;
-  std::string profiles_dir = engine::default_profiles_dir();
+  std::string profiles_dir;
   for (std::size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i] == "--startup-seconds") {
       char* end = nullptr;
@@ -141,7 +142,8 @@ std::optional<core::Duration> expected_cold_start(const fleet::FleetSpec& spec) 
     }
   }
   if (!seconds) {
-    auto profile = engine::load_profile(profiles_dir, spec.template_.serve_sim->profile);
+    auto profile = engine::load_profile(server::default_profile_search(profiles_dir),
+                                        spec.template_.serve_sim->profile);
     if (!profile) return std::nullopt;
     seconds = profile->startup_seconds();
   }
@@ -151,7 +153,7 @@ std::optional<core::Duration> expected_cold_start(const fleet::FleetSpec& spec) 
 // What each available profile models, for choosing one for a seed's Deployment.
 std::vector<ProfileFacts> shipped_profile_facts() {
   std::vector<ProfileFacts> facts;
-  engine::ProfileSearch search = engine::default_profile_search();
+  engine::ProfileSearch search = server::default_profile_search();
   for (const std::string& name : engine::list_profiles(search)) {
     auto profile = engine::load_profile(search, name);
     if (!profile) continue;

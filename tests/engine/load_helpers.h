@@ -18,7 +18,9 @@ struct LoadResult {
   double mean_ttft_s = 0;
   double mean_waiting = 0;  // sampled at every step end
   double mean_running = 0;
+  double mean_kv_usage = 0;  // sampled at every step end
   double output_tokens_per_s = 0;
+  double mean_output_tokens = 0;  // per measured request
   double requests_per_s = 0;
   std::uint64_t preemptions = 0;
 };
@@ -26,10 +28,13 @@ struct LoadResult {
 // Warms up until 2 × concurrency requests have finished (steady state: every client went
 // through the FCFS queue twice), then measures until another max(concurrency, min_measured)
 // have finished.
+// `natural_length`: requests stop by EOS after `output` tokens (EngineOptions may jitter that)
+// instead of ignore_eos with max_tokens = output.
 inline LoadResult closed_loop(const Profile& profile, int concurrency, std::int64_t prompt,
-                              std::int64_t output, int min_measured = 20) {
+                              std::int64_t output, int min_measured = 20,
+                              EngineOptions options = {}, bool natural_length = false) {
   core::SimulatedClock clock;
-  auto engine = Engine::create(profile);
+  auto engine = Engine::create(profile, options);
   EXPECT_TRUE(engine) << (engine ? "" : engine.error().message);
   if (!engine) return {};
   EngineDriver driver(**engine, clock);
@@ -46,8 +51,13 @@ inline LoadResult closed_loop(const Profile& profile, int concurrency, std::int6
   send = [&] {
     RequestSpec spec;
     spec.prompt_tokens = prompt;
-    spec.max_tokens = output;
-    spec.ignore_eos = true;
+    if (natural_length) {
+      spec.max_tokens = 4 * output;
+      spec.eos_after = output;
+    } else {
+      spec.max_tokens = output;
+      spec.ignore_eos = true;
+    }
     core::Time at = clock.now();
     auto id = driver.submit(spec, [&, at](const EngineEvent& e) {
       if (e.kind == EventKind::kFirstToken) {
@@ -80,13 +90,14 @@ inline LoadResult closed_loop(const Profile& profile, int concurrency, std::int6
   };
   for (int i = 0; i < concurrency; ++i) send();
 
-  double waiting_sum = 0, running_sum = 0;
+  double waiting_sum = 0, running_sum = 0, kv_sum = 0;
   std::int64_t samples = 0;
   while (!done && clock.run_next()) {
     if (measuring) {
       EngineStats s = (*engine)->stats();
       waiting_sum += double(s.num_waiting);
       running_sum += double(s.num_running);
+      kv_sum += s.kv_usage;
       ++samples;
     }
   }
@@ -96,8 +107,10 @@ inline LoadResult closed_loop(const Profile& profile, int concurrency, std::int6
   r.mean_ttft_s = ttft_n ? ttft_sum / double(ttft_n) : 0;
   r.mean_waiting = samples ? waiting_sum / double(samples) : 0;
   r.mean_running = samples ? running_sum / double(samples) : 0;
+  r.mean_kv_usage = samples ? kv_sum / double(samples) : 0;
   r.output_tokens_per_s = window_s > 0 ? double(tokens) / window_s : 0;
   r.requests_per_s = window_s > 0 ? double(measured_requests) / window_s : 0;
+  r.mean_output_tokens = ttft_n ? double(tokens) / double(ttft_n) : 0;
   r.preemptions = (*engine)->stats().preemptions_total;
   EXPECT_TRUE((*engine)->check_invariants());
   return r;

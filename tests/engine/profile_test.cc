@@ -15,6 +15,7 @@
 namespace llmscale::engine {
 namespace {
 
+using testing::disk;
 using ::testing::HasSubstr;
 using testing::profiles_dir;
 using testing::shipped;
@@ -22,11 +23,11 @@ using testing::shipped;
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 TEST(ProfileTest, ShipsTheSixSeedProfiles) {
-  auto names = list_profiles(profiles_dir());
+  auto names = list_profiles(disk(profiles_dir(), false));
   for (const char* want : {"llama-3.1-8b-h100", "llama-3.1-8b-a100", "llama-3.1-70b-4xh100",
                            "llama-3.1-70b-tpu-v6e-8", "gemma-7b-l4", "gemma-7b-tpu-v5e-8"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
-    auto profile = load_profile(profiles_dir(), want);
+    auto profile = load_profile(disk(profiles_dir()), want);
     ASSERT_TRUE(profile) << profile.error().message;
     EXPECT_GT(profile->startup_seconds(), 0) << want;
     EXPECT_GT(memory_plan(*profile).num_blocks, 0) << want;
@@ -88,7 +89,7 @@ TEST(ProfileTest, SeedStartupPhases) {
 
 // Decodes `text` as a deployment profile with the shipped models and accelerators.
 core::Result<Profile> parse(const std::string& text) {
-  return parse_profile(text, "test", profiles_dir(), "test.yaml");
+  return parse_profile(text, "test", disk(profiles_dir()), "test.yaml");
 }
 
 const char* kValid = R"(
@@ -171,10 +172,10 @@ TEST(ProfileTest, ErrorInAReferencedFileNamesThatFile) {
   std::ofstream(dir / "accelerators" / "chip.yaml")
       << "name: chip\nmemory_gib: 80\nmemory_bandwidth_gb_per_s: 1000\npeak_bf16_tflops: 100\n";
   std::ofstream(dir / "dep.yaml") << "model: broken\naccelerator: chip\n";
-  auto p = load_profile(dir.string(), "dep");
+  auto p = load_profile(disk(dir.string()), "dep");
   ASSERT_FALSE(p);
   EXPECT_THAT(p.error().message, HasSubstr("models/broken.yaml: num_hidden_layers: required"));
-  auto missing = load_profile(dir.string(), "nope");
+  auto missing = load_profile(disk(dir.string()), "nope");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, core::ErrorCode::kNotFound);
   EXPECT_THAT(missing.error().message, HasSubstr("known profiles: dep, gemma-7b-l4"));
@@ -182,7 +183,7 @@ TEST(ProfileTest, ErrorInAReferencedFileNamesThatFile) {
 }
 
 TEST(ProfileTest, LoadsByPath) {
-  auto p = load_profile("", profiles_dir() + "/gemma-7b-l4.yaml");
+  auto p = load_profile(disk(""), profiles_dir() + "/gemma-7b-l4.yaml");
   ASSERT_TRUE(p) << p.error().message;
   EXPECT_EQ(p->name, "gemma-7b-l4");
 }
@@ -212,31 +213,43 @@ TEST(ProfileLookupTest, BuiltinFilesAreTheRepositorysProfiles) {
 // the built-in texts, the same as from profiles/.
 TEST(ProfileLookupTest, ShippedProfilesLoadWithoutAnyDirectory) {
   ProfileSearch nothing_on_disk;
-  for (const auto& name : list_profiles(profiles_dir())) {
+  for (const auto& name : list_profiles(disk(profiles_dir(), false))) {
     auto built_in = load_profile(nothing_on_disk, name);
     ASSERT_TRUE(built_in) << built_in.error().message;
     Profile from_disk = shipped(name);
     EXPECT_EQ(built_in->description, from_disk.description) << name;
     EXPECT_EQ(memory_plan(*built_in).num_blocks, memory_plan(from_disk).num_blocks) << name;
   }
-  EXPECT_EQ(list_profiles(nothing_on_disk), list_profiles(profiles_dir()));
+  EXPECT_EQ(list_profiles(nothing_on_disk), list_profiles(disk(profiles_dir(), false)));
 }
 
-// The flag wins over the environment variable; either comes before the built-in profiles.
-TEST(ProfileLookupTest, FlagThenEnvironmentThenBuiltin) {
-  ProfileSearch flag = profile_search("/a", "/b");
-  ASSERT_EQ(flag.dirs.size(), 1u);
-  EXPECT_EQ(flag.dirs[0].path, "/a");
-  EXPECT_EQ(flag.dirs[0].from, "--profiles-dir");
-  EXPECT_TRUE(flag.builtin);
-  EXPECT_EQ(flag.describe(), "--profiles-dir /a, then the profiles built into llmscale");
-  ProfileSearch env = profile_search("", "/b");
-  ASSERT_EQ(env.dirs.size(), 1u);
-  EXPECT_EQ(env.dirs[0].path, "/b");
-  EXPECT_EQ(env.dirs[0].from, "$LLMSCALE_PROFILES");
-  ProfileSearch neither = profile_search("", "");
-  EXPECT_TRUE(neither.dirs.empty());
-  EXPECT_TRUE(neither.builtin);
+// The engine reads no file itself: directories are read only through the ProfileFiles the
+// caller gives (issue 13); without one, the message says the directory was not read.
+TEST(ProfileLookupTest, DirectoriesAreReadOnlyThroughTheGivenFiles) {
+  auto files = std::make_shared<testing::MemoryFiles>(std::map<std::string, std::string>{
+      {"/mem/dep.yaml", "description: in memory\nmodel: llama-3.1-8b\naccelerator: chip\n"},
+      {"/mem/accelerators/chip.yaml",
+       "name: chip\nmemory_gib: 80\nmemory_bandwidth_gb_per_s: 1000\npeak_bf16_tflops: 100\n"}});
+  ProfileSearch search;
+  search.dirs.push_back({"/mem", "--profiles-dir"});
+  search.files = files;
+  auto dep = load_profile(search, "dep");
+  ASSERT_TRUE(dep) << dep.error().message;
+  EXPECT_EQ(dep->description, "in memory");
+  EXPECT_EQ(dep->accelerator.name, "chip");
+  EXPECT_THAT(list_profiles(search), ::testing::Contains("dep"));
+  EXPECT_EQ(search.describe(), "--profiles-dir /mem, then the profiles built into llmscale");
+  auto by_path = load_profile(search, "/mem/dep.yaml");
+  ASSERT_TRUE(by_path) << by_path.error().message;
+  EXPECT_EQ(by_path->name, "dep");
+
+  search.files = nullptr;
+  auto unread = load_profile(search, "dep");
+  ASSERT_FALSE(unread);
+  EXPECT_THAT(unread.error().message, HasSubstr("/mem/dep.yaml (not read: no file access given)"));
+  // The built-in profiles need no file access.
+  EXPECT_TRUE(load_profile(search, "gemma-7b-l4"));
+  EXPECT_TRUE(load_builtin_profile("llama-3.1-8b-h100"));
 }
 
 // A user's directory comes first for deployments and for the models and accelerators they
@@ -251,7 +264,7 @@ TEST(ProfileLookupTest, UsersDirectoryShadowsBuiltinFileByFile) {
   // Same name as a shipped profile: mine wins.
   dir.write("llama-3.1-8b-h100.yaml",
             "description: my h100\nmodel: llama-3.1-8b\naccelerator: nvidia-h100-80gb\n");
-  ProfileSearch search = profile_search(dir.path(), "/ignored");
+  ProfileSearch search = disk(dir.path());
 
   auto mine = load_profile(search, "mine");
   ASSERT_TRUE(mine) << mine.error().message;
@@ -278,7 +291,7 @@ TEST(ProfileLookupTest, UsersDirectoryShadowsBuiltinFileByFile) {
 // issue 11 item 14a: a missing profile says where it was looked for and which names exist
 // (before, a replica started outside the repository only logged `profile "x" not found`).
 TEST(ProfileLookupTest, MissingProfileSaysWhereItLookedAndWhatExists) {
-  auto missing = load_profile(profile_search("/no/such/dir", ""), "llama-3.1-8b-h10");
+  auto missing = load_profile(disk("/no/such/dir"), "llama-3.1-8b-h10");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, core::ErrorCode::kNotFound);
   const std::string& message = missing.error().message;
@@ -290,7 +303,7 @@ TEST(ProfileLookupTest, MissingProfileSaysWhereItLookedAndWhatExists) {
 
   llmscale::testing::TempDir dir;
   dir.write("dep.yaml", "model: no-such-model\naccelerator: nvidia-l4\n");
-  auto bad_model = load_profile(profile_search(dir.path(), ""), "dep");
+  auto bad_model = load_profile(disk(dir.path()), "dep");
   ASSERT_FALSE(bad_model);
   EXPECT_THAT(bad_model.error().message,
               HasSubstr("model: \"no-such-model\" not found (looked for " + dir.path() +

@@ -132,3 +132,56 @@ TEST(StepTimeTest, MatchesH100MeasurementsWithinStatedError) {
 
 }  // namespace
 }  // namespace llmscale::engine
+
+namespace llmscale::engine {
+namespace {
+
+// Quantization (issue 15 item 4): FP8 halves the block weights' bytes AND runs the block GEMMs
+// at the FP8 tensor-core rate where the chip has one; weight-only INT4 cuts bytes only; the LM
+// head stays bf16; an A100 (no FP8 tensor cores) gets the bytes but not the FLOP/s.
+TEST(QuantizationTest, BytesAndTensorCoreRate) {
+  Profile bf16 = testing::shipped("llama-3.1-8b-h100");
+  Profile fp8 = testing::shipped("llama-3.1-8b-h100-fp8");
+  EXPECT_EQ(fp8.model.quantization, "fp8");
+  StepTimeModel m16(bf16), m8(fp8);
+  const double blocks = bf16.model.block_parameters(), head = bf16.model.embedding_parameters();
+  EXPECT_DOUBLE_EQ(m16.weight_bytes_per_chip(), (blocks + head) * 2);
+  EXPECT_DOUBLE_EQ(m8.weight_bytes_per_chip(), blocks * 1 + head * 2);
+  // Compute-bound prefill: the GEMM term roughly halves (FP8 peak = 2 x bf16 on an H100).
+  auto big = StepTimeModel::prefill_shape(8192);
+  double ratio = m8.breakdown(big).gemm / m16.breakdown(big).gemm;
+  EXPECT_GT(ratio, 0.45);
+  EXPECT_LT(ratio, 0.6);
+  // Memory-bound decode: weight streaming falls with the bytes.
+  auto small = StepTimeModel::decode_shape(1, 512);
+  EXPECT_LT(m8.breakdown(small).gemm, 0.6 * m16.breakdown(small).gemm);
+  // More KV blocks with lighter weights.
+  EXPECT_GT(memory_plan(fp8).num_blocks, memory_plan(bf16).num_blocks);
+
+  // A100: FP8 bytes but bf16 compute (vLLM runs FP8 as W8A16 Marlin there).
+  Profile a100 = testing::shipped("llama-3.1-8b-a100");
+  Profile a100_fp8 = a100;
+  a100_fp8.model.quantization = "fp8";
+  double a_ratio =
+      StepTimeModel(a100_fp8).breakdown(big).gemm / StepTimeModel(a100).breakdown(big).gemm;
+  EXPECT_GT(a_ratio, 0.9);
+  // INT4 weight-only: ~3.5x fewer block bytes, same compute rate.
+  Profile int4 = bf16;
+  int4.model.quantization = "int4_weight_only";
+  EXPECT_NEAR(int4.model.block_weight_bytes_per_param(), 0.515625, 1e-12);
+  EXPECT_DOUBLE_EQ(gemm_peak_flops(int4.model, int4.accelerator), bf16.accelerator.peak_flops);
+  EXPECT_DOUBLE_EQ(gemm_peak_flops(fp8.model, fp8.accelerator), 1979e12);
+  // The noise floor never beats the hard roofline at the quantized rate.
+  EXPECT_LE(m8.lower_bound_seconds(big), m8.step_seconds(big));
+}
+
+TEST(QuantizationTest, UnknownSchemeNamesTheField) {
+  auto p =
+      parse_profile("model: llama-3.1-8b\naccelerator: nvidia-h100-80gb\nquantization: fp4\n", "q");
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().message.find("quantization: unknown quantization \"fp4\""), std::string::npos)
+      << p.error().message;
+}
+
+}  // namespace
+}  // namespace llmscale::engine

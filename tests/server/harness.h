@@ -18,6 +18,7 @@
 #include "engine/profile.h"
 #include "net/event_loop.h"
 #include "net/recording_writer.h"
+#include "server/profile_files.h"
 #include "server/sim_server.h"
 
 namespace llmscale::server::testing {
@@ -46,7 +47,7 @@ inline void expect_golden(const std::string& name, const std::string& actual) {
 }
 
 inline engine::Profile load_profile(const std::string& name) {
-  auto profile = engine::load_profile(source_path("profiles"), name);
+  auto profile = server::load_profile(source_path("profiles"), name);
   EXPECT_TRUE(profile.has_value()) << (profile ? "" : profile.error().to_string());
   return profile ? *profile : engine::Profile{};
 }

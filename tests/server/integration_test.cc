@@ -52,6 +52,8 @@ bool known_upstream_lint(const std::string& line) {
       "non-counter metrics should not have \"_total\" suffix",
       "no help text",
       "label names should be written in 'snake_case' not 'camelCase'",
+      // vLLM V0's vllm:avg_{prompt,generation}_throughput_toks_per_s (upstream names).
+      "metric names should not contain abbreviated units",
   };
   for (const auto& allowed : kAllowed) {
     if (line.find(allowed) != std::string::npos) return true;
@@ -219,6 +221,39 @@ TEST_F(ServeSimProcessTest, RejectsBadFlags) {
   Process q = run(dir_, {LLMSCALE_BINARY, "serve-sim", "--profiles-dir",
                          testing::source_path("profiles"), "--profile", "no-such-profile"});
   EXPECT_EQ(q.exit_code(), 2);
+}
+
+// issue 15: the binary does not need the repository. From an empty directory, with no
+// --profiles-dir and no $LLMSCALE_PROFILES, the shipped profiles come from the binary; a missing
+// one names every place looked in.
+TEST_F(ServeSimProcessTest, RunsFromADirectoryWithoutProfiles) {
+  Process list = run(
+      dir_, {"env", "-u", "LLMSCALE_PROFILES", LLMSCALE_BINARY, "serve-sim", "--list-profiles"});
+  EXPECT_EQ(list.exit_code(), 0) << list.errors();
+  EXPECT_NE(list.output().find("llama-3.1-8b-h100\n"), std::string::npos) << list.output();
+  EXPECT_NE(list.errors().find("the profiles built into llmscale"), std::string::npos);
+
+  Process missing = run(dir_, {"env", "-u", "LLMSCALE_PROFILES", LLMSCALE_BINARY, "serve-sim",
+                               "--profiles-dir", dir_.path(), "--profile", "no-such-profile"});
+  EXPECT_EQ(missing.exit_code(), 2);
+  EXPECT_NE(missing.errors().find(dir_.path() + "/no-such-profile.yaml"), std::string::npos)
+      << missing.errors();
+  EXPECT_NE(missing.errors().find("built-in profiles/no-such-profile.yaml"), std::string::npos)
+      << missing.errors();
+
+  auto server = Process::start(
+      {"timeout", "60", "env", "-u", "LLMSCALE_PROFILES", LLMSCALE_BINARY, "serve-sim", "--port",
+       "0", "--profile", "llama-3.1-8b-h100", "--startup-seconds", "0"},
+      dir_);
+  ASSERT_TRUE(server.has_value());
+  ASSERT_TRUE(server->wait_for_output(
+      [](const std::string& out) { return out.find('\n') != std::string::npos; }, 20s))
+      << server->errors();
+  Json line = Json::parse(server->output().substr(0, server->output().find('\n')));
+  EXPECT_EQ(line["event"], "listening");
+  ASSERT_EQ(::kill(line["pid"].get<int>(), SIGTERM), 0);
+  ASSERT_TRUE(server->wait_exit(15s));
+  EXPECT_EQ(server->exit_code(), 0) << server->errors();
 }
 
 TEST(SlowLorisTest, SlowHeaderGets408WhileOthersFlow) {

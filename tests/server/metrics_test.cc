@@ -168,6 +168,31 @@ TEST(FlavorSignalsTest, GaugesFollowTheEngine) {
   }
 }
 
+// vLLM V0 (<= 0.6) exports vllm:avg_generation_throughput_toks_per_s (seed 003's PromQL reads
+// it): tokens over the last 5 s logging interval, updated when the interval has elapsed.
+TEST(FlavorSignalsTest, VllmV0IntervalThroughput) {
+  SimServerOptions o = test_options(Flavor::kVllmV0);
+  Harness h(o);
+  h.server().metrics_text();  // the interval starts now (ready)
+  core::Time start = h.clock().now();
+  Call& a = h.post(target_for(Flavor::kVllmV0, false),
+                   body_for(Flavor::kVllmV0, 100, 40, std::nullopt, false));
+  h.finish(a);
+  EXPECT_EQ(a.writer.status(), 200);
+  h.advance(2s);
+  std::string early = h.server().metrics_text();
+  EXPECT_EQ(sample_value(early, "vllm:avg_generation_throughput_toks_per_s{"), 0);
+  h.advance(4s);
+  double elapsed = core::to_seconds(h.clock().now() - start);
+  std::string text = h.server().metrics_text();
+  EXPECT_NEAR(sample_value(text, "vllm:avg_generation_throughput_toks_per_s{"), 40 / elapsed, 1e-9);
+  EXPECT_NEAR(sample_value(text, "vllm:avg_prompt_throughput_toks_per_s{"), 100 / elapsed, 1e-9);
+  // Nothing happened in the next interval: back to 0.
+  h.advance(6s);
+  EXPECT_EQ(sample_value(h.server().metrics_text(), "vllm:avg_generation_throughput_toks_per_s{"),
+            0);
+}
+
 TEST(FlavorMetricsTest, Helpers) {
   EXPECT_EQ(one_two_five_buckets(100), (std::vector<double>{1, 2, 5, 10, 20, 50, 100}));
   EXPECT_EQ(jetstream_model_label("gemma-7b"), "gemma_7b");
