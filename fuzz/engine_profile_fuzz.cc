@@ -10,8 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace llmscale;
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  // Names resolve against a directory that does not exist: only inline models and
-  // accelerators can load.
+  // No file access: named models and accelerators resolve against the built-in profiles only.
   auto profile = engine::parse_profile(text, "fuzz", "fuzz");
   if (!profile) {
     if (profile.error().message.empty()) std::abort();
