@@ -54,14 +54,21 @@ std::string substitute(std::string expr) {
 // purpose (src/server/flavor_metrics.cc): vLLM and SGLang name their metrics "vllm:..." and
 // "sglang:..." (Prometheus reserves ':' for recording rules, but every vLLM dashboard queries these
 // names); vLLM's vllm:iteration_tokens_total is a histogram; TGI's tgi_batch_max_total_tokens has
-// no HELP (upstream describes it under another name). llmscale's own endpoints get no pass.
+// no HELP (upstream describes it under another name); vLLM V0's interval throughput gauges are
+// named "..._toks_per_s" upstream. llmscale's own endpoints get no pass.
 bool upstream_finding(const std::string& line) {
   if ((line.rfind("vllm:", 0) == 0 || line.rfind("sglang:", 0) == 0) &&
       line.find(" metric names should not contain ':'") != std::string::npos)
     return true;
   return line ==
              "vllm:iteration_tokens_total non-counter metrics should not have \"_total\" suffix" ||
-         line == "tgi_batch_max_total_tokens no help text";
+         line == "tgi_batch_max_total_tokens no help text" ||
+         line ==
+             "vllm:avg_generation_throughput_toks_per_s metric names should not contain "
+             "abbreviated units" ||
+         line ==
+             "vllm:avg_prompt_throughput_toks_per_s metric names should not contain "
+             "abbreviated units";
 }
 
 struct Scrape;
