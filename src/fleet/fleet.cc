@@ -306,6 +306,13 @@ std::vector<pid_t> Fleet::pids() const {
   return out;
 }
 
+std::map<std::string, pid_t> Fleet::pod_pids() const {
+  std::map<std::string, pid_t> out;
+  for (const auto& pod : pods_)
+    if (pod->process) out[pod->name] = pod->process->pid();
+  return out;
+}
+
 Fleet::Pod* Fleet::find(const std::string& uid) {
   for (auto& pod : pods_) {
     if (pod->uid == uid) return pod.get();

@@ -155,6 +155,8 @@ class Fleet final : public controller::ScaleTarget {
   const std::string& pod_template_hash() const { return template_hash_; }
   // PIDs of the processes alive now (for tests and `get pods -o wide`).
   std::vector<pid_t> pids() const;
+  // The process of each pod that has one, by pod name (resource metrics of local replicas).
+  std::map<std::string, pid_t> pod_pids() const;
 
  private:
   struct Pod;

@@ -49,6 +49,7 @@
 #include "up/control_auth.h"
 #include "up/dashboard_feed.h"
 #include "up/fleet_sizes.h"
+#include "up/pod_resource_metrics.h"
 #include "up/progress.h"
 #include "up/scrape_guard.h"
 
@@ -349,6 +350,7 @@ class Stack {
   void add_api_routes();
   std::vector<const core::StateFile*> state_files() const;
   void report_progress();
+  void sample_resources();
   void refresh_pods();
   void relist_metrics();
   void start_load_when_ready();
@@ -390,6 +392,7 @@ class Stack {
   std::unique_ptr<apiserver::ApiServer> api_;
   std::unique_ptr<ApiBridge> bridge_;
   std::unique_ptr<prom::PrometheusApi> prom_api_;
+  PodResourceSampler pod_usage_;  // metrics.k8s.io without resourceRules
   net::Router control_router_;
   std::unique_ptr<DashboardFeed> dashboard_;  // the live page at / (dashboard_feed.h)
   std::unique_ptr<net::HttpServer> control_server_;
@@ -608,6 +611,7 @@ core::Status Stack::start() {
 
   loop_.post([this] { refresh_pods(); });
   loop_.post([this] { relist_metrics(); });
+  loop_.post([this] { sample_resources(); });
   if (options_.progress_interval > core::Duration::zero())
     loop_.post([this] { report_progress(); });
   if (!options_.load_args.empty()) loop_.post([this] { start_load_when_ready(); });
@@ -778,18 +782,27 @@ void Stack::add_api_routes() {
     net::Response response = metrics_api_response(*adapter_, request);
     co_await writer.send(std::move(response));
   };
-  for (const char* group : {"custom.metrics.k8s.io", "external.metrics.k8s.io", "metrics.k8s.io"}) {
+  for (const char* group : {"custom.metrics.k8s.io", "external.metrics.k8s.io"}) {
     control_router_.add("*", std::string("/apis/") + group, metrics_apis);
     control_router_.add_prefix("*", std::string("/apis/") + group + "/", metrics_apis);
   }
+  // metrics.k8s.io: the adapter's resourceRules when the configuration has them (as
+  // prometheus-adapter), else the replicas' own CPU and memory from /proc (as metrics-server).
+  net::Handler resource_metrics = metrics_apis;
+  if (!(config_.adapter && config_.adapter->resource_rules)) {
+    resource_metrics = [this](net::ServerRequest& request,
+                              net::ResponseWriter& writer) -> net::Awaitable<void> {
+      net::Response response = pod_metrics_response(pod_usage_.usage(), request);
+      co_await writer.send(std::move(response));
+    };
+  }
+  control_router_.add("*", "/apis/metrics.k8s.io", resource_metrics);
+  control_router_.add_prefix("*", "/apis/metrics.k8s.io/", resource_metrics);
   // prometheus-adapter registers both custom metrics versions (v1beta2 preferred).
   api_->add_external_group("custom.metrics.k8s.io", "v1beta2");
   api_->add_external_group("custom.metrics.k8s.io", "v1beta1");
   api_->add_external_group("external.metrics.k8s.io", "v1beta1");
-  // metrics.k8s.io only with resourceRules (as a cluster without metrics-server: `kubectl top`
-  // then says "Metrics API not available").
-  if (config_.adapter && config_.adapter->resource_rules)
-    api_->add_external_group("metrics.k8s.io", "v1beta1");
+  api_->add_external_group("metrics.k8s.io", "v1beta1");
 
   // `kubectl auth can-i`: whoever reaches the API (loopback, or authenticated by control_auth.h)
   // may do everything, as a cluster-admin; SelfSubjectAccessReview and SelfSubjectRulesReview
@@ -879,6 +892,21 @@ void Stack::add_status_routes() {
         response.body = registry.text();
         co_await writer.send(std::move(response));
       });
+}
+
+// CPU and memory of every replica process, every 5 s (pod_resource_metrics.h).
+void Stack::sample_resources() {
+  if (shutting_down_) return;
+  std::vector<std::pair<kube::Pod, pid_t>> pods;
+  for (const auto& f : fleets_) {
+    std::map<std::string, pid_t> pids = f->pod_pids();
+    for (const kube::Pod& pod : f->pods()) {
+      auto it = pids.find(pod.metadata.name);
+      if (it != pids.end() && !pod.metadata.deletion_timestamp) pods.emplace_back(pod, it->second);
+    }
+  }
+  pod_usage_.sample(pods, clock_.now());
+  clock_.call_after(seconds(5), [this] { sample_resources(); });
 }
 
 // A line per interval for each replica still in its cold start (progress.h).

@@ -3,7 +3,8 @@
 // status and events are the controller's, an applied change of the HPA's target is used by the
 // next pass, `kubectl scale` is corrected by the HPA, a deleted HPA stops acting, a deleted pod
 // is replaced, the custom metrics API and the Prometheus API answer on the same address, `auth
-// can-i` says yes, and a token is required when one is set.
+// can-i` says yes, `kubectl top pods` shows the replicas' processes, and a token is required
+// when one is set.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -186,9 +187,14 @@ TEST_F(KubectlAgainstUp, FleetHpaAndMetricsAreKubernetesObjects) {
   auto can = kubectl({"auth", "can-i", "create", "hpa"});
   EXPECT_EQ(can.exit_code, 0) << can.output;
   EXPECT_EQ(can.output, "yes\n");
-  auto top = kubectl({"top", "pods"});
-  EXPECT_NE(top.exit_code, 0);
-  EXPECT_TRUE(contains(top.output, "Metrics API not available")) << top.output;
+  // kubectl top: the replicas' CPU and memory from /proc, as metrics-server would serve them.
+  EXPECT_TRUE(eventually(
+      {"top", "pods", "-l", "app=llm"},
+      [](const std::string& o) {
+        return contains(o, "MEMORY(bytes)") && contains(o, "llm-") && contains(o, "Mi");
+      },
+      out))
+      << out;
 }
 
 TEST_F(KubectlAgainstUp, ChangesThroughKubectlReachTheController) {
