@@ -230,7 +230,9 @@ TEST(EngineTest, NoAdmissionInAStepThatPreempted) {
   core::Time t = kT0;
   for (int i = 0; i < 1000 && e->has_work(); ++i) {
     const StepResult& s = e->step(t);
-    if (s.record.num_preempted > 0) EXPECT_EQ(s.record.num_new_seqs, 0);
+    if (s.record.num_preempted > 0) {
+      EXPECT_EQ(s.record.num_new_seqs, 0);
+    }
     t = s.end();
   }
 }
