@@ -2,6 +2,8 @@
 #include "apiserver/hpa_v1.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,217 +36,120 @@ bool is_cpu_utilization(const Json& metric) {
          target->value("type", "") == "Utilization" && get(*target, "averageUtilization");
 }
 
-// v2 MetricSpec -> v1 MetricSpec (Convert_autoscaling_MetricSpec_To_v1_MetricSpec).
-Json v1_metric_spec(const Json& m) {
-  std::string type = m.value("type", "");
-  Json out = {{"type", type}};
-  auto target_of = [](const Json& source) {
-    const Json* t = get(source, "target");
-    return t != nullptr ? *t : Json::object();
+// Where each v2 field of a metric source lives in autoscaling/v1's flattened MetricSpec and
+// MetricStatus (pkg/apis/autoscaling/v1/conversion.go): "metric.name" -> "metricName", ...
+// The v2 path has at most two parts. One table serves both directions and both spec and status.
+struct FieldMap {
+  const char* v2;
+  const char* v1;
+};
+struct SourceMap {
+  const char* type;  // MetricSpec.type
+  const char* key;   // the source's field: "pods", "containerResource", ...
+  std::vector<FieldMap> spec;
+  std::vector<FieldMap> status;
+};
+
+const std::vector<SourceMap>& source_maps() {
+  static const std::vector<SourceMap> maps = {
+      {"Pods",
+       "pods",
+       {{"metric.name", "metricName"},
+        {"metric.selector", "selector"},
+        {"target.averageValue", "targetAverageValue"}},
+       {{"metric.name", "metricName"},
+        {"metric.selector", "selector"},
+        {"current.averageValue", "currentAverageValue"}}},
+      {"Object",
+       "object",
+       {{"describedObject", "target"},
+        {"metric.name", "metricName"},
+        {"metric.selector", "selector"},
+        {"target.value", "targetValue"},
+        {"target.averageValue", "averageValue"}},
+       {{"describedObject", "target"},
+        {"metric.name", "metricName"},
+        {"metric.selector", "selector"},
+        {"current.value", "currentValue"},
+        {"current.averageValue", "averageValue"}}},
+      {"External",
+       "external",
+       {{"metric.name", "metricName"},
+        {"metric.selector", "metricSelector"},
+        {"target.value", "targetValue"},
+        {"target.averageValue", "targetAverageValue"}},
+       {{"metric.name", "metricName"},
+        {"metric.selector", "metricSelector"},
+        {"current.value", "currentValue"},
+        {"current.averageValue", "currentAverageValue"}}},
+      {"Resource",
+       "resource",
+       {{"name", "name"},
+        {"target.averageUtilization", "targetAverageUtilization"},
+        {"target.averageValue", "targetAverageValue"}},
+       {{"name", "name"},
+        {"current.averageUtilization", "currentAverageUtilization"},
+        {"current.averageValue", "currentAverageValue"}}},
+      {"ContainerResource",
+       "containerResource",
+       {{"name", "name"},
+        {"container", "container"},
+        {"target.averageUtilization", "targetAverageUtilization"},
+        {"target.averageValue", "targetAverageValue"}},
+       {{"name", "name"},
+        {"container", "container"},
+        {"current.averageUtilization", "currentAverageUtilization"},
+        {"current.averageValue", "currentAverageValue"}}},
   };
-  if (type == "Pods" && get(m, "pods")) {
-    const Json& p = m["pods"];
-    Json pods = Json::object();
-    if (const Json* metric = get(p, "metric")) {
-      copy(*metric, "name", pods, "metricName");
-      copy(*metric, "selector", pods, "selector");
-    }
-    copy(target_of(p), "averageValue", pods, "targetAverageValue");
-    out["pods"] = pods;
-  } else if (type == "Object" && get(m, "object")) {
-    const Json& o = m["object"];
-    Json object = Json::object();
-    copy(o, "describedObject", object, "target");
-    if (const Json* metric = get(o, "metric")) {
-      copy(*metric, "name", object, "metricName");
-      copy(*metric, "selector", object, "selector");
-    }
-    copy(target_of(o), "value", object, "targetValue");
-    copy(target_of(o), "averageValue", object, "averageValue");
-    out["object"] = object;
-  } else if (type == "External" && get(m, "external")) {
-    const Json& e = m["external"];
-    Json external = Json::object();
-    if (const Json* metric = get(e, "metric")) {
-      copy(*metric, "name", external, "metricName");
-      copy(*metric, "selector", external, "metricSelector");
-    }
-    copy(target_of(e), "value", external, "targetValue");
-    copy(target_of(e), "averageValue", external, "targetAverageValue");
-    out["external"] = external;
-  } else if ((type == "Resource" && get(m, "resource")) ||
-             (type == "ContainerResource" && get(m, "containerResource"))) {
-    const char* key = type == "Resource" ? "resource" : "containerResource";
-    const Json& r = m[key];
-    Json resource = Json::object();
-    copy(r, "name", resource, "name");
-    copy(r, "container", resource, "container");
-    copy(target_of(r), "averageUtilization", resource, "targetAverageUtilization");
-    copy(target_of(r), "averageValue", resource, "targetAverageValue");
-    out[key] = resource;
-  }
-  return out;
+  return maps;
 }
 
-// v2 MetricStatus -> v1 MetricStatus.
-Json v1_metric_status(const Json& m) {
-  std::string type = m.value("type", "");
-  Json out = {{"type", type}};
-  auto current_of = [](const Json& source) {
-    const Json* c = get(source, "current");
-    return c != nullptr ? *c : Json::object();
-  };
-  if (type == "Pods" && get(m, "pods")) {
-    const Json& p = m["pods"];
-    Json pods = Json::object();
-    if (const Json* metric = get(p, "metric")) {
-      copy(*metric, "name", pods, "metricName");
-      copy(*metric, "selector", pods, "selector");
-    }
-    copy(current_of(p), "averageValue", pods, "currentAverageValue");
-    out["pods"] = pods;
-  } else if (type == "Object" && get(m, "object")) {
-    const Json& o = m["object"];
-    Json object = Json::object();
-    copy(o, "describedObject", object, "target");
-    if (const Json* metric = get(o, "metric")) {
-      copy(*metric, "name", object, "metricName");
-      copy(*metric, "selector", object, "selector");
-    }
-    copy(current_of(o), "value", object, "currentValue");
-    copy(current_of(o), "averageValue", object, "averageValue");
-    out["object"] = object;
-  } else if (type == "External" && get(m, "external")) {
-    const Json& e = m["external"];
-    Json external = Json::object();
-    if (const Json* metric = get(e, "metric")) {
-      copy(*metric, "name", external, "metricName");
-      copy(*metric, "selector", external, "metricSelector");
-    }
-    copy(current_of(e), "value", external, "currentValue");
-    copy(current_of(e), "averageValue", external, "currentAverageValue");
-    out["external"] = external;
-  } else if ((type == "Resource" && get(m, "resource")) ||
-             (type == "ContainerResource" && get(m, "containerResource"))) {
-    const char* key = type == "Resource" ? "resource" : "containerResource";
-    const Json& r = m[key];
-    Json resource = Json::object();
-    copy(r, "name", resource, "name");
-    copy(r, "container", resource, "container");
-    copy(current_of(r), "averageUtilization", resource, "currentAverageUtilization");
-    copy(current_of(r), "averageValue", resource, "currentAverageValue");
-    out[key] = resource;
-  }
-  return out;
+// The v2 path split at its dot: ("metric", "name"), or ("describedObject", "").
+std::pair<std::string, std::string> split_path(const char* path) {
+  std::string p(path);
+  std::size_t dot = p.find('.');
+  if (dot == std::string::npos) return {p, ""};
+  return {p.substr(0, dot), p.substr(dot + 1)};
 }
 
-// v1 MetricSpec -> v2 MetricSpec (Convert_v1_MetricSpec_To_autoscaling_MetricSpec).
-Json v2_metric_spec(const Json& m) {
+// One metric (spec or status) between v2 and v1, by the table above.
+Json convert_metric(const Json& m, bool to_v1, bool status) {
   std::string type = m.value("type", "");
   Json out = {{"type", type}};
-  if (type == "Pods" && get(m, "pods")) {
-    const Json& p = m["pods"];
-    Json metric = Json::object();
-    copy(p, "metricName", metric, "name");
-    copy(p, "selector", metric, "selector");
-    Json target = {{"type", "AverageValue"}};
-    copy(p, "targetAverageValue", target, "averageValue");
-    out["pods"] = {{"metric", metric}, {"target", target}};
-  } else if (type == "Object" && get(m, "object")) {
-    const Json& o = m["object"];
-    Json metric = Json::object();
-    copy(o, "metricName", metric, "name");
-    copy(o, "selector", metric, "selector");
-    Json target = Json::object();
-    if (get(o, "averageValue")) {
-      target["type"] = "AverageValue";
-      target["averageValue"] = o["averageValue"];
-    } else {
-      target["type"] = "Value";
-      copy(o, "targetValue", target, "value");
+  for (const SourceMap& map : source_maps()) {
+    if (type != map.type) continue;
+    const Json* source = get(m, map.key);
+    if (source == nullptr) return out;
+    Json converted = Json::object();
+    for (const FieldMap& f : status ? map.status : map.spec) {
+      auto [outer, inner] = split_path(f.v2);
+      if (to_v1) {
+        const Json* v = get(*source, outer.c_str());
+        if (v != nullptr && !inner.empty()) v = get(*v, inner.c_str());
+        if (v != nullptr) converted[f.v1] = *v;
+      } else if (const Json* v = get(*source, f.v1)) {
+        if (inner.empty()) {
+          converted[outer] = *v;
+        } else {
+          converted[outer][inner] = *v;
+        }
+      }
     }
-    Json object = {{"metric", metric}, {"target", target}};
-    copy(o, "target", object, "describedObject");
-    out["object"] = object;
-  } else if (type == "External" && get(m, "external")) {
-    const Json& e = m["external"];
-    Json metric = Json::object();
-    copy(e, "metricName", metric, "name");
-    copy(e, "metricSelector", metric, "selector");
-    Json target = Json::object();
-    if (get(e, "targetAverageValue")) {
-      target["type"] = "AverageValue";
-      target["averageValue"] = e["targetAverageValue"];
-    } else {
-      target["type"] = "Value";
-      copy(e, "targetValue", target, "value");
+    if (!to_v1 && !status) {
+      // v1 has no target type: Utilization when a utilization is set, else AverageValue for
+      // per-pod sources or a set average, else Value (Convert_v1_*MetricSource_To_autoscaling_*).
+      Json& target = converted["target"];
+      if (!target.is_object()) target = Json::object();
+      bool per_pod = type == "Pods" || type == "Resource" || type == "ContainerResource";
+      const char* target_type = target.contains("averageUtilization")          ? "Utilization"
+                                : (per_pod || target.contains("averageValue")) ? "AverageValue"
+                                                                               : "Value";
+      Json typed_target = {{"type", target_type}};  // first, as Go's field order writes it
+      for (auto it = target.begin(); it != target.end(); ++it) typed_target[it.key()] = it.value();
+      target = std::move(typed_target);
     }
-    out["external"] = {{"metric", metric}, {"target", target}};
-  } else if ((type == "Resource" && get(m, "resource")) ||
-             (type == "ContainerResource" && get(m, "containerResource"))) {
-    const char* key = type == "Resource" ? "resource" : "containerResource";
-    const Json& r = m[key];
-    Json resource = Json::object();
-    copy(r, "name", resource, "name");
-    copy(r, "container", resource, "container");
-    Json target = Json::object();
-    if (get(r, "targetAverageUtilization")) {
-      target["type"] = "Utilization";
-      target["averageUtilization"] = r["targetAverageUtilization"];
-    } else {
-      target["type"] = "AverageValue";
-      copy(r, "targetAverageValue", target, "averageValue");
-    }
-    resource["target"] = target;
-    out[key] = resource;
-  }
-  return out;
-}
-
-// v1 MetricStatus -> v2 MetricStatus.
-Json v2_metric_status(const Json& m) {
-  std::string type = m.value("type", "");
-  Json out = {{"type", type}};
-  if (type == "Pods" && get(m, "pods")) {
-    const Json& p = m["pods"];
-    Json metric = Json::object();
-    copy(p, "metricName", metric, "name");
-    copy(p, "selector", metric, "selector");
-    Json current = Json::object();
-    copy(p, "currentAverageValue", current, "averageValue");
-    out["pods"] = {{"metric", metric}, {"current", current}};
-  } else if (type == "Object" && get(m, "object")) {
-    const Json& o = m["object"];
-    Json metric = Json::object();
-    copy(o, "metricName", metric, "name");
-    copy(o, "selector", metric, "selector");
-    Json current = Json::object();
-    copy(o, "currentValue", current, "value");
-    copy(o, "averageValue", current, "averageValue");
-    Json object = {{"metric", metric}, {"current", current}};
-    copy(o, "target", object, "describedObject");
-    out["object"] = object;
-  } else if (type == "External" && get(m, "external")) {
-    const Json& e = m["external"];
-    Json metric = Json::object();
-    copy(e, "metricName", metric, "name");
-    copy(e, "metricSelector", metric, "selector");
-    Json current = Json::object();
-    copy(e, "currentValue", current, "value");
-    copy(e, "currentAverageValue", current, "averageValue");
-    out["external"] = {{"metric", metric}, {"current", current}};
-  } else if ((type == "Resource" && get(m, "resource")) ||
-             (type == "ContainerResource" && get(m, "containerResource"))) {
-    const char* key = type == "Resource" ? "resource" : "containerResource";
-    const Json& r = m[key];
-    Json resource = Json::object();
-    copy(r, "name", resource, "name");
-    copy(r, "container", resource, "container");
-    Json current = Json::object();
-    copy(r, "currentAverageUtilization", current, "averageUtilization");
-    copy(r, "currentAverageValue", current, "averageValue");
-    resource["current"] = current;
-    out[key] = resource;
+    if (!to_v1 && status && !converted.contains("current")) converted["current"] = Json::object();
+    out[map.key] = std::move(converted);
   }
   return out;
 }
@@ -283,7 +188,7 @@ Json hpa_v2_to_v1(const Json& v2) {
           spec["targetCPUUtilizationPercentage"] = m["resource"]["target"]["averageUtilization"];
           cpu = true;
         } else {
-          others.push_back(v1_metric_spec(m));
+          others.push_back(convert_metric(m, /*to_v1=*/true, /*status=*/false));
         }
       }
     }
@@ -309,7 +214,7 @@ Json hpa_v2_to_v1(const Json& v2) {
             !status.contains("currentCPUUtilizationPercentage")) {
           status["currentCPUUtilizationPercentage"] = (*current)["averageUtilization"];
         } else {
-          others.push_back(v1_metric_status(m));
+          others.push_back(convert_metric(m, /*to_v1=*/true, /*status=*/true));
         }
       }
     }
@@ -352,7 +257,7 @@ ApiResult<Json> hpa_v1_to_v2(const Json& v1) {
                        {{"name", "cpu"},
                         {"target", {{"type", "Utilization"}, {"averageUtilization", *cpu}}}}}});
     if (metrics->is_array())
-      for (const Json& m : *metrics) list.push_back(v2_metric_spec(m));
+      for (const Json& m : *metrics) list.push_back(convert_metric(m, /*to_v1=*/false, false));
     if (!list.empty()) spec["metrics"] = list;
     // Unknown v1 spec fields stay, so strict field validation still reports them.
     for (auto it = in->begin(); it != in->end(); ++it) {
@@ -376,7 +281,7 @@ ApiResult<Json> hpa_v1_to_v2(const Json& v1) {
           {{"type", "Resource"},
            {"resource", {{"name", "cpu"}, {"current", {{"averageUtilization", *cpu}}}}}});
     if (current->is_array())
-      for (const Json& m : *current) list.push_back(v2_metric_status(m));
+      for (const Json& m : *current) list.push_back(convert_metric(m, /*to_v1=*/false, true));
     if (!list.empty()) status["currentMetrics"] = list;
     if (conditions->is_array()) status["conditions"] = *conditions;
     out["status"] = status;

@@ -35,6 +35,7 @@
 #include "server/flavor.h"
 #include "server/flavor_metrics.h"
 #include "server/profile_files.h"
+#include "up/fleet_monitoring.h"
 
 namespace llmscale::sim {
 
@@ -61,38 +62,6 @@ std::uint64_t mix64(std::uint64_t x) {  // splitmix64's finalizer
 
 // Kubernetes: the alphabet of generated name suffixes (apimachinery/pkg/util/rand).
 constexpr std::string_view kAlphanums = "bcdfghjklmnpqrstvwxz2456789";
-
-std::string port_name(const fleet::ContainerPort& port) {
-  return port.name.empty() ? "port-" + std::to_string(port.container_port) : port.name;
-}
-
-// As `up` does (up/stack.cc map_port_numbers): a PodMonitoring port given by number names the
-// fleet's port instead.
-void map_port_numbers(prom::PodMonitoring& pm, const std::vector<fleet::FleetSpec>& fleets) {
-  for (auto& endpoint : pm.endpoints) {
-    if (!endpoint.port_name.empty() || endpoint.port_number == 0) continue;
-    for (const auto& f : fleets) {
-      for (const auto& port : f.template_.ports) {
-        if (port.container_port == endpoint.port_number) endpoint.port_name = port_name(port);
-      }
-    }
-    if (!endpoint.port_name.empty()) endpoint.port_number = 0;
-  }
-}
-
-// As `up` does without a PodMonitoring: each fleet's metrics (or API) port every 15 s.
-prom::PodMonitoring default_pod_monitoring(const fleet::FleetSpec& f) {
-  prom::PodMonitoring pm;
-  pm.name = f.name;
-  pm.namespace_ = f.namespace_;
-  pm.selector.match_labels = f.selector.match_labels;
-  prom::PodMonitoringEndpoint endpoint;
-  int index = f.metrics_port_index() >= 0 ? f.metrics_port_index() : f.api_port_index();
-  if (index >= 0) endpoint.port_name = port_name(f.template_.ports[index]);
-  endpoint.interval = "15s";
-  pm.endpoints.push_back(endpoint);
-  return pm;
-}
 
 struct Pod;
 
@@ -387,10 +356,10 @@ core::Status Simulator::setup() {
   // Scrape configs, as `up` builds them.
   std::vector<prom::PodMonitoring> monitorings = config.pod_monitorings;
   if (monitorings.empty()) {
-    for (const auto& spec : config.fleets) monitorings.push_back(default_pod_monitoring(spec));
+    for (const auto& spec : config.fleets) monitorings.push_back(up::default_pod_monitoring(spec));
   }
   for (prom::PodMonitoring& pm : monitorings) {
-    map_port_numbers(pm, config.fleets);
+    up::map_port_numbers(pm, config.fleets);
     if (options_.pipeline.scrape_interval) {
       for (auto& endpoint : pm.endpoints) {
         endpoint.interval = core::format_go_duration(*options_.pipeline.scrape_interval);
@@ -561,7 +530,7 @@ void Simulator::create_pod(int fleet_index, bool warm) {
   prom::PodContainer container;
   container.name = f.spec.name;
   for (const auto& port : f.spec.template_.ports)
-    container.ports.push_back({port_name(port), port.container_port, "TCP"});
+    container.ports.push_back({up::port_name(port), port.container_port, "TCP"});
   info.containers.push_back(container);
   prom::TargetGroup group = prom::pod_target_group(info);
   for (const auto& config : scrape_configs_) {

@@ -27,9 +27,14 @@ core::Status check_control_auth(const ControlAuthOptions& options) {
 core::Result<std::string> read_token_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return core::invalid_argument("--control-token-file: cannot read " + path);
-  std::string line;
-  std::getline(in, line);
-  std::string token(core::trim(line));
+  // A token is a line of a few hundred bytes; read no more than 64 KiB of a hostile file.
+  constexpr std::size_t kMaxBytes = 64 * 1024;
+  std::string text(kMaxBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxBytes)
+    return core::invalid_argument("--control-token-file: " + path + " is larger than 64 KiB");
+  std::string token(core::trim(std::string_view(text).substr(0, text.find('\n'))));
   if (token.empty()) return core::invalid_argument("--control-token-file: " + path + " is empty");
   return token;
 }

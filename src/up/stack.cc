@@ -48,6 +48,7 @@
 #include "up/config.h"
 #include "up/control_auth.h"
 #include "up/dashboard_feed.h"
+#include "up/fleet_monitoring.h"
 #include "up/fleet_sizes.h"
 #include "up/pod_resource_metrics.h"
 #include "up/progress.h"
@@ -58,11 +59,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// The name a fleet pod's port has in discovery: the template's, or one made from its number.
-std::string port_name(const fleet::ContainerPort& port) {
-  return port.name.empty() ? "port-" + std::to_string(port.container_port) : port.name;
-}
 
 // Keeps a fleet's router backends in step with its pods: ready pods take requests, terminating
 // ones drain (the fleet sends SIGTERM once the router says they are idle), removed ones go.
@@ -229,35 +225,6 @@ prom::PodInfo pod_info(const fleet::Fleet& f, const kube::Pod& pod,
     container.ports.push_back({port_name(template_ports[i]), ports[i], "TCP"});
   info.containers.push_back(std::move(container));
   return info;
-}
-
-// A PodMonitoring endpoint naming a container port by number names it by the fleet's port name
-// instead: fleet ports are allocated per pod, so the number in the manifest is not the one the
-// replica listens on.
-void map_port_numbers(prom::PodMonitoring& pm, const std::vector<fleet::FleetSpec>& fleets) {
-  for (auto& endpoint : pm.endpoints) {
-    if (!endpoint.port_name.empty() || endpoint.port_number == 0) continue;
-    for (const auto& f : fleets) {
-      for (const auto& port : f.template_.ports) {
-        if (port.container_port == endpoint.port_number) endpoint.port_name = port_name(port);
-      }
-    }
-    if (!endpoint.port_name.empty()) endpoint.port_number = 0;
-  }
-}
-
-// When no PodMonitoring is given: scrape each fleet's metrics port (or API port) every 15 s.
-prom::PodMonitoring default_pod_monitoring(const fleet::FleetSpec& f) {
-  prom::PodMonitoring pm;
-  pm.name = f.name;
-  pm.namespace_ = f.namespace_;
-  pm.selector.match_labels = f.selector.match_labels;
-  prom::PodMonitoringEndpoint endpoint;
-  int index = f.metrics_port_index() >= 0 ? f.metrics_port_index() : f.api_port_index();
-  if (index >= 0) endpoint.port_name = port_name(f.template_.ports[index]);
-  endpoint.interval = "15s";
-  pm.endpoints.push_back(endpoint);
-  return pm;
 }
 
 // One request to the aggregated metrics APIs, answered by the adapter (read-only, as

@@ -2,6 +2,7 @@
 // create/get/list/update/patch/delete with the API server's status bodies, subresources,
 // server-side tables, and watches (initial state, resume, 410, bookmarks, timeout).
 #include "apiserver/api_server.h"
+#include "apiserver/hpa_v1.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -488,6 +489,36 @@ TEST_F(ApiServerTest, EventsK8sIoV1SharesTheCoreEvents) {
   EXPECT_EQ(core.body["reportingComponent"], "kubelet");
   EXPECT_EQ(call("GET", "/apis/events.k8s.io/v1/namespaces/default/events").body["items"].size(),
             2u);
+}
+
+// Every metric source survives v2 -> v1 -> v2 (spec and status), as the conversion table says.
+TEST(HpaV1ConversionTest, EverySourceRoundTrips) {
+  Json v2 = Json::parse(R"({"apiVersion":"autoscaling/v2","kind":"HorizontalPodAutoscaler",
+    "metadata":{"name":"h","annotations":{"keep":"me"}},
+    "spec":{"scaleTargetRef":{"apiVersion":"apps/v1","kind":"Deployment","name":"llm"},
+      "minReplicas":1,"maxReplicas":5,
+      "metrics":[
+        {"type":"Resource","resource":{"name":"cpu","target":{"type":"Utilization","averageUtilization":70}}},
+        {"type":"Pods","pods":{"metric":{"name":"q","selector":{"matchLabels":{"a":"b"}}},"target":{"type":"AverageValue","averageValue":"5"}}},
+        {"type":"Object","object":{"describedObject":{"kind":"Service","name":"s"},"metric":{"name":"rps"},"target":{"type":"Value","value":"10"}}},
+        {"type":"External","external":{"metric":{"name":"lag"},"target":{"type":"AverageValue","averageValue":"3"}}},
+        {"type":"ContainerResource","containerResource":{"name":"memory","container":"c","target":{"type":"AverageValue","averageValue":"1Gi"}}},
+        {"type":"Resource","resource":{"name":"memory","target":{"type":"Utilization","averageUtilization":60}}}],
+      "behavior":{"scaleDown":{"stabilizationWindowSeconds":60}}},
+    "status":{"currentReplicas":2,"desiredReplicas":3,
+      "currentMetrics":[
+        {"type":"Resource","resource":{"name":"cpu","current":{"averageUtilization":50}}},
+        {"type":"Pods","pods":{"metric":{"name":"q"},"current":{"averageValue":"4"}}},
+        {"type":"External","external":{"metric":{"name":"lag"},"current":{"value":"9","averageValue":"3"}}}],
+      "conditions":[{"type":"AbleToScale","status":"True"}]}})");
+  Json v1 = hpa_v2_to_v1(v2);
+  EXPECT_EQ(v1["spec"]["targetCPUUtilizationPercentage"], 70);
+  EXPECT_EQ(v1["status"]["currentCPUUtilizationPercentage"], 50);
+  auto back = hpa_v1_to_v2(v1);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ((*back)["spec"], v2["spec"]) << (*back)["spec"].dump();
+  EXPECT_EQ((*back)["status"], v2["status"]) << (*back)["status"].dump();
+  EXPECT_EQ((*back)["metadata"]["annotations"], v2["metadata"]["annotations"]);
 }
 
 }  // namespace

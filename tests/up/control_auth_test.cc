@@ -61,6 +61,9 @@ TEST(ControlAuthTest, TokenFile) {
   llmscale::testing::TempDir dir;
   EXPECT_EQ(*read_token_file(dir.write("t", "  abc \nrest\n")), "abc");
   EXPECT_FALSE(read_token_file(dir.write("e", "\n")));
+  auto huge = read_token_file(dir.write("big", std::string(100 * 1024, 'x')));
+  ASSERT_FALSE(huge);
+  EXPECT_NE(huge.error().message.find("larger than 64 KiB"), std::string::npos);
   auto missing = read_token_file(dir.path() + "/nope");
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("/nope"), std::string::npos);
