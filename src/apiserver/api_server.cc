@@ -619,6 +619,12 @@ struct ApiServer::Impl {
       return tl::unexpected(stale_conflict(type.group_resource(), meta_string(old, "name")));
     Json updated = old;
     updated["spec"]["replicas"] = value;
+    // The scale subresource updates its parent through the parent's own update validation
+    // (kube-apiserver's scale REST calls the Deployment registry's Update).
+    if (type.admit) {
+      if (auto ok = type.admit(updated, &old, false); !ok) return tl::unexpected(ok.error());
+      if (old.contains("status")) updated["status"] = old["status"];
+    }
     if (dry_run) return std::make_shared<const Json>(std::move(updated));
     return store.update(type.group_resource(), std::move(updated));
   }

@@ -18,6 +18,7 @@
 #include "adapter/adapter.h"
 #include "apiserver/api_server.h"
 #include "apiserver/resource.h"
+#include "apiserver/status.h"
 #include "apiserver/store.h"
 #include "controller/controller.h"
 #include "core/atomic_file.h"
@@ -28,6 +29,7 @@
 #include "fleet/fleet.h"
 #include "fleet/launcher.h"
 #include "fleet/prober.h"
+#include "kube/field_error.h"
 #include "kube/json_codec.h"
 #include "kube/printers.h"
 #include "net/event_loop.h"
@@ -437,6 +439,27 @@ core::Status Stack::start() {
   std::vector<apiserver::ResourceType> resources = apiserver::builtin_resources();
   for (apiserver::ResourceType& type : apiserver::llmscale_resources())
     resources.push_back(std::move(type));  // LLMAutoscaler, for `llmscale controller`
+  // Local replicas are processes: a Deployment above --max-replicas is refused at admission
+  // (422, naming the flag), not accepted and then left unrun.
+  for (apiserver::ResourceType& type : resources) {
+    if (type.group != "apps" || type.resource != "deployments") continue;
+    auto admit = type.admit;
+    std::int32_t max = options_.max_replicas;
+    type.admit = [admit, max](core::Json& object, const core::Json* old,
+                              bool strict) -> apiserver::ApiOutcome {
+      if (admit) {
+        if (auto ok = admit(object, old, strict); !ok) return ok;
+      }
+      const core::Json& replicas = object["spec"]["replicas"];
+      if (replicas.is_number_integer() && replicas.get<std::int64_t>() > max)
+        return tl::unexpected(apiserver::invalid(
+            "apps", "Deployment", object["metadata"].value("name", ""),
+            {kube::invalid("spec.replicas", std::to_string(replicas.get<std::int64_t>()),
+                           "must be less than or equal to " + std::to_string(max) +
+                               " (llmscale up --max-replicas)")}));
+      return {};
+    };
+  }
   api_ = std::make_unique<apiserver::ApiServer>(store_, clock_, std::move(resources));
   bridge_ = std::make_unique<ApiBridge>(*api_, store_, clock_);
 

@@ -231,6 +231,11 @@ TEST_F(KubectlAgainstUp, ChangesThroughKubectlReachTheController) {
   EXPECT_TRUE(contains(described.output, "SuccessfulRescale")) << described.output;
   EXPECT_TRUE(contains(described.output, "Deployment pods:")) << described.output;
 
+  // A scale above --max-replicas is refused by the API (422), not accepted and left unrun.
+  auto too_many = kubectl({"scale", "deploy", "llm", "--replicas", "1000"});
+  EXPECT_EQ(too_many.exit_code, 1);
+  EXPECT_TRUE(contains(too_many.output, "llmscale up --max-replicas")) << too_many.output;
+
   // delete pod: the fleet replaces it.
   std::string pod =
       kubectl({"get", "pods", "-l", "app=llm", "-o", "jsonpath={.items[0].metadata.name}"}).output;
