@@ -437,6 +437,11 @@ struct ApiServer::Impl {
   // apiVersion/kind filled or checked; namespace from the path; name from the path on PUT.
   ApiResult<Json> check_identity(const ResourceType& type, const RequestInfo& info,
                                  Json object) const {
+    // A merge patch that is not an object replaces the whole document (RFC 7386): what is left
+    // is no Kubernetes object.
+    if (!object.is_object())
+      return tl::unexpected(
+          bad_request("Object 'Kind' is missing in '" + core::to_compact_json(object) + "'"));
     std::string api_version = object.value("apiVersion", "");
     std::string kind = object.value("kind", "");
     if (!api_version.empty() && api_version != type.group_version())

@@ -521,5 +521,14 @@ TEST(HpaV1ConversionTest, EverySourceRoundTrips) {
   EXPECT_EQ((*back)["metadata"]["annotations"], v2["metadata"]["annotations"]);
 }
 
+// A merge patch that is a scalar replaces the document with no object: 400, never a throw.
+TEST_F(ApiServerTest, ScalarMergePatchIsABadRequest) {
+  ASSERT_EQ(call("POST", kHpaPath, kHpa).status, 201);
+  Answer patched = call("PATCH", std::string(kHpaPath) + "/gpu-hpa?dryRun=All", R"("x")",
+                        "application/merge-patch+json");
+  EXPECT_EQ(patched.status, 400) << patched.text;
+  EXPECT_EQ(patched.body["reason"], "BadRequest");
+}
+
 }  // namespace
 }  // namespace llmscale::apiserver
