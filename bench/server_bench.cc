@@ -46,7 +46,7 @@ struct Rig {
     handler = server->handler();
   }
   void settle() {
-    while (loop.io_context().poll() > 0) {
+    while (loop.poll() > 0) {
     }
   }
   // Runs one request to completion.

@@ -1,13 +1,15 @@
 // Clock: the one source of "now" and of delayed work in llmscale.
 //
-// Everything that waits or schedules takes a Clock&. Two implementations:
-//  * AsioClock: wall time, timers on an Asio io_context (production).
+// Everything that waits, schedules or measures a duration takes a Clock&. Two implementations:
+//  * net::AsioClock (net/asio_clock.h): wall time, timers on the event loop (production).
 //  * SimulatedClock: time moves only when advance()/advance_to() is called; timers fire in
 //    deadline order, ties broken by the order they were scheduled. Tests and the fleet
 //    simulator drive it, so they never sleep and are deterministic.
 //
-// Thread-safety: SimulatedClock is single-threaded. AsioClock's methods are called from a thread
-// that runs its io_context (or before it runs); callbacks run there too.
+// now() is wall time (timestamps: samples, Kubernetes conditions); monotonic_now() never jumps and
+// is what durations, deadlines and timeouts subtract.
+//
+// Thread-safety: SimulatedClock is single-threaded.
 #pragma once
 
 #include <cstdint>
@@ -19,11 +21,12 @@
 
 #include "core/time.h"
 
-namespace boost::asio {
-class io_context;
-}
-
 namespace llmscale::core {
+
+// A reading of a clock that never jumps (NTP steps, manual changes): only differences between two
+// readings of the same Clock mean anything. Durations, deadlines and timeouts use it, as Envoy's
+// TimeSource separates SystemTime from MonotonicTime.
+using MonotonicTime = std::chrono::time_point<std::chrono::steady_clock, Duration>;
 
 class Clock {
  public:
@@ -33,6 +36,8 @@ class Clock {
   virtual ~Clock() = default;
 
   virtual Time now() const = 0;
+  // For measuring durations: only differences between two readings mean anything.
+  virtual MonotonicTime monotonic_now() const = 0;
 
   // Runs `callback` once, `delay` from now (immediately-due when delay <= 0, but never inside
   // this call). Returns an id for cancel().
@@ -50,6 +55,8 @@ class SimulatedClock final : public Clock {
   explicit SimulatedClock(Time start = default_start()) : now_(start) {}
 
   Time now() const override { return now_; }
+  // Simulated time never jumps backwards, so its monotonic reading is the same instant.
+  MonotonicTime monotonic_now() const override { return MonotonicTime(now_.time_since_epoch()); }
   TimerId call_after(Duration delay, Callback callback) override;
   bool cancel(TimerId id) override;
 
@@ -80,23 +87,6 @@ class SimulatedClock final : public Clock {
   std::uint64_t next_id_ = 1;
   std::map<Key, std::pair<TimerId, Callback>> timers_;
   std::map<TimerId, Key> by_id_;
-};
-
-class AsioClock final : public Clock {
- public:
-  explicit AsioClock(boost::asio::io_context& io);
-  ~AsioClock() override;
-
-  Time now() const override;
-  TimerId call_after(Duration delay, Callback callback) override;
-  bool cancel(TimerId id) override;
-
-  boost::asio::io_context& io_context() const { return io_; }
-
- private:
-  struct State;
-  boost::asio::io_context& io_;
-  std::shared_ptr<State> state_;
 };
 
 }  // namespace llmscale::core

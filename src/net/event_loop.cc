@@ -17,8 +17,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "core/clock.h"
 #include "core/log.h"
+#include "net/asio_clock.h"
 
 namespace llmscale::net {
 
@@ -27,7 +27,7 @@ namespace asio = boost::asio;
 struct EventLoop::State {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
-  std::optional<core::AsioClock> clock;
+  std::optional<AsioClock> clock;
 };
 
 EventLoop::EventLoop(int threads)
@@ -120,12 +120,27 @@ void EventLoop::post(std::function<void()> fn) {
   asio::post(*io_, std::move(fn));
 }
 
-core::AsioClock& EventLoop::clock() {
+core::Clock& EventLoop::clock() {
   return *state_->clock;
 }
 
+std::size_t EventLoop::poll() {
+  if (io_->stopped()) io_->restart();
+  return io_->poll();
+}
+
+bool EventLoop::running_in_this_thread() const {
+  return io_->get_executor().running_in_this_thread();
+}
+
+namespace detail {
+asio::io_context& io_context_of(EventLoop& loop) {
+  return *loop.io_;
+}
+}  // namespace detail
+
 void spawn(EventLoop& loop, Awaitable<void> task, std::string_view name) {
-  asio::co_spawn(loop.io_context(), std::move(task),
+  asio::co_spawn(detail::io_context_of(loop), std::move(task),
                  [name = std::string(name)](const std::exception_ptr& e) {
                    if (!e) return;
                    try {
@@ -161,7 +176,7 @@ Awaitable<int> wait_for_stop_signal() {
 }
 
 void stop_on_signals(EventLoop& loop, std::function<void(int)> on_signal) {
-  auto signals = std::make_shared<asio::signal_set>(loop.io_context(), SIGINT, SIGTERM);
+  auto signals = std::make_shared<asio::signal_set>(detail::io_context_of(loop), SIGINT, SIGTERM);
   signals->async_wait([&loop, signals, on_signal = std::move(on_signal)](
                           const boost::system::error_code& ec, int signal) {
     if (ec) return;

@@ -1,7 +1,8 @@
 // The event loop every network component runs on, and the coroutine primitives around it.
 //
 // Async code in llmscale is C++20 coroutines returning net::Awaitable<T>
-// (boost::asio::awaitable<T>). An EventLoop owns one Asio io_context and the AsioClock on it;
+// (boost::asio::awaitable<T>). An EventLoop owns one Asio io_context and the AsioClock on it
+// (net/asio_clock.h); the io_context stays inside net (net/detail/ reaches it);
 // it runs on the calling thread (run(), run_until()) or on N background threads (start()).
 // This header includes only <boost/asio/awaitable.hpp> (about 0.8 s of parsing) and
 // forward-declares io_context; Beast, the rest of Asio and OpenSSL stay inside net's .cc files.
@@ -32,10 +33,15 @@ class io_context;
 }
 namespace llmscale::core {
 class Clock;
-class AsioClock;
 }  // namespace llmscale::core
 
 namespace llmscale::net {
+
+class EventLoop;
+namespace detail {
+// For net's own .cc files only (servers, clients, listeners need the executor).
+boost::asio::io_context& io_context_of(EventLoop& loop);
+}  // namespace detail
 
 template <class T>
 using Awaitable = boost::asio::awaitable<T>;
@@ -73,10 +79,19 @@ class EventLoop {
   // Runs `fn` on the loop. Any thread.
   void post(std::function<void()> fn);
 
-  core::AsioClock& clock();
-  boost::asio::io_context& io_context() { return *io_; }
+  // Runs the handlers that are ready now, without blocking; returns how many ran. For tests and
+  // benchmarks that drive the loop by hand (with a SimulatedClock). REQUIRES: not running
+  // elsewhere.
+  std::size_t poll();
+  // Whether the calling thread is running this loop (a blocking wait there would deadlock).
+  bool running_in_this_thread() const;
+
+  // The loop's real clock (a net::AsioClock). Any thread.
+  core::Clock& clock();
 
  private:
+  friend boost::asio::io_context& detail::io_context_of(EventLoop& loop);
+
   int threads_;
   std::unique_ptr<boost::asio::io_context> io_;
   struct State;

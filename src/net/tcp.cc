@@ -231,7 +231,7 @@ core::Result<TcpListener> TcpListener::listen(EventLoop& loop, const std::string
   auto ip = asio::ip::make_address(address, ec);
   if (ec) return core::invalid_argument("tcp: invalid address \"" + address + "\"");
   TcpListener listener;
-  listener.impl_ = std::make_unique<Impl>(loop.io_context());
+  listener.impl_ = std::make_unique<Impl>(detail::io_context_of(loop));
   auto& acceptor = listener.impl_->acceptor;
   tcp::endpoint endpoint(ip, port);
   acceptor.open(endpoint.protocol(), ec);

@@ -155,7 +155,7 @@ struct RemoteQueryEngine::Impl {
   // Runs `task` on the loop and waits for it.
   template <class T>
   core::Result<T> block(net::Awaitable<core::Result<T>> task, core::Duration timeout) {
-    if (loop->io_context().get_executor().running_in_this_thread()) {
+    if (loop->running_in_this_thread()) {
       return core::make_error(core::ErrorCode::kFailedPrecondition,
                               "RemoteQueryEngine: a blocking call on its own event loop thread "
                               "(use the *_async calls there)");

@@ -4,8 +4,6 @@
 
 #include <functional>
 
-#include <boost/asio/io_context.hpp>
-
 #include "core/clock.h"
 #include "net/event_loop.h"
 
@@ -13,14 +11,11 @@ namespace llmscale::loadgen::testing {
 
 inline bool simulate(net::EventLoop& loop, core::SimulatedClock& clock,
                      const std::function<bool()>& done, int max_steps = 10'000'000) {
-  auto& io = loop.io_context();
   for (int step = 0; step < max_steps; ++step) {
-    io.restart();
-    io.poll();
+    loop.poll();
     if (done()) return true;
     if (!clock.run_next()) {
-      io.restart();
-      if (io.poll() == 0) return done();
+      if (loop.poll() == 0) return done();
     }
   }
   return false;

@@ -302,6 +302,9 @@ TEST_F(EngineTest, WorkBudgetBoundsEvaluation) {
 class TickingClock final : public core::Clock {
  public:
   core::Time now() const override { return t_ += std::chrono::seconds(1); }
+  core::MonotonicTime monotonic_now() const override {
+    return core::MonotonicTime(now().time_since_epoch());
+  }
   TimerId call_after(core::Duration, Callback) override { return 0; }
   bool cancel(TimerId) override { return false; }
   int readings() const {

@@ -113,8 +113,7 @@ class Harness {
   // Runs every ready handler.
   void settle() {
     for (int i = 0; i < 1000; ++i) {
-      if (loop_.io_context().stopped()) loop_.io_context().restart();
-      if (loop_.io_context().poll() == 0) break;
+      if (loop_.poll() == 0) break;
     }
   }
   // Fires timers one deadline at a time (settling in between) up to `now + d`.

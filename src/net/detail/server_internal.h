@@ -59,8 +59,8 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   bool multi_threaded() const { return loop.threads() > 1; }
   // A strand per connection with several loop threads, else the loop's own executor.
   boost::asio::any_io_executor new_executor() {
-    if (multi_threaded()) return boost::asio::make_strand(loop.io_context());
-    return loop.io_context().get_executor();
+    if (multi_threaded()) return boost::asio::make_strand(detail::io_context_of(loop));
+    return detail::io_context_of(loop).get_executor();
   }
   std::size_t active() {
     std::lock_guard lock(mutex);

@@ -46,6 +46,7 @@ class WakeupClock final : public core::Clock {
       : state_(std::move(state)), has_timeout_(has_timeout) {}
 
   core::Time now() const override { return state_->base.now(); }
+  core::MonotonicTime monotonic_now() const override { return state_->base.monotonic_now(); }
 
   TimerId call_after(core::Duration delay, Callback callback) override {
     {
