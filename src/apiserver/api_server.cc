@@ -11,6 +11,7 @@
 
 #include "apiserver/openapi.h"
 #include "apiserver/patch.h"
+#include "core/hash.h"
 #include "core/json_reader.h"
 #include "core/strings.h"
 #include "core/time.h"
@@ -493,7 +494,7 @@ struct ApiServer::Impl {
 
   std::string generate_name(const std::string& prefix) {
     static const char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-    std::uint64_t x = store.resource_version() * 0x9e3779b97f4a7c15ULL +
+    std::uint64_t x = store.resource_version() * core::kGoldenGamma +
                       static_cast<std::uint64_t>(clock.now().time_since_epoch().count());
     std::string out = prefix;
     for (int i = 0; i < 5; ++i) {

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/hash.h"
 #include "core/time.h"
 
 namespace llmscale::apiserver {
@@ -39,10 +40,9 @@ bool same_desired_state(const Json& a, const Json& b) {
 // are random, nothing depends on their bits).
 std::string make_uid(std::uint64_t seed) {
   auto next = [&seed] {
-    std::uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    std::uint64_t z = core::splitmix64(seed);
+    seed += core::kGoldenGamma;
+    return z;
   };
   std::uint64_t hi = next();
   std::uint64_t lo = next();

@@ -1,5 +1,6 @@
 // vLLM V1-style scheduler and request lifecycle; the rules are listed in engine.h.
 #include "engine/engine.h"
+#include "core/hash.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,12 +9,7 @@
 namespace llmscale::engine {
 namespace {
 
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
+using core::splitmix64;
 
 BlockHash chain(BlockHash parent, std::uint64_t content) {
   return splitmix64(parent * 0x100000001B3ULL ^ splitmix64(content));
@@ -336,7 +332,7 @@ std::int64_t Engine::natural_length(std::int64_t eos_after, RequestId id) const 
   if (options_.output_length_jitter <= 0) return eos_after;
   // A draw of its own per request (not from the step stream), so a request's length does not
   // depend on how many steps ran before it arrived. Normal factor, clamped to [0.1, 3].
-  std::uint64_t a = splitmix64(options_.seed ^ splitmix64(id * 0x9E3779B97F4A7C15ULL));
+  std::uint64_t a = splitmix64(options_.seed ^ splitmix64(id * core::kGoldenGamma));
   std::uint64_t b = splitmix64(a);
   double u1 = (double(a >> 11) + 0.5) * 0x1.0p-53;
   double u2 = (double(b >> 11) + 0.5) * 0x1.0p-53;

@@ -1,5 +1,6 @@
 // Prompt words from a fixed list, picked by a hash of (seed or block id, position).
 #include "loadgen/prompt.h"
+#include "core/hash.h"
 
 #include <array>
 
@@ -25,16 +26,9 @@ constexpr std::array<std::string_view, 128> kWords = {
     "back",    "parent",  "face",     "others", "level",  "office",  "door",    "health",
 };
 
-// SplitMix64's finalizer: a fast, well-mixed hash of a 64-bit value.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 std::string_view word(std::uint64_t key, std::uint64_t position) {
-  return kWords[mix(key * 0x100000001b3ULL ^ mix(position)) % kWords.size()];
+  return kWords[core::splitmix64(key * 0x100000001b3ULL ^ core::splitmix64(position)) %
+                kWords.size()];
 }
 
 }  // namespace

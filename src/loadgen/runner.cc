@@ -1,6 +1,7 @@
 // Stage scheduling: closed-loop workers, the open-loop scheduler, queueing over max_inflight,
 // stage ends and hard deadlines (see runner.h).
 #include "loadgen/runner.h"
+#include "core/hash.h"
 
 #include <algorithm>
 #include <atomic>
@@ -186,7 +187,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
         stats.index = index;
         stats.keep_rows = options.keep_rows;
         // Each stage draws from its own stream, so adding a stage leaves the others' unchanged.
-        std::uint64_t seed = options.seed * 0x9e3779b97f4a7c15ULL + index;
+        std::uint64_t seed = options.seed * core::kGoldenGamma + index;
         stages.push_back(std::make_unique<Stage>(spec, seed, std::move(stats)));
         stage = stages.back().get();
         stage->start = clock.now();

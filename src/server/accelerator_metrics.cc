@@ -1,5 +1,6 @@
 // DCGM- and GKE-TPU-style gauges derived from the engine's counters between scrapes.
 #include "server/accelerator_metrics.h"
+#include "core/hash.h"
 
 #include <algorithm>
 #include <cmath>
@@ -112,7 +113,8 @@ AcceleratorMetricsExporter::AcceleratorMetricsExporter(AcceleratorMetrics kind,
     for (const Def& def : defs) {
       prom::GaugeFamily* f = m.family(def.name, def.help, labels);
       for (int i = 0; i < m.chips && f != nullptr; ++i) {
-        std::string h = hex_id(seed ^ mix64(std::hash<std::string>{}(pod.pod)), std::uint64_t(i));
+        std::string h =
+            hex_id(seed ^ core::splitmix64(std::hash<std::string>{}(pod.pod)), std::uint64_t(i));
         std::string uuid = "GPU-" + h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) +
                            "-" + h.substr(16, 4) + "-" + h.substr(20, 12);
         char bus[32];
@@ -142,8 +144,8 @@ AcceleratorMetricsExporter::AcceleratorMetricsExporter(AcceleratorMetrics kind,
         {"memory_used", "Accelerator memory used in bytes.", &m.memory_used},
         {"memory_total", "Total accelerator memory in bytes.", &m.memory_total},
     };
-    std::string id_base =
-        std::to_string(mix64(seed ^ std::hash<std::string>{}(pod.pod)) % 10000000000000000000ULL);
+    std::string id_base = std::to_string(
+        core::splitmix64(seed ^ std::hash<std::string>{}(pod.pod)) % 10000000000000000000ULL);
     for (const Def& def : defs) {
       prom::GaugeFamily* f = m.family(def.name, def.help, labels);
       for (int i = 0; i < m.chips && f != nullptr; ++i) {

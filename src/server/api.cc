@@ -1,5 +1,6 @@
 // Request decoding, response bodies, SSE chunks and error shapes of the simulated APIs.
 #include "server/api.h"
+#include "core/hash.h"
 
 #include <algorithm>
 #include <cmath>
@@ -789,7 +790,9 @@ std::string OutputFormatter::tgi_token_json(std::int64_t index) const {
   append_json_string(out, synthetic_token(seed_, sequence_, index));
   // A deterministic log-probability in (-2, 0].
   double logprob =
-      -double(mix64(seed_ ^ mix64(sequence_ + std::uint64_t(index) * 31)) % 2000) / 1000.0;
+      -double(core::splitmix64(seed_ ^ core::splitmix64(sequence_ + std::uint64_t(index) * 31)) %
+              2000) /
+      1000.0;
   out += ",\"logprob\":" + core::go_format_float(logprob) + ",\"special\":false}";
   return out;
 }

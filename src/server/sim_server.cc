@@ -1,5 +1,6 @@
 // SimServer: routes, request lifecycle on the engine driver, cold start, faults and drain.
 #include "server/sim_server.h"
+#include "core/hash.h"
 
 #include <algorithm>
 #include <atomic>
@@ -145,7 +146,7 @@ core::Status SimServer::Impl::build() {
   }
   max_concurrent = options.max_concurrent_requests.value_or(
       options.flavor == Flavor::kTgi ? kTgiMaxConcurrentRequests : 0);
-  rng = mix64(options.seed ^ 0xFA17FA17ULL);
+  rng = core::splitmix64(options.seed ^ 0xFA17FA17ULL);
 
   engine::MemoryPlan plan = engine::memory_plan(options.profile);
   FlavorMetricsConfig config;
@@ -389,7 +390,7 @@ net::Awaitable<void> SimServer::Impl::hang_forever(std::shared_ptr<bool> alive_f
 
 bool SimServer::Impl::fail_by_error_rate() {
   if (options.faults.error_rate <= 0) return false;
-  rng = mix64(rng);
+  rng = core::splitmix64(rng);
   double u = double(rng >> 11) * 0x1.0p-53;
   return u < options.faults.error_rate;
 }

@@ -1,5 +1,6 @@
 // Token counting and deterministic synthetic words.
 #include "server/text.h"
+#include "core/hash.h"
 
 #include <array>
 
@@ -29,7 +30,8 @@ constexpr std::array<std::string_view, 64> kWords = {
 constexpr std::int64_t kFirstWordId = 1000;
 
 std::size_t word_index(std::uint64_t seed, std::uint64_t sequence, std::int64_t index) {
-  std::uint64_t h = mix64(seed ^ mix64(sequence * 0x9E3779B97F4A7C15ULL + std::uint64_t(index)));
+  std::uint64_t h = core::splitmix64(
+      seed ^ core::splitmix64(sequence * core::kGoldenGamma + std::uint64_t(index)));
   return static_cast<std::size_t>(h % kWords.size());
 }
 
@@ -55,13 +57,6 @@ std::int64_t count_prompt_tokens(std::string_view prompt) {
   return count_text_tokens(prompt) + 1;
 }
 
-std::uint64_t mix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 std::string_view synthetic_token(std::uint64_t seed, std::uint64_t sequence, std::int64_t index) {
   return kWords[word_index(seed, sequence, index)];
 }
@@ -80,8 +75,8 @@ std::string synthetic_text(std::uint64_t seed, std::uint64_t sequence, std::int6
 std::string hex_id(std::uint64_t seed, std::uint64_t sequence) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(32, '0');
-  std::uint64_t a = mix64(seed ^ mix64(sequence));
-  std::uint64_t b = mix64(a ^ 0xD1B54A32D192ED03ULL);
+  std::uint64_t a = core::splitmix64(seed ^ core::splitmix64(sequence));
+  std::uint64_t b = core::splitmix64(a ^ 0xD1B54A32D192ED03ULL);
   for (int i = 0; i < 16; ++i) {
     out[i] = kHex[(a >> (60 - 4 * i)) & 0xF];
     out[16 + i] = kHex[(b >> (60 - 4 * i)) & 0xF];

@@ -25,9 +25,6 @@ std::int64_t count_prompt_tokens(std::string_view prompt);
 constexpr std::int64_t kChatTokensPerMessage = 5;  // around role + content
 constexpr std::int64_t kChatTokensForReply = 4;    // the assistant header at the end
 
-// SplitMix64 finalizer: a well-mixed 64-bit hash of `x`.
-std::uint64_t mix64(std::uint64_t x);
-
 // The text of output token `index` (1-based) of request `sequence`: a word with a leading
 // space (" the", " river").
 std::string_view synthetic_token(std::uint64_t seed, std::uint64_t sequence, std::int64_t index);

@@ -1,6 +1,7 @@
 // The fleet simulator's discrete-event core (simulator.h): pods, router, scrape pipeline,
 // adapter and HPA controller on one SimulatedClock.
 #include "sim/simulator.h"
+#include "core/hash.h"
 
 #include <algorithm>
 #include <cmath>
@@ -52,13 +53,6 @@ namespace {
 
 using core::Duration;
 using core::Time;
-
-std::uint64_t mix64(std::uint64_t x) {  // splitmix64's finalizer
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
 // Kubernetes: the alphabet of generated name suffixes (apimachinery/pkg/util/rand).
 constexpr std::string_view kAlphanums = "bcdfghjklmnpqrstvwxz2456789";
@@ -307,7 +301,7 @@ core::Status Simulator::setup() {
   const up::UpConfig& config = scenario_.config;
   if (config.fleets.empty()) return core::invalid_argument("scenario: no Fleet document");
   start_ = clock_.now();
-  rng_ = mix64(options_.seed);
+  rng_ = core::splitmix64(options_.seed);
   auto policy = router::parse_policy(options_.policy);
   if (!policy) return core::invalid_argument("policy: " + policy.error().message);
   policy_kind_ = *policy;
@@ -437,7 +431,7 @@ core::Status Simulator::setup() {
 std::string pod_suffix(std::uint64_t& rng) {
   std::string s;
   for (int i = 0; i < 5; ++i) {
-    rng = mix64(rng);
+    rng = core::splitmix64(rng);
     s += kAlphanums[rng % kAlphanums.size()];
   }
   return s;
@@ -449,7 +443,7 @@ void Simulator::create_pod(int fleet_index, bool warm) {
   pod->index = static_cast<int>(pods_.size());
   pod->fleet = fleet_index;
   pod->name = f.spec.name + "-" + f.template_hash + "-" + pod_suffix(rng_);
-  rng_ = mix64(rng_);
+  rng_ = core::splitmix64(rng_);
   char uid[40];
   std::snprintf(uid, sizeof uid, "%08x-0000-4000-8000-%012llx", static_cast<unsigned>(rng_),
                 static_cast<unsigned long long>(pod->index));
@@ -457,7 +451,7 @@ void Simulator::create_pod(int fleet_index, bool warm) {
   pod->created = clock_.now();
   double startup = warm ? 0 : f.startup_seconds;
   if (options_.cold_start_jitter > 0 && !warm) {
-    rng_ = mix64(rng_);
+    rng_ = core::splitmix64(rng_);
     double u = static_cast<double>(rng_ >> 11) * 0x1.0p-53;
     startup *= 1 + options_.cold_start_jitter * (2 * u - 1);
   }
@@ -478,7 +472,7 @@ void Simulator::create_pod(int fleet_index, bool warm) {
   pod->observer.metrics = pod->metrics.get();
   pod->observer.finished = &pod->finished;
   engine::EngineOptions eo;
-  eo.seed = mix64(options_.seed ^ (0xE261ULL + static_cast<std::uint64_t>(pod->index)));
+  eo.seed = core::splitmix64(options_.seed ^ (0xE261ULL + static_cast<std::uint64_t>(pod->index)));
   eo.step_time_jitter = options_.step_time_jitter;
   eo.observer = &pod->observer;
   auto engine = engine::Engine::create(f.profile, eo);
