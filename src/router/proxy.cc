@@ -218,11 +218,32 @@ struct Proxy::Impl {
     queue_limit->set(static_cast<double>(options.balancer.max_queue));
   }
 
-  void count(Route route, std::string_view backend, int code, core::Time arrived) {
-    std::string code_text = std::to_string(code);
-    requests->with({route_label(route), backend, code_text}).inc();
-    duration->with({route_label(route)}).observe(seconds(clock.now() - arrived));
-  }
+  // One proxied request's outcome (requests_total and request_duration_seconds), recorded
+  // exactly once, when the handler returns: every return path sets the status it answered
+  // (499 when the client left). A handler torn down mid-way (its frame destroyed with the loop at
+  // shutdown, possibly after this Impl) records nothing.
+  struct Outcome {
+    Outcome(Impl& impl, Route route, core::Time arrived)
+        : impl(impl), route(route), arrived(arrived) {}
+    Outcome(const Outcome&) = delete;
+    Outcome& operator=(const Outcome&) = delete;
+    ~Outcome() {
+      if (!status) return;
+      impl.requests->with({route_label(route), backend, std::to_string(*status)}).inc();
+      impl.duration->with({route_label(route)}).observe(seconds(impl.clock.now() - arrived));
+    }
+    // The client left: nginx's 499, the error counted once.
+    void client_left() {
+      impl.count_error(Failure::kClientDisconnect);
+      status = 499;
+    }
+
+    Impl& impl;
+    const Route route;
+    const core::Time arrived;
+    std::string backend;
+    std::optional<int> status;
+  };
 
   void count_error(Failure failure) { errors->with({failure_label(failure)}).inc(); }
 
@@ -292,13 +313,14 @@ struct Proxy::Impl {
     return out;
   }
 
-  net::Awaitable<void> answer(net::ServerRequest& request, net::ResponseWriter& writer, Route route,
-                              RouterError error, std::string message, core::Time arrived) {
-    net::Response response = router_error_response(request.path, request.body, error, message,
-                                                   options.retry_after_seconds);
+  // Sends the router's own error response; returns its status.
+  net::Awaitable<int> answer(net::ServerRequest& request, net::ResponseWriter& writer,
+                             RouterError error, std::string message, int retry_after_seconds) {
+    net::Response response =
+        router_error_response(request.path, request.body, error, message, retry_after_seconds);
     int status = response.status;
     co_await writer.send(std::move(response));
-    count(route, "", status, arrived);
+    co_return status;
   }
 
   net::Awaitable<void> serve_metrics(net::ServerRequest& request, net::ResponseWriter& writer) {
@@ -346,8 +368,7 @@ struct Proxy::Impl {
       co_await serve_metrics(request, writer);
       co_return;
     }
-    const core::Time arrived = clock.now();
-    const Route route = classify_route(request.path);
+    Outcome outcome(*this, classify_route(request.path), clock.now());
     auto state = std::make_shared<RequestState>();
     writer.on_disconnect([state] { state->client_left(); });
 
@@ -359,8 +380,7 @@ struct Proxy::Impl {
       if (!acquired) {
         const core::Error& e = acquired.error();
         if (e.code == core::ErrorCode::kCancelled && state->gone()) {
-          count_error(Failure::kClientDisconnect);
-          count(route, "", 499, arrived);
+          outcome.client_left();
           co_return;
         }
         Failure failure = e.code == core::ErrorCode::kResourceExhausted  ? Failure::kQueueFull
@@ -370,7 +390,8 @@ struct Proxy::Impl {
                             : failure == Failure::kQueueTimeout ? RouterError::kQueueTimeout
                                                                 : RouterError::kShuttingDown;
         count_error(failure);
-        co_await answer(request, writer, route, error, e.message, arrived);
+        outcome.status =
+            co_await answer(request, writer, error, e.message, options.retry_after_seconds);
         co_return;
       }
       lease = std::move(*acquired);
@@ -387,8 +408,7 @@ struct Proxy::Impl {
       Failure failure = classify_client_error(opened.error());
       if (failure == Failure::kClientDisconnect || state->gone()) {
         lease.release();
-        count_error(Failure::kClientDisconnect);
-        count(route, "", 499, arrived);
+        outcome.client_left();
         co_return;
       }
       count_error(failure);
@@ -408,34 +428,28 @@ struct Proxy::Impl {
       }
       RouterError error = failure == Failure::kUpstreamTimeout ? RouterError::kUpstreamTimeout
                                                                : RouterError::kUpstreamUnreachable;
-      net::Response response =
-          router_error_response(request.path, request.body, error, opened.error().message, 0);
-      int status = response.status;
-      co_await writer.send(std::move(response));
-      count(route, backend, status, arrived);
+      outcome.backend = backend;
+      outcome.status = co_await answer(request, writer, error, opened.error().message, 0);
       co_return;
     }
 
     // Forward the response: whole when small and complete, else chunk by chunk.
     const std::string backend = lease.backend_id();
     const int status = stream.status();
+    outcome.backend = backend;
     net::Headers headers = response_headers(stream.headers(), backend);
     auto length = content_length(stream.headers());
     if (length && *length <= options.buffer_limit && !is_event_stream(stream.headers())) {
       auto body = co_await stream.read_all(options.buffer_limit);
       if (!body) {
-        Failure failure = state->gone() ? Failure::kClientDisconnect : Failure::kUpstreamAborted;
-        count_error(failure);
-        if (failure == Failure::kClientDisconnect) {
-          count(route, backend, 499, arrived);
+        if (state->gone()) {
+          outcome.client_left();
           co_return;
         }
+        count_error(Failure::kUpstreamAborted);
         upstream_resets->with({backend}).inc();
-        net::Response response = router_error_response(
-            request.path, request.body, RouterError::kUpstreamUnreachable, body.error().message, 0);
-        int error_status = response.status;
-        co_await writer.send(std::move(response));
-        count(route, backend, error_status, arrived);
+        outcome.status = co_await answer(request, writer, RouterError::kUpstreamUnreachable,
+                                         body.error().message, 0);
         co_return;
       }
       net::Response response;
@@ -443,11 +457,10 @@ struct Proxy::Impl {
       response.headers = std::move(headers);
       response.body = std::move(*body);
       auto sent = co_await writer.send(std::move(response));
-      if (!sent) {
-        count_error(Failure::kClientDisconnect);
-        count(route, backend, 499, arrived);
+      if (sent) {
+        outcome.status = status;
       } else {
-        count(route, backend, status, arrived);
+        outcome.client_left();
       }
       co_return;
     }
@@ -455,8 +468,7 @@ struct Proxy::Impl {
     auto begun = co_await writer.begin_stream(status, std::move(headers));
     if (!begun) {
       stream.cancel();
-      count_error(Failure::kClientDisconnect);
-      count(route, backend, 499, arrived);
+      outcome.client_left();
       co_return;
     }
     while (true) {
@@ -467,26 +479,26 @@ struct Proxy::Impl {
         // fails with "transfer closed with outstanding read data remaining". Go's ReverseProxy
         // aborts the same way (http.ErrAbortHandler); Envoy resets the downstream stream.
         writer.abort();
-        Failure failure = state->gone() ? Failure::kClientDisconnect : Failure::kUpstreamAborted;
-        count_error(failure);
-        if (failure == Failure::kUpstreamAborted) {
-          upstream_resets->with({backend}).inc();
-          core::log_warn("router: " + backend + " broke off a response: " + chunk.error().message);
+        if (state->gone()) {
+          outcome.client_left();
+          co_return;
         }
-        count(route, backend, failure == Failure::kClientDisconnect ? 499 : status, arrived);
+        count_error(Failure::kUpstreamAborted);
+        upstream_resets->with({backend}).inc();
+        core::log_warn("router: " + backend + " broke off a response: " + chunk.error().message);
+        outcome.status = status;
         co_return;
       }
       if (chunk->data.empty()) break;
       auto written = co_await writer.write(chunk->data);
       if (!written) {
         stream.cancel();
-        count_error(Failure::kClientDisconnect);
-        count(route, backend, 499, arrived);
+        outcome.client_left();
         co_return;
       }
     }
     co_await writer.end();
-    count(route, backend, status, arrived);
+    outcome.status = status;
   }
 
   net::EventLoop& loop;
