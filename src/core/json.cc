@@ -628,8 +628,11 @@ std::string to_compact_json(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-void append_go_json_string(std::string& out, std::string_view text, GoJsonEscapes escapes) {
-  const bool short_bf = escapes == GoJsonEscapes::kGo122;
+namespace {
+
+// The one JSON string writer behind Go's and Python's flavours. `go` adds Go's HTML-safe
+// escapes (< > & U+2028 U+2029); `short_bf` writes \b and \f in their short forms.
+void append_json_string(std::string& out, std::string_view text, bool go, bool short_bf) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   std::size_t i = 0;
@@ -644,15 +647,8 @@ void append_go_json_string(std::string& out, std::string_view text, GoJsonEscape
         case '\n': out += "\\n"; break;
         case '\r': out += "\\r"; break;
         case '\t': out += "\\t"; break;
-        case '<':
-        case '>':
-        case '&':
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-          break;
         default:
-          if (c < 0x20) {
+          if (c < 0x20 || (go && (c == '<' || c == '>' || c == '&'))) {
             out += "\\u00";
             out += kHex[c >> 4];
             out += kHex[c & 0xf];
@@ -671,9 +667,9 @@ void append_go_json_string(std::string& out, std::string_view text, GoJsonEscape
       continue;
     }
     std::string_view rune = text.substr(i, length);
-    if (rune == "\xE2\x80\xA8") {
+    if (go && rune == "\xE2\x80\xA8") {
       out += "\\u2028";
-    } else if (rune == "\xE2\x80\xA9") {
+    } else if (go && rune == "\xE2\x80\xA9") {
       out += "\\u2029";
     } else {
       out += rune;
@@ -681,6 +677,16 @@ void append_go_json_string(std::string& out, std::string_view text, GoJsonEscape
     i += length;
   }
   out += '"';
+}
+
+}  // namespace
+
+void append_go_json_string(std::string& out, std::string_view text, GoJsonEscapes escapes) {
+  append_json_string(out, text, /*go=*/true, escapes == GoJsonEscapes::kGo122);
+}
+
+void append_python_json_string(std::string& out, std::string_view text) {
+  append_json_string(out, text, /*go=*/false, /*short_bf=*/true);
 }
 
 std::string go_format_float(double value) {

@@ -89,6 +89,11 @@ enum class GoJsonEscapes { kGo122, kBeforeGo122 };
 void append_go_json_string(std::string& out, std::string_view text,
                            GoJsonEscapes escapes = GoJsonEscapes::kGo122);
 
+// Appends `text` as a JSON string the way Python's json.dumps(ensure_ascii=False) writes it (what
+// FastAPI servers such as vLLM and SGLang send): \" \\ \b \f \n \r \t, other control characters
+// as \u00XX, everything else as it is; invalid UTF-8 becomes \ufffd.
+void append_python_json_string(std::string& out, std::string_view text);
+
 // Go's encoding/json rendering of a float64 ("0.5", "1000", "1e+21").
 std::string go_format_float(double value);
 

@@ -23,33 +23,10 @@ constexpr int kMaxJsonDepth = 64;
 constexpr std::int64_t kOpenAiCompletionsDefaultMaxTokens = 16;
 constexpr std::int64_t kTgiCompletionsDefaultMaxTokens = 100;
 
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
+// A JSON string as the Python servers write it (FastAPI's json.dumps).
 std::string json_string(std::string_view text) {
   std::string out;
-  append_json_string(out, text);
+  core::append_python_json_string(out, text);
   return out;
 }
 
@@ -787,7 +764,7 @@ std::string OutputFormatter::usage_json(std::int64_t output_tokens) const {
 std::string OutputFormatter::tgi_token_json(std::int64_t index) const {
   std::string out =
       "{\"id\":" + std::to_string(synthetic_token_id(seed_, sequence_, index)) + ",\"text\":";
-  append_json_string(out, synthetic_token(seed_, sequence_, index));
+  core::append_python_json_string(out, synthetic_token(seed_, sequence_, index));
   // A deterministic log-probability in (-2, 0].
   double logprob =
       -double(core::splitmix64(seed_ ^ core::splitmix64(sequence_ + std::uint64_t(index) * 31)) %
@@ -804,7 +781,7 @@ std::string OutputFormatter::stream_tokens(std::int64_t first, std::int64_t last
   switch (request_.api) {
     case Api::kCompletions: {
       out += "data: " + chunk_head_ + "{\"index\":0,\"text\":";
-      append_json_string(out, synthetic_text(seed_, sequence_, first, last));
+      core::append_python_json_string(out, synthetic_text(seed_, sequence_, first, last));
       out += ",\"logprobs\":null,\"finish_reason\":";
       out += finish ? json_string(finish_reason(*finish)) : "null";
       out += ",\"stop_reason\":null}]";
@@ -821,7 +798,7 @@ std::string OutputFormatter::stream_tokens(std::int64_t first, std::int64_t last
         out += "}\n\n";
       }
       out += "data: " + chunk_head_ + "{\"index\":0,\"delta\":{\"content\":";
-      append_json_string(out, synthetic_text(seed_, sequence_, first, last));
+      core::append_python_json_string(out, synthetic_text(seed_, sequence_, first, last));
       out += "},\"logprobs\":null,\"finish_reason\":";
       if (finish) {
         out += json_string(finish_reason(*finish)) + ",\"stop_reason\":null";
@@ -843,7 +820,7 @@ std::string OutputFormatter::stream_tokens(std::int64_t first, std::int64_t last
         if (final) {
           std::string text = synthetic_text(seed_, sequence_, 1, last);
           if (request_.return_full_text) text = request_.prompt + text;
-          append_json_string(out, text);
+          core::append_python_json_string(out, text);
           out += ",\"details\":";
           if (request_.details) {
             out += "{\"finish_reason\":" + json_string(finish_reason(*finish)) +
@@ -863,7 +840,7 @@ std::string OutputFormatter::stream_tokens(std::int64_t first, std::int64_t last
     case Api::kJetStreamDecode: {
       // protobuf json_format.MessageToJson (indent 2) of a DecodeResponse, one per step.
       out += "{\n  \"streamContent\": {\n    \"samples\": [\n      {\n        \"text\": ";
-      append_json_string(out, synthetic_text(seed_, sequence_, first, last));
+      core::append_python_json_string(out, synthetic_text(seed_, sequence_, first, last));
       out += ",\n        \"tokenIds\": [";
       for (std::int64_t i = first; i <= last; ++i) {
         out += i == first ? "\n" : ",\n";

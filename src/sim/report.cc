@@ -7,6 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include "core/json.h"
+
 namespace llmscale::sim {
 namespace {
 
@@ -58,23 +60,6 @@ std::string escape_xml(const std::string& s) {
       case '&': out += "&amp;"; break;
       case '"': out += "&quot;"; break;
       default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string escape_json(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
     }
   }
   return out;
@@ -242,9 +227,14 @@ std::string summary_json(const Summary& s, const SimResult& r, const Slo& slo) {
            ", \"mean\": " + jnum(p.mean) + "}";
   };
   std::string out = "{\n";
-  out += "  \"profile\": \"" + escape_json(r.profile) + "\",\n";
-  out += "  \"flavor\": \"" + escape_json(r.flavor) + "\",\n";
-  out += "  \"metric\": \"" + escape_json(r.metric_name) + "\",\n";
+  auto add_string = [&out](std::string_view key, std::string_view value) {
+    out += "  \"" + std::string(key) + "\": ";
+    core::append_go_json_string(out, value);
+    out += ",\n";
+  };
+  add_string("profile", r.profile);
+  add_string("flavor", r.flavor);
+  add_string("metric", r.metric_name);
   out += "  \"durationSeconds\": " + jnum(s.duration) + ",\n";
   out += "  \"slo\": {\"ttftSeconds\": " + jnum(slo.ttft) + ", \"tpotSeconds\": " + jnum(slo.tpot) +
          ", \"quantile\": " + jnum(slo.quantile) + "},\n";

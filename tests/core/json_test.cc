@@ -330,5 +330,18 @@ TEST(JsonLimitsTest, RefusesAliasBombsByGoYamlsRatio) {
             "yaml: document contains excessive aliasing (aliases copy more than 16 MiB)");
 }
 
+// Go (Kubernetes, Prometheus) and Python (FastAPI servers: vLLM, SGLang) write the same string
+// differently: Go is HTML-safe, Python leaves <, >, & and U+2028 as they are.
+TEST(JsonString, GoAndPythonEscapes) {
+  const std::string text = "a\"b\\c\n\t\b\f\x01<p>&\xE2\x80\xA8\xff";
+  std::string go, go_old, python;
+  append_go_json_string(go, text);
+  append_go_json_string(go_old, text, GoJsonEscapes::kBeforeGo122);
+  append_python_json_string(python, text);
+  EXPECT_EQ(go, R"("a\"b\\c\n\t\b\f\u0001\u003cp\u003e\u0026\u2028\ufffd")");
+  EXPECT_EQ(go_old, R"("a\"b\\c\n\t\u0008\u000c\u0001\u003cp\u003e\u0026\u2028\ufffd")");
+  EXPECT_EQ(python, "\"a\\\"b\\\\c\\n\\t\\b\\f\\u0001<p>&\xE2\x80\xA8\\ufffd\"");
+}
+
 }  // namespace
 }  // namespace llmscale::core
