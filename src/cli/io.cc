@@ -1,10 +1,10 @@
 // Input and error helpers for subcommands.
 #include "cli/io.h"
 
-#include <fstream>
 #include <iostream>
 #include <iterator>
-#include <sstream>
+
+#include "core/file.h"
 
 namespace llmscale::cli {
 
@@ -13,11 +13,7 @@ core::Result<std::string> read_input(const std::string& path) {
     std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     return text;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::make_error(core::ErrorCode::kNotFound, "cannot open " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return core::read_file(path);
 }
 
 int fail(const std::string& message, int code) {

@@ -4,12 +4,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
 #include "core/json.h"
 #include "core/strings.h"
 #include "net/gzip.h"
@@ -366,11 +365,9 @@ core::Result<Trace> parse_trace(std::string_view text, TraceFormat format, BadRo
 }
 
 core::Result<Trace> load_trace(const std::string& path, TraceFormat format, BadRowPolicy policy) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::make_error(core::ErrorCode::kNotFound, path + ": cannot open trace file");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  std::string data = std::move(buffer).str();
+  auto read = core::read_file(path, kMaxTraceBytes);
+  if (!read) return tl::unexpected(read.error());
+  std::string data = std::move(*read);
   if (data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f &&
       static_cast<unsigned char>(data[1]) == 0x8b) {
     auto inflated = net::gzip_decompress(data, kMaxTraceBytes);

@@ -167,7 +167,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(CliContract, MissingFileAndUsage) {
   Outcome missing = run("hpa reconcile --input /nonexistent.yaml");
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_EQ(missing.err, "error: cannot open /nonexistent.yaml\n");
+  EXPECT_EQ(missing.err, "error: open /nonexistent.yaml: no such file or directory\n");
   Outcome usage = run("hpa reconcile");
   EXPECT_EQ(usage.exit_code, 2);
   Outcome help = run("--help");

@@ -8,11 +8,11 @@
 
 #include <arpa/inet.h>
 
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include <boost/asio/ssl/context.hpp>
+
+#include "core/file.h"
 
 namespace llmscale::net::detail {
 
@@ -82,14 +82,6 @@ void add_client_ca_names(SSL_CTX* ctx, const std::string& pem) {
   BIO_free(bio);
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 core::Result<std::shared_ptr<ssl::context>> make_server_tls_context(
@@ -121,7 +113,7 @@ core::Result<std::shared_ptr<ssl::context>> make_server_tls_context(
         return tl::unexpected(
             config_error("cannot load client CA file " + options.client_ca_file, ec));
       }
-      if (auto pem = read_file(options.client_ca_file)) {
+      if (auto pem = core::read_file(options.client_ca_file)) {
         add_client_ca_names(ctx->native_handle(), *pem);
       }
     }
