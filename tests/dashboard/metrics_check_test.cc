@@ -4,7 +4,10 @@
 //    up's router, and serve-sim of every flavor (vLLM V1/V0, TGI, JetStream, NIM, SGLang);
 //  - every panel of deploy/grafana/dashboards/llmscale.json returns data when its queries run on
 //    src/prom's engine over those scrapes (two scrapes 30 s apart, so rate() has two points);
-//  - every expression also passes `promtool check rules` (upstream's parser).
+//  - every expression also passes `promtool check rules` (upstream's parser);
+//  - every expression is answered by up's own Prometheus API (the control address, as Grafana's
+//    data source would use it), and every panel of the "Servers" rows returns data there (up
+//    scrapes the NIM seed's replica).
 // The adapter (`llmscale adapter`) serves no /metrics endpoint yet, so it is not checked here.
 #include <gtest/gtest.h>
 
@@ -116,6 +119,7 @@ class MetricsCheck : public ::testing::Test {
     std::string control = field(out, "control API on ");
     std::string router = field(out, ": router on ");
     ASSERT_FALSE(control.empty());
+    control_ = control;
     ASSERT_FALSE(router.empty());
     scrapes_.push_back({"up", control + "/metrics", ""});
     scrapes_.push_back({"router", router + "/metrics", ""});
@@ -143,7 +147,23 @@ class MetricsCheck : public ::testing::Test {
   std::optional<Process> up_;
   std::vector<Process> servers_;
   std::vector<Scrape> scrapes_;
+  std::string control_;
 };
+
+// An instant query through a Prometheus HTTP API, as Grafana's data source sends it:
+// {success, has data}.
+std::pair<bool, bool> query_api(const std::string& base, const std::string& expr) {
+  auto r = run_process({"curl", "-sf", "--max-time", "5", "-G", "--data-urlencode", "query=" + expr,
+                        base + "/api/v1/query"},
+                       "", 10s);
+  auto doc = core::parse_json(r.output);
+  if (r.exit_code != 0 || !doc || !doc->is_object()) return {false, false};
+  bool success = doc->value("status", "") == "success";
+  const auto& data = (*doc)["data"];
+  bool any = success && data.is_object() && data.value("resultType", "") == "vector" &&
+             data.contains("result") && !data["result"].empty();
+  return {success, any};
+}
 
 TEST_F(MetricsCheck, PromtoolAndGrafanaPanels) {
   // Let the load run so histograms and the HPA's metric have values (a KV-cache use in milli
@@ -195,13 +215,21 @@ TEST_F(MetricsCheck, PromtoolAndGrafanaPanels) {
   core::Time at = core::from_unix_millis(t0 + 30000);
   std::string rules = "groups:\n- name: grafana\n  rules:\n";
   int n = 0;
+  std::string row;
   for (const auto& panel : (*dashboard)["panels"]) {
-    if (panel.value("type", "") == "row") continue;
+    if (panel.value("type", "") == "row") {
+      row = panel.value("title", "");
+      continue;
+    }
     std::string title = panel.value("title", "");
     std::vector<std::string> empty;
     bool any = false;
+    bool any_from_up = false;
     for (const auto& target : panel["targets"]) {
       std::string expr = substitute(target.value("expr", ""));
+      auto [success, data_from_up] = query_api(control_, expr);
+      EXPECT_TRUE(success) << "up's /api/v1/query refused " << expr;
+      any_from_up = any_from_up || data_from_up;
       rules += "  - record: grafana:expr" + std::to_string(n++) + "\n    expr: '" + expr + "'\n";
       auto result = engine.instant_query(expr, at);
       ASSERT_TRUE(result) << title << ": " << expr << ": " << result.error().message;
@@ -213,6 +241,9 @@ TEST_F(MetricsCheck, PromtoolAndGrafanaPanels) {
     // (no error has happened, say), so each panel is asked for data, not each target.
     EXPECT_TRUE(any) << "panel \"" << title
                      << "\" has no data; empty: " << ::testing::PrintToString(empty);
+    if (row.rfind("Servers", 0) == 0) {
+      EXPECT_TRUE(any_from_up) << "panel \"" << title << "\" has no data from up's query API";
+    }
   }
   std::string rules_path = dir_.path() + "/grafana-rules.yaml";
   std::ofstream(rules_path) << rules;
