@@ -31,6 +31,7 @@ struct RouteOptions {
   std::vector<std::string> backends;
   std::string policy = "least-outstanding-requests";
   std::size_t queue_size = 1024;
+  std::size_t queue_bytes = std::size_t{64} << 20;
   std::string queue_timeout = "60s";
   std::size_t max_in_flight = 0;
   int max_retries = 2;
@@ -84,6 +85,7 @@ int run_route(const RouteOptions& o) {
   if (!policy) return fail("--policy: " + policy.error().message);
   options.balancer.policy = *policy;
   options.balancer.max_queue = o.queue_size;
+  options.max_queued_bytes = o.queue_bytes;
   options.balancer.max_in_flight_per_backend = o.max_in_flight;
   options.balancer.max_fails = o.max_fails;
   auto queue_timeout = duration_flag("--queue-timeout", o.queue_timeout);
@@ -161,6 +163,9 @@ void add_route_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--policy", o.policy, "round-robin, least-outstanding-requests or least-kv-cache")
       ->capture_default_str();
   cmd->add_option("--queue-size", o.queue_size, "requests that may wait for a backend")
+      ->capture_default_str();
+  cmd->add_option("--queue-bytes", o.queue_bytes,
+                  "request-body bytes that may wait together (0: no limit)")
       ->capture_default_str();
   cmd->add_option("--queue-timeout", o.queue_timeout, "how long a request may wait (0: forever)")
       ->capture_default_str();

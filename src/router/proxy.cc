@@ -2,6 +2,7 @@
 // (whole or streamed), disconnect propagation, and the router's metrics.
 #include "router/proxy.h"
 
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <mutex>
@@ -247,8 +248,39 @@ struct Proxy::Impl {
 
   void count_error(Failure failure) { errors->with({failure_label(failure)}).inc(); }
 
-  net::Awaitable<core::Result<Lease>> acquire(RequestState& state) {
+  // Bytes of request bodies waiting in the queue (ProxyOptions::max_queued_bytes); a waiter
+  // holds its share until it leaves the queue.
+  struct QueuedBytes {
+    QueuedBytes(std::atomic<std::size_t>& total, std::size_t bytes) : total(total), bytes(bytes) {
+      total += bytes;
+    }
+    QueuedBytes(const QueuedBytes&) = delete;
+    QueuedBytes& operator=(const QueuedBytes&) = delete;
+    ~QueuedBytes() { total -= bytes; }
+    std::atomic<std::size_t>& total;
+    const std::size_t bytes;
+  };
+
+  bool any_backend_ready() const {
+    for (const BackendStatus& b : balancer.backends()) {
+      if (b.state == BackendState::kReady) return true;
+    }
+    return false;
+  }
+
+  net::Awaitable<core::Result<Lease>> acquire(RequestState& state, std::size_t body_bytes) {
     if (auto lease = balancer.try_acquire()) co_return std::move(*lease);
+    if (options.max_queued_bytes != 0 &&
+        queued_bytes.load() + body_bytes > options.max_queued_bytes) {
+      co_return core::make_error(core::ErrorCode::kResourceExhausted,
+                                 "queue full: " + std::to_string(queued_bytes.load()) +
+                                     " bytes of requests already wait (limit " +
+                                     std::to_string(options.max_queued_bytes) + ")");
+    }
+    QueuedBytes held(queued_bytes, body_bytes);
+    if (options.on_wait_without_ready_backend && !any_backend_ready()) {
+      options.on_wait_without_ready_backend();
+    }
     LeaseWait wait(balancer, clock);
     {
       std::lock_guard lock(state.mutex);
@@ -376,7 +408,7 @@ struct Proxy::Impl {
     Lease lease;
     net::ClientStream stream;
     for (int attempt = 0;; ++attempt) {
-      auto acquired = co_await acquire(*state);
+      auto acquired = co_await acquire(*state, request.body.size());
       if (!acquired) {
         const core::Error& e = acquired.error();
         if (e.code == core::ErrorCode::kCancelled && state->gone()) {
@@ -523,6 +555,7 @@ struct Proxy::Impl {
   prom::HistogramFamily* duration = nullptr;
   std::mutex gauge_mutex;
   std::set<std::string> published;
+  std::atomic<std::size_t> queued_bytes{0};
 };
 
 Proxy::Proxy(net::EventLoop& loop, core::Clock& clock, ProxyOptions options)

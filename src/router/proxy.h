@@ -46,6 +46,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -82,6 +83,14 @@ struct ProxyOptions {
   std::size_t buffer_limit = 1024 * 1024;
   // The router's own metrics; empty disables (the path is then passed through).
   std::string metrics_path = "/metrics";
+  // Request-body bytes that may wait in the queue together, beside balancer.max_queue's count
+  // (a scale-from-zero queue holds prompts, which can be large): a request that would pass it is
+  // refused like a full queue (503 with Retry-After). 0 = no byte limit.
+  std::size_t max_queued_bytes = std::size_t{64} << 20;
+  // The wake-up signal for scale-from-zero (Knative's activator, KEDA's HTTP add-on): called on
+  // the loop each time a request has to wait while no backend is ready. The owner debounces and
+  // starts a replica when the fleet is at zero.
+  std::function<void()> on_wait_without_ready_backend;
 };
 
 // kInvalidArgument for negative values and bad balancer options.

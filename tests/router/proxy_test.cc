@@ -582,6 +582,58 @@ TEST_F(ProxyTest, FullQueueAnswers503WithRetryAfter) {
   ASSERT_TRUE(run_until([&] { return queued.has_value(); }));
 }
 
+// The queue is bounded by bytes as well as by count: prompts wait there while a replica starts.
+TEST_F(ProxyTest, QueueIsBoundedByRequestBytes) {
+  ProxyOptions options = default_options();
+  options.max_queued_bytes = 100;
+  options.retry_after_seconds = 2;
+  start(options);
+  std::optional<core::Result<net::Response>> first;
+  spawn_call(completion(std::string(80, 'a')), first);
+  ASSERT_TRUE(run_until([&] { return proxy->balancer().queue_length() == 1; }));
+  auto refused = call(completion(std::string(40, 'b')));
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.headers.value("Retry-After"), "2");
+  EXPECT_NE(refused.body.find("bytes of requests already wait (limit 100)"), std::string::npos)
+      << refused.body;
+  std::optional<core::Result<net::Response>> small;
+  spawn_call(completion(std::string(5, 'c')), small);
+  ASSERT_TRUE(run_until([&] { return proxy->balancer().queue_length() == 2; }));
+  EXPECT_TRUE(has_line(metrics(), R"(llmscale_router_errors_total{class="queue_full"} 1)"));
+  clock.advance(60s);  // both time out; their bytes leave the queue with them
+  ASSERT_TRUE(run_until([&] { return first.has_value() && small.has_value(); }));
+  std::optional<core::Result<net::Response>> again;
+  spawn_call(completion(std::string(90, 'd')), again);
+  ASSERT_TRUE(run_until([&] { return proxy->balancer().queue_length() == 1; }));
+  clock.advance(60s);
+  ASSERT_TRUE(run_until([&] { return again.has_value(); }));
+}
+
+// Scale from zero: a request that has to wait while no replica is ready is the wake-up signal.
+TEST_F(ProxyTest, WaitingWithoutAReadyBackendWakesTheOwner) {
+  ProxyOptions options = default_options();
+  int wakeups = 0;
+  options.on_wait_without_ready_backend = [&] { ++wakeups; };
+  options.balancer.max_in_flight_per_backend = 1;
+  start(options);
+  add("cold", serve([&](net::ServerRequest&, net::ResponseWriter& w) -> Awaitable<void> {
+        co_await w.send(net::Response::json(200, "{}"));
+      }),
+      BackendState::kNotReady);
+  std::optional<core::Result<net::Response>> first;
+  spawn_call(completion("1"), first);
+  ASSERT_TRUE(run_until([&] { return proxy->balancer().queue_length() == 1; }));
+  EXPECT_EQ(wakeups, 1);
+  ASSERT_OK(proxy->balancer().set_state("cold", BackendState::kReady));
+  ASSERT_TRUE(run_until([&] { return first.has_value(); }));
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->status, 200);
+  // With a ready backend nobody is woken.
+  auto second = call(completion("2"));
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(wakeups, 1);
+}
+
 TEST_F(ProxyTest, QueueTimeoutAnswers503) {
   start();
   std::optional<core::Result<net::Response>> response;
