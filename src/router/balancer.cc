@@ -25,6 +25,8 @@ struct BackendRecord {
   std::size_t consecutive_failures = 0;
   std::optional<core::Time> ejected_until;
   core::Clock::TimerId eject_timer = 0;
+  // When it last became ready (slow start).
+  std::optional<core::Time> ready_since;
   std::uint64_t requests = 0;
   std::uint64_t failures = 0;
   std::vector<std::pair<Balancer::WatchId, Balancer::DrainCallback>> drain_watchers;
@@ -66,6 +68,8 @@ struct BalancerCore : std::enable_shared_from_this<BalancerCore> {
   Balancer::WatchId next_watch = 1;
   BalancerStats stats;
   bool closed = false;
+  // Re-dispatches the queue while a backend's slow-start cap grows.
+  core::Clock::TimerId slow_start_timer = 0;
   // Reused by pick_locked() so a pick does not allocate.
   std::vector<Candidate> candidates;
   std::vector<std::size_t> candidate_index;
@@ -77,12 +81,28 @@ struct BalancerCore : std::enable_shared_from_this<BalancerCore> {
     return nullptr;
   }
 
+  bool in_slow_start(const BackendRecord& b, core::Time now) const {
+    return options.slow_start_window > core::Duration::zero() && b.ready_since &&
+           now - *b.ready_since < options.slow_start_window;
+  }
+
   bool can_take(const BackendRecord& b, core::Time now) const {
     if (b.state != BackendState::kReady) return false;
     if (b.ejected_until && now < *b.ejected_until) return false;
+    if (in_slow_start(b, now)) {
+      std::size_t steady = options.max_in_flight_per_backend != 0
+                               ? options.max_in_flight_per_backend
+                               : options.slow_start_in_flight;
+      double elapsed =
+          core::to_seconds(now - *b.ready_since) / core::to_seconds(options.slow_start_window);
+      auto cap = static_cast<std::size_t>(std::ceil(double(steady) * elapsed));
+      return b.in_flight < std::max<std::size_t>(cap, 1);
+    }
     return options.max_in_flight_per_backend == 0 ||
            b.in_flight < options.max_in_flight_per_backend;
   }
+
+  void became_ready_locked(BackendRecord& b) { b.ready_since = clock.now(); }
 
   bool fresh(const LoadSignal& load, core::Time now) const {
     return options.max_load_age <= core::Duration::zero() ||
@@ -132,6 +152,30 @@ struct BalancerCore : std::enable_shared_from_this<BalancerCore> {
       deferred.grants.emplace_back(std::move(waiting.callback),
                                    grant_locked(backend, now - waiting.enqueued_at));
     }
+    // Requests still wait while a slow-starting backend's cap grows: look again soon (a twentieth
+    // of the window), as nothing else (a release, a state change) may come.
+    if (queue.empty() || slow_start_timer != 0) return;
+    bool growing = false;
+    for (const auto& b : backends)
+      growing = growing || (b->state == BackendState::kReady && in_slow_start(*b, now));
+    if (!growing) return;
+    std::weak_ptr<BalancerCore> weak = shared_from_this();
+    core::Duration tick =
+        std::max<core::Duration>(options.slow_start_window / 20, std::chrono::milliseconds(10));
+    slow_start_timer = clock.call_after(tick, [weak] {
+      if (auto core = weak.lock()) core->on_slow_start_tick();
+    });
+  }
+
+  void on_slow_start_tick() {
+    Deferred deferred;
+    {
+      std::lock_guard lock(mutex);
+      slow_start_timer = 0;
+      if (closed) return;
+      dispatch_locked(deferred);
+    }
+    deferred.run();
   }
 
   void on_queue_timeout(Balancer::Ticket ticket) {
@@ -246,6 +290,12 @@ core::Status validate(const BalancerOptions& options) {
   if (negative(options.queue_timeout)) return core::invalid_argument("queue timeout is negative");
   if (negative(options.max_load_age)) return core::invalid_argument("max load age is negative");
   if (negative(options.fail_timeout)) return core::invalid_argument("fail timeout is negative");
+  if (negative(options.slow_start_window)) {
+    return core::invalid_argument("slow start window is negative");
+  }
+  if (options.slow_start_in_flight == 0) {
+    return core::invalid_argument("slow start in-flight must be at least 1");
+  }
   return {};
 }
 
@@ -319,6 +369,8 @@ Balancer::~Balancer() {
     b->eject_timer = 0;
     b->drain_watchers.clear();
   }
+  if (core_->slow_start_timer != 0) core_->clock.cancel(core_->slow_start_timer);
+  core_->slow_start_timer = 0;
   core_->watches.clear();
 }
 
@@ -358,6 +410,7 @@ core::Status Balancer::add_backend(std::string id, std::string_view url, Backend
   record->id = std::move(id);
   record->url = parsed->scheme + "://" + parsed->authority();
   record->state = state;
+  if (state == BackendState::kReady) record->ready_since = core_->clock.now();
   Deferred deferred;
   {
     std::lock_guard lock(core_->mutex);
@@ -401,7 +454,10 @@ core::Status Balancer::set_state(std::string_view id, BackendState state) {
     if (b->state == state) return {};
     b->state = state;
     // The owner vouches for it again (a restarted replica passed its probes).
-    if (state == BackendState::kReady) core_->clear_ejection_locked(*b);
+    if (state == BackendState::kReady) {
+      core_->clear_ejection_locked(*b);
+      core_->became_ready_locked(*b);
+    }
     core_->dispatch_locked(deferred);
   }
   deferred.run();

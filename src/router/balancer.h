@@ -81,6 +81,13 @@ struct BalancerOptions {
   std::size_t max_fails = 1;
   // How long an ejected backend takes no requests (nginx fail_timeout=10s).
   core::Duration fail_timeout = std::chrono::seconds(10);
+  // Slow start (Envoy's slow_start_window): for this long after a backend becomes ready, its
+  // in-flight cap grows linearly from 1 to its steady cap (max_in_flight_per_backend, or
+  // slow_start_in_flight when that is 0), so a queue built up during a scale from zero is
+  // released at the pace a just-started replica can take and spread over the replicas that
+  // become ready after it. Zero disables.
+  core::Duration slow_start_window = core::Duration::zero();
+  std::size_t slow_start_in_flight = 256;  // vLLM's max_num_seqs (V0; V1 on most GPUs)
 };
 
 // kInvalidArgument for negative durations.

@@ -141,6 +141,49 @@ TEST_F(BalancerTest, QueuesUntilABackendIsReadyThenReleasesInOrder) {
   EXPECT_EQ(b.stats().queued, 3u);
 }
 
+// Slow start: a queue built up during a scale from zero is released at the pace of the
+// backend's growing cap (1 at once, then linearly to the steady cap over the window), and a
+// replica that becomes ready later takes its share instead of finding everything gone.
+TEST_F(BalancerTest, SlowStartReleasesTheQueueAtTheNewBackendsPace) {
+  BalancerOptions o = options();
+  o.max_queue = 100;
+  o.queue_timeout = 0s;
+  o.slow_start_window = 10s;
+  o.slow_start_in_flight = 10;
+  Balancer b(clock, o);
+  ASSERT_TRUE(b.add_backend("a", "http://127.0.0.1:1"));
+  ASSERT_TRUE(b.add_backend("b", "http://127.0.0.1:2"));
+  std::vector<Outcome> waiting(16);
+  for (auto& w : waiting) b.acquire(w.callback());
+  auto granted_to = [&](const std::string& id) {
+    int n = 0;
+    for (const auto& w : waiting) n += w.backend() == id ? 1 : 0;
+    return n;
+  };
+  ASSERT_TRUE(b.set_state("a", BackendState::kReady));
+  EXPECT_EQ(granted_to("a"), 1);  // the cap starts at 1
+  clock.advance(5s);              // half the window: cap 5
+  EXPECT_EQ(granted_to("a"), 5);
+  ASSERT_TRUE(b.set_state("b", BackendState::kReady));
+  EXPECT_EQ(granted_to("b"), 1);
+  clock.advance(5s);  // b at half its window (cap 5); a is past its window: no cap (the steady
+                      // cap is max_in_flight_per_backend, 0 here), so it takes the last one
+  EXPECT_EQ(granted_to("b"), 5);
+  EXPECT_EQ(granted_to("a"), 11);
+  EXPECT_EQ(b.queue_length(), 0u);
+  // Past the window the steady cap applies: none here (max_in_flight_per_backend 0).
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(b.try_acquire().has_value());
+}
+
+TEST_F(BalancerTest, SlowStartOptionsAreValidated) {
+  BalancerOptions o = options();
+  o.slow_start_window = -1s;
+  EXPECT_FALSE(validate(o));
+  o.slow_start_window = 1s;
+  o.slow_start_in_flight = 0;
+  EXPECT_FALSE(validate(o));
+}
+
 TEST_F(BalancerTest, AddingAReadyBackendReleasesTheQueue) {
   Balancer b(clock, options());
   Outcome waiting;
