@@ -140,6 +140,7 @@ void fraction(core::JsonReader& r, std::string_view key, double value) {
 
 void decode_efficiency(core::JsonReader& r, Efficiencies& e) {
   double cpu_ms = e.cpu_overhead_s * 1e3, cpu_per_seq_us = e.cpu_overhead_per_seq_s * 1e6;
+  double detokenize_us = e.detokenize_per_token_s * 1e6;
   r.read("weight_bandwidth", e.weight_bandwidth);
   r.read("gemm_flops", e.gemm_flops);
   r.read("overlap_exponent", e.overlap_exponent);
@@ -147,6 +148,15 @@ void decode_efficiency(core::JsonReader& r, Efficiencies& e) {
   r.read("attention_flops", e.attention_flops);
   r.read("cpu_overhead_ms", cpu_ms);
   r.read("cpu_overhead_per_seq_us", cpu_per_seq_us);
+  r.read("detokenize_per_token_us", detokenize_us);
+  for (auto [key, flag] :
+       {std::pair<const char*, std::optional<bool>*>{"host_overlap", &e.host_overlap},
+        {"detokenize_in_frontend", &e.detokenize_in_frontend}}) {
+    if (!r.has(key)) continue;
+    bool value = false;
+    r.read(key, value);
+    *flag = value;
+  }
   r.read("source", e.source);
   if (!r.ok()) return;
   fraction(r, "weight_bandwidth", e.weight_bandwidth);
@@ -160,8 +170,12 @@ void decode_efficiency(core::JsonReader& r, Efficiencies& e) {
   if (r.ok() && !(cpu_per_seq_us >= 0)) {
     r.fail(r.child("cpu_overhead_per_seq_us"), "must not be negative");
   }
+  if (r.ok() && !(detokenize_us >= 0)) {
+    r.fail(r.child("detokenize_per_token_us"), "must not be negative");
+  }
   e.cpu_overhead_s = cpu_ms * 1e-3;
   e.cpu_overhead_per_seq_s = cpu_per_seq_us * 1e-6;
+  e.detokenize_per_token_s = detokenize_us * 1e-6;
 }
 
 void decode_scheduler(core::JsonReader& r, SchedulerConfig& s) {
@@ -408,6 +422,23 @@ std::optional<SchedulerPolicy> parse_scheduler_policy(std::string_view name) {
     if (scheduler_policy_name(p) == name) return p;
   }
   return std::nullopt;
+}
+
+bool host_overlap_default(SchedulerPolicy policy) {
+  // SGLang >= 0.4: "zero-overhead batch scheduler" (lmsys.org blog 2024-12-04), the scheduler
+  // prepares batch n+1 while the GPU runs batch n. TensorRT-LLM: the overlap scheduler is on by
+  // default (TensorRT-LLM docs, features/overlap-scheduler). vLLM V0/V1 (async scheduling off by
+  // default), TGI and JetStream schedule between steps.
+  return policy == SchedulerPolicy::kSglang || policy == SchedulerPolicy::kTrtLlm;
+}
+
+bool detokenize_in_frontend_default(SchedulerPolicy policy) {
+  // vLLM V1: detokenization is in the API-server process (v1/engine/output_processor.py), apart
+  // from EngineCore's busy loop. SGLang: DetokenizerManager, a process of its own. JetStream:
+  // a detokenize thread of the orchestrator. NIM (TensorRT-LLM): the frontend streams text.
+  // vLLM V0 (<= 0.5; 0.6's async output processor overlaps it): LLMEngine.step detokenizes
+  // between steps. TGI: the Python shard decodes tokens in generate_token, inside the step.
+  return policy != SchedulerPolicy::kVllmV0 && policy != SchedulerPolicy::kTgi;
 }
 
 void apply_engine_defaults(Profile& p, SchedulerPolicy policy) {

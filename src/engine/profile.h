@@ -85,7 +85,19 @@ struct Efficiencies {
   double attention_bandwidth = 0.8;   // KV reads by decode attention
   double attention_flops = 0.5;       // prefill attention (causal, FlashAttention-style)
   double cpu_overhead_s = 0.001;      // per step: scheduling, input prep, sampling, output
-  double cpu_overhead_per_seq_s = 0;  // per sequence in the batch
+  double cpu_overhead_per_seq_s = 0;  // per sequence in the batch (scheduler, sampler)
+  // Detokenization of each sampled token (incremental detokenizer, stop-string check, output
+  // object). Where it runs depends on the engine (detokenize_in_frontend).
+  double detokenize_per_token_s = 0;
+  // Host-work placement; absent: the engine's (host_overlap_default(), detokenize_in_frontend_
+  // default()). host_overlap: the scheduler runs one batch ahead and the per-step host work
+  // (cpu_overhead + per seq) hides behind the GPU (SGLang >= 0.4 overlap scheduler, TensorRT-LLM
+  // overlap scheduler); else it adds to every step. detokenize_in_frontend: the detokenizer is a
+  // process of its own (vLLM V1 AsyncLLM OutputProcessor, SGLang DetokenizerManager, JetStream's
+  // detokenize thread), so it only bounds the step rate; else it runs in the step loop (vLLM V0
+  // before the async output processor, TGI's Python shard).
+  std::optional<bool> host_overlap;
+  std::optional<bool> detokenize_in_frontend;
   std::string source;
 };
 
@@ -164,6 +176,9 @@ struct MemoryPlan {
 // Sets `policy` and the scheduler defaults of that engine (sources in the definition): batch
 // limits, token budget, chunked prefill. Called before a profile's own scheduler fields apply.
 void apply_engine_defaults(Profile& profile, SchedulerPolicy policy);
+// Where each engine does its host work (sources at the definitions); Efficiencies may override.
+bool host_overlap_default(SchedulerPolicy policy);
+bool detokenize_in_frontend_default(SchedulerPolicy policy);
 
 // FLOP/s of the block GEMMs at the model's quantization on this accelerator (dense, datasheet).
 double gemm_peak_flops(const ModelConfig& model, const AcceleratorSpec& accelerator);
