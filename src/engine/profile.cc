@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_reader.h"
+#include "core/strings.h"
 
 namespace llmscale::engine {
 namespace {
@@ -758,6 +759,84 @@ std::vector<std::string> list_profiles(const ProfileSearch& search) {
 
 core::Result<Profile> load_builtin_profile(std::string_view name) {
   return load_profile(ProfileSearch{}, name);
+}
+
+std::string weight_dtype(const ModelConfig& model) {
+  if (!model.quantization.empty()) return model.quantization;
+  return model.weight_bytes_per_param == 4 ? "fp32" : "bf16";
+}
+
+ProfileKey profile_key(const Profile& profile) {
+  ProfileKey key;
+  key.model = profile.model.name;
+  key.accelerator = profile.accelerator.name;
+  key.tensor_parallel = profile.tensor_parallel;
+  key.dtype = weight_dtype(profile.model);
+  key.engine = std::string(scheduler_policy_name(profile.scheduler.policy));
+  key.engine_version = profile.scheduler.engine_version;
+  return key;
+}
+
+namespace {
+
+bool model_matches(const std::string& have, const std::string& want) {
+  std::string h = core::to_lower(have);
+  std::string w = core::to_lower(want);
+  auto slash = h.find('/');
+  return h == w || (slash != std::string::npos && h.substr(slash + 1) == w);
+}
+
+bool key_matches(const ProfileKey& have, const ProfileKey& want) {
+  std::string dtype = core::to_lower(want.dtype);
+  if (dtype == "bfloat16" || dtype == "float16" || dtype == "fp16" || dtype == "auto") {
+    dtype = "bf16";
+  }
+  return (want.model.empty() || model_matches(have.model, want.model)) &&
+         (want.accelerator.empty() || have.accelerator == want.accelerator) &&
+         (want.tensor_parallel == 0 || have.tensor_parallel == want.tensor_parallel) &&
+         (dtype.empty() || have.dtype == dtype) &&
+         (want.engine.empty() || have.engine == want.engine) &&
+         (want.engine_version.empty() ||
+          have.engine_version.substr(0, want.engine_version.size()) == want.engine_version);
+}
+
+// "meta-llama/Llama-3.1-8B-Instruct, nvidia-h100-80gb, TP1, bf16, vllm-v1 0.10" (fields a
+// query leaves open are left out).
+std::string describe_key(const ProfileKey& k) {
+  std::vector<std::string> parts;
+  for (const std::string* field : {&k.model, &k.accelerator}) {
+    if (!field->empty()) parts.push_back(*field);
+  }
+  if (k.tensor_parallel > 0) parts.push_back("TP" + std::to_string(k.tensor_parallel));
+  if (!k.dtype.empty()) parts.push_back(k.dtype);
+  std::string engine = k.engine;
+  if (!k.engine_version.empty()) engine += (engine.empty() ? "" : " ") + k.engine_version;
+  if (!engine.empty()) parts.push_back(engine);
+  std::string out;
+  for (const auto& part : parts) out += (out.empty() ? "" : ", ") + part;
+  return out.empty() ? "anything" : out;
+}
+
+}  // namespace
+
+core::Result<std::string> select_profile(const ProfileSearch& search, const ProfileKey& want) {
+  std::vector<std::string> matches;
+  std::string known;
+  for (const std::string& name : list_profiles(search)) {
+    auto profile = load_profile(search, name);
+    if (!profile) continue;
+    ProfileKey key = profile_key(*profile);
+    if (key_matches(key, want)) matches.push_back(name);
+    known += (known.empty() ? "" : "; ") + name + " (" + describe_key(key) + ")";
+  }
+  if (matches.size() == 1) return matches.front();
+  if (matches.empty()) {
+    return core::make_error(core::ErrorCode::kNotFound,
+                            "no profile models " + describe_key(want) + "; known: " + known);
+  }
+  return core::make_error(core::ErrorCode::kInvalidArgument,
+                          "several profiles match (" + join_names(matches) +
+                              "): name the dtype, tensor parallelism or engine");
 }
 
 }  // namespace llmscale::engine

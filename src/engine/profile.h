@@ -244,6 +244,24 @@ std::vector<std::string> list_profiles(const ProfileSearch& search);
 // A profile built into the binary (load_profile with no directory).
 core::Result<Profile> load_builtin_profile(std::string_view name);
 
+// What a deployment profile models, for choosing one (issue 15): model × accelerator × tensor
+// parallelism × weight dtype × serving engine and its version. In a query, empty strings and a
+// zero tensor_parallel match anything.
+struct ProfileKey {
+  std::string model;        // ModelConfig::name, or its part after '/'; case-insensitive
+  std::string accelerator;  // AcceleratorSpec::name ("nvidia-h100-80gb")
+  int tensor_parallel = 0;
+  std::string dtype;           // weights: "bf16" (any 16-bit), "fp32", or the quantization name
+  std::string engine;          // scheduler_policy_name(): "vllm-v1", "sglang", ...
+  std::string engine_version;  // a query matches a version it prefixes ("0.10" ~ "0.10.1")
+};
+ProfileKey profile_key(const Profile& profile);
+// The weights' dtype as ProfileKey names it ("bf16", "fp8", "int4_weight_only").
+std::string weight_dtype(const ModelConfig& model);
+// The one profile of `search` that matches `want`. Fails with kNotFound (listing every profile
+// with its key) when none does, and kInvalidArgument naming the candidates when several do.
+core::Result<std::string> select_profile(const ProfileSearch& search, const ProfileKey& want);
+
 // One file of the repository's profiles/ as built into the binary: `path` relative to profiles/
 // ("llama-3.1-8b-h100.yaml", "models/llama-3.1-8b.yaml"), sorted by path.
 struct BuiltinProfileFile {

@@ -62,6 +62,13 @@ class StepTimeModel {
   // can be faster (throughput never exceeds T / lower_bound).
   double lower_bound_seconds(const BatchShape& batch) const;
 
+  // Seconds the frontend process spends detokenizing and streaming this step's tokens when the
+  // engine runs its detokenizer there (0 when it runs in the step loop, or costs nothing). The
+  // Engine queues arriving requests behind it: one process tokenizes requests and streams tokens.
+  double frontend_seconds(const BatchShape& batch) const {
+    return detokenize_in_frontend_ ? detok_s_per_token_ * double(batch.sampled_seqs) : 0.0;
+  }
+
   // Convenience shapes: `batch` sequences decoding one token each with `context` tokens of KV,
   // and one prompt of `tokens` tokens prefilled in one step from scratch.
   static BatchShape decode_shape(std::int64_t batch, std::int64_t context);
