@@ -73,6 +73,7 @@ void decode_model(core::JsonReader& r, ModelConfig& m) {
   m.kv_cache_bytes_per_element = m.weight_bytes_per_param;
   read_dtype(r, "kv_cache_dtype", m.kv_cache_bytes_per_element);
   r.read("quantization", m.quantization);
+  r.read("chat_system_preamble_tokens", m.chat_system_preamble_tokens);
   r.ignore({"description", "source", "architecture"});
   if (!r.ok()) return;
   if (!m.quantization.empty() && m.quantization != "fp8" && m.quantization != "int8" &&
@@ -82,6 +83,9 @@ void decode_model(core::JsonReader& r, ModelConfig& m) {
                       "\" (want fp8, int8, int8_weight_only or int4_weight_only)");
   }
   if (m.name.empty()) return r.fail(r.child("name"), "required");
+  if (m.chat_system_preamble_tokens < 0) {
+    return r.fail(r.child("chat_system_preamble_tokens"), "must not be negative");
+  }
   for (auto [key, value] :
        {std::pair<const char*, std::int64_t>{"num_hidden_layers", m.num_hidden_layers},
         {"hidden_size", m.hidden_size},

@@ -52,6 +52,10 @@ struct ModelConfig {
   // dequantized in the GEMM, compute at 16-bit). Accelerators without the low-precision tensor
   // cores compute at their bf16 rate (vLLM runs FP8 checkpoints on A100 as W8A16).
   std::string quantization;
+  // Tokens the model's chat template adds to every conversation besides the per-message headers
+  // (Llama 3.1/3.3: the system block's fixed "Cutting Knowledge Date: December 2023\nToday Date:
+  // 26 Jul 2024\n\n" preamble, emitted even without a system message). 0: none.
+  int chat_system_preamble_tokens = 0;
   // Bytes per block parameter: torch_dtype's without quantization; 1 for the 8-bit schemes;
   // 0.5 + a bf16 scale per group of 128 for INT4.
   double block_weight_bytes_per_param() const;
