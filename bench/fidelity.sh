@@ -12,10 +12,13 @@
 #     added to the 200 tokens (the published sweep's lengths). Slow: ~SECONDS x 5 levels.
 #
 # usage: bench/fidelity.sh [--real-time [SECONDS=30]]
-# BUILD_DIR (default build-test) must hold engine_fidelity_tests and, for --real-time, llmscale.
+# BUILD_DIR (default build-test) holds engine_fidelity_tests; LLMSCALE (default
+# $BUILD_DIR/llmscale) is the binary for --real-time: use a Release build on an idle machine (an
+# ASan build on a loaded 2-core box lags real time by far: docs/engine-model.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build-test}
+llmscale=${LLMSCALE:-$build/llmscale}
 real_time=0
 seconds=30
 if [ "${1:-}" = "--real-time" ]; then
@@ -43,14 +46,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$build"/llmscale --log-level warn serve-sim --port 0 --profile llama-3.1-8b-h100-fp8-nim \
+"$llmscale" --log-level warn serve-sim --port 0 --profile llama-3.1-8b-h100-fp8-nim \
   --startup-seconds 0 --seed 11 >"$work/ports" 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 200); do [ -s "$work/ports" ] && break; sleep 0.05; done
 port=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["api_port"])' \
   "$work/ports")
 
-"$build"/llmscale load --url "http://127.0.0.1:$port" --api openai-completions --streaming \
+"$llmscale" load --url "http://127.0.0.1:$port" --api openai-completions --streaming \
   -m meta-llama/Llama-3.1-8B-Instruct --input-tokens-mean 200 --output-tokens-mean 200 \
   --ignore-eos --concurrency 1,5,25,50,100 --duration "${seconds}s" \
   --report-json "$work/report.json" >"$work/load.log" 2>&1 || true
