@@ -44,9 +44,9 @@ struct ServeSimOptions {
   std::string startup;
   double startup_seconds = -1;
   std::uint64_t seed = 0;
-  double step_time_jitter = 0;
+  double step_time_jitter = engine::kServingStepTimeJitter;  // docs/engine-model.md, "Defaults"
   double output_length_jitter = 0;
-  double admission_delay_ms = 0;
+  double admission_delay_ms = engine::kServingAdmissionDelaySeconds * 1e3;
   int max_concurrent_requests = -1;
   std::string drain_grace = "30s";
   std::size_t max_body_bytes = 8 * 1024 * 1024;

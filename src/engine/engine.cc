@@ -189,9 +189,10 @@ core::Result<RequestId> Engine::submit(const RequestSpec& spec, core::Time now) 
   r.prefix_block_tokens = spec.prefix_block_tokens;
   slot_of_.emplace(r.id, slot);
   core::Duration delay = admission_delay(r.id);
-  if (delay > core::Duration::zero()) {
+  if (delay > core::Duration::zero() || frontend_free_ > now) {
     // One frontend handles requests one after another (vLLM's API server tokenises on its
-    // event loop): a burst of arrivals reaches the scheduler spread out by the sum of delays.
+    // event loop): a burst of arrivals reaches the scheduler spread out by the sum of delays,
+    // and waits while the frontend is still streaming earlier steps' tokens.
     r.state = State::kArriving;
     r.ready = std::max(now, frontend_free_) + delay;
     frontend_free_ = r.ready;
@@ -534,6 +535,11 @@ const StepResult& Engine::step(core::Time now) {
       seconds < 86400.0 ? core::from_seconds(seconds) : core::Duration(std::chrono::hours(24));
   if (duration <= core::Duration::zero()) duration = core::Duration(1);
   const core::Time end = now + duration;
+  // A detokenizer in the frontend process streams this step's tokens after the step; requests
+  // arriving meanwhile queue behind that work (submit()).
+  if (const double frontend = model_.frontend_seconds(shape); frontend > 0) {
+    frontend_free_ = std::max(frontend_free_, end) + core::from_seconds(frontend);
+  }
   rec.duration = duration;
   rec.scheduled_tokens = shape.new_tokens;
   rec.num_seqs = std::int32_t(shape.num_seqs);

@@ -90,6 +90,20 @@ struct EngineOptions {
   double admission_delay_s = 0;
 };
 
+// The variance a serving replica shows by default (`llmscale serve-sim`; docs/engine-model.md,
+// "Lock-step and variance"): 3 % step-time noise and a 2 ms mean frontend admission delay
+// (NIM 1.8.0's 8B TTFT at concurrency 1 is ~4 ms above the model's prefill step). Reply lengths
+// are not jittered: a trace's lengths already vary. Seeded, so a run stays reproducible.
+inline constexpr double kServingStepTimeJitter = 0.03;
+inline constexpr double kServingAdmissionDelaySeconds = 0.002;
+inline EngineOptions serving_variance(std::uint64_t seed) {
+  EngineOptions options;
+  options.seed = seed;
+  options.step_time_jitter = kServingStepTimeJitter;
+  options.admission_delay_s = kServingAdmissionDelaySeconds;
+  return options;
+}
+
 // Counters since construction and the current state, for every flavour's gauges and counters.
 struct EngineStats {
   // Scheduler state (vLLM num_requests_running / _waiting; TGI batch_current_size /

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_reader.h"
+#include "core/strings.h"
 
 namespace llmscale::engine {
 namespace {
@@ -72,6 +73,7 @@ void decode_model(core::JsonReader& r, ModelConfig& m) {
   m.kv_cache_bytes_per_element = m.weight_bytes_per_param;
   read_dtype(r, "kv_cache_dtype", m.kv_cache_bytes_per_element);
   r.read("quantization", m.quantization);
+  r.read("chat_system_preamble_tokens", m.chat_system_preamble_tokens);
   r.ignore({"description", "source", "architecture"});
   if (!r.ok()) return;
   if (!m.quantization.empty() && m.quantization != "fp8" && m.quantization != "int8" &&
@@ -81,6 +83,9 @@ void decode_model(core::JsonReader& r, ModelConfig& m) {
                       "\" (want fp8, int8, int8_weight_only or int4_weight_only)");
   }
   if (m.name.empty()) return r.fail(r.child("name"), "required");
+  if (m.chat_system_preamble_tokens < 0) {
+    return r.fail(r.child("chat_system_preamble_tokens"), "must not be negative");
+  }
   for (auto [key, value] :
        {std::pair<const char*, std::int64_t>{"num_hidden_layers", m.num_hidden_layers},
         {"hidden_size", m.hidden_size},
@@ -140,6 +145,7 @@ void fraction(core::JsonReader& r, std::string_view key, double value) {
 
 void decode_efficiency(core::JsonReader& r, Efficiencies& e) {
   double cpu_ms = e.cpu_overhead_s * 1e3, cpu_per_seq_us = e.cpu_overhead_per_seq_s * 1e6;
+  double detokenize_us = e.detokenize_per_token_s * 1e6;
   r.read("weight_bandwidth", e.weight_bandwidth);
   r.read("gemm_flops", e.gemm_flops);
   r.read("overlap_exponent", e.overlap_exponent);
@@ -147,6 +153,15 @@ void decode_efficiency(core::JsonReader& r, Efficiencies& e) {
   r.read("attention_flops", e.attention_flops);
   r.read("cpu_overhead_ms", cpu_ms);
   r.read("cpu_overhead_per_seq_us", cpu_per_seq_us);
+  r.read("detokenize_per_token_us", detokenize_us);
+  for (auto [key, flag] :
+       {std::pair<const char*, std::optional<bool>*>{"host_overlap", &e.host_overlap},
+        {"detokenize_in_frontend", &e.detokenize_in_frontend}}) {
+    if (!r.has(key)) continue;
+    bool value = false;
+    r.read(key, value);
+    *flag = value;
+  }
   r.read("source", e.source);
   if (!r.ok()) return;
   fraction(r, "weight_bandwidth", e.weight_bandwidth);
@@ -160,8 +175,12 @@ void decode_efficiency(core::JsonReader& r, Efficiencies& e) {
   if (r.ok() && !(cpu_per_seq_us >= 0)) {
     r.fail(r.child("cpu_overhead_per_seq_us"), "must not be negative");
   }
+  if (r.ok() && !(detokenize_us >= 0)) {
+    r.fail(r.child("detokenize_per_token_us"), "must not be negative");
+  }
   e.cpu_overhead_s = cpu_ms * 1e-3;
   e.cpu_overhead_per_seq_s = cpu_per_seq_us * 1e-6;
+  e.detokenize_per_token_s = detokenize_us * 1e-6;
 }
 
 void decode_scheduler(core::JsonReader& r, SchedulerConfig& s) {
@@ -408,6 +427,23 @@ std::optional<SchedulerPolicy> parse_scheduler_policy(std::string_view name) {
     if (scheduler_policy_name(p) == name) return p;
   }
   return std::nullopt;
+}
+
+bool host_overlap_default(SchedulerPolicy policy) {
+  // SGLang >= 0.4: "zero-overhead batch scheduler" (lmsys.org blog 2024-12-04), the scheduler
+  // prepares batch n+1 while the GPU runs batch n. TensorRT-LLM: the overlap scheduler is on by
+  // default (TensorRT-LLM docs, features/overlap-scheduler). vLLM V0/V1 (async scheduling off by
+  // default), TGI and JetStream schedule between steps.
+  return policy == SchedulerPolicy::kSglang || policy == SchedulerPolicy::kTrtLlm;
+}
+
+bool detokenize_in_frontend_default(SchedulerPolicy policy) {
+  // vLLM V1: detokenization is in the API-server process (v1/engine/output_processor.py), apart
+  // from EngineCore's busy loop. SGLang: DetokenizerManager, a process of its own. JetStream:
+  // a detokenize thread of the orchestrator. NIM (TensorRT-LLM): the frontend streams text.
+  // vLLM V0 (<= 0.5; 0.6's async output processor overlaps it): LLMEngine.step detokenizes
+  // between steps. TGI: the Python shard decodes tokens in generate_token, inside the step.
+  return policy != SchedulerPolicy::kVllmV0 && policy != SchedulerPolicy::kTgi;
 }
 
 void apply_engine_defaults(Profile& p, SchedulerPolicy policy) {
@@ -727,6 +763,84 @@ std::vector<std::string> list_profiles(const ProfileSearch& search) {
 
 core::Result<Profile> load_builtin_profile(std::string_view name) {
   return load_profile(ProfileSearch{}, name);
+}
+
+std::string weight_dtype(const ModelConfig& model) {
+  if (!model.quantization.empty()) return model.quantization;
+  return model.weight_bytes_per_param == 4 ? "fp32" : "bf16";
+}
+
+ProfileKey profile_key(const Profile& profile) {
+  ProfileKey key;
+  key.model = profile.model.name;
+  key.accelerator = profile.accelerator.name;
+  key.tensor_parallel = profile.tensor_parallel;
+  key.dtype = weight_dtype(profile.model);
+  key.engine = std::string(scheduler_policy_name(profile.scheduler.policy));
+  key.engine_version = profile.scheduler.engine_version;
+  return key;
+}
+
+namespace {
+
+bool model_matches(const std::string& have, const std::string& want) {
+  std::string h = core::to_lower(have);
+  std::string w = core::to_lower(want);
+  auto slash = h.find('/');
+  return h == w || (slash != std::string::npos && h.substr(slash + 1) == w);
+}
+
+bool key_matches(const ProfileKey& have, const ProfileKey& want) {
+  std::string dtype = core::to_lower(want.dtype);
+  if (dtype == "bfloat16" || dtype == "float16" || dtype == "fp16" || dtype == "auto") {
+    dtype = "bf16";
+  }
+  return (want.model.empty() || model_matches(have.model, want.model)) &&
+         (want.accelerator.empty() || have.accelerator == want.accelerator) &&
+         (want.tensor_parallel == 0 || have.tensor_parallel == want.tensor_parallel) &&
+         (dtype.empty() || have.dtype == dtype) &&
+         (want.engine.empty() || have.engine == want.engine) &&
+         (want.engine_version.empty() ||
+          have.engine_version.substr(0, want.engine_version.size()) == want.engine_version);
+}
+
+// "meta-llama/Llama-3.1-8B-Instruct, nvidia-h100-80gb, TP1, bf16, vllm-v1 0.10" (fields a
+// query leaves open are left out).
+std::string describe_key(const ProfileKey& k) {
+  std::vector<std::string> parts;
+  for (const std::string* field : {&k.model, &k.accelerator}) {
+    if (!field->empty()) parts.push_back(*field);
+  }
+  if (k.tensor_parallel > 0) parts.push_back("TP" + std::to_string(k.tensor_parallel));
+  if (!k.dtype.empty()) parts.push_back(k.dtype);
+  std::string engine = k.engine;
+  if (!k.engine_version.empty()) engine += (engine.empty() ? "" : " ") + k.engine_version;
+  if (!engine.empty()) parts.push_back(engine);
+  std::string out;
+  for (const auto& part : parts) out += (out.empty() ? "" : ", ") + part;
+  return out.empty() ? "anything" : out;
+}
+
+}  // namespace
+
+core::Result<std::string> select_profile(const ProfileSearch& search, const ProfileKey& want) {
+  std::vector<std::string> matches;
+  std::string known;
+  for (const std::string& name : list_profiles(search)) {
+    auto profile = load_profile(search, name);
+    if (!profile) continue;
+    ProfileKey key = profile_key(*profile);
+    if (key_matches(key, want)) matches.push_back(name);
+    known += (known.empty() ? "" : "; ") + name + " (" + describe_key(key) + ")";
+  }
+  if (matches.size() == 1) return matches.front();
+  if (matches.empty()) {
+    return core::make_error(core::ErrorCode::kNotFound,
+                            "no profile models " + describe_key(want) + "; known: " + known);
+  }
+  return core::make_error(core::ErrorCode::kInvalidArgument,
+                          "several profiles match (" + join_names(matches) +
+                              "): name the dtype, tensor parallelism or engine");
 }
 
 }  // namespace llmscale::engine

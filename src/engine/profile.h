@@ -52,6 +52,10 @@ struct ModelConfig {
   // dequantized in the GEMM, compute at 16-bit). Accelerators without the low-precision tensor
   // cores compute at their bf16 rate (vLLM runs FP8 checkpoints on A100 as W8A16).
   std::string quantization;
+  // Tokens the model's chat template adds to every conversation besides the per-message headers
+  // (Llama 3.1/3.3: the system block's fixed "Cutting Knowledge Date: December 2023\nToday Date:
+  // 26 Jul 2024\n\n" preamble, emitted even without a system message). 0: none.
+  int chat_system_preamble_tokens = 0;
   // Bytes per block parameter: torch_dtype's without quantization; 1 for the 8-bit schemes;
   // 0.5 + a bf16 scale per group of 128 for INT4.
   double block_weight_bytes_per_param() const;
@@ -85,7 +89,19 @@ struct Efficiencies {
   double attention_bandwidth = 0.8;   // KV reads by decode attention
   double attention_flops = 0.5;       // prefill attention (causal, FlashAttention-style)
   double cpu_overhead_s = 0.001;      // per step: scheduling, input prep, sampling, output
-  double cpu_overhead_per_seq_s = 0;  // per sequence in the batch
+  double cpu_overhead_per_seq_s = 0;  // per sequence in the batch (scheduler, sampler)
+  // Detokenization of each sampled token (incremental detokenizer, stop-string check, output
+  // object). Where it runs depends on the engine (detokenize_in_frontend).
+  double detokenize_per_token_s = 0;
+  // Host-work placement; absent: the engine's (host_overlap_default(), detokenize_in_frontend_
+  // default()). host_overlap: the scheduler runs one batch ahead and the per-step host work
+  // (cpu_overhead + per seq) hides behind the GPU (SGLang >= 0.4 overlap scheduler, TensorRT-LLM
+  // overlap scheduler); else it adds to every step. detokenize_in_frontend: the detokenizer is a
+  // process of its own (vLLM V1 AsyncLLM OutputProcessor, SGLang DetokenizerManager, JetStream's
+  // detokenize thread), so it only bounds the step rate; else it runs in the step loop (vLLM V0
+  // before the async output processor, TGI's Python shard).
+  std::optional<bool> host_overlap;
+  std::optional<bool> detokenize_in_frontend;
   std::string source;
 };
 
@@ -164,6 +180,9 @@ struct MemoryPlan {
 // Sets `policy` and the scheduler defaults of that engine (sources in the definition): batch
 // limits, token budget, chunked prefill. Called before a profile's own scheduler fields apply.
 void apply_engine_defaults(Profile& profile, SchedulerPolicy policy);
+// Where each engine does its host work (sources at the definitions); Efficiencies may override.
+bool host_overlap_default(SchedulerPolicy policy);
+bool detokenize_in_frontend_default(SchedulerPolicy policy);
 
 // FLOP/s of the block GEMMs at the model's quantization on this accelerator (dense, datasheet).
 double gemm_peak_flops(const ModelConfig& model, const AcceleratorSpec& accelerator);
@@ -228,6 +247,24 @@ std::vector<std::string> list_profiles(const ProfileSearch& search);
 
 // A profile built into the binary (load_profile with no directory).
 core::Result<Profile> load_builtin_profile(std::string_view name);
+
+// What a deployment profile models, for choosing one (issue 15): model × accelerator × tensor
+// parallelism × weight dtype × serving engine and its version. In a query, empty strings and a
+// zero tensor_parallel match anything.
+struct ProfileKey {
+  std::string model;        // ModelConfig::name, or its part after '/'; case-insensitive
+  std::string accelerator;  // AcceleratorSpec::name ("nvidia-h100-80gb")
+  int tensor_parallel = 0;
+  std::string dtype;           // weights: "bf16" (any 16-bit), "fp32", or the quantization name
+  std::string engine;          // scheduler_policy_name(): "vllm-v1", "sglang", ...
+  std::string engine_version;  // a query matches a version it prefixes ("0.10" ~ "0.10.1")
+};
+ProfileKey profile_key(const Profile& profile);
+// The weights' dtype as ProfileKey names it ("bf16", "fp8", "int4_weight_only").
+std::string weight_dtype(const ModelConfig& model);
+// The one profile of `search` that matches `want`. Fails with kNotFound (listing every profile
+// with its key) when none does, and kInvalidArgument naming the candidates when several do.
+core::Result<std::string> select_profile(const ProfileSearch& search, const ProfileKey& want);
 
 // One file of the repository's profiles/ as built into the binary: `path` relative to profiles/
 // ("llama-3.1-8b-h100.yaml", "models/llama-3.1-8b.yaml"), sorted by path.

@@ -42,6 +42,10 @@ StepTimeModel::StepTimeModel(const Profile& profile) {
   }
   cpu_s_ = e.cpu_overhead_s;
   cpu_s_per_seq_ = e.cpu_overhead_per_seq_s;
+  detok_s_per_token_ = e.detokenize_per_token_s;
+  host_overlap_ = e.host_overlap.value_or(host_overlap_default(profile.scheduler.policy));
+  detokenize_in_frontend_ =
+      e.detokenize_in_frontend.value_or(detokenize_in_frontend_default(profile.scheduler.policy));
 
   peak_weight_stream_s_ = weight_bytes_ / a.memory_bandwidth;
   peak_gemm_s_per_token_ = 2.0 * block_params / gemm_peak;
@@ -64,7 +68,15 @@ StepTimeBreakdown StepTimeModel::breakdown(const BatchShape& b) const {
   t.allreduce = allreduce_fixed_s_ > 0 || allreduce_s_per_token_ > 0
                     ? allreduce_fixed_s_ + allreduce_s_per_token_ * double(b.new_tokens)
                     : 0.0;
-  t.cpu = cpu_s_ + cpu_s_per_seq_ * double(b.num_seqs);
+  // Host work: serial terms add to the step; overlapped ones (run one batch ahead, or in
+  // another process) only bound it: the step takes as long as the slowest of the pipelines.
+  const double host = cpu_s_ + cpu_s_per_seq_ * double(b.num_seqs);
+  const double detok = detok_s_per_token_ * double(b.sampled_seqs);
+  t.cpu = host_overlap_ ? 0.0 : host;
+  t.detokenize = detokenize_in_frontend_ ? 0.0 : detok;
+  const double serial = t.gpu() + t.cpu + t.detokenize;
+  if (host_overlap_ && host > serial) t.cpu += host - serial;
+  if (detokenize_in_frontend_ && detok > t.total()) t.detokenize += detok - t.total();
   return t;
 }
 

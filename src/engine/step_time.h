@@ -6,7 +6,12 @@
 //   t_gemm       = (m^p + c^p)^(1/p),  m = W / (η_bw · BW),  c = 2 (N·T + N_head·S) / (η_fl · F)
 //   t_attention  = K · kv_bytes / (η_attn_bw · BW) + 4 · L · H_q · d · A / (η_attn_fl · F)
 //   t_allreduce  = 2 · L · (latency + T · hidden · 2 B / allreduce_bw)       (TP > 1)
-//   t_cpu        = cpu_overhead + cpu_overhead_per_seq · S
+//   t_host       = cpu_overhead + cpu_overhead_per_seq · n_seqs      (scheduler, sampler)
+//   t_detok      = detokenize_per_token · S
+//   t_step       = max(t_gpu + serial host terms, each overlapped host term)
+// where t_gpu = t_gemm + t_attention + t_allreduce, and t_host / t_detok are serial (added)
+// or overlapped (a bound on the step rate) as the engine does it (Efficiencies::host_overlap,
+// detokenize_in_frontend):
 // per chip of the tensor-parallel group: W weight bytes, N block parameters, N_head LM-head
 // parameters, T new tokens in the batch, S sequences that sample, K KV tokens read,
 // A = Σ chunk_tokens · (cached_context + chunk_tokens / 2) over prefill chunks.
@@ -33,12 +38,16 @@ struct BatchShape {
 };
 
 // The terms of one step, in seconds (for tests, the docs and explain output).
+// `cpu` and `detokenize` are the host time the step exposes: all of it when serial, the part
+// beyond the GPU terms when overlapped.
 struct StepTimeBreakdown {
   double cpu = 0;
+  double detokenize = 0;
   double gemm = 0;
   double attention = 0;
   double allreduce = 0;
-  double total() const { return cpu + gemm + attention + allreduce; }
+  double gpu() const { return gemm + attention + allreduce; }
+  double total() const { return cpu + detokenize + gemm + attention + allreduce; }
 };
 
 class StepTimeModel {
@@ -52,6 +61,13 @@ class StepTimeModel {
   // The hard roofline at 100% of datasheet bandwidth and FLOP/s with no overheads: no step
   // can be faster (throughput never exceeds T / lower_bound).
   double lower_bound_seconds(const BatchShape& batch) const;
+
+  // Seconds the frontend process spends detokenizing and streaming this step's tokens when the
+  // engine runs its detokenizer there (0 when it runs in the step loop, or costs nothing). The
+  // Engine queues arriving requests behind it: one process tokenizes requests and streams tokens.
+  double frontend_seconds(const BatchShape& batch) const {
+    return detokenize_in_frontend_ ? detok_s_per_token_ * double(batch.sampled_seqs) : 0.0;
+  }
 
   // Convenience shapes: `batch` sequences decoding one token each with `context` tokens of KV,
   // and one prompt of `tokens` tokens prefilled in one step from scratch.
@@ -75,6 +91,9 @@ class StepTimeModel {
   double allreduce_s_per_token_ = 0;  // 2 L hidden 2 B / bw
   double cpu_s_ = 0;
   double cpu_s_per_seq_ = 0;
+  double detok_s_per_token_ = 0;
+  bool host_overlap_ = false;
+  bool detokenize_in_frontend_ = true;
   // Peak (η = 1) versions for lower_bound_seconds().
   double peak_weight_stream_s_ = 0;
   double peak_gemm_s_per_token_ = 0;

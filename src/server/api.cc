@@ -227,11 +227,13 @@ std::optional<ApiError> chat_content_tokens(const Json& content, std::size_t ind
   return std::nullopt;
 }
 
-std::optional<ApiError> read_chat_messages(const Json& body, std::int64_t& tokens) {
+std::optional<ApiError> read_chat_messages(const Json& body, const ApiContext& context,
+                                           std::int64_t& tokens) {
   auto it = body.find("messages");
   if (it == body.end() || it->is_null()) return missing("messages");
   if (!it->is_array()) return schema_error("messages", "list_type", "Input should be a valid list");
   tokens = 1 + kChatTokensForReply;  // BOS, then the assistant header
+  bool has_system = false;
   for (std::size_t i = 0; i < it->size(); ++i) {
     const Json& message = (*it)[i];
     std::string where = "messages." + std::to_string(i);
@@ -245,8 +247,14 @@ std::optional<ApiError> read_chat_messages(const Json& body, std::int64_t& token
       return schema_error(where + ".role", "string_type", "Input should be a valid string");
     }
     tokens += kChatTokensPerMessage;
+    has_system = has_system || role->get_ref<const std::string&>() == "system";
     auto content = message.find("content");
     if (content != message.end()) LLMSCALE_TRY(chat_content_tokens(*content, i, tokens));
+  }
+  // Llama 3.1's template writes its system block (with the knowledge-date preamble) whether or
+  // not the request has a system message.
+  if (context.chat_system_preamble_tokens > 0) {
+    tokens += context.chat_system_preamble_tokens + (has_system ? 0 : kChatTokensPerMessage);
   }
   return std::nullopt;
 }
@@ -257,7 +265,7 @@ std::optional<ApiError> decode_openai(Api api, const Json& body, const ApiContex
   if (api == Api::kCompletions) {
     LLMSCALE_TRY(read_completion_prompt(body, out, tokens));
   } else {
-    LLMSCALE_TRY(read_chat_messages(body, tokens));
+    LLMSCALE_TRY(read_chat_messages(body, context, tokens));
   }
   std::optional<std::string> model;
   LLMSCALE_TRY(f.read("model", model));

@@ -80,6 +80,9 @@ struct ApiContext {
   Flavor flavor = Flavor::kVllmV1;
   std::string served_model;
   std::int64_t max_model_len = 0;
+  // The model's chat-template preamble (ModelConfig::chat_system_preamble_tokens): counted in
+  // every chat prompt, with the system block's header when the request has no system message.
+  std::int64_t chat_system_preamble_tokens = 0;
 };
 
 // A decoded inference request.

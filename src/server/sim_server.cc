@@ -170,7 +170,8 @@ core::Status SimServer::Impl::build() {
   if (!created) return tl::unexpected(created.error());
   engine = std::move(*created);
   driver = std::make_unique<engine::EngineDriver>(*engine, clock);
-  api_context = ApiContext{options.flavor, model, engine->max_model_len()};
+  api_context = ApiContext{options.flavor, model, engine->max_model_len(),
+                           engine->profile().model.chat_system_preamble_tokens};
   if (options.accelerator_metrics != AcceleratorMetrics::kNone) {
     accelerator = std::make_unique<AcceleratorMetricsExporter>(
         options.accelerator_metrics, options.profile, engine->memory(), options.pod, options.seed);

@@ -311,5 +311,63 @@ TEST(ProfileLookupTest, MissingProfileSaysWhereItLookedAndWhatExists) {
                         "known: gemma-7b, llama-3.1-70b, llama-3.1-8b)"));
 }
 
+// Issue 15: H200, L4, A10G and TP2/TP8 profiles, each saying which engine release it models, and
+// a profile chosen by model × accelerator × TP × dtype × engine version.
+TEST(ProfileCatalogTest, NewHardwareProfilesSizeTheirKvCacheFromTheirMemory) {
+  for (const char* name : {"llama-3.1-8b-h200", "llama-3.1-8b-l4", "llama-3.1-8b-a10g",
+                           "llama-3.1-70b-2xh200", "llama-3.1-70b-8xh100"}) {
+    Profile p = shipped(name);
+    EXPECT_TRUE(validate_profile(p)) << name;
+    EXPECT_EQ(p.scheduler.policy, SchedulerPolicy::kVllmV1) << name;
+    EXPECT_FALSE(p.scheduler.engine_version.empty()) << name;
+    EXPECT_GE(memory_plan(p).capacity_tokens(), p.max_model_len()) << name;
+  }
+  // The same weights and activations on a bigger card: the KV cache grows by exactly the extra
+  // usable memory (139.8 vs 79.2 GiB at 90 %).
+  MemoryPlan h100 = memory_plan(shipped("llama-3.1-8b-h100"));
+  MemoryPlan h200 = memory_plan(shipped("llama-3.1-8b-h200"));
+  EXPECT_NEAR(h200.kv_cache_bytes - h100.kv_cache_bytes, (139.8 - 79.2) * 0.9 * kGiB, 0.01 * kGiB);
+  // L4 and A10G: the same 24 GB, so the same KV cache; the 8B weights leave ~3.5 GiB of it.
+  MemoryPlan l4 = memory_plan(shipped("llama-3.1-8b-l4"));
+  EXPECT_EQ(l4.num_blocks, memory_plan(shipped("llama-3.1-8b-a10g")).num_blocks);
+  EXPECT_NEAR(l4.kv_cache_bytes / kGiB, 3.5, 0.5);
+  // TP8: one of the 8 KV heads per GPU, a quarter of TP2's bytes per token per GPU.
+  EXPECT_DOUBLE_EQ(memory_plan(shipped("llama-3.1-70b-8xh100")).kv_bytes_per_token * 4,
+                   memory_plan(shipped("llama-3.1-70b-2xh200")).kv_bytes_per_token);
+}
+
+TEST(ProfileCatalogTest, SelectsByModelAcceleratorTpDtypeAndEngine) {
+  ProfileSearch search = disk(profiles_dir());
+  auto pick = [&](ProfileKey key) { return select_profile(search, key); };
+  auto name = [&](ProfileKey key) {
+    auto chosen = select_profile(search, key);
+    return chosen ? *chosen : "error: " + chosen.error().message;
+  };
+  EXPECT_EQ(name({"meta-llama/Llama-3.1-8B-Instruct", "nvidia-h100-80gb", 1, "fp8", "vllm-v1", ""}),
+            "llama-3.1-8b-h100-fp8");
+  EXPECT_EQ(name({"Llama-3.1-8B-Instruct", "nvidia-h100-80gb", 1, "fp8", "trtllm", "NIM 1.8"}),
+            "llama-3.1-8b-h100-fp8-nim");
+  EXPECT_EQ(name({"llama-3.1-8b-instruct", "nvidia-h100-80gb", 1, "bfloat16", "vllm-v1", ""}),
+            "llama-3.1-8b-h100");
+  EXPECT_EQ(name({"Llama-3.1-70B-Instruct", "nvidia-h100-80gb", 8, "", "", ""}),
+            "llama-3.1-70b-8xh100");
+  EXPECT_EQ(name({"Llama-3.1-70B-Instruct", "nvidia-h200-141gb", 2, "bf16", "vllm-v1", "0.10"}),
+            "llama-3.1-70b-2xh200");
+  EXPECT_EQ(name({"Llama-3.1-8B-Instruct", "nvidia-a10g", 0, "", "", ""}), "llama-3.1-8b-a10g");
+  // bf16 and FP8 on one H100 under vLLM V1: the dtype decides.
+  auto both = pick({"Llama-3.1-8B-Instruct", "nvidia-h100-80gb", 1, "", "vllm-v1", ""});
+  ASSERT_FALSE(both);
+  EXPECT_EQ(both.error().code, core::ErrorCode::kInvalidArgument);
+  EXPECT_THAT(both.error().message, HasSubstr("llama-3.1-8b-h100, llama-3.1-8b-h100-fp8"));
+  // Nothing models SGLang yet: the message lists what exists, with its key.
+  auto none = pick({"Llama-3.1-8B-Instruct", "", 0, "", "sglang", ""});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, core::ErrorCode::kNotFound);
+  EXPECT_THAT(none.error().message, HasSubstr("no profile models Llama-3.1-8B-Instruct, sglang"));
+  EXPECT_THAT(none.error().message,
+              HasSubstr("llama-3.1-8b-l4 (meta-llama/Llama-3.1-8B-Instruct, nvidia-l4, TP1, bf16, "
+                        "vllm-v1 0.10)"));
+}
+
 }  // namespace
 }  // namespace llmscale::engine

@@ -183,5 +183,84 @@ TEST(QuantizationTest, UnknownSchemeNamesTheField) {
       << p.error().message;
 }
 
+// Host overhead (issue 15): scheduler/sampler cost grows with the batch, detokenization with
+// the tokens sampled; serial in engines that do it between steps, hidden behind the GPU where
+// the engine overlaps it (and then only a bound on the step rate).
+// The 8B H100 profile with 1 ms + 10 us per sequence of host work and `detokenize_s` per token.
+StepTimeModel with_host(double detokenize_s, bool overlapped) {
+  Profile p = shipped("llama-3.1-8b-h100");
+  p.efficiency.cpu_overhead_s = 1e-3;
+  p.efficiency.cpu_overhead_per_seq_s = 10e-6;
+  p.efficiency.detokenize_per_token_s = detokenize_s;
+  p.efficiency.host_overlap = overlapped;
+  p.efficiency.detokenize_in_frontend = overlapped;
+  return StepTimeModel(p);
+}
+
+TEST(HostOverheadTest, SerialTermsAddAndGrowWithBatch) {
+  StepTimeModel m = with_host(20e-6, false);
+  for (std::int64_t batch : {1, 64, 256}) {
+    auto t = m.breakdown(StepTimeModel::decode_shape(batch, 512));
+    EXPECT_NEAR(t.cpu, 1e-3 + 10e-6 * double(batch), 1e-12) << batch;
+    EXPECT_NEAR(t.detokenize, 20e-6 * double(batch), 1e-12) << batch;
+    EXPECT_NEAR(t.total(), t.gpu() + t.cpu + t.detokenize, 1e-12);
+  }
+  // A prefill chunk that samples nothing detokenizes nothing.
+  BatchShape chunk = StepTimeModel::prefill_shape(2048);
+  chunk.sampled_seqs = 0;
+  EXPECT_EQ(m.breakdown(chunk).detokenize, 0);
+}
+
+TEST(HostOverheadTest, OverlappedTermsOnlyBoundTheStep) {
+  StepTimeModel m = with_host(200e-6, true);
+  // Batch 8: 1.08 ms of host and 1.6 ms of detokenization hide behind ~6.5 ms of GPU.
+  auto small = m.breakdown(StepTimeModel::decode_shape(8, 512));
+  EXPECT_EQ(small.cpu, 0);
+  EXPECT_EQ(small.detokenize, 0);
+  // Batch 256: 51 ms of detokenization exceeds the GPU step: the frontend sets the pace.
+  auto big = m.breakdown(StepTimeModel::decode_shape(256, 512));
+  EXPECT_NEAR(big.total(), 256 * 200e-6, 1e-12);
+  EXPECT_GT(big.detokenize, 0);
+}
+
+TEST(HostOverheadTest, EngineDefaultsPlaceHostWork) {
+  EXPECT_FALSE(host_overlap_default(SchedulerPolicy::kVllmV1));
+  EXPECT_TRUE(host_overlap_default(SchedulerPolicy::kSglang));
+  EXPECT_TRUE(host_overlap_default(SchedulerPolicy::kTrtLlm));
+  EXPECT_TRUE(detokenize_in_frontend_default(SchedulerPolicy::kVllmV1));
+  EXPECT_FALSE(detokenize_in_frontend_default(SchedulerPolicy::kVllmV0));
+  EXPECT_FALSE(detokenize_in_frontend_default(SchedulerPolicy::kTgi));
+  // The same profile under vLLM V0 pays its detokenizer in every step; under V1 it does not.
+  Profile v1 = shipped("llama-3.1-8b-h100");
+  v1.efficiency.detokenize_per_token_s = 20e-6;
+  Profile v0 = v1;
+  v0.scheduler.policy = SchedulerPolicy::kVllmV0;
+  auto shape = StepTimeModel::decode_shape(128, 512);
+  EXPECT_NEAR(StepTimeModel(v0).step_seconds(shape) - StepTimeModel(v1).step_seconds(shape),
+              128 * 20e-6, 1e-9);
+}
+
+TEST(HostOverheadTest, ProfileFieldsParseAndValidate) {
+  const char* base = R"(
+model: llama-3.1-8b
+accelerator: nvidia-h100-80gb
+efficiency: {detokenize_per_token_us: 15, host_overlap: true, detokenize_in_frontend: false}
+)";
+  auto p = parse_profile(base, "t");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_DOUBLE_EQ(p->efficiency.detokenize_per_token_s, 15e-6);
+  EXPECT_EQ(p->efficiency.host_overlap, std::optional<bool>(true));
+  EXPECT_EQ(p->efficiency.detokenize_in_frontend, std::optional<bool>(false));
+  auto bad = parse_profile(R"(
+model: llama-3.1-8b
+accelerator: nvidia-h100-80gb
+efficiency: {detokenize_per_token_us: -1}
+)",
+                           "t");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("efficiency.detokenize_per_token_us"), std::string::npos)
+      << bad.error().message;
+}
+
 }  // namespace
 }  // namespace llmscale::engine

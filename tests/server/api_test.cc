@@ -89,6 +89,28 @@ TEST(DecodeTest, ChatCountsTheTemplate) {
   EXPECT_FALSE(r->spec.max_tokens.has_value());
 }
 
+// Llama 3.1's template always writes a system block with its knowledge-date preamble (issue 15,
+// seed 001's genai-perf chat requests): 20 preamble tokens, plus the block's header and
+// <|eot_id|> when the request has no system message of its own.
+TEST(DecodeTest, ChatCountsTheModelsSystemPreamble) {
+  ApiContext llama31{Flavor::kNim, "meta/llama-3.1-8b-instruct", 131072, 20};
+  const char* user_only = R"({"messages":[{"role":"user","content":"hi there"}]})";
+  auto plain = decode_request(Api::kChatCompletions, user_only, vllm());
+  auto with_preamble = decode_request(Api::kChatCompletions, user_only, llama31);
+  ASSERT_TRUE(plain.has_value() && with_preamble.has_value());
+  EXPECT_EQ(with_preamble->spec.prompt_tokens - plain->spec.prompt_tokens, 20 + 5);
+  const char* with_system =
+      R"({"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi there"}]})";
+  auto own = decode_request(Api::kChatCompletions, with_system, llama31);
+  auto own_plain = decode_request(Api::kChatCompletions, with_system, vllm());
+  ASSERT_TRUE(own.has_value() && own_plain.has_value());
+  EXPECT_EQ(own->spec.prompt_tokens - own_plain->spec.prompt_tokens, 20);
+  // Completions are not templated.
+  auto completion = decode_request(Api::kCompletions, R"({"prompt":"hi there"})", llama31);
+  ASSERT_TRUE(completion.has_value());
+  EXPECT_EQ(completion->spec.prompt_tokens, 3);
+}
+
 TEST(DecodeTest, ExtensionGivesCountsAndPrefix) {
   auto r = decode_request(
       Api::kCompletions,
