@@ -134,7 +134,7 @@ class Cluster {
  private:
   template <class T>
   static void check(const T& result) {
-    if (!result) std::fprintf(stderr, "setup: %s\n", result.error().to_string().c_str());
+    if (!result) std::fprintf(stderr, "setup: %s\n", result.error().message.c_str());
   }
 
   void populate() {
