@@ -21,5 +21,6 @@ void add_get_command(CLI::App& app, int& exit_code);
 void add_controller_command(CLI::App& app, int& exit_code);
 void add_simulate_command(CLI::App& app, int& exit_code);
 void add_recommend_command(CLI::App& app, int& exit_code);
+void add_convert_command(CLI::App& app, int& exit_code);
 
 }  // namespace llmscale::cli

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   llmscale::cli::add_controller_command(app, exit_code);
   llmscale::cli::add_simulate_command(app, exit_code);
   llmscale::cli::add_recommend_command(app, exit_code);
+  llmscale::cli::add_convert_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cluster/pod_index.h"
 #include "core/json_reader.h"
 #include "core/log.h"
 #include "core/strings.h"
@@ -131,6 +132,10 @@ struct ClusterController::State {
   std::unique_ptr<kubeclient::Informer> objects;
   // Native HPAs for the conflict check (not in advisory mode, where `objects` holds them).
   std::unique_ptr<kubeclient::Informer> native_hpas;
+  // Pods, decoded and indexed by label (the HPA controller's pod lister): a pass reads its
+  // target's pods from here instead of a LIST.
+  std::unique_ptr<kubeclient::Informer> pods;
+  PodIndex pod_index;
   std::map<std::string, core::Time> next_pass;  // key ns/name
   std::set<std::string> dirty;
   bool stopped = false;
@@ -165,9 +170,10 @@ struct ClusterController::State {
       std::string ns, kube::CrossVersionObjectReference target) {
     std::vector<Json> items;
     if (native_hpas && native_hpas->has_synced()) {
-      for (Json& item : native_hpas->items()) {
-        if (meta_field(item, "namespace") == ns) items.push_back(std::move(item));
-      }
+      native_hpas->for_each(ns, [&](const Json& item) {
+        const Json& ref = item["spec"]["scaleTargetRef"];
+        if (ref.is_object() && ref.value("name", "") == target.name) items.push_back(item);
+      });
     } else {
       auto hpas = co_await client.list(kubeclient::hpas_resource(), ns);
       if (!hpas) co_return tl::unexpected(hpas.error());
@@ -285,6 +291,13 @@ struct ClusterController::State {
       auto decoded = decode_scale_object(*scale);
       if (!decoded) co_return tl::unexpected(decoded.error());
       pass.input.scale = *decoded;
+      if (pods && pods->has_synced()) {
+        auto selector = kube::Selector::parse(decoded->selector);
+        if (!selector) co_return tl::unexpected(selector.error());
+        pass.input.pods = pod_index.select(ns, *selector);
+        pass.input.now = client.clock().now();
+        co_return pass;
+      }
       kubeclient::ListOptions pod_options;
       pod_options.label_selector = decoded->selector;
       auto pods = co_await client.list(kubeclient::pods_resource(), ns, pod_options);
@@ -445,13 +458,15 @@ net::Awaitable<void> run_controller(std::shared_ptr<ClusterController::State> st
   state->running = true;
   core::Clock& clock = state->client.clock();
   while (!state->stopped) {
-    if (state->objects && state->objects->has_synced()) {
+    // Kubernetes: a follower runs no controller loop; it starts with a full pass once it leads.
+    if (state->objects && state->objects->has_synced() && state->acting()) {
       core::Time now = clock.now();
       std::set<std::string> present;
-      for (const Json& object : state->objects->items()) {
-        std::string ns = meta_field(object, "namespace");
-        std::string name = meta_field(object, "name");
-        std::string key = ns + "/" + name;
+      // Keys, not copies of the objects: the pass reads each object from the cache when it runs.
+      for (const std::string& key : state->objects->keys()) {
+        auto slash = key.find('/');
+        std::string ns = slash == std::string::npos ? "" : key.substr(0, slash);
+        std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
         present.insert(key);
         auto due = state->next_pass.find(key);
         if (due != state->next_pass.end() && due->second > now && !state->dirty.contains(key)) {
@@ -505,6 +520,19 @@ void ClusterController::start(net::EventLoop& loop) {
         state_->client, kubeclient::hpas_resource(), informer_options);
     state_->native_hpas->start(loop);
   }
+  kubeclient::InformerHandlers pod_handlers;
+  pod_handlers.on_add = [weak](const Json& pod) {
+    if (auto state = weak.lock()) state->pod_index.upsert(pod);
+  };
+  pod_handlers.on_update = [weak](const Json&, const Json& pod) {
+    if (auto state = weak.lock()) state->pod_index.upsert(pod);
+  };
+  pod_handlers.on_delete = [weak](const Json& pod) {
+    if (auto state = weak.lock()) state->pod_index.remove(pod);
+  };
+  state_->pods = std::make_unique<kubeclient::Informer>(state_->client, kubeclient::pods_resource(),
+                                                        informer_options, pod_handlers);
+  state_->pods->start(loop);
   state_->stopped = false;
   net::spawn(loop, run_controller(state_), "cluster controller");
 }
@@ -513,16 +541,19 @@ void ClusterController::stop() {
   state_->stopped = true;
   if (state_->objects) state_->objects->stop();
   if (state_->native_hpas) state_->native_hpas->stop();
+  if (state_->pods) state_->pods->stop();
 }
 
 bool ClusterController::running() const {
   return state_->running || (state_->objects && state_->objects->running()) ||
-         (state_->native_hpas && state_->native_hpas->running());
+         (state_->native_hpas && state_->native_hpas->running()) ||
+         (state_->pods && state_->pods->running());
 }
 
 bool ClusterController::synced() const {
   return state_->objects && state_->objects->has_synced() &&
-         (!state_->native_hpas || state_->native_hpas->has_synced());
+         (!state_->native_hpas || state_->native_hpas->has_synced()) && state_->pods &&
+         state_->pods->has_synced();
 }
 
 net::Awaitable<core::Status> ClusterController::reconcile(std::string namespace_name,

@@ -294,6 +294,26 @@ std::vector<Json> Informer::items() const {
   return out;
 }
 
+std::vector<std::string> Informer::keys() const {
+  std::vector<std::string> out;
+  out.reserve(state_->objects.size());
+  for (const auto& entry : state_->objects) out.push_back(entry.first);
+  return out;
+}
+
+void Informer::for_each(const std::string& namespace_name,
+                        const std::function<void(const Json& object)>& fn) const {
+  if (namespace_name.empty()) {
+    for (const auto& entry : state_->objects) fn(entry.second);
+    return;
+  }
+  std::string prefix = namespace_name + "/";
+  for (auto it = state_->objects.lower_bound(prefix);
+       it != state_->objects.end() && it->first.starts_with(prefix); ++it) {
+    fn(it->second);
+  }
+}
+
 std::string Informer::resource_version() const {
   return state_->last_sync_rv;
 }

@@ -95,6 +95,12 @@ class Informer {
   // The cached object, or nullptr.
   const core::Json* get(const std::string& namespace_name, const std::string& name) const;
   std::vector<core::Json> items() const;
+  // The cache keys ("namespace/name", or "name" for cluster-scoped objects), without copying
+  // the objects.
+  std::vector<std::string> keys() const;
+  // Calls `fn` for every cached object in `namespace_name` ("" for all), without copying.
+  void for_each(const std::string& namespace_name,
+                const std::function<void(const core::Json& object)>& fn) const;
   std::string resource_version() const;
   const InformerStats& stats() const;
 

@@ -10,6 +10,7 @@
 
 #include "core/strings.h"
 #include "kube/hpa_manifest.h"
+#include "up/fleet_monitoring.h"
 
 namespace llmscale::up {
 namespace {
@@ -72,6 +73,8 @@ core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths,
   if (!files) return tl::unexpected(files.error());
   UpConfig config;
   std::string adapter_source;
+  std::vector<std::pair<std::string, core::Json>> service_monitors;  // (where, document)
+  std::vector<core::Json> services;
   for (const std::string& file : *files) {
     std::ifstream in(file);
     if (!in) return core::invalid_argument(file + ": cannot read");
@@ -122,6 +125,12 @@ core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths,
         auto pm = prom::decode_pod_monitoring(doc, "");
         if (!pm) return fail(pm.error().message);
         config.pod_monitorings.push_back(std::move(*pm));
+      } else if (kind == "PodMonitor") {
+        auto pm = pod_monitoring_from_pod_monitor(doc);
+        if (!pm) return fail(pm.error().message);
+        config.pod_monitorings.push_back(std::move(*pm));
+      } else if (kind == "ServiceMonitor") {
+        service_monitors.emplace_back(where, doc);  // resolved against the Services below
       } else if (kind == "ConfigMap" && doc.contains("data") && doc["data"].is_object() &&
                  doc["data"].contains("config.yaml")) {
         if (!doc["data"]["config.yaml"].is_string())
@@ -134,6 +143,7 @@ core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths,
       } else if (kind.empty() && is_adapter_config(doc)) {
         adapter_doc = &doc;
       } else {
+        if (kind == "Service") services.push_back(doc);  // for ServiceMonitors
         config.notes.push_back(where + ": skipped (not used by llmscale up)");
         continue;
       }
@@ -147,6 +157,11 @@ core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths,
         adapter_source = where;
       }
     }
+  }
+  for (const auto& [where, doc] : service_monitors) {
+    auto pms = pod_monitorings_from_service_monitor(doc, services);
+    if (!pms) return core::invalid_argument(where + ": " + pms.error().message);
+    for (auto& pm : *pms) config.pod_monitorings.push_back(std::move(pm));
   }
   if (config.fleets.empty())
     return core::invalid_argument("no Fleet or Deployment document in " + core::join(paths, ", "));

@@ -224,11 +224,15 @@ TEST_F(ClusterControllerTest, LoopReconcilesObjectsItWatches) {
   ASSERT_TRUE(loop_.run_until([&] { return controller.metrics().scale_writes == 1; }, 20s));
   EXPECT_EQ(deployment_replicas(), 3);
   ASSERT_TRUE(loop_.run_until([&] { return controller.metrics().reconciles >= 3; }, 20s));
-  // Passes read the object and the native HPAs from the informers' caches: no GET of the object,
-  // one LIST of HPAs (the informer's).
+  // Passes read the object, the native HPAs and the pods from the informers' caches: no GET of the
+  // object, one LIST of HPAs (the informer's).
   int object_gets = 0;
   int hpa_lists = 0;
+  int pod_lists = 0;
   for (const std::string& r : api_.requests) {
+    if (r.rfind("GET /api/v1/namespaces/default/pods", 0) == 0 &&
+        r.find("watch=true") == std::string::npos)
+      ++pod_lists;
     if (r == "GET /apis/autoscaling.llmscale.io/v1alpha1/namespaces/default/llmautoscalers/llm")
       ++object_gets;
     if (r.rfind("GET /apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers", 0) == 0 &&
@@ -237,6 +241,8 @@ TEST_F(ClusterControllerTest, LoopReconcilesObjectsItWatches) {
   }
   EXPECT_EQ(object_gets, 0);
   EXPECT_EQ(hpa_lists, 1);
+  // The pods come from the pod informer too: its one LIST, none per pass.
+  EXPECT_EQ(pod_lists, 1);
   controller.stop();
   ASSERT_TRUE(loop_.run_until([&] { return !controller.running(); }, 10s));
 }

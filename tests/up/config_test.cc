@@ -139,5 +139,49 @@ spec:
       << refused.error().message;
 }
 
+TEST_F(UpConfigErrors, PodMonitorsAndServiceMonitorsBecomePodMonitorings) {
+  write("a.yaml", fleet + R"(---
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata: {name: pm}
+spec:
+  selector: {matchLabels: {app: llm}}
+  podMetricsEndpoints: [{port: metrics}]
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: sm}
+spec:
+  selector: {matchLabels: {app: llm}}
+  endpoints: [{port: http, interval: 10s}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: llm, labels: {app: llm}}
+spec:
+  selector: {app: llm}
+  ports: [{name: http, port: 80, targetPort: api}]
+)");
+  auto config = load_up_config({dir.path()});
+  ASSERT_TRUE(config) << config.error().message;
+  ASSERT_EQ(config->pod_monitorings.size(), 2u);
+  EXPECT_EQ(config->pod_monitorings[0].name, "pm");
+  EXPECT_EQ(config->pod_monitorings[0].endpoints[0].port_name, "metrics");
+  EXPECT_EQ(config->pod_monitorings[1].name, "sm-llm");
+  EXPECT_EQ(config->pod_monitorings[1].endpoints[0].port_name, "api");
+
+  write("b.yaml", R"(apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata: {name: bad}
+spec:
+  namespaceSelector: {any: true}
+  podMetricsEndpoints: [{port: metrics}]
+)");
+  auto refused = load_up_config({dir.path()});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("spec.namespaceSelector"), std::string::npos)
+      << refused.error().message;
+}
+
 }  // namespace
 }  // namespace llmscale::up
