@@ -88,15 +88,17 @@ Decision SloPolicy::decide(const Signals& s) {
       need_forecast = servers_for_wait(forecast_rate, mu, budget, miss, max);
   }
 
-  // Scale-down: the highest reactive recommendation of the window, beyond the band.
-  recommendations_.emplace_back(s.now, reactive);
+  // Scale-down: the highest recommendation of the window (a forecast's included, so a scale-up
+  // ahead of a ramp is not undone on the next tick), beyond the band. A forecast below the
+  // current rate adds nothing, so a forecast alone never scales down.
+  std::int32_t up = std::max(reactive, need_forecast);
+  recommendations_.emplace_back(s.now, up);
   auto window = core::from_seconds(config_.scale_down_window_s);
   while (!recommendations_.empty() && recommendations_.front().first < s.now - window)
     recommendations_.pop_front();
-  std::int32_t window_max = reactive;
+  std::int32_t window_max = up;
   for (const auto& [_, r] : recommendations_) window_max = std::max(window_max, r);
 
-  std::int32_t up = std::max(reactive, need_forecast);
   std::int32_t desired = s.current;
   std::string why;
   if (up > s.current) {
