@@ -56,6 +56,10 @@ void add_sim_flags(CLI::App& c, SimFlags& f) {
                "who scales: hpa (default), slo, slo+credit, slo+predict, slo+credit+predict, kpa, "
                "keda-llmd, aibrix-apa (docs/policies.md)")
       ->group(p);
+  c.add_option("--advise", f.advise,
+               "with the HPA scaling: evaluate this policy beside it and record what it would "
+               "have done (decisions.csv), without applying it")
+      ->group(p);
   c.add_option("--peer-target", f.peer_target,
                "kpa/aibrix-apa: in-flight requests per pod (default: the HPA's AverageValue)")
       ->group(p);
@@ -197,6 +201,7 @@ core::Result<Resolved> resolve_sim_flags(const SimFlags& f) {
   r.slo.quantile = f.slo_quantile;
   if (!f.scaler.empty()) r.options.scaler = f.scaler;
   if (f.peer_target > 0) r.options.peer_target = f.peer_target;
+  if (!f.advise.empty()) r.options.advise = f.advise;
   r.options.scaler_ttft = r.slo.ttft;
   r.options.scaler_itl = r.slo.tpot;
   r.options.scaler_quantile = r.slo.quantile;

@@ -331,7 +331,7 @@ std::string scale_events_csv(const SimResult& result) {
 std::string decisions_csv(const SimResult& result) {
   std::string out = "t_s,scaler,current,desired,scale_down_blocked,explanation\n";
   for (const auto& d : result.decisions) {
-    out += num(d.t) + "," + result.scaler + "," + std::to_string(d.current) + "," +
+    out += num(d.t) + "," + result.decided_by + "," + std::to_string(d.current) + "," +
            std::to_string(d.desired) + "," + (d.scale_down_blocked ? "true" : "false") + "," +
            quoted(d.explanation) + "\n";
   }

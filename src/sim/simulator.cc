@@ -268,6 +268,7 @@ class Simulator final : public adapter::ObjectLister, public controller::ScaleTa
   };
   std::deque<Time> recent_arrivals_;
   std::deque<Completion> completions_;
+  bool advisory_ = false;  // scaler_ only advises; the HPA scales
 };
 
 core::Result<kube::Scale> SimScaleTarget::get_scale() {
@@ -446,7 +447,12 @@ core::Status Simulator::setup() {
 
 core::Status Simulator::setup_scaler() {
   result_.scaler = options_.scaler;
-  if (options_.scaler == "hpa") return {};
+  std::string name = options_.scaler;
+  if (name == "hpa") {
+    if (options_.advise.empty()) return {};
+    name = options_.advise;
+    advisory_ = true;
+  }
   policy::ScalerOptions o;
   const FleetState& f = fleets_[0];
   o.slo.ttft_s = options_.scaler_ttft;
@@ -470,9 +476,10 @@ core::Status Simulator::setup_scaler() {
     if (m.pods && m.pods->target.average_value) target = m.pods->target.average_value->as_double();
   }
   o.kpa.target = o.apa.target = options_.peer_target.value_or(target);
-  auto scaler = policy::make_scaler(options_.scaler, o);
+  auto scaler = policy::make_scaler(name, o);
   if (!scaler) return core::invalid_argument("scaler: " + scaler.error().message);
   scaler_ = std::move(*scaler);
+  result_.decided_by = std::string(scaler_->name());
   return {};
 }
 
@@ -563,7 +570,7 @@ void Simulator::policy_tick() {
   policy::Decision d = scaler_->decide(signals);
   double t = core::to_seconds(clock_.now() - start_);
   result_.decisions.push_back({t, signals.current, d.desired, d.scale_down_blocked, d.explanation});
-  if (d.desired != fleets_[0].desired) {
+  if (!advisory_ && d.desired != fleets_[0].desired) {
     result_.scale_events.push_back(
         {t, std::string(scaler_->name()), fleets_[0].desired, d.desired, d.explanation});
     (void)set_replicas(0, d.desired);
@@ -1029,9 +1036,8 @@ core::Result<SimResult> Simulator::run(const ProgressFn& progress) {
     for (std::int32_t n = 0; n < fleets_[i].desired; ++n)
       create_pod(static_cast<int>(i), options_.start_warm);
   }
-  if (scaler_) {
-    clock_.call_after(scaler_->interval(), [this] { policy_tick(); });
-  } else {
+  if (scaler_) clock_.call_after(scaler_->interval(), [this] { policy_tick(); });
+  if (!scaler_ || advisory_) {
     for (const auto& hpa : scenario_.config.hpas) controller_->apply(hpa);
   }
   clock_.call_after(Duration::zero(), [this] { relist(); });

@@ -75,6 +75,9 @@ struct SimOptions {
   double scaler_ttft = 1.0;  // the policies' SLO targets, seconds (simulate's --slo-*)
   double scaler_itl = 0.1;
   double scaler_quantile = 0.9;
+  // Advisory (dry run): with scaler "hpa", this policy is evaluated beside the HPA on the same
+  // signals and its decisions recorded (SimResult::decisions), never applied.
+  std::string advise;
   // KPA/APA per-pod in-flight target; nullopt: the first HPA's AverageValue target, else 24.
   std::optional<double> peer_target;
 };
@@ -153,6 +156,7 @@ struct SimResult {
   std::uint64_t tokens = 0;  // prompt + output tokens computed
   std::string metric_name;   // what SecondSample::metric is
   std::string scaler = "hpa";
+  std::string decided_by;  // the policy whose decisions are recorded (applied or advisory)
   std::string profile;
   std::string flavor;
 };

@@ -58,6 +58,36 @@ TEST(PolicySim, SloWithCreditBeatsTheReactiveHpaOnARamp) {
   EXPECT_EQ(hpa->scaler, "hpa");
 }
 
+TEST(PolicySim, AdvisoryRecordsThePolicyBesideTheHpaWithoutActing) {
+  auto run = [](const std::string& advise) {
+    SimOptions options;
+    auto scenario = load_scenario({kScenario}, options);
+    EXPECT_TRUE(scenario);
+    scenario->workload = WorkloadConfig{};
+    scenario->workload.kind = WorkloadKind::kPoisson;
+    scenario->workload.rate = 30;
+    scenario->workload.duration = std::chrono::minutes(1);
+    scenario->workload.input_mean = 1500;
+    scenario->workload.output_mean = 300;
+    options.pipeline.scrape_interval = std::chrono::seconds(15);
+    options.tail = std::chrono::seconds(30);
+    options.advise = advise;
+    return simulate(*scenario, options);
+  };
+  auto plain = run("");
+  auto advised = run("slo+credit+predict");
+  ASSERT_TRUE(plain && advised);
+  EXPECT_EQ(scale_events_csv(*plain), scale_events_csv(*advised));  // the HPA alone acted
+  EXPECT_EQ(requests_csv(*plain), requests_csv(*advised));
+  EXPECT_TRUE(plain->decisions.empty());
+  ASSERT_FALSE(advised->decisions.empty());
+  EXPECT_EQ(advised->decided_by, "slo+credit+predict");
+  // It would have asked for more than the single replica at 30 requests/s of 1500/300 tokens.
+  std::int32_t wanted = 0;
+  for (const auto& d : advised->decisions) wanted = std::max(wanted, d.desired);
+  EXPECT_GT(wanted, 1);
+}
+
 TEST(PolicySim, UnknownScalerIsAnError) {
   auto r = ramp("vpa");
   ASSERT_FALSE(r);
