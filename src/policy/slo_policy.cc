@@ -28,6 +28,10 @@ Decision SloPolicy::decide(const Signals& s) {
   // Metric contract: what is missing or stale can only hold the fleet, never shrink it.
   std::vector<std::string> missing;
   if (!s.arrival_rate) missing.emplace_back("arrival rate");
+  // The capacity model runs on priors until requests have finished: an optimistic prior must
+  // not shrink the fleet.
+  if (!s.mean_input_tokens || !s.mean_output_tokens)
+    missing.emplace_back("token shape (no finished requests yet)");
   double queued = s.router_queue;
   for (const ReplicaSignals& r : s.replicas) {
     if (!r.ready) continue;
@@ -93,6 +97,7 @@ Decision SloPolicy::decide(const Signals& s) {
   // current rate adds nothing, so a forecast alone never scales down.
   std::int32_t up = std::max(reactive, need_forecast);
   recommendations_.emplace_back(s.now, up);
+  if (!first_decision_) first_decision_ = s.now;
   auto window = core::from_seconds(config_.scale_down_window_s);
   while (!recommendations_.empty() && recommendations_.front().first < s.now - window)
     recommendations_.pop_front();
@@ -105,7 +110,11 @@ Decision SloPolicy::decide(const Signals& s) {
     desired = up;
     why = need_forecast > reactive ? "scale up on forecast" : "scale up";
   } else if (window_max < s.current) {
-    if (window_max >= static_cast<double>(s.current) * (1 - config_.band)) {
+    if (s.now - *first_decision_ < window) {
+      // A window not yet full of recommendations (a policy that just took over) is not evidence
+      // that the fleet is too big.
+      why = "hold (scale-down window filling)";
+    } else if (window_max >= static_cast<double>(s.current) * (1 - config_.band)) {
       why = "hold (within the " + fixed(config_.band * 100, 0) + "% band)";
     } else {
       desired = window_max;

@@ -16,6 +16,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -67,6 +68,7 @@ class SloPolicy final : public Scaler {
   HoltForecaster forecaster_{config_.forecast_alpha, config_.forecast_beta};
   std::deque<std::pair<core::Time, std::int32_t>> recommendations_;
   double correction_ = 1.0;
+  std::optional<core::Time> first_decision_;
 };
 
 }  // namespace llmscale::policy

@@ -268,7 +268,8 @@ class Simulator final : public adapter::ObjectLister, public controller::ScaleTa
   };
   std::deque<Time> recent_arrivals_;
   std::deque<Completion> completions_;
-  bool advisory_ = false;  // scaler_ only advises; the HPA scales
+  bool advisory_ = false;                                 // scaler_ only advises; the HPA scales
+  std::optional<std::pair<double, double>> token_shape_;  // mean input, output tokens
 };
 
 core::Result<kube::Scale> SimScaleTarget::get_scale() {
@@ -519,9 +520,15 @@ policy::Signals Simulator::policy_signals() {
     ttfts.push_back(c.ttft);
     tpots.push_back(c.tpot);
   }
-  if (!completions_.empty()) {
-    s.mean_input_tokens = in_sum / static_cast<double>(completions_.size());
-    s.mean_output_tokens = out_sum / static_cast<double>(completions_.size());
+  // The token shape of the last 5 minutes, from 20 finished requests on; the last one known
+  // is kept through a quiet spell.
+  if (completions_.size() >= 20) {
+    token_shape_ = {in_sum / static_cast<double>(completions_.size()),
+                    out_sum / static_cast<double>(completions_.size())};
+  }
+  if (token_shape_) {
+    s.mean_input_tokens = token_shape_->first;
+    s.mean_output_tokens = token_shape_->second;
   }
   for (std::uint64_t id : router_queue_) {
     double waited = core::to_seconds(now - arrival_time_[id]);

@@ -88,9 +88,13 @@ TEST(SloPolicy, MissingOrStaleMetricBlocksScaleDownAndSaysSo) {
        "pod-2 queue/running series missing"},
       {"stale scrape", [](Signals& s) { s.replicas[0].age_s = 120; }, "pod-0 stale 120s"},
       {"no arrival rate", [](Signals& s) { s.arrival_rate.reset(); }, "arrival rate"},
+      {"token shape not learned yet", [](Signals& s) { s.mean_output_tokens.reset(); },
+       "token shape"},
   };
   for (const Case& c : cases) {
     SloPolicy p(config(false, false));
+    p.decide(fleet(clock.now(), 10, 0.1));  // a policy that has run a full window
+    clock.advance(seconds(125));
     Signals s = fleet(clock.now(), 10, 0.1);  // far fewer needed
     c.breakit(s);
     Decision d = p.decide(s);
