@@ -43,7 +43,7 @@ printf '%s\n' "${runs[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
 python3 - "$out" "${runs[@]}" <<'PY'
 import json, sys
 out, runs = sys.argv[1], sys.argv[2:]
-print("| scaler | TTFT attainment | SLO attainment | p90 TTFT s | replica-hours | scale events | lost | max | CPU s |")
+print("| scaler | TTFT attainment | SLO attainment | p90 TTFT s | replica-hours | scale events | lost | max | wall s |")
 print("|---|---|---|---|---|---|---|---|---|")
 for r in runs:
     s = json.load(open(f"{out}/{r}/summary.json"))
