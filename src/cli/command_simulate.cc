@@ -67,6 +67,7 @@ int run(const SimulateFlags& f) {
       {"requests.csv", sim::requests_csv(*result)},
       {"seconds.csv", sim::seconds_csv(*result)},
       {"scale_events.csv", sim::scale_events_csv(*result)},
+      {"decisions.csv", sim::decisions_csv(*result)},
       {"replicas.svg", sim::replicas_svg(*result)},
       {"metric.svg", sim::metric_svg(*result)},
       {"latency_cdf.svg", sim::latency_cdf_svg(*result, resolved->slo)},

@@ -52,6 +52,17 @@ void add_sim_flags(CLI::App& c, SimFlags& f) {
   c.add_option("--seed", f.seed, "random seed (same seed, same bytes)")->group(p);
   c.add_option("--policy", f.policy, "round-robin, least-outstanding-requests or least-kv-cache")
       ->group(p);
+  c.add_option("--scaler", f.scaler,
+               "who scales: hpa (default), slo, slo+credit, slo+predict, slo+credit+predict, kpa, "
+               "keda-llmd, aibrix-apa (docs/policies.md)")
+      ->group(p);
+  c.add_option("--advise", f.advise,
+               "with the HPA scaling: evaluate this policy beside it and record what it would "
+               "have done (decisions.csv), without applying it")
+      ->group(p);
+  c.add_option("--peer-target", f.peer_target,
+               "kpa/aibrix-apa: in-flight requests per pod (default: the HPA's AverageValue)")
+      ->group(p);
   c.add_option("--scrape-interval", f.scrape_interval, "override every PodMonitoring's interval")
       ->group(p);
   c.add_option("--scrape-offset", f.scrape_offset,
@@ -188,6 +199,12 @@ core::Result<Resolved> resolve_sim_flags(const SimFlags& f) {
   if (!(f.slo_quantile > 0 && f.slo_quantile <= 1))
     return core::invalid_argument("--slo-quantile: must be within (0, 1]");
   r.slo.quantile = f.slo_quantile;
+  if (!f.scaler.empty()) r.options.scaler = f.scaler;
+  if (f.peer_target > 0) r.options.peer_target = f.peer_target;
+  if (!f.advise.empty()) r.options.advise = f.advise;
+  r.options.scaler_ttft = r.slo.ttft;
+  r.options.scaler_itl = r.slo.tpot;
+  r.options.scaler_quantile = r.slo.quantile;
   if (auto st = load_trace_for(w); !st) return tl::unexpected(st.error());
   return r;
 }

@@ -30,6 +30,9 @@ struct SimFlags {
       downscale_stabilization, cold_start, router_queue_timeout, tail, max_duration, profiles_dir;
   double tolerance = -1, cold_start_jitter = -1, step_time_jitter = -1;
   bool no_post_scrape = false;
+  std::string scaler;  // hpa or a policy of policy/scaler.h
+  std::string advise;  // a policy evaluated beside the HPA (dry run)
+  double peer_target = -1;
   // SLO.
   std::string slo_ttft = "1s", slo_tpot = "100ms";
   double slo_quantile = 0.9;

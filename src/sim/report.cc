@@ -235,6 +235,7 @@ std::string summary_json(const Summary& s, const SimResult& r, const Slo& slo) {
   add_string("profile", r.profile);
   add_string("flavor", r.flavor);
   add_string("metric", r.metric_name);
+  if (r.scaler != "hpa") add_string("scaler", r.scaler);
   out += "  \"durationSeconds\": " + jnum(s.duration) + ",\n";
   out += "  \"slo\": {\"ttftSeconds\": " + jnum(slo.ttft) + ", \"tpotSeconds\": " + jnum(slo.tpot) +
          ", \"quantile\": " + jnum(slo.quantile) + "},\n";
@@ -300,13 +301,29 @@ std::string seconds_csv(const SimResult& result) {
   return out;
 }
 
+namespace {
+// A free-text CSV field: quoted, with its double quotes turned into single ones.
+std::string quoted(std::string text) {
+  std::replace(text.begin(), text.end(), '"', '\'');
+  return "\"" + text + "\"";
+}
+}  // namespace
+
 std::string scale_events_csv(const SimResult& result) {
   std::string out = "t_s,hpa,from,to,reason\n";
   for (const auto& e : result.scale_events) {
-    std::string reason = e.reason;
-    std::replace(reason.begin(), reason.end(), '"', '\'');
     out += num(e.t) + "," + e.hpa + "," + std::to_string(e.from) + "," + std::to_string(e.to) +
-           ",\"" + reason + "\"\n";
+           "," + quoted(e.reason) + "\n";
+  }
+  return out;
+}
+
+std::string decisions_csv(const SimResult& result) {
+  std::string out = "t_s,scaler,current,desired,scale_down_blocked,explanation\n";
+  for (const auto& d : result.decisions) {
+    out += num(d.t) + "," + result.decided_by + "," + std::to_string(d.current) + "," +
+           std::to_string(d.desired) + "," + (d.scale_down_blocked ? "true" : "false") + "," +
+           quoted(d.explanation) + "\n";
   }
   return out;
 }

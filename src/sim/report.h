@@ -59,6 +59,10 @@ std::string summary_json(const Summary& summary, const SimResult& result, const 
 std::string requests_csv(const SimResult& result);
 std::string seconds_csv(const SimResult& result);
 std::string scale_events_csv(const SimResult& result);
+// Every decision of a policy scaler (--scaler other than hpa, or --advise beside the HPA): time,
+// the replicas asked for then, what the policy wants, whether a missing metric blocked a
+// scale-down, and the one-line explanation.
+std::string decisions_csv(const SimResult& result);
 // Replicas (desired, ready, starting) over time.
 std::string replicas_svg(const SimResult& result);
 // The HPA's metric (as the controller saw it) against its target.

@@ -25,6 +25,7 @@
 #include "engine/engine.h"
 #include "engine/profile.h"
 #include "fleet/fleet.h"
+#include "policy/scaler.h"
 #include "prom/pod_source.h"
 #include "prom/promql_engine.h"
 #include "prom/scrape_ingest.h"
@@ -102,6 +103,9 @@ struct Pod {
   std::unordered_map<engine::RequestId, std::uint64_t> requests;  // engine id -> result index
   double busy_seen = 0;
   std::uint64_t tokens_seen = 0;
+  // The gauges of the last ingested scrape (what a policy reads), and when they were scraped.
+  std::optional<engine::EngineStats> scraped;
+  Time scraped_at{};
 };
 
 struct FleetState {
@@ -215,6 +219,9 @@ class Simulator final : public adapter::ObjectLister, public controller::ScaleTa
   void collect_finished(Pod& pod);
   void sample();
   bool done() const;
+  core::Status setup_scaler();
+  void policy_tick();
+  policy::Signals policy_signals();
 
   const Scenario& scenario_;
   SimOptions options_;
@@ -252,6 +259,17 @@ class Simulator final : public adapter::ObjectLister, public controller::ScaleTa
   double last_metric_ = 0;
   double last_target_ = 0;
   bool stopped_ = false;
+  // Policy scaler (SimOptions::scaler other than hpa) and the router-side signals it reads.
+  std::unique_ptr<policy::Scaler> scaler_;
+  struct Completion {
+    Time at;
+    double ttft = 0, tpot = 0;
+    std::int64_t input = 0, output = 0;
+  };
+  std::deque<Time> recent_arrivals_;
+  std::deque<Completion> completions_;
+  bool advisory_ = false;                                 // scaler_ only advises; the HPA scales
+  std::optional<std::pair<double, double>> token_shape_;  // mean input, output tokens
 };
 
 core::Result<kube::Scale> SimScaleTarget::get_scale() {
@@ -425,7 +443,146 @@ core::Status Simulator::setup() {
   }
   last_arrival_ =
       start_ + (arrivals_.list.empty() ? Duration::zero() : arrivals_.list.back().offset);
+  return setup_scaler();
+}
+
+core::Status Simulator::setup_scaler() {
+  result_.scaler = options_.scaler;
+  std::string name = options_.scaler;
+  if (name == "hpa") {
+    if (options_.advise.empty()) return {};
+    name = options_.advise;
+    advisory_ = true;
+  }
+  policy::ScalerOptions o;
+  const FleetState& f = fleets_[0];
+  o.slo.ttft_s = options_.scaler_ttft;
+  o.slo.itl_s = options_.scaler_itl;
+  o.slo.quantile = options_.scaler_quantile;
+  o.slo.profile = std::make_shared<const engine::Profile>(f.profile);
+  o.slo.prior_ready_time_s = f.startup_seconds;
+  o.slo.stale_after_s = std::max(
+      30.0,
+      3 * core::to_seconds(options_.pipeline.scrape_interval.value_or(std::chrono::seconds(15))) +
+          core::to_seconds(options_.pipeline.ingestion_delay));
+  // Token-shape priors until requests finish: a synthetic workload's means (a trace's are
+  // learned from its first completions).
+  if (scenario_.workload.kind != WorkloadKind::kTrace) {
+    o.slo.prior_input_tokens = scenario_.workload.input_mean;
+    o.slo.prior_output_tokens = scenario_.workload.output_mean;
+  }
+  double target = 24;
+  if (!scenario_.config.hpas.empty() && !scenario_.config.hpas.front().spec.metrics.empty()) {
+    const auto& m = scenario_.config.hpas.front().spec.metrics.front();
+    if (m.pods && m.pods->target.average_value) target = m.pods->target.average_value->as_double();
+  }
+  o.kpa.target = o.apa.target = options_.peer_target.value_or(target);
+  auto scaler = policy::make_scaler(name, o);
+  if (!scaler) return core::invalid_argument("scaler: " + scaler.error().message);
+  scaler_ = std::move(*scaler);
+  result_.decided_by = std::string(scaler_->name());
   return {};
+}
+
+policy::Signals Simulator::policy_signals() {
+  policy::Signals s;
+  Time now = clock_.now();
+  const FleetState& f = fleets_[0];
+  s.now = now;
+  s.current = f.desired;
+  s.min_replicas = 1;
+  s.max_replicas = std::max<std::int32_t>(1, f.desired);
+  for (const auto& hpa : scenario_.config.hpas) {
+    if (hpa.spec.scale_target_ref.name != f.spec.name) continue;
+    s.min_replicas = hpa.spec.min_replicas.value_or(1);
+    s.max_replicas = hpa.spec.max_replicas;
+    break;
+  }
+  // The router's view: arrivals over the last 10 s, in flight, queued.
+  constexpr double kRateWindow = 10;
+  while (!recent_arrivals_.empty() &&
+         recent_arrivals_.front() <= now - core::from_seconds(kRateWindow))
+    recent_arrivals_.pop_front();
+  double elapsed = std::min(kRateWindow, core::to_seconds(now - start_));
+  s.arrival_rate = elapsed > 0 ? static_cast<double>(recent_arrivals_.size()) / elapsed : 0.0;
+  s.router_queue = static_cast<double>(router_queue_.size());
+  // Latency over the last minute: finished requests, plus those still queued past the TTFT
+  // target (the router knows their TTFT is at least that).
+  constexpr double kLatencyWindow = 60;
+  while (!completions_.empty() && completions_.front().at <= now - core::from_seconds(300))
+    completions_.pop_front();
+  std::vector<double> ttfts, tpots;
+  double in_sum = 0, out_sum = 0;
+  for (const Completion& c : completions_) {
+    in_sum += static_cast<double>(c.input);
+    out_sum += static_cast<double>(c.output);
+    if (c.at <= now - core::from_seconds(kLatencyWindow)) continue;
+    ttfts.push_back(c.ttft);
+    tpots.push_back(c.tpot);
+  }
+  // The token shape of the last 5 minutes, from 20 finished requests on; the last one known
+  // is kept through a quiet spell.
+  if (completions_.size() >= 20) {
+    token_shape_ = {in_sum / static_cast<double>(completions_.size()),
+                    out_sum / static_cast<double>(completions_.size())};
+  }
+  if (token_shape_) {
+    s.mean_input_tokens = token_shape_->first;
+    s.mean_output_tokens = token_shape_->second;
+  }
+  for (std::uint64_t id : router_queue_) {
+    double waited = core::to_seconds(now - arrival_time_[id]);
+    if (waited > options_.scaler_ttft) ttfts.push_back(waited);
+  }
+  auto quantile = [this](std::vector<double>& v) -> std::optional<double> {
+    if (v.empty()) return std::nullopt;
+    std::size_t k =
+        static_cast<std::size_t>(options_.scaler_quantile * static_cast<double>(v.size() - 1));
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+    return v[k];
+  };
+  s.latency_samples = ttfts.size();
+  s.ttft_quantile = quantile(ttfts);
+  s.itl_quantile = quantile(tpots);
+  for (int i : f.pods) {
+    const Pod& p = *pods_[i];
+    if (p.removed || p.terminating) continue;
+    s.in_flight += static_cast<double>(p.in_flight);
+    if (p.ready) {
+      ++s.ready;
+    } else {
+      ++s.starting;
+    }
+    policy::ReplicaSignals r;
+    r.name = p.name;
+    r.ready = p.ready;
+    if (p.scraped) {
+      r.waiting = static_cast<double>(p.scraped->num_waiting);
+      r.running = static_cast<double>(p.scraped->num_running);
+      r.kv_usage = p.scraped->kv_usage;
+      r.age_s = core::to_seconds(now - p.scraped_at);
+    }
+    s.replicas.push_back(std::move(r));
+  }
+  for (int i : f.pods) {
+    const PodRecord& rec = result_.pods[i];
+    if (rec.ready && *rec.ready > rec.created) s.ready_times.push_back(*rec.ready - rec.created);
+  }
+  return s;
+}
+
+void Simulator::policy_tick() {
+  if (stopped_) return;
+  policy::Signals signals = policy_signals();
+  policy::Decision d = scaler_->decide(signals);
+  double t = core::to_seconds(clock_.now() - start_);
+  result_.decisions.push_back({t, signals.current, d.desired, d.scale_down_blocked, d.explanation});
+  if (!advisory_ && d.desired != fleets_[0].desired) {
+    result_.scale_events.push_back(
+        {t, std::string(scaler_->name()), fleets_[0].desired, d.desired, d.explanation});
+    (void)set_replicas(0, d.desired);
+  }
+  clock_.call_after(scaler_->interval(), [this] { policy_tick(); });
 }
 
 std::string pod_suffix(std::uint64_t& rng) {
@@ -569,9 +726,12 @@ void Simulator::scrape(int index, std::size_t target) {
     pod.in_flight_at_load = pod.in_flight;
   }
   std::int64_t t_ms = core::to_unix_millis(now);
-  auto ingest = [this, index, target, t_ms, body = std::move(body)] {
+  engine::EngineStats gauges = pod.engine->stats();
+  auto ingest = [this, index, target, t_ms, now, gauges, body = std::move(body)] {
     Pod& p = *pods_[index];
     if (p.removed) return;
+    p.scraped = gauges;
+    p.scraped_at = now;
     ScrapeTarget& st = p.targets[target];
     prom::IngestReport report = prom::ingest_scrape(*st.appender, body, t_ms, 0.001, st.ingest);
     on_scraped(p, report);
@@ -692,6 +852,7 @@ void Simulator::next_arrival() {
   std::uint64_t id = next_arrival_++;
   arrival_time_[id] = clock_.now();
   ++interval_arrivals_;
+  if (scaler_) recent_arrivals_.push_back(clock_.now());
   ++outstanding_;
   if (backends_.empty()) {
     router_queue_.push_back(id);
@@ -797,6 +958,8 @@ void Simulator::collect_finished(Pod& pod) {
     r.e2e = core::to_seconds(rec.finished - arrival);
     r.status =
         rec.reason == engine::FinishReason::kAbort ? RequestStatus::kAborted : RequestStatus::kOk;
+    if (scaler_ && r.status == RequestStatus::kOk)
+      completions_.push_back({clock_.now(), r.ttft, r.tpot, r.input_tokens, r.output_tokens});
     --pod.in_flight;
     --outstanding_;
     ++interval_completed_;
@@ -880,7 +1043,10 @@ core::Result<SimResult> Simulator::run(const ProgressFn& progress) {
     for (std::int32_t n = 0; n < fleets_[i].desired; ++n)
       create_pod(static_cast<int>(i), options_.start_warm);
   }
-  for (const auto& hpa : scenario_.config.hpas) controller_->apply(hpa);
+  if (scaler_) clock_.call_after(scaler_->interval(), [this] { policy_tick(); });
+  if (!scaler_ || advisory_) {
+    for (const auto& hpa : scenario_.config.hpas) controller_->apply(hpa);
+  }
   clock_.call_after(Duration::zero(), [this] { relist(); });
   clock_.call_after(Duration::zero(), [this] { sample(); });
   if (!arrivals_.list.empty()) {

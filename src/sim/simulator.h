@@ -68,6 +68,18 @@ struct SimOptions {
   std::optional<core::Duration> max_duration;  // hard stop
   core::Duration sample_interval = std::chrono::seconds(1);
   std::string profiles_dir;  // --profiles-dir
+  // Who scales the first Fleet: "hpa" (the controller with the scenario's HPAs, as `up`) or a
+  // policy of policy/scaler.h (slo, slo+credit+predict, kpa, keda-llmd, aibrix-apa ...), which
+  // then replaces the HPAs, within the first HPA's min/max replicas.
+  std::string scaler = "hpa";
+  double scaler_ttft = 1.0;  // the policies' SLO targets, seconds (simulate's --slo-*)
+  double scaler_itl = 0.1;
+  double scaler_quantile = 0.9;
+  // Advisory (dry run): with scaler "hpa", this policy is evaluated beside the HPA on the same
+  // signals and its decisions recorded (SimResult::decisions), never applied.
+  std::string advise;
+  // KPA/APA per-pod in-flight target; nullopt: the first HPA's AverageValue target, else 24.
+  std::optional<double> peer_target;
 };
 
 enum class RequestStatus : std::uint8_t { kOk, kRejected, kAborted };
@@ -114,6 +126,15 @@ struct ScaleEventRecord {
   std::string reason;
 };
 
+// One decision of a policy scaler (SimOptions::scaler other than hpa): what it asked and why.
+struct PolicyDecisionRecord {
+  double t = 0;
+  std::int32_t current = 0;
+  std::int32_t desired = 0;
+  bool scale_down_blocked = false;
+  std::string explanation;
+};
+
 struct PodRecord {
   std::string name;
   double created = 0;
@@ -126,6 +147,7 @@ struct SimResult {
   std::vector<RequestResult> requests;
   std::vector<SecondSample> samples;
   std::vector<ScaleEventRecord> scale_events;
+  std::vector<PolicyDecisionRecord> decisions;  // policy scalers only
   std::vector<PodRecord> pods;
   double duration = 0;         // simulated seconds
   double replica_seconds = 0;  // Σ pod lifetimes (created → removed)
@@ -133,6 +155,8 @@ struct SimResult {
   std::uint64_t engine_steps = 0;
   std::uint64_t tokens = 0;  // prompt + output tokens computed
   std::string metric_name;   // what SecondSample::metric is
+  std::string scaler = "hpa";
+  std::string decided_by;  // the policy whose decisions are recorded (applied or advisory)
   std::string profile;
   std::string flavor;
 };
