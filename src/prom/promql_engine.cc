@@ -365,12 +365,8 @@ class Evaluator {
       : storage_(storage), options_(options), start_(start), end_(end), step_(step) {
     lookback_ms_ =
         std::chrono::duration_cast<std::chrono::milliseconds>(options.lookback_delta).count();
-    if (options.timeout.count() > 0) {
-      if (options.clock != nullptr) {
-        clock_deadline_ = options.clock->now() + options.timeout;
-      } else {
-        deadline_ = std::chrono::steady_clock::now() + options.timeout;
-      }
+    if (options.timeout.count() > 0 && options.clock != nullptr) {
+      deadline_ = options.clock->monotonic_now() + options.timeout;
       has_deadline_ = true;
     }
   }
@@ -429,9 +425,7 @@ class Evaluator {
 
   void check_deadline() const {
     if (!has_deadline_) return;
-    bool late = options_.clock != nullptr ? options_.clock->now() > clock_deadline_
-                                          : std::chrono::steady_clock::now() > deadline_;
-    if (late) {
+    if (options_.clock->monotonic_now() > deadline_) {
       throw EvalError{core::ErrorCode::kDeadlineExceeded,
                       "query timed out in expression evaluation"};
     }
@@ -1322,8 +1316,7 @@ class Evaluator {
   std::int64_t lookback_ms_ = 0;
   static constexpr std::size_t kDeadlineCheckEvery = 4096;
   bool has_deadline_ = false;
-  std::chrono::steady_clock::time_point deadline_;
-  core::Time clock_deadline_;
+  core::MonotonicTime deadline_;
   std::size_t loaded_samples_ = 0;
   std::size_t work_ = 0;
   std::size_t next_deadline_check_ = kDeadlineCheckEvery;
@@ -1465,9 +1458,22 @@ int api_http_status(const core::Error& error) {
   }
 }
 
+namespace {
+
+// A timeout is measured on the caller's clock (QueryOptions::clock); none given is a caller bug
+// reported as a value, not a deadline silently ignored.
+core::Status check_timeout_clock(const QueryOptions& options) {
+  if (options.timeout.count() > 0 && options.clock == nullptr)
+    return core::invalid_argument("query timeout without a clock to measure it on");
+  return {};
+}
+
+}  // namespace
+
 core::Result<QueryResult> LocalQueryEngine::instant_query_ms(std::string_view expr,
                                                              std::int64_t t_ms,
                                                              const QueryOptions& options) const {
+  if (auto st = check_timeout_clock(options); !st) return tl::unexpected(st.error());
   auto parsed = parse_promql(expr);
   if (!parsed) return tl::unexpected(parsed.error());
   const Expr& root = **parsed;
@@ -1502,6 +1508,7 @@ core::Result<QueryResult> LocalQueryEngine::range_query_ms(std::string_view expr
                                                            std::int64_t end_ms,
                                                            std::int64_t step_ms,
                                                            const QueryOptions& options) const {
+  if (auto st = check_timeout_clock(options); !st) return tl::unexpected(st.error());
   if (step_ms <= 0) {
     return core::invalid_argument(
         "zero or negative query resolution step widths are not accepted. Try a positive integer");
