@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 #include <utility>
 
 namespace llmscale::prom {
@@ -233,30 +234,6 @@ std::optional<double> count_changes(const RangeInput& in) {
 
 // --- Elementwise functions ---
 
-double fn_abs(double v, std::span<const double>) {
-  return std::fabs(v);
-}
-double fn_ceil(double v, std::span<const double>) {
-  return std::ceil(v);
-}
-double fn_floor(double v, std::span<const double>) {
-  return std::floor(v);
-}
-double fn_exp(double v, std::span<const double>) {
-  return std::exp(v);
-}
-double fn_sqrt(double v, std::span<const double>) {
-  return std::sqrt(v);
-}
-double fn_ln(double v, std::span<const double>) {
-  return std::log(v);
-}
-double fn_log2(double v, std::span<const double>) {
-  return std::log2(v);
-}
-double fn_log10(double v, std::span<const double>) {
-  return std::log10(v);
-}
 double fn_sgn(double v, std::span<const double>) {
   if (v < 0) return -1.0;
   return v > 0 ? 1.0 : v;
@@ -291,6 +268,13 @@ FunctionSpec elementwise(std::string_view name, std::vector<ValueType> args,
   return f;
 }
 
+// A one-argument math function (abs, ln, ...): the elementwise implementation calls it.
+template <class F>
+FunctionSpec math(std::string_view name, F) {
+  static_assert(std::is_empty_v<F>, "a captureless lambda");
+  return elementwise(name, {V::kVector}, [](double v, std::span<const double>) { return F{}(v); });
+}
+
 FunctionSpec range(std::string_view name, std::optional<double> (*fn)(const RangeInput&),
                    std::vector<ValueType> args = {V::kMatrix}, bool keeps_name = false) {
   FunctionSpec f{name, std::move(args), 0, V::kVector};
@@ -311,10 +295,10 @@ FunctionSpec vector_op(std::string_view name, std::vector<ValueType> args, Vecto
 const std::vector<FunctionSpec>& table() {
   static const std::vector<FunctionSpec> kFunctions = [] {
     std::vector<FunctionSpec> t = {
-        elementwise("abs", {V::kVector}, fn_abs),
+        math("abs", [](double v) { return std::fabs(v); }),
         vector_op("absent", {V::kVector}, VectorOp::kAbsent),
         range("avg_over_time", fn_avg_over_time),
-        elementwise("ceil", {V::kVector}, fn_ceil),
+        math("ceil", [](double v) { return std::ceil(v); }),
         range("changes", count_changes<false>),
         elementwise("clamp", {V::kVector, V::kScalar, V::kScalar}, fn_clamp, 0, clamp_valid),
         elementwise("clamp_max", {V::kVector, V::kScalar}, fn_clamp_max),
@@ -322,8 +306,8 @@ const std::vector<FunctionSpec>& table() {
         range("count_over_time", fn_count_over_time),
         range("delta", fn_delta),
         range("deriv", fn_deriv),
-        elementwise("exp", {V::kVector}, fn_exp),
-        elementwise("floor", {V::kVector}, fn_floor),
+        math("exp", [](double v) { return std::exp(v); }),
+        math("floor", [](double v) { return std::floor(v); }),
         vector_op("histogram_quantile", {V::kScalar, V::kVector}, VectorOp::kHistogramQuantile),
         range("idelta", fn_idelta),
         range("increase", fn_increase),
@@ -333,9 +317,9 @@ const std::vector<FunctionSpec>& table() {
         vector_op("label_replace", {V::kVector, V::kString, V::kString, V::kString, V::kString},
                   VectorOp::kLabelReplace),
         range("last_over_time", fn_last_over_time, {V::kMatrix}, /*keeps_name=*/true),
-        elementwise("ln", {V::kVector}, fn_ln),
-        elementwise("log10", {V::kVector}, fn_log10),
-        elementwise("log2", {V::kVector}, fn_log2),
+        math("ln", [](double v) { return std::log(v); }),
+        math("log10", [](double v) { return std::log10(v); }),
+        math("log2", [](double v) { return std::log2(v); }),
         range("max_over_time", fn_max_over_time),
         range("min_over_time", fn_min_over_time),
         vector_op("pi", {}, VectorOp::kPi, V::kScalar),
@@ -349,7 +333,7 @@ const std::vector<FunctionSpec>& table() {
         elementwise("sgn", {V::kVector}, fn_sgn),
         vector_op("sort", {V::kVector}, VectorOp::kSort),
         vector_op("sort_desc", {V::kVector}, VectorOp::kSortDesc),
-        elementwise("sqrt", {V::kVector}, fn_sqrt),
+        math("sqrt", [](double v) { return std::sqrt(v); }),
         range("stddev_over_time", fn_stddev_over_time),
         range("stdvar_over_time", fn_stdvar_over_time),
         range("sum_over_time", fn_sum_over_time),
