@@ -157,8 +157,8 @@ net::Awaitable<void> Collector::stop(core::Duration grace) {
   scraper_->set_pod_source(nullptr);
   scraper_->stop();
   // Scrapes in flight end within their timeout; wait so none outlives the storage.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (scraper_->scrapes_in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+  core::MonotonicTime deadline = clock_.monotonic_now() + std::chrono::seconds(120);
+  while (scraper_->scrapes_in_flight() > 0 && clock_.monotonic_now() < deadline) {
     co_await net::sleep_for(std::chrono::milliseconds(10));
   }
   if (server_) co_await server_->stop(grace);

@@ -9,13 +9,20 @@ namespace llmscale::prom {
 namespace {
 
 void append_escaped_label_value(std::string& out, std::string_view value) {
-  for (char c : value) {
-    switch (c) {
+  // Runs without a character to escape (nearly every value) are appended whole.
+  while (!value.empty()) {
+    std::size_t run = 0;
+    while (run < value.size() && value[run] != '\\' && value[run] != '"' && value[run] != '\n') {
+      ++run;
+    }
+    out.append(value.data(), run);
+    if (run == value.size()) return;
+    switch (value[run]) {
       case '\\': out += "\\\\"; break;
       case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out.push_back(c);
+      default: out += "\\n"; break;
     }
+    value.remove_prefix(run + 1);
   }
 }
 

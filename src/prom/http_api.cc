@@ -175,8 +175,10 @@ std::vector<std::string> match_params(const net::QueryParams& form) {
   return out;
 }
 
-QueryOptions query_options(const ApiOptions& options, std::optional<core::Duration> timeout) {
+QueryOptions query_options(const core::Clock& clock, const ApiOptions& options,
+                           std::optional<core::Duration> timeout) {
   QueryOptions q;
+  q.clock = &clock;
   q.lookback_delta = options.lookback_delta;
   q.max_samples = options.max_samples;
   q.max_work = options.max_work;
@@ -272,8 +274,8 @@ Answer instant_query(QueryEngine& engine, core::Clock& clock, const ApiOptions& 
 }  // namespace
 
 net::Response PrometheusApi::handle(const net::ServerRequest& request) const {
-  auto started = std::chrono::steady_clock::now();
   const State& s = *state_;
+  core::MonotonicTime started = s.clock.monotonic_now();
   const std::string& path = request.path;
   net::QueryParams form = request.method == "POST" ? request.form() : request.query;
   std::string handler = path;
@@ -323,8 +325,8 @@ net::Response PrometheusApi::handle(const net::ServerRequest& request) const {
         std::string query = form_value(form, "query");
         if (auto parsed = parse_promql(query); !parsed) return bad_data(parsed.error().message);
         if (*timeout && **timeout <= core::Duration::zero()) return timed_out();
-        auto result =
-            s.engine.range_query(query, *start, *end, *step, query_options(s.options, *timeout));
+        auto result = s.engine.range_query(query, *start, *end, *step,
+                                           query_options(s.clock, s.options, *timeout));
         if (!result) return failure(result.error());
         return success(encode_query_data(*result), result->warnings);
       }();
@@ -476,8 +478,7 @@ net::Response PrometheusApi::handle(const net::ServerRequest& request) const {
     s.requests->with({std::to_string(answer.status), handler}).inc();
   }
   if (s.durations != nullptr) {
-    s.durations->with({handler}).observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    s.durations->with({handler}).observe(core::to_seconds(s.clock.monotonic_now() - started));
   }
   return response;
 }
@@ -495,7 +496,7 @@ Answer instant_query(QueryEngine& engine, core::Clock& clock, const ApiOptions& 
     return invalid_param("query", parsed.error().message);
   }
   if (*timeout && **timeout <= core::Duration::zero()) return timed_out();
-  auto result = engine.instant_query(query, *ts, query_options(options, *timeout));
+  auto result = engine.instant_query(query, *ts, query_options(clock, options, *timeout));
   if (!result) return failure(result.error());
   return success(encode_query_data(*result), result->warnings);
 }

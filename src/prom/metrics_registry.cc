@@ -267,6 +267,14 @@ void MetricRegistry::write(std::string& out, ExpositionFormat format) const {
           std::lock_guard family_lock(family->mu_);
           std::string_view family_name = om ? openmetrics_family_name(family->name_, family->type_)
                                             : std::string_view(family->name_);
+          if constexpr (std::is_same_v<Family, HistogramFamily> ||
+                        std::is_same_v<Family, SummaryFamily>) {
+            if (family->param_texts_.size() != family->params_.size()) {
+              family->param_texts_.clear();
+              for (double p : family->params_)
+                family->param_texts_.push_back(bound_text(p, style_));
+            }
+          }
           w.help(family_name, family->help_);
           w.type(family_name, family->type_);
           for (const auto& [values, child] : family->children_) {
@@ -281,8 +289,9 @@ void MetricRegistry::write(std::string& out, ExpositionFormat format) const {
               std::vector<std::uint64_t> counts = child->cumulative_counts();
               std::string bucket = family->name_ + "_bucket";
               for (std::size_t i = 0; i < counts.size(); ++i) {
-                std::string le = i < family->params_.size() ? bound_text(family->params_[i], style_)
-                                                            : std::string("+Inf");
+                std::string_view le = i < family->param_texts_.size()
+                                          ? std::string_view(family->param_texts_[i])
+                                          : std::string_view("+Inf");
                 w.sample(bucket, labels, static_cast<double>(counts[i]), std::nullopt,
                          Label{kBucketLabel, le});
               }
@@ -291,9 +300,8 @@ void MetricRegistry::write(std::string& out, ExpositionFormat format) const {
             } else {
               std::vector<double> values_q = child->quantile_values();
               for (std::size_t i = 0; i < values_q.size(); ++i) {
-                std::string q = bound_text(family->params_[i], style_);
                 w.sample(family->name_, labels, values_q[i], std::nullopt,
-                         Label{kQuantileLabel, q});
+                         Label{kQuantileLabel, family->param_texts_[i]});
               }
               w.sample(family->name_ + "_sum", labels, child->sum());
               w.sample(family->name_ + "_count", labels, static_cast<double>(child->count()));

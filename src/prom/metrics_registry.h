@@ -120,6 +120,9 @@ class MetricFamilyOf {
   std::vector<std::string> label_names_;
   MetricType type_;
   std::vector<double> params_;  // histogram bounds or summary quantiles
+  // params_ as the exposition prints them (`le`/`quantile` values), formatted on the first write
+  // in the registry's style (guarded by mu_; params_ and the style never change).
+  mutable std::vector<std::string> param_texts_;
   std::size_t window_ = 0;
   mutable std::mutex mu_;
   std::map<std::vector<std::string>, std::unique_ptr<Child>> children_;

@@ -8,6 +8,7 @@
 #include "core/duration.h"
 #include "core/strings.h"
 #include "prom/float_text.h"
+#include "prom/promql_functions.h"
 
 namespace llmscale::prom {
 
@@ -69,62 +70,6 @@ std::string_view aggregate_op_string(AggregateOp op) {
     case AggregateOp::kStdvar: return "stdvar";
   }
   return "?";
-}
-
-const FunctionSpec* find_function(std::string_view name) {
-  using V = ValueType;
-  static const std::vector<FunctionSpec> kFunctions = {
-      {"abs", {V::kVector}, 0, V::kVector},
-      {"absent", {V::kVector}, 0, V::kVector},
-      {"avg_over_time", {V::kMatrix}, 0, V::kVector},
-      {"ceil", {V::kVector}, 0, V::kVector},
-      {"changes", {V::kMatrix}, 0, V::kVector},
-      {"clamp", {V::kVector, V::kScalar, V::kScalar}, 0, V::kVector},
-      {"clamp_max", {V::kVector, V::kScalar}, 0, V::kVector},
-      {"clamp_min", {V::kVector, V::kScalar}, 0, V::kVector},
-      {"count_over_time", {V::kMatrix}, 0, V::kVector},
-      {"delta", {V::kMatrix}, 0, V::kVector},
-      {"deriv", {V::kMatrix}, 0, V::kVector},
-      {"exp", {V::kVector}, 0, V::kVector},
-      {"floor", {V::kVector}, 0, V::kVector},
-      {"histogram_quantile", {V::kScalar, V::kVector}, 0, V::kVector},
-      {"idelta", {V::kMatrix}, 0, V::kVector},
-      {"increase", {V::kMatrix}, 0, V::kVector},
-      {"irate", {V::kMatrix}, 0, V::kVector},
-      {"label_join", {V::kVector, V::kString, V::kString, V::kString}, -1, V::kVector},
-      {"label_replace",
-       {V::kVector, V::kString, V::kString, V::kString, V::kString},
-       0,
-       V::kVector},
-      {"last_over_time", {V::kMatrix}, 0, V::kVector},
-      {"ln", {V::kVector}, 0, V::kVector},
-      {"log10", {V::kVector}, 0, V::kVector},
-      {"log2", {V::kVector}, 0, V::kVector},
-      {"max_over_time", {V::kMatrix}, 0, V::kVector},
-      {"min_over_time", {V::kMatrix}, 0, V::kVector},
-      {"pi", {}, 0, V::kScalar},
-      {"predict_linear", {V::kMatrix, V::kScalar}, 0, V::kVector},
-      {"present_over_time", {V::kMatrix}, 0, V::kVector},
-      {"quantile_over_time", {V::kScalar, V::kMatrix}, 0, V::kVector},
-      {"rate", {V::kMatrix}, 0, V::kVector},
-      {"resets", {V::kMatrix}, 0, V::kVector},
-      {"round", {V::kVector, V::kScalar}, 1, V::kVector},
-      {"scalar", {V::kVector}, 0, V::kScalar},
-      {"sgn", {V::kVector}, 0, V::kVector},
-      {"sort", {V::kVector}, 0, V::kVector},
-      {"sort_desc", {V::kVector}, 0, V::kVector},
-      {"sqrt", {V::kVector}, 0, V::kVector},
-      {"stddev_over_time", {V::kMatrix}, 0, V::kVector},
-      {"stdvar_over_time", {V::kMatrix}, 0, V::kVector},
-      {"sum_over_time", {V::kMatrix}, 0, V::kVector},
-      {"time", {}, 0, V::kScalar},
-      {"timestamp", {V::kVector}, 0, V::kVector},
-      {"vector", {V::kScalar}, 0, V::kVector},
-  };
-  auto it = std::lower_bound(kFunctions.begin(), kFunctions.end(), name,
-                             [](const FunctionSpec& f, std::string_view n) { return f.name < n; });
-  if (it != kFunctions.end() && it->name == name) return &*it;
-  return nullptr;
 }
 
 ValueType Expr::type() const {

@@ -67,15 +67,8 @@ struct VectorMatching {
   std::vector<std::string> include;  // group_left(...) / group_right(...)
 };
 
-struct FunctionSpec {
-  std::string_view name;
-  std::vector<ValueType> arg_types;
-  // Number of trailing optional arguments; -1: the last type repeats without limit.
-  int variadic = 0;
-  ValueType return_type = ValueType::kVector;
-};
-// nullptr for unknown names.
-const FunctionSpec* find_function(std::string_view name);
+// A function's types and implementation: promql_functions.h.
+struct FunctionSpec;
 
 struct Expr {
   enum class Kind {

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/strings.h"
 #include "prom/float_text.h"
+#include "prom/promql_functions.h"
 #include "prom/promql_parser.h"
 #include "prom/relabel.h"
 
@@ -77,52 +78,6 @@ struct StringHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-// Go's math.Max / math.Min (NaN and signed-zero rules differ from std::max).
-double go_max(double x, double y) {
-  if (std::isinf(x) && x > 0) return x;
-  if (std::isinf(y) && y > 0) return y;
-  if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<double>::quiet_NaN();
-  if (x == 0 && x == y) return std::signbit(x) ? y : x;
-  return x > y ? x : y;
-}
-double go_min(double x, double y) {
-  if (std::isinf(x) && x < 0) return x;
-  if (std::isinf(y) && y < 0) return y;
-  if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<double>::quiet_NaN();
-  if (x == 0 && x == y) return std::signbit(x) ? x : y;
-  return x < y ? x : y;
-}
-
-// Prometheus kahanSumInc (Neumaier's variant).
-inline void kahan_inc(double inc, double& sum, double& c) {
-  double t = sum + inc;
-  if (std::fabs(sum) >= std::fabs(inc)) {
-    c += (sum - t) + inc;
-  } else {
-    c += (inc - t) + sum;
-  }
-  sum = t;
-}
-
-// Prometheus quantile(): linear interpolation between the closest ranks; sorts `values`.
-double quantile(double q, std::vector<double>& values) {
-  if (values.empty() || std::isnan(q)) return std::numeric_limits<double>::quiet_NaN();
-  if (q < 0) return -std::numeric_limits<double>::infinity();
-  if (q > 1) return std::numeric_limits<double>::infinity();
-  // vectorByValueHeap.Less: NaN sorts first.
-  std::sort(values.begin(), values.end(), [](double a, double b) {
-    if (std::isnan(a)) return !std::isnan(b);
-    return a < b;
-  });
-  double n = static_cast<double>(values.size());
-  double rank = q * (n - 1);
-  double lower = std::max(0.0, std::floor(rank));
-  double upper = std::min(n - 1, lower + 1);
-  double weight = rank - std::floor(rank);
-  return values[static_cast<std::size_t>(lower)] * (1 - weight) +
-         values[static_cast<std::size_t>(upper)] * weight;
-}
-
 struct Bucket {
   double upper;
   double count;
@@ -174,88 +129,6 @@ double bucket_quantile(double q, std::vector<Bucket>& buckets) {
     rank -= merged[b - 1].count;
   }
   return bucket_start + (bucket_end - bucket_start) * (rank / count);
-}
-
-// time.Duration.Seconds() for a whole number of milliseconds.
-double duration_seconds(std::int64_t ms) {
-  std::int64_t sec = ms / 1000;
-  std::int64_t nsec = (ms % 1000) * 1000000;
-  return static_cast<double>(sec) + static_cast<double>(nsec) / 1e9;
-}
-
-// extrapolatedRate (Prometheus 2.42: float samples).
-std::optional<double> extrapolated_rate(const std::vector<SamplePoint>& s, std::int64_t range_start,
-                                        std::int64_t range_end, std::int64_t range_ms,
-                                        bool is_counter, bool is_rate) {
-  if (s.size() < 2) return std::nullopt;
-  double result = s.back().v - s.front().v;
-  if (is_counter) {
-    double last = 0;
-    for (const SamplePoint& p : s) {
-      if (p.v < last) result += last;
-      last = p.v;
-    }
-  }
-  double duration_to_start = static_cast<double>(s.front().t - range_start) / 1000;
-  double duration_to_end = static_cast<double>(range_end - s.back().t) / 1000;
-  double sampled_interval = static_cast<double>(s.back().t - s.front().t) / 1000;
-  double average = sampled_interval / static_cast<double>(s.size() - 1);
-  if (is_counter && result > 0 && s.front().v >= 0) {
-    double duration_to_zero = sampled_interval * (s.front().v / result);
-    if (duration_to_zero < duration_to_start) duration_to_start = duration_to_zero;
-  }
-  double threshold = average * 1.1;
-  double extrapolate_to = sampled_interval;
-  extrapolate_to += duration_to_start < threshold ? duration_to_start : average / 2;
-  extrapolate_to += duration_to_end < threshold ? duration_to_end : average / 2;
-  // Prometheus >= 2.40 folds the range into the factor before scaling (the order matters for the
-  // last bit).
-  double factor = extrapolate_to / sampled_interval;
-  if (is_rate) factor /= duration_seconds(range_ms);
-  return result * factor;
-}
-
-std::optional<double> instant_value(const std::vector<SamplePoint>& s, bool is_rate) {
-  if (s.size() < 2) return std::nullopt;
-  const SamplePoint& last = s[s.size() - 1];
-  const SamplePoint& prev = s[s.size() - 2];
-  double result = is_rate && last.v < prev.v ? last.v : last.v - prev.v;
-  std::int64_t interval = last.t - prev.t;
-  if (interval == 0) return std::nullopt;
-  if (is_rate) result /= static_cast<double>(interval) / 1000;
-  return result;
-}
-
-// linearRegression with Kahan sums (Prometheus 2.4x).
-std::pair<double, double> linear_regression(const std::vector<SamplePoint>& s,
-                                            std::int64_t intercept_time) {
-  double n = 0, sum_x = 0, c_x = 0, sum_y = 0, c_y = 0, sum_xy = 0, c_xy = 0, sum_x2 = 0, c_x2 = 0;
-  double init_y = s[0].v;
-  bool const_y = true;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (const_y && i > 0 && s[i].v != init_y) const_y = false;
-    n += 1.0;
-    double x = static_cast<double>(s[i].t - intercept_time) / 1e3;
-    kahan_inc(x, sum_x, c_x);
-    kahan_inc(s[i].v, sum_y, c_y);
-    kahan_inc(x * s[i].v, sum_xy, c_xy);
-    kahan_inc(x * x, sum_x2, c_x2);
-  }
-  if (const_y) {
-    if (std::isinf(init_y)) {
-      return {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
-    }
-    return {0, init_y};
-  }
-  sum_x += c_x;
-  sum_y += c_y;
-  sum_xy += c_xy;
-  sum_x2 += c_x2;
-  double cov_xy = sum_xy - sum_x * sum_y / n;
-  double var_x = sum_x2 - sum_x * sum_x / n;
-  double slope = cov_xy / var_x;
-  double intercept = sum_y / n - slope * sum_x / n;
-  return {slope, intercept};
 }
 
 // Go container/heap over a vector with a Less function (topk/bottomk keep Prometheus' choice
@@ -365,12 +238,8 @@ class Evaluator {
       : storage_(storage), options_(options), start_(start), end_(end), step_(step) {
     lookback_ms_ =
         std::chrono::duration_cast<std::chrono::milliseconds>(options.lookback_delta).count();
-    if (options.timeout.count() > 0) {
-      if (options.clock != nullptr) {
-        clock_deadline_ = options.clock->now() + options.timeout;
-      } else {
-        deadline_ = std::chrono::steady_clock::now() + options.timeout;
-      }
+    if (options.timeout.count() > 0 && options.clock != nullptr) {
+      deadline_ = options.clock->monotonic_now() + options.timeout;
       has_deadline_ = true;
     }
   }
@@ -419,7 +288,7 @@ class Evaluator {
       case Expr::Kind::kCall: {
         const auto& c = static_cast<const Call&>(e);
         for (const auto& a : c.args) preload(*a);
-        if (c.func->name == "label_replace") prepare_label_replace(c);
+        if (c.func->vector_op == VectorOp::kLabelReplace) prepare_label_replace(c);
         return;
       }
       case Expr::Kind::kNumber:
@@ -429,9 +298,7 @@ class Evaluator {
 
   void check_deadline() const {
     if (!has_deadline_) return;
-    bool late = options_.clock != nullptr ? options_.clock->now() > clock_deadline_
-                                          : std::chrono::steady_clock::now() > deadline_;
-    if (late) {
+    if (options_.clock->monotonic_now() > deadline_) {
       throw EvalError{core::ErrorCode::kDeadlineExceeded,
                       "query timed out in expression evaluation"};
     }
@@ -965,113 +832,86 @@ class Evaluator {
     return static_cast<const StringLiteral&>(unwrap_parens(e)).value;
   }
 
+  // Dispatch through the function table (promql_functions.h).
   Value eval_call(const Call& c, std::int64_t ts) {
-    std::string_view name = c.func->name;
-    // Functions over a range vector.
-    int matrix_arg = -1;
-    for (std::size_t i = 0; i < c.args.size(); ++i) {
-      if (unwrap_parens(*c.args[i]).kind == Expr::Kind::kMatrixSelector) {
-        matrix_arg = static_cast<int>(i);
-        break;
+    const FunctionSpec& f = *c.func;
+    if (f.shape == FunctionShape::kRange) {
+      // The range argument is a matrix selector (the parser's type check).
+      std::size_t matrix_arg = 0;
+      while (matrix_arg < c.args.size() &&
+             unwrap_parens(*c.args[matrix_arg]).kind != Expr::Kind::kMatrixSelector) {
+        ++matrix_arg;
       }
-    }
-    if (matrix_arg >= 0) {
-      Vector out = eval_range_function(c, static_cast<std::size_t>(matrix_arg), ts);
+      if (matrix_arg == c.args.size())
+        execution_error("expected a range vector in " + std::string(f.name));
+      Vector out = eval_range_function(c, matrix_arg, ts);
       check_unique(out);
       return out;
     }
-    if (name == "time") return static_cast<double>(ts) / 1000;
-    if (name == "pi") return std::numbers::pi;
-    if (name == "vector") {
-      return Vector{Sample{Labels{}, std::get<double>(eval(*c.args[0], ts)), ts}};
-    }
-    if (name == "scalar") {
-      Vector v = vector_of(*c.args[0], ts);
-      return v.size() == 1 ? v[0].v : std::numeric_limits<double>::quiet_NaN();
-    }
-    Vector out;
-    if (name == "timestamp") {
-      // A bare selector keeps its samples' own timestamps; anything else was evaluated at ts.
-      const Expr& arg = unwrap_parens(*c.args[0]);
-      Vector in = vector_of(arg, ts);
-      for (Sample& s : in) {
-        double t = arg.kind == Expr::Kind::kVectorSelector ? static_cast<double>(s.t) / 1000
-                                                           : static_cast<double>(ts) / 1000;
-        out.push_back(Sample{drop_metric_name(s.metric), t, ts});
-      }
-    } else if (name == "absent") {
-      Vector in = vector_of(*c.args[0], ts);
-      if (in.empty()) out.push_back(Sample{absent_labels(*c.args[0]), 1, ts});
-    } else if (name == "histogram_quantile") {
-      double q = std::get<double>(eval(*c.args[0], ts));
-      out = histogram_quantile(q, vector_of(*c.args[1], ts), ts);
-    } else if (name == "label_replace") {
-      out = label_replace(c, vector_of(*c.args[0], ts), ts);
-    } else if (name == "label_join") {
-      out = label_join(c, vector_of(*c.args[0], ts), ts);
-    } else if (name == "sort" || name == "sort_desc") {
-      out = vector_of(*c.args[0], ts);
-      bool desc = name == "sort_desc";
-      std::stable_sort(out.begin(), out.end(), [desc](const Sample& x, const Sample& y) {
-        if (std::isnan(x.v)) return false;
-        if (std::isnan(y.v)) return true;
-        return desc ? x.v > y.v : x.v < y.v;
-      });
-      for (Sample& s : out) s.t = ts;
-    } else {
+    if (f.shape == FunctionShape::kElementwise) {
       Vector in = vector_of(*c.args[0], ts);
       std::vector<double> scalars;
       for (std::size_t i = 1; i < c.args.size(); ++i) {
         scalars.push_back(std::get<double>(eval(*c.args[i], ts)));
       }
-      out = simple_function(name, std::move(in), scalars, ts);
+      Vector out;
+      if (f.elementwise_valid != nullptr && !f.elementwise_valid(scalars)) return out;
+      out.reserve(in.size());
+      for (Sample& s : in) {
+        out.push_back(Sample{drop_metric_name(s.metric), f.elementwise(s.v, scalars), ts});
+      }
+      check_unique(out);
+      return out;
+    }
+    Vector out;
+    switch (f.vector_op) {
+      case VectorOp::kTime: return static_cast<double>(ts) / 1000;
+      case VectorOp::kPi: return std::numbers::pi;
+      case VectorOp::kVector:
+        return Vector{Sample{Labels{}, std::get<double>(eval(*c.args[0], ts)), ts}};
+      case VectorOp::kScalar: {
+        Vector v = vector_of(*c.args[0], ts);
+        return v.size() == 1 ? v[0].v : std::numeric_limits<double>::quiet_NaN();
+      }
+      case VectorOp::kTimestamp: {
+        // A bare selector keeps its samples' own timestamps; anything else was evaluated at ts.
+        const Expr& arg = unwrap_parens(*c.args[0]);
+        Vector in = vector_of(arg, ts);
+        for (Sample& s : in) {
+          double t = arg.kind == Expr::Kind::kVectorSelector ? static_cast<double>(s.t) / 1000
+                                                             : static_cast<double>(ts) / 1000;
+          out.push_back(Sample{drop_metric_name(s.metric), t, ts});
+        }
+        break;
+      }
+      case VectorOp::kAbsent: {
+        Vector in = vector_of(*c.args[0], ts);
+        if (in.empty()) out.push_back(Sample{absent_labels(*c.args[0]), 1, ts});
+        break;
+      }
+      case VectorOp::kHistogramQuantile: {
+        double q = std::get<double>(eval(*c.args[0], ts));
+        out = histogram_quantile(q, vector_of(*c.args[1], ts), ts);
+        break;
+      }
+      case VectorOp::kLabelReplace: out = label_replace(c, vector_of(*c.args[0], ts), ts); break;
+      case VectorOp::kLabelJoin: out = label_join(c, vector_of(*c.args[0], ts), ts); break;
+      case VectorOp::kSort:
+      case VectorOp::kSortDesc: {
+        out = vector_of(*c.args[0], ts);
+        bool desc = f.vector_op == VectorOp::kSortDesc;
+        std::stable_sort(out.begin(), out.end(), [desc](const Sample& x, const Sample& y) {
+          if (std::isnan(x.v)) return false;
+          if (std::isnan(y.v)) return true;
+          return desc ? x.v > y.v : x.v < y.v;
+        });
+        for (Sample& s : out) s.t = ts;
+        break;
+      }
+      case VectorOp::kNone:
+        execution_error("function " + std::string(f.name) + " is not implemented");
     }
     check_unique(out);
-    return out;
-  }
-
-  static Vector simple_function(std::string_view name, Vector in, const std::vector<double>& args,
-                                std::int64_t ts) {
-    Vector out;
-    out.reserve(in.size());
-    auto map = [&](auto fn) {
-      for (Sample& s : in) out.push_back(Sample{drop_metric_name(s.metric), fn(s.v), ts});
-    };
-    if (name == "abs") {
-      map([](double v) { return std::fabs(v); });
-    } else if (name == "ceil") {
-      map([](double v) { return std::ceil(v); });
-    } else if (name == "floor") {
-      map([](double v) { return std::floor(v); });
-    } else if (name == "exp") {
-      map([](double v) { return std::exp(v); });
-    } else if (name == "sqrt") {
-      map([](double v) { return std::sqrt(v); });
-    } else if (name == "ln") {
-      map([](double v) { return std::log(v); });
-    } else if (name == "log2") {
-      map([](double v) { return std::log2(v); });
-    } else if (name == "log10") {
-      map([](double v) { return std::log10(v); });
-    } else if (name == "sgn") {
-      map([](double v) { return v < 0 ? -1.0 : v > 0 ? 1.0 : v; });
-    } else if (name == "round") {
-      double to_nearest = args.empty() ? 1 : args[0];
-      double inverse = 1.0 / to_nearest;
-      map([inverse](double v) { return std::floor(v * inverse + 0.5) / inverse; });
-    } else if (name == "clamp") {
-      double lo = args[0], hi = args[1];
-      if (hi < lo) return {};
-      map([lo, hi](double v) { return go_max(lo, go_min(hi, v)); });
-    } else if (name == "clamp_max") {
-      double hi = args[0];
-      map([hi](double v) { return go_min(hi, v); });
-    } else if (name == "clamp_min") {
-      double lo = args[0];
-      map([lo](double v) { return go_max(lo, v); });
-    } else {
-      execution_error("function " + std::string(name) + " is not implemented");
-    }
     return out;
   }
 
@@ -1190,7 +1030,7 @@ class Evaluator {
   }
 
   Vector eval_range_function(const Call& c, std::size_t matrix_arg, std::int64_t ts) {
-    std::string_view name = c.func->name;
+    const FunctionSpec& f = *c.func;
     std::vector<double> scalars(c.args.size(), 0);
     for (std::size_t i = 0; i < c.args.size(); ++i) {
       if (i != matrix_arg) scalars[i] = std::get<double>(eval(*c.args[i], ts));
@@ -1198,11 +1038,11 @@ class Evaluator {
     const auto& ms = static_cast<const MatrixSelector&>(unwrap_parens(*c.args[matrix_arg]));
     std::int64_t range_end = ts - ms.selector->offset_ms;
     std::int64_t range_start = range_end - ms.range_ms;
-    bool keep_name = name == "last_over_time";
+    bool keep_name = f.keeps_name;
     Vector out;
     for (Window& w : windows(ms, ts)) {
       std::optional<double> v =
-          range_function(name, w.points, range_start, range_end, ms.range_ms, scalars, ts);
+          f.range(RangeInput{w.points, range_start, range_end, ms.range_ms, ts, scalars});
       if (!v) continue;
       const Labels& metric = keep_name ? *w.metric : *w.metric_without_name;
       // Prometheus checks the whole output matrix: two input series that map to one output
@@ -1221,99 +1061,6 @@ class Evaluator {
     }
   }
 
-  static std::optional<double> range_function(std::string_view name,
-                                              const std::vector<SamplePoint>& pts,
-                                              std::int64_t range_start, std::int64_t range_end,
-                                              std::int64_t range_ms,
-                                              const std::vector<double>& scalars, std::int64_t ts) {
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    if (name == "rate") return extrapolated_rate(pts, range_start, range_end, range_ms, true, true);
-    if (name == "increase") {
-      return extrapolated_rate(pts, range_start, range_end, range_ms, true, false);
-    }
-    if (name == "delta") {
-      return extrapolated_rate(pts, range_start, range_end, range_ms, false, false);
-    }
-    if (name == "irate") return instant_value(pts, true);
-    if (name == "idelta") return instant_value(pts, false);
-    if (name == "deriv") {
-      if (pts.size() < 2) return std::nullopt;
-      return linear_regression(pts, pts[0].t).first;
-    }
-    if (name == "predict_linear") {
-      if (pts.size() < 2) return std::nullopt;
-      auto [slope, intercept] = linear_regression(pts, ts);
-      return slope * scalars[1] + intercept;
-    }
-    if (name == "count_over_time") return static_cast<double>(pts.size());
-    if (name == "present_over_time") return 1.0;
-    if (name == "last_over_time") return pts.back().v;
-    if (name == "sum_over_time") {
-      double sum = 0, c = 0;
-      for (const auto& p : pts) kahan_inc(p.v, sum, c);
-      return std::isinf(sum) ? sum : sum + c;
-    }
-    if (name == "avg_over_time") {
-      double mean = 0, count = 0, c = 0;
-      for (const auto& p : pts) {
-        count++;
-        if (std::isinf(mean)) {
-          if (std::isinf(p.v) && (mean > 0) == (p.v > 0)) continue;
-          if (!std::isinf(p.v) && !std::isnan(p.v)) continue;
-        }
-        kahan_inc(p.v / count - mean / count, mean, c);
-      }
-      return std::isinf(mean) ? mean : mean + c;
-    }
-    if (name == "max_over_time") {
-      double max = pts[0].v;
-      for (const auto& p : pts) {
-        if (p.v > max || std::isnan(max)) max = p.v;
-      }
-      return max;
-    }
-    if (name == "min_over_time") {
-      double min = pts[0].v;
-      for (const auto& p : pts) {
-        if (p.v < min || std::isnan(min)) min = p.v;
-      }
-      return min;
-    }
-    if (name == "stddev_over_time" || name == "stdvar_over_time") {
-      double count = 0, mean = 0, c_mean = 0, aux = 0, c_aux = 0;
-      for (const auto& p : pts) {
-        count++;
-        double delta = p.v - (mean + c_mean);
-        kahan_inc(delta / count, mean, c_mean);
-        kahan_inc(delta * (p.v - (mean + c_mean)), aux, c_aux);
-      }
-      double var = (aux + c_aux) / count;
-      return name == "stddev_over_time" ? std::sqrt(var) : var;
-    }
-    if (name == "quantile_over_time") {
-      std::vector<double> values;
-      values.reserve(pts.size());
-      for (const auto& p : pts) values.push_back(p.v);
-      return quantile(scalars[0], values);
-    }
-    if (name == "changes" || name == "resets") {
-      int n = 0;
-      double prev = pts[0].v;
-      for (std::size_t i = 1; i < pts.size(); ++i) {
-        double cur = pts[i].v;
-        if (name == "resets") {
-          if (cur < prev) ++n;
-        } else if (cur != prev && !(std::isnan(cur) && std::isnan(prev))) {
-          ++n;
-        }
-        prev = cur;
-      }
-      return static_cast<double>(n);
-    }
-    (void)nan;
-    execution_error("function " + std::string(name) + " is not implemented");
-  }
-
   const Storage& storage_;
   const QueryOptions& options_;
   std::int64_t start_;
@@ -1322,8 +1069,7 @@ class Evaluator {
   std::int64_t lookback_ms_ = 0;
   static constexpr std::size_t kDeadlineCheckEvery = 4096;
   bool has_deadline_ = false;
-  std::chrono::steady_clock::time_point deadline_;
-  core::Time clock_deadline_;
+  core::MonotonicTime deadline_;
   std::size_t loaded_samples_ = 0;
   std::size_t work_ = 0;
   std::size_t next_deadline_check_ = kDeadlineCheckEvery;
@@ -1465,9 +1211,22 @@ int api_http_status(const core::Error& error) {
   }
 }
 
+namespace {
+
+// A timeout is measured on the caller's clock (QueryOptions::clock); none given is a caller bug
+// reported as a value, not a deadline silently ignored.
+core::Status check_timeout_clock(const QueryOptions& options) {
+  if (options.timeout.count() > 0 && options.clock == nullptr)
+    return core::invalid_argument("query timeout without a clock to measure it on");
+  return {};
+}
+
+}  // namespace
+
 core::Result<QueryResult> LocalQueryEngine::instant_query_ms(std::string_view expr,
                                                              std::int64_t t_ms,
                                                              const QueryOptions& options) const {
+  if (auto st = check_timeout_clock(options); !st) return tl::unexpected(st.error());
   auto parsed = parse_promql(expr);
   if (!parsed) return tl::unexpected(parsed.error());
   const Expr& root = **parsed;
@@ -1502,6 +1261,7 @@ core::Result<QueryResult> LocalQueryEngine::range_query_ms(std::string_view expr
                                                            std::int64_t end_ms,
                                                            std::int64_t step_ms,
                                                            const QueryOptions& options) const {
+  if (auto st = check_timeout_clock(options); !st) return tl::unexpected(st.error());
   if (step_ms <= 0) {
     return core::invalid_argument(
         "zero or negative query resolution step widths are not accepted. Try a positive integer");

@@ -9,6 +9,7 @@
 #include "core/duration.h"
 #include "core/strings.h"
 #include "prom/float_text.h"
+#include "prom/promql_functions.h"
 
 namespace llmscale::prom {
 namespace {

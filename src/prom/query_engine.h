@@ -76,7 +76,9 @@ struct QueryOptions {
   // Wall-clock budget of one query (checked while selectors load, between evaluation steps and
   // every few thousand units of work inside one step); zero means none.
   std::chrono::milliseconds timeout{0};
-  // Where the timeout's "now" comes from (tests: a fake clock); nullptr: std::chrono::steady_clock.
+  // What the timeout is measured on (its monotonic_now(): the event loop's clock, or a simulated
+  // one). REQUIRED with a timeout: LocalQueryEngine refuses a timeout without a clock
+  // (kInvalidArgument).
   const core::Clock* clock = nullptr;
   // Prometheus' --query.max-samples: samples held in memory at once.
   std::size_t max_samples = 50'000'000;

@@ -335,8 +335,8 @@ struct Scraper::Impl : std::enable_shared_from_this<Scraper::Impl> {
       std::lock_guard lock(t->mu);
       settings = t->settings;
     }
-    core::Time start = impl->clock.now();
-    auto steady_start = std::chrono::steady_clock::now();
+    core::Time start = impl->clock.now();  // the samples' timestamp
+    core::MonotonicTime started = impl->clock.monotonic_now();
     std::optional<core::Error> error;
     std::string body;
     std::string content_type;
@@ -352,7 +352,7 @@ struct Scraper::Impl : std::enable_shared_from_this<Scraper::Impl> {
         request.headers.set("Accept-Encoding", "gzip");
         request.headers.set("X-Prometheus-Scrape-Timeout-Seconds",
                             format_go_float_fixed(core::to_seconds(t->spec.timeout)));
-        auto elapsed = std::chrono::steady_clock::now() - steady_start;
+        core::Duration elapsed = impl->clock.monotonic_now() - started;
         request.total_timeout = std::max(core::Duration(1), t->spec.timeout - elapsed);
         if (settings->body_limit > 0) {
           request.max_body_bytes = static_cast<std::size_t>(settings->body_limit);
@@ -388,10 +388,7 @@ struct Scraper::Impl : std::enable_shared_from_this<Scraper::Impl> {
         break;
       }
     }
-    core::Time end = impl->clock.now();
-    double duration =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - steady_start).count();
-    if (end > start) duration = core::to_seconds(end - start);
+    double duration = core::to_seconds(impl->clock.monotonic_now() - started);
     IngestOptions options = settings->ingest;
     options.format = exposition_format_for_content_type(content_type);
     options.target_labels = t->public_labels;

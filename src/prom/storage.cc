@@ -72,14 +72,6 @@ bool by_ref(const MemSeries* a, const MemSeries* b) {
   return a->ref < b->ref;
 }
 
-std::vector<MemSeries*> intersect(const std::vector<MemSeries*>& a,
-                                  const std::vector<MemSeries*>& b) {
-  std::vector<MemSeries*> out;
-  out.reserve(std::min(a.size(), b.size()));
-  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out), by_ref);
-  return out;
-}
-
 // A snapshot of the chunks of one series that overlap a window; decoded outside the locks.
 struct SeriesSnapshot {
   const MemSeries* series;
@@ -254,23 +246,31 @@ std::vector<MemSeries*> Storage::postings_for(const std::vector<Matcher>& matche
   // as namespace!="" or pod=~"a|b" selects nearly everything; a label a series lacks reads as "",
   // so matchers that match "" keep those series).
   std::vector<MemSeries*> result;
-  bool have = false;
   std::vector<const Matcher*> rest;
+  // The smallest equality postings list gives the candidates (only it is copied); the other
+  // equality matchers are checked on the candidates' labels like the rest: a list such as
+  // namespace="default" holds nearly every series, and intersecting with it costs its length.
+  const std::vector<MemSeries*>* smallest = nullptr;
+  const Matcher* smallest_matcher = nullptr;
   for (const Matcher& m : matchers) {
     if (m.matches_empty() || m.type() != MatchType::kEqual) {
       rest.push_back(&m);
       continue;
     }
-    std::vector<MemSeries*> set;
     auto it = idx.postings.find(m.name());
-    if (it != idx.postings.end()) {
-      auto v = it->second.find(m.value());
-      if (v != it->second.end()) set = v->second;
+    if (it == idx.postings.end()) return result;
+    auto v = it->second.find(m.value());
+    if (v == it->second.end() || v->second.empty()) return result;
+    if (smallest == nullptr || v->second.size() < smallest->size()) {
+      if (smallest_matcher != nullptr) rest.push_back(smallest_matcher);
+      smallest = &v->second;
+      smallest_matcher = &m;
+    } else {
+      rest.push_back(&m);
     }
-    result = have ? intersect(result, set) : std::move(set);
-    have = true;
-    if (result.empty()) return result;
   }
+  const bool have = smallest != nullptr;
+  if (have) result = *smallest;
   if (!have) {
     // No equality to start from: the first matcher that does not match "" gives the candidates
     // (its postings are the union of the values it matches); else every series.

@@ -27,6 +27,7 @@ void TargetAppender::release(Entry& entry) {
 void TargetAppender::begin(std::int64_t scrape_time_ms) {
   if (in_batch_) rollback();
   pending_.clear();
+  batch_order_.clear();
   batch_stats_ = {};
   series_limit_error_.reset();
   scrape_time_ = scrape_time_ms;
@@ -44,9 +45,17 @@ void TargetAppender::append_entry(Entry& entry, double value,
 TargetAppender::Lookup TargetAppender::append_cached(std::string_view key, double value,
                                                      std::optional<std::int64_t> timestamp_ms) {
   assert(in_batch_);
-  auto it = cache_.find(key);
-  if (it == cache_.end()) return Lookup::kUnknown;
-  Entry& entry = it->second;
+  Slot* slot = nullptr;
+  std::size_t position = batch_order_.size();
+  if (position < order_.size() && order_[position]->first == key) {
+    slot = order_[position];
+  } else {
+    auto it = cache_.find(key);
+    if (it == cache_.end()) return Lookup::kUnknown;
+    slot = &*it;
+  }
+  batch_order_.push_back(slot);
+  Entry& entry = slot->second;
   if (entry.series == nullptr) {
     entry.seen_epoch = epoch_;
     ++batch_stats_.dropped_by_relabeling;
@@ -60,7 +69,9 @@ void TargetAppender::append_new(std::string_view key, const std::optional<Labels
                                 double value, std::optional<std::int64_t> timestamp_ms) {
   assert(in_batch_);
   if (!labels) {
-    Entry& entry = cache_[std::string(key)];
+    auto [it, inserted] = cache_.try_emplace(std::string(key));
+    batch_order_.push_back(&*it);
+    Entry& entry = it->second;
     release(entry);
     entry.seen_epoch = epoch_;
     ++batch_stats_.dropped_by_relabeling;
@@ -74,6 +85,7 @@ void TargetAppender::append_new(std::string_view key, const std::optional<Labels
     return;
   }
   auto [it, inserted] = cache_.try_emplace(std::string(key));
+  batch_order_.push_back(&*it);
   Entry& entry = it->second;
   if (!inserted) release(entry);
   entry.series = *series;
@@ -139,6 +151,8 @@ ScrapeStats TargetAppender::commit() {
     release(e);
     it = cache_.erase(it);
   }
+  order_.swap(batch_order_);
+  batch_order_.clear();
   last_committed_ = epoch_;
   in_batch_ = false;
   storage_.maybe_truncate();
@@ -147,6 +161,7 @@ ScrapeStats TargetAppender::commit() {
 
 void TargetAppender::rollback() {
   pending_.clear();
+  batch_order_.clear();
   batch_stats_ = {};
   series_limit_error_.reset();
   // Entries first seen in this batch were never committed; the next commit evicts them.
@@ -170,6 +185,7 @@ ScrapeStats TargetAppender::mark_all_stale(std::int64_t t_ms) {
     release(e);
   }
   cache_.clear();
+  order_.clear();
   return stats;
 }
 

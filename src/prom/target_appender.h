@@ -110,8 +110,16 @@ class TargetAppender {
   void release(Entry& entry);
   void append_entry(Entry& entry, double value, std::optional<std::int64_t> timestamp_ms);
 
+  using Cache = std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>>;
+  using Slot = Cache::value_type;
   Storage& storage_;
-  std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> cache_;
+  Cache cache_;
+  // The last committed scrape's series in exposition order, and this batch's so far: a target
+  // exposes its series in the same order every scrape, so append_cached first compares the key
+  // with the one at the same position (no hashing). Elements of an unordered_map keep their
+  // address across rehashes; commit() erases only entries this batch did not see.
+  std::vector<Slot*> order_;
+  std::vector<Slot*> batch_order_;
   std::vector<Pending> pending_;
   ScrapeStats batch_stats_;
   std::optional<core::Error> series_limit_error_;

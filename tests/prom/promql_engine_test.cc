@@ -220,6 +220,22 @@ TEST_F(EngineTest, SeriesAndLabelListings) {
   EXPECT_EQ(engine.label_values("1x", {}, t0, t1).error().message, "invalid label name: \"1x\"");
 }
 
+// A clock whose wall time stands still and whose every monotonic reading is one second later than
+// the last: query deadlines must be measured on monotonic_now().
+class TickingClock final : public core::Clock {
+ public:
+  core::Time now() const override { return core::SimulatedClock::default_start(); }
+  core::MonotonicTime monotonic_now() const override {
+    return core::MonotonicTime(std::chrono::seconds(++readings_));
+  }
+  TimerId call_after(core::Duration, Callback) override { return 0; }
+  bool cancel(TimerId) override { return false; }
+  int readings() const { return readings_; }
+
+ private:
+  mutable int readings_ = 0;
+};
+
 TEST_F(EngineTest, LimitsAndTimeouts) {
   for (int i = 0; i < 50; ++i) load("many{i=\"" + std::to_string(i) + "\"}", "1+1x100");
   QueryOptions small;
@@ -229,14 +245,22 @@ TEST_F(EngineTest, LimitsAndTimeouts) {
   EXPECT_EQ(r.error().code, core::ErrorCode::kResourceExhausted);
   EXPECT_EQ(r.error().message,
             "query processing would load too many samples into memory in query execution");
+  // A simulated deadline: 2.5 s on a clock that moves 1 s per reading. The start and the first two
+  // steps' checks are in time, the third step's is late.
+  TickingClock clock;
   QueryOptions fast;
-  fast.timeout = std::chrono::milliseconds(1);
-  bool timed_out = false;
-  for (int attempt = 0; attempt < 20 && !timed_out; ++attempt) {
-    auto t = engine.range_query_ms("sum(rate(many[10m]))", 0, 100 * kMinute, 1000, fast);
-    timed_out = !t && t.error().code == core::ErrorCode::kDeadlineExceeded;
-  }
-  EXPECT_TRUE(timed_out);
+  fast.clock = &clock;
+  fast.timeout = std::chrono::milliseconds(2500);
+  auto t = engine.range_query_ms("sum(rate(many[10m]))", 0, 100 * kMinute, kMinute, fast);
+  ASSERT_FALSE(t.has_value());
+  EXPECT_EQ(t.error().code, core::ErrorCode::kDeadlineExceeded);
+  EXPECT_EQ(clock.readings(), 4);
+  // A timeout needs a clock to be measured on.
+  QueryOptions clockless;
+  clockless.timeout = std::chrono::seconds(1);
+  auto u = engine.instant_query_ms("1", 0, clockless);
+  ASSERT_FALSE(u.has_value());
+  EXPECT_EQ(u.error().code, core::ErrorCode::kInvalidArgument);
 }
 
 std::string chain(std::string_view term, std::string_view op, int n) {
@@ -297,23 +321,6 @@ TEST_F(EngineTest, WorkBudgetBoundsEvaluation) {
   // The default budget lets ordinary queries through.
   EXPECT_TRUE(engine.range_query_ms(chain("w", " + ", 10), 0, 100 * kMinute, kMinute).has_value());
 }
-
-// A clock whose every reading is one second later than the last.
-class TickingClock final : public core::Clock {
- public:
-  core::Time now() const override { return t_ += std::chrono::seconds(1); }
-  core::MonotonicTime monotonic_now() const override {
-    return core::MonotonicTime(now().time_since_epoch());
-  }
-  TimerId call_after(core::Duration, Callback) override { return 0; }
-  bool cancel(TimerId) override { return false; }
-  int readings() const {
-    return static_cast<int>((t_ - core::SimulatedClock::default_start()) / std::chrono::seconds(1));
-  }
-
- private:
-  mutable core::Time t_ = core::SimulatedClock::default_start();
-};
 
 // The deadline is checked inside one long evaluation, not only between steps: an instant query
 // of a large scalar expression (no selectors, one step) times out.

@@ -2,9 +2,12 @@
 // error messages with line:column.
 #include "prom/promql_parser.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <gtest/gtest.h>
+
+#include "prom/promql_functions.h"
 
 namespace llmscale::prom {
 namespace {
@@ -374,6 +377,37 @@ TEST(PromqlParserTest, FunctionTableIsSortedAndComplete) {
     EXPECT_NE(find_function(f), nullptr) << f;
   }
   EXPECT_EQ(find_function("holt_winters"), nullptr);
+}
+
+// One table serves the parser and the engine: every row has the implementation its shape needs,
+// range functions take exactly one range vector, and names are sorted and unique (find_function
+// searches by bisection).
+TEST(FunctionTableTest, EveryFunctionHasAnImplementationOfItsShape) {
+  std::string_view previous;
+  for (const FunctionSpec& f : all_functions()) {
+    EXPECT_LT(previous, f.name);
+    previous = f.name;
+    EXPECT_EQ(find_function(f.name), &f);
+    int matrices =
+        static_cast<int>(std::count(f.arg_types.begin(), f.arg_types.end(), ValueType::kMatrix));
+    switch (f.shape) {
+      case FunctionShape::kElementwise:
+        EXPECT_NE(f.elementwise, nullptr) << f.name;
+        ASSERT_FALSE(f.arg_types.empty()) << f.name;
+        EXPECT_EQ(f.arg_types[0], ValueType::kVector) << f.name;
+        EXPECT_EQ(matrices, 0) << f.name;
+        break;
+      case FunctionShape::kRange:
+        EXPECT_NE(f.range, nullptr) << f.name;
+        EXPECT_EQ(matrices, 1) << f.name;
+        break;
+      case FunctionShape::kVector:
+        EXPECT_NE(f.vector_op, VectorOp::kNone) << f.name;
+        EXPECT_EQ(matrices, 0) << f.name;
+        break;
+    }
+  }
+  EXPECT_EQ(all_functions().size(), 43u);
 }
 
 }  // namespace

@@ -93,6 +93,32 @@ TEST_F(ScrapeIngestTest, SeriesMissingFromAScrapeGetAStaleMarker) {
   EXPECT_EQ(storage.select({eq("engine", "1")}, 0, 5000)[0].samples.back().v, 4);
 }
 
+TEST_F(ScrapeIngestTest, SeriesInAnotherOrderOrNewOnesBetweenKnownOnesLandRight) {
+  // The appender first tries the series at the same position of the previous scrape; a scrape
+  // in another order, with a series inserted or one missing, must write the same samples.
+  scrape(1000, "a 1\nb 2\nc 3\n");
+  auto r = scrape(2000, "c 30\nnew 5\na 10\n");
+  EXPECT_EQ(r.series_added, 1u);
+  EXPECT_EQ(r.stats.stale_markers, 1u);  // b
+  r = scrape(3000, "a 100\nb 200\nc 300\nnew 50\n");
+  EXPECT_EQ(r.series_added, 1u);  // b is back
+  EXPECT_EQ(r.stats.samples_appended, 4u + 5u);
+  EXPECT_EQ(latest("a"), 100);
+  EXPECT_EQ(latest("b"), 200);
+  EXPECT_EQ(latest("c"), 300);
+  EXPECT_EQ(latest("new"), 50);
+  auto c = samples("c");
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[1].v, 30);
+  EXPECT_TRUE(is_stale_nan(samples("b")[1].v));
+  // After a failed scrape (everything stale, nothing cached but the report series) the same
+  // body starts over.
+  scrape(4000, "broken\n");
+  r = scrape(5000, "a 1000\nb 2000\nc 3000\nnew 500\n");
+  EXPECT_EQ(r.series_added, 4u);
+  EXPECT_EQ(latest("c"), 3000);
+}
+
 TEST_F(ScrapeIngestTest, FailedScrapeMarksEverythingStaleAndReportsUpZero) {
   scrape(1000, kBody);
   auto r = scrape(2000, "vllm:num_requests_waiting{model_name=\"m\" 3\n");

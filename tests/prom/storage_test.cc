@@ -118,6 +118,22 @@ TEST_F(StorageTest, MatchersSelectLikePrometheus) {
   EXPECT_TRUE(sel({eq("__name__", "nope")}).empty());
 }
 
+TEST_F(StorageTest, SeveralEqualityMatchersStartFromTheSmallestList) {
+  fill();
+  add({{"__name__", "queue"}, {"job", "api"}, {"pod", "b"}}, 1000, 3);
+  auto sel = [&](std::vector<Matcher> ms) { return names_of(storage.select(ms, 0, 2000)); };
+  // job="api" lists four series, __name__="queue" two: either order gives the same series, in
+  // creation order, and a value no series has gives none.
+  const std::vector<std::string> want{"queue{job=\"api\",pod=\"a\"}",
+                                      "queue{job=\"api\",pod=\"b\"}"};
+  EXPECT_EQ(sel({eq("job", "api"), eq("__name__", "queue")}), want);
+  EXPECT_EQ(sel({eq("__name__", "queue"), eq("job", "api")}), want);
+  EXPECT_EQ(sel({eq("__name__", "queue"), eq("job", "api"), eq("pod", "b")}),
+            (std::vector<std::string>{"queue{job=\"api\",pod=\"b\"}"}));
+  EXPECT_TRUE(sel({eq("__name__", "queue"), eq("job", "web")}).empty());
+  EXPECT_TRUE(sel({eq("__name__", "queue"), eq("zone", "x")}).empty());
+}
+
 TEST_F(StorageTest, OutOfOrderAndDuplicates) {
   Labels l{{"__name__", "x"}};
   add(l, 1000, 1);
