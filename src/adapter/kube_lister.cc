@@ -3,12 +3,11 @@
 #include "adapter/kube_lister.h"
 
 #include <cstdlib>
-#include <fstream>
 #include <future>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
 #include "core/json.h"
 #include "core/strings.h"
 #include "net/client.h"
@@ -17,14 +16,6 @@
 
 namespace llmscale::adapter {
 namespace {
-
-core::Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::make_error(core::ErrorCode::kNotFound, "cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string trim_copy(std::string_view s) {
   return std::string(core::trim(s));
@@ -54,14 +45,14 @@ core::Result<KubeClientConfig> in_cluster_config(const std::string& root) {
   std::string h = host;
   config.server = "https://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + port;
   config.token_file = dir + "token";
-  if (auto token = read_file(config.token_file); !token) return tl::unexpected(token.error());
+  if (auto token = core::read_file(config.token_file); !token) return tl::unexpected(token.error());
   config.tls.ca_file = dir + "ca.crt";
   return config;
 }
 
 core::Result<KubeClientConfig> load_kubeconfig(const std::string& path,
                                                const std::string& context_name) {
-  auto text = read_file(path);
+  auto text = core::read_file(path);
   if (!text) return tl::unexpected(text.error());
   auto doc = core::parse_document(*text);
   if (!doc) return core::with_context(doc.error(), path);
@@ -159,7 +150,7 @@ core::Result<std::string> KubeClient::get(const std::string& path_and_query) {
   request.headers.set("Accept", "application/json");
   std::string token = config_.bearer_token;
   if (!config_.token_file.empty()) {
-    auto t = read_file(config_.token_file);
+    auto t = core::read_file(config_.token_file);
     if (!t) return tl::unexpected(t.error());
     token = trim_copy(*t);
   }

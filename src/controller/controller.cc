@@ -1,11 +1,9 @@
 // The HPA controller loop: schedule, one pass per HPA, status, events, persisted history.
 #include "controller/controller.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
 #include "core/json_reader.h"
 #include "core/log.h"
 #include "hpa/reconcile_io.h"
@@ -244,11 +242,10 @@ void Controller::save_state() {
 
 core::Status Controller::load_state() {
   if (options_.state_file.empty()) return {};
-  std::ifstream in(options_.state_file);
-  if (!in) return {};  // first run
-  std::stringstream text;
-  text << in.rdbuf();
-  auto doc = core::parse_document(text.str());
+  auto text = core::read_file(options_.state_file);
+  if (!text && text.error().code == core::ErrorCode::kNotFound) return {};  // first run
+  if (!text) return tl::unexpected(text.error());
+  auto doc = core::parse_document(*text);
   if (!doc) return core::invalid_argument(options_.state_file + ": " + doc.error().message);
   core::JsonReader r(*doc, "");
   std::string kind;

@@ -18,7 +18,8 @@ Error os_error(const std::string& op, const std::string& path, int err) {
                    : err == EACCES || err == EPERM ? ErrorCode::kPermissionDenied
                                                    : ErrorCode::kInternal;
   std::string reason = std::strerror(err);  // Go's syscall errors are lower case
-  if (!reason.empty()) reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
+  if (!reason.empty())
+    reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
   return Error{code, op + " " + path + ": " + reason};
 }
 

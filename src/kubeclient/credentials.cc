@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/strings.h"
@@ -200,7 +201,7 @@ void Credentials::refresh_token_file() {
   if (file_token_read_at_ && now - *file_token_read_at_ < kTokenFilePeriod) return;
   file_token_read_at_ = now;
   ++token_file_reads_;
-  auto text = read_text_file(config_.bearer_token_file);
+  auto text = core::read_file(config_.bearer_token_file);
   if (!text) {
     // Kubernetes: CachedFileTokenSource keeps the previous token when the re-read fails.
     core::log_warn("kubeclient: re-reading " + config_.bearer_token_file +

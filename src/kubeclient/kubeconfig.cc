@@ -3,12 +3,11 @@
 
 #include <sys/stat.h>
 #include <cstdlib>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
 #include "core/json.h"
 #include "core/strings.h"
 
@@ -125,17 +124,6 @@ bool KubeCluster::empty() const {
 
 bool KubeConfig::empty() const {
   return clusters.empty() && users.empty() && contexts.empty() && current_context.empty();
-}
-
-core::Result<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return core::make_error(core::ErrorCode::kNotFound,
-                            "open " + path + ": no such file or directory");
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 core::Result<KubeConfig> parse_kubeconfig(std::string_view text, const std::string& base_dir) {
@@ -274,7 +262,7 @@ core::Result<KubeConfig> load_kubeconfig(const LoadingRules& rules) {
   }
   std::vector<KubeConfig> configs;
   for (const std::string& file : files) {
-    auto text = read_text_file(file);
+    auto text = core::read_file(file);
     if (!text) {
       if (!rules.explicit_path.empty()) return tl::unexpected(text.error());
       continue;  // Kubernetes: missing files in $KUBECONFIG are ignored.
@@ -442,7 +430,7 @@ core::Result<RestConfig> client_config(const KubeConfig& config, const ConfigOve
     rest.bearer_token = user.token;
     rest.bearer_token_file = user.token_file;
   } else if (!user.token_file.empty()) {
-    auto token = read_text_file(user.token_file);
+    auto token = core::read_file(user.token_file);
     if (!token) return tl::unexpected(token.error());
     rest.bearer_token = std::string(core::trim(*token));
     rest.bearer_token_file = user.token_file;
@@ -490,7 +478,7 @@ core::Result<RestConfig> in_cluster_config(const Environment& env) {
   bool ipv6 = host.find(':') != std::string::npos;
   rest.host = "https://" + (ipv6 ? "[" + host + "]" : host) + ":" + port;
   rest.bearer_token_file = join_path(env.service_account_dir, "token");
-  auto token = read_text_file(rest.bearer_token_file);
+  auto token = core::read_file(rest.bearer_token_file);
   if (!token) return tl::unexpected(token.error());
   rest.bearer_token = std::string(core::trim(*token));
   std::string ca = join_path(env.service_account_dir, "ca.crt");
@@ -499,7 +487,7 @@ core::Result<RestConfig> in_cluster_config(const Environment& env) {
   std::string pod_namespace = env.get("POD_NAMESPACE");
   if (!pod_namespace.empty()) {
     rest.namespace_name = pod_namespace;
-  } else if (auto text = read_text_file(join_path(env.service_account_dir, "namespace"))) {
+  } else if (auto text = core::read_file(join_path(env.service_account_dir, "namespace"))) {
     std::string ns(core::trim(*text));
     if (!ns.empty()) rest.namespace_name = ns;
   }

@@ -168,7 +168,4 @@ core::Result<RestConfig> resolve_client_config(const LoadingRules& rules,
                                                const ConfigOverrides& overrides,
                                                const Environment& env);
 
-// Reads a whole file (kNotFound when missing).
-core::Result<std::string> read_text_file(const std::string& path);
-
 }  // namespace llmscale::kubeclient

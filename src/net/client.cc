@@ -279,8 +279,8 @@ Awaitable<core::Result<std::shared_ptr<Exchange>>> start_exchange(
 template <class T>
 Awaitable<T> on_strand(const std::shared_ptr<ClientShared>& shared, Awaitable<T> task) {
   if (shared->loop.threads() > 1) {
-    co_return co_await asio::co_spawn(asio::make_strand(detail::io_context_of(shared->loop)), std::move(task),
-                                      asio::use_awaitable);
+    co_return co_await asio::co_spawn(asio::make_strand(detail::io_context_of(shared->loop)),
+                                      std::move(task), asio::use_awaitable);
   }
   co_return co_await std::move(task);
 }

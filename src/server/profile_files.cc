@@ -3,8 +3,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "core/file.h"
 
 namespace llmscale::server {
 namespace {
@@ -18,12 +18,7 @@ class FilesystemProfileFiles final : public engine::ProfileFiles {
     if (!fs::is_regular_file(path, ec)) {
       return core::make_error(core::ErrorCode::kNotFound, path + ": no such file");
     }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return core::make_error(core::ErrorCode::kInternal, path + ": cannot open");
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) return core::make_error(core::ErrorCode::kInternal, path + ": read error");
-    return text.str();
+    return core::read_file(path);
   }
 
   std::optional<std::vector<std::string>> list(const std::string& dir) const override {

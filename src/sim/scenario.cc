@@ -1,12 +1,11 @@
 // Reading a simulation scenario: `up`'s documents (up/config.h) plus the Workload and
 // Simulation documents only the simulator reads.
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/duration.h"
+#include "core/file.h"
 #include "sim/simulator.h"
 
 namespace llmscale::sim {
@@ -92,10 +91,9 @@ core::Result<Scenario> load_scenario(const std::vector<std::string>& paths, SimO
   scenario.config = std::move(*loaded);
   bool have_workload = false;
   for (const std::string& file : scenario.config.files) {
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    auto docs = core::parse_documents(buffer.str());
+    auto text = core::read_file(file);
+    if (!text) return tl::unexpected(text.error());
+    auto docs = core::parse_documents(*text);
     if (!docs) continue;  // load_up_config already read it; its error would have come first
     for (std::size_t i = 0; i < docs->size(); ++i) {
       const core::Json& doc = (*docs)[i];

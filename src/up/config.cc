@@ -3,11 +3,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
 #include "core/strings.h"
 #include "kube/hpa_manifest.h"
 #include "up/fleet_monitoring.h"
@@ -76,11 +75,9 @@ core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths,
   std::vector<std::pair<std::string, core::Json>> service_monitors;  // (where, document)
   std::vector<core::Json> services;
   for (const std::string& file : *files) {
-    std::ifstream in(file);
-    if (!in) return core::invalid_argument(file + ": cannot read");
-    std::stringstream text;
-    text << in.rdbuf();
-    auto docs = core::parse_documents(text.str());
+    auto text = core::read_file(file);
+    if (!text) return core::invalid_argument(text.error().message);
+    auto docs = core::parse_documents(*text);
     if (!docs) return core::invalid_argument(file + ": " + docs.error().message);
     config.files.push_back(file);
     for (std::size_t i = 0; i < docs->size(); ++i) {

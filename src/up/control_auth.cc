@@ -1,12 +1,10 @@
 // Authentication of the control address of `llmscale up` (control_auth.h).
 #include "up/control_auth.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <openssl/crypto.h>
 
 #include "adapter/server.h"
+#include "core/file.h"
 #include "core/strings.h"
 #include "net/server.h"
 #include "net/tls.h"
@@ -25,16 +23,10 @@ core::Status check_control_auth(const ControlAuthOptions& options) {
 }
 
 core::Result<std::string> read_token_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return core::invalid_argument("--control-token-file: cannot read " + path);
   // A token is a line of a few hundred bytes; read no more than 64 KiB of a hostile file.
-  constexpr std::size_t kMaxBytes = 64 * 1024;
-  std::string text(kMaxBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxBytes)
-    return core::invalid_argument("--control-token-file: " + path + " is larger than 64 KiB");
-  std::string token(core::trim(std::string_view(text).substr(0, text.find('\n'))));
+  auto text = core::read_file(path, 64 * 1024);
+  if (!text) return core::invalid_argument("--control-token-file: " + text.error().message);
+  std::string token(core::trim(std::string_view(*text).substr(0, text->find('\n'))));
   if (token.empty()) return core::invalid_argument("--control-token-file: " + path + " is empty");
   return token;
 }

@@ -1,11 +1,9 @@
 // replicas.json: load and atomic save of the fleet sizes.
 #include "up/fleet_sizes.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
 #include "core/json.h"
 
 namespace llmscale::up {
@@ -14,11 +12,10 @@ FleetSizesFile::FleetSizesFile(std::string path) : file_(std::move(path), "fleet
 
 core::Result<FleetSizes> FleetSizesFile::load() const {
   FleetSizes sizes;
-  std::ifstream in(file_.path());
-  if (!in) return sizes;
-  std::stringstream text;
-  text << in.rdbuf();
-  auto doc = core::parse_document(text.str());
+  auto text = core::read_file(file_.path());
+  if (!text && text.error().code == core::ErrorCode::kNotFound) return sizes;  // first run
+  if (!text) return tl::unexpected(text.error());
+  auto doc = core::parse_document(*text);
   if (!doc || !doc->is_object())
     return core::invalid_argument(file_.path() + ": not a JSON object of fleet sizes");
   for (const auto& [key, value] : doc->items()) {

@@ -63,7 +63,7 @@ TEST(ControlAuthTest, TokenFile) {
   EXPECT_FALSE(read_token_file(dir.write("e", "\n")));
   auto huge = read_token_file(dir.write("big", std::string(100 * 1024, 'x')));
   ASSERT_FALSE(huge);
-  EXPECT_NE(huge.error().message.find("larger than 64 KiB"), std::string::npos);
+  EXPECT_NE(huge.error().message.find("is larger than 65536 bytes"), std::string::npos);
   auto missing = read_token_file(dir.path() + "/nope");
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("/nope"), std::string::npos);
