@@ -120,6 +120,7 @@ void Controller::pass(const std::string& key) {
   if (it == entries_.end()) return;
   Entry& entry = it->second;
   entry.timer_armed = false;
+  const core::MonotonicTime started = clock_.monotonic_now();
   const kube::HorizontalPodAutoscaler& hpa = entry.view.hpa;
 
   hpa::ReconcileInput input;
@@ -160,6 +161,7 @@ void Controller::pass(const std::string& key) {
   ++entry.view.passes;
   schedule(entry, options_.sync_period);
   save_state();
+  entry.view.last_pass_duration = clock_.monotonic_now() - started;
   // Listeners may apply or remove HPAs; give them a copy.
   HpaView snapshot = entry.view;
   for (const auto& [id, listener] : std::map<int, Listener>(listeners_)) listener(snapshot);

@@ -59,6 +59,9 @@ struct HpaView {
   std::vector<RecordedEvent> events;
   std::optional<core::Time> last_sync;
   std::uint64_t passes = 0;
+  // How long the last pass took (scale read, metrics, decision, scale and status writes),
+  // measured on the clock's monotonic reading.
+  core::Duration last_pass_duration{};
 };
 
 class Controller {

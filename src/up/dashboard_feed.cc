@@ -91,7 +91,25 @@ DashboardFeed::DashboardFeed(core::Clock& clock, controller::Controller& control
       tolerance_(tolerance),
       granted_(proxies_.size(), 0),
       last_sample_(clock.now()),
-      dashboard_(std::make_unique<dashboard::Dashboard>(clock, *this)) {}
+      histograms_(std::make_unique<prom::MetricRegistry>()),
+      dashboard_(std::make_unique<dashboard::Dashboard>(clock, *this)) {
+  // kube-controller-manager's HPA monitor: exponential buckets from 1 ms, doubling, 15 of them.
+  std::vector<double> buckets;
+  for (double b = 0.001; buckets.size() < 15; b *= 2) buckets.push_back(b);
+  pass_durations_ =
+      histograms_
+          ->add_histogram(
+              "horizontal_pod_autoscaler_controller_reconciliation_duration_seconds",
+              "The time(seconds) that the HPA controller takes to reconcile once. The label "
+              "'action' should be either 'scale_down', 'scale_up', or 'none'. Also, the label "
+              "'error' should be either 'spec', 'internal', or 'none'.",
+              {"action", "error"}, buckets)
+          .value();
+}
+
+std::string DashboardFeed::pass_duration_text() const {
+  return histograms_->text();
+}
 
 DashboardFeed::~DashboardFeed() {
   dashboard_->stop();
@@ -112,8 +130,11 @@ void DashboardFeed::on_pass(const controller::HpaView& view) {
   // by the controller) does not arise here: the API server's validation refuses such HPAs.
   // A pass that rescales nothing (a failed one included) is action="none", as upstream's deferred
   // observation reports it; a metric's action compares its own proposal with the current count.
-  ++reconciliations_[{d.rescale ? action_label(d.desired_replicas, d.current_replicas) : "none",
-                      d.error ? "internal" : "none"}];
+  const std::string action =
+      d.rescale ? action_label(d.desired_replicas, d.current_replicas) : "none";
+  const std::string error = d.error ? "internal" : "none";
+  ++reconciliations_[{action, error}];
+  pass_durations_->with({action, error}).observe(core::to_seconds(view.last_pass_duration));
   for (const hpa::MetricResult& m : d.metrics) {
     ++computations_[{
         m.proposed_replicas ? action_label(*m.proposed_replicas, d.current_replicas) : "none",

@@ -15,6 +15,7 @@
 #include "controller/controller.h"
 #include "core/clock.h"
 #include "dashboard/dashboard.h"
+#include "prom/metrics_registry.h"
 
 namespace llmscale::fleet {
 class Fleet;
@@ -23,7 +24,6 @@ namespace llmscale::router {
 class Proxy;
 }
 namespace llmscale::prom {
-class MetricRegistry;
 class QueryEngine;
 }  // namespace llmscale::prom
 
@@ -46,6 +46,10 @@ class DashboardFeed final : public dashboard::DashboardSource {
   // conditions; and the controller's passes as kube-controller-manager counts them
   // (horizontal_pod_autoscaler_controller_*, counted from on_pass()).
   void add_hpa_metrics(prom::MetricRegistry& registry);
+  // The controller's pass durations as kube-controller-manager exports them
+  // (horizontal_pod_autoscaler_controller_reconciliation_duration_seconds{action,error}), kept
+  // across scrapes: exposition text to append to up's /metrics.
+  std::string pass_duration_text() const;
 
   core::Json state() override;
   core::Json sample() override;
@@ -62,6 +66,8 @@ class DashboardFeed final : public dashboard::DashboardSource {
   // action, error, metric_type
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> computations_;
   core::Time last_sample_;
+  std::unique_ptr<prom::MetricRegistry> histograms_;  // pass_durations_ lives here
+  prom::HistogramFamily* pass_durations_ = nullptr;
   std::unique_ptr<dashboard::Dashboard> dashboard_;
 };
 

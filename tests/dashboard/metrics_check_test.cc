@@ -183,6 +183,13 @@ TEST_F(MetricsCheck, PromtoolAndGrafanaPanels) {
         std::vector<std::string> problems = unexpected_problems(s, lint.output);
         EXPECT_TRUE(problems.empty()) << s.what << ":\n" << ::testing::PrintToString(problems);
         if (s.pod.empty()) EXPECT_EQ(lint.exit_code, 0) << s.what << ":\n" << lint.output;
+        if (s.what == "up") {
+          // The controller's pass durations, kube-controller-manager's histogram.
+          EXPECT_NE(body.find("horizontal_pod_autoscaler_controller_reconciliation_duration_"
+                              "seconds_bucket{action=\"none\",error=\"none\",le=\"0.001\"}"),
+                    std::string::npos)
+              << body;
+        }
       }
       auto parsed = prom::parse_exposition(body, prom::ExpositionFormat::kPrometheusText);
       ASSERT_TRUE(parsed) << parsed.error().message;
