@@ -2,7 +2,6 @@
 #include "cli/io.h"
 
 #include <iostream>
-#include <iterator>
 
 #include "core/file.h"
 
@@ -10,7 +9,17 @@ namespace llmscale::cli {
 
 core::Result<std::string> read_input(const std::string& path) {
   if (path == "-") {
-    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    // The same bound as a file: a hostile pipe cannot fill memory.
+    std::string text;
+    char buf[64 * 1024];
+    while (std::cin.read(buf, sizeof buf) || std::cin.gcount() > 0) {
+      text.append(buf, static_cast<std::size_t>(std::cin.gcount()));
+      if (text.size() > core::kDefaultMaxFileBytes) {
+        return core::make_error(core::ErrorCode::kResourceExhausted,
+                                "standard input is larger than " +
+                                    std::to_string(core::kDefaultMaxFileBytes) + " bytes");
+      }
+    }
     return text;
   }
   return core::read_file(path);

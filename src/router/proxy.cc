@@ -248,17 +248,18 @@ struct Proxy::Impl {
 
   void count_error(Failure failure) { errors->with({failure_label(failure)}).inc(); }
 
-  // Bytes of request bodies waiting in the queue (ProxyOptions::max_queued_bytes); a waiter
-  // holds its share until it leaves the queue.
+  // A waiter's share of the bytes of request bodies waiting in the queue
+  // (ProxyOptions::max_queued_bytes), taken before the check so concurrent arrivals on a
+  // multi-threaded loop cannot pass the limit together; given back when it leaves the queue.
   struct QueuedBytes {
-    QueuedBytes(std::atomic<std::size_t>& total, std::size_t bytes) : total(total), bytes(bytes) {
-      total += bytes;
-    }
+    QueuedBytes(std::atomic<std::size_t>& total, std::size_t bytes)
+        : total(total), bytes(bytes), before(total.fetch_add(bytes)) {}
     QueuedBytes(const QueuedBytes&) = delete;
     QueuedBytes& operator=(const QueuedBytes&) = delete;
     ~QueuedBytes() { total -= bytes; }
     std::atomic<std::size_t>& total;
     const std::size_t bytes;
+    const std::size_t before;  // the others' bytes when this one arrived
   };
 
   bool any_backend_ready() const {
@@ -270,14 +271,13 @@ struct Proxy::Impl {
 
   net::Awaitable<core::Result<Lease>> acquire(RequestState& state, std::size_t body_bytes) {
     if (auto lease = balancer.try_acquire()) co_return std::move(*lease);
-    if (options.max_queued_bytes != 0 &&
-        queued_bytes.load() + body_bytes > options.max_queued_bytes) {
+    QueuedBytes held(queued_bytes, body_bytes);
+    if (options.max_queued_bytes != 0 && held.before + body_bytes > options.max_queued_bytes) {
       co_return core::make_error(core::ErrorCode::kResourceExhausted,
-                                 "queue full: " + std::to_string(queued_bytes.load()) +
+                                 "queue full: " + std::to_string(held.before) +
                                      " bytes of requests already wait (limit " +
                                      std::to_string(options.max_queued_bytes) + ")");
     }
-    QueuedBytes held(queued_bytes, body_bytes);
     if (options.on_wait_without_ready_backend && !any_backend_ready()) {
       options.on_wait_without_ready_backend();
     }

@@ -6,17 +6,11 @@
 
 #include "core/log.h"
 #include "sim/report.h"
+#include "sim/sim_test_support.h"
 #include "sim/simulator.h"
 
 namespace llmscale::sim {
 namespace {
-
-const bool kQuiet = [] {
-  core::set_log_level(core::LogLevel::kWarn);
-  return true;
-}();
-
-const std::string kScenario = std::string(LLMSCALE_SOURCE_DIR) + "/examples/sim/vllm-8b-h100";
 
 core::Result<SimResult> ramp(const std::string& scaler) {
   SimOptions options;

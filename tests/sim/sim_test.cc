@@ -8,17 +8,10 @@
 #include "core/log.h"
 #include "sim/recommend.h"
 #include "sim/report.h"
+#include "sim/sim_test_support.h"
 
 namespace llmscale::sim {
 namespace {
-
-// The controller logs every rescale; keep test output short.
-const bool kQuiet = [] {
-  core::set_log_level(core::LogLevel::kWarn);
-  return true;
-}();
-
-const std::string kScenario = std::string(LLMSCALE_SOURCE_DIR) + "/examples/sim/vllm-8b-h100";
 
 Scenario poisson_scenario(SimOptions& options, double rate, core::Duration duration) {
   auto scenario = load_scenario({kScenario}, options);
