@@ -45,7 +45,6 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
 #include "core/result.h"
@@ -259,7 +258,7 @@ class Engine {
 
   std::vector<Request> requests_;  // slots
   std::vector<std::uint32_t> free_slots_;
-  std::unordered_map<RequestId, std::uint32_t> slot_of_;
+  boost::unordered_flat_map<RequestId, std::uint32_t> slot_of_;
   std::vector<std::uint32_t> running_;  // batch order (admission order)
   std::deque<std::uint32_t> waiting_;   // FCFS; preempted requests go to the front
   std::deque<std::uint32_t> arriving_;  // in admission delay, by ready time

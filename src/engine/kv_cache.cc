@@ -114,15 +114,12 @@ void KvCache::free(std::vector<BlockId>& table) {
 }
 
 void KvCache::reset_prefix_cache() {
-  for (auto it = cached_.begin(); it != cached_.end();) {
-    Block& b = blocks_[std::size_t(it->second)];
-    if (b.ref == 0) {
-      b.hashed = false;
-      it = cached_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  boost::unordered::erase_if(cached_, [this](const auto& entry) {
+    Block& b = blocks_[std::size_t(entry.second)];
+    if (b.ref != 0) return false;
+    b.hashed = false;
+    return true;
+  });
 }
 
 bool KvCache::check_invariants(std::span<const std::vector<BlockId>* const> tables) const {

@@ -18,8 +18,9 @@
 
 #include <cstdint>
 #include <span>
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 namespace llmscale::engine {
 
@@ -87,7 +88,10 @@ class KvCache {
   BlockId tail_ = -1;
   std::int64_t num_free_ = 0;
   std::uint64_t evictions_ = 0;
-  std::unordered_map<BlockHash, BlockId> cached_;
+  // Open addressing (one allocation, reserved for every block): the index is hit on every
+  // allocation, eviction and prefix lookup, and a node per entry made malloc a tenth of a
+  // simulation's time.
+  boost::unordered_flat_map<BlockHash, BlockId> cached_;
 };
 
 }  // namespace llmscale::engine
