@@ -90,6 +90,11 @@ void ExpositionWriter::append_value(double value) {
 
 void ExpositionWriter::sample(std::string_view name, std::span<const Label> labels, double value,
                               std::optional<std::int64_t> timestamp_ms, Label extra) {
+  series(name, labels, extra);
+  value_and_timestamp(value, timestamp_ms);
+}
+
+void ExpositionWriter::series(std::string_view name, std::span<const Label> labels, Label extra) {
   out_.append(name);
   if (!labels.empty() || !extra.name.empty()) {
     out_.push_back('{');
@@ -106,6 +111,9 @@ void ExpositionWriter::sample(std::string_view name, std::span<const Label> labe
     if (!extra.name.empty()) put(extra);
     out_.push_back('}');
   }
+}
+
+void ExpositionWriter::value_and_timestamp(double value, std::optional<std::int64_t> timestamp_ms) {
   out_.push_back(' ');
   append_value(value);
   if (timestamp_ms) {

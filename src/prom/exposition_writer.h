@@ -37,6 +37,10 @@ class ExpositionWriter {
   // Labels print in the order given; `extra` (e.g. le="0.5") prints last when it has a name.
   void sample(std::string_view name, std::span<const Label> labels, double value,
               std::optional<std::int64_t> timestamp_ms = std::nullopt, Label extra = {});
+  // A sample line in two parts: its series `name{labels}` (the text a scrape cache keys by,
+  // ExpositionParser::series()), then " value[ timestamp]\n".
+  void series(std::string_view name, std::span<const Label> labels, Label extra = {});
+  void value_and_timestamp(double value, std::optional<std::int64_t> timestamp_ms = std::nullopt);
   // OpenMetrics "# EOF"; nothing for the text format.
   void eof();
 

@@ -93,6 +93,32 @@ std::unique_ptr<Child> make_child(const std::vector<double>& params, std::size_t
 
 }  // namespace
 
+namespace {
+
+std::vector<Label> zip_labels(const std::vector<std::string>& names,
+                              const std::vector<std::string>& values) {
+  std::vector<Label> out;
+  out.reserve(names.size() + 1);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    // Printed even when empty, as client libraries do (vLLM's lora_requests_info); Prometheus
+    // treats an empty value as an absent label.
+    out.push_back(Label{names[i], values[i]});
+  }
+  return out;
+}
+
+std::string bound_text(double bound, ValueStyle style) {
+  std::string out;
+  if (style == ValueStyle::kPython) {
+    append_python_float(out, bound);
+  } else {
+    append_go_float(out, bound);
+  }
+  return out;
+}
+
+}  // namespace
+
 template <class Child>
 template <class... Args>
 MetricFamilyOf<Child>::MetricFamilyOf(std::string name, std::string help,
@@ -114,15 +140,79 @@ Child& MetricFamilyOf<Child>::with(const std::vector<std::string>& values) {
   std::lock_guard lock(mu_);
   auto it = children_.find(values);
   if (it == children_.end()) {
-    it = children_.emplace(values, make_child<Child>(params_, window_)).first;
+    it = children_.emplace(values, Slot{make_child<Child>(params_, window_), {}}).first;
   }
-  return *it->second;
+  return *it->second.child;
 }
 
 template <class Child>
 void MetricFamilyOf<Child>::remove(const std::vector<std::string>& values) {
   std::lock_guard lock(mu_);
   children_.erase(values);
+}
+
+template <class Child>
+void MetricFamilyOf<Child>::for_each_sample(
+    ExpositionFormat format, ValueStyle style,
+    const std::function<void(std::string_view, double)>& fn) const {
+  std::lock_guard lock(mu_);
+  constexpr bool kHistogram = std::is_same_v<Child, Histogram>;
+  constexpr bool kSummary = std::is_same_v<Child, Summary>;
+  if constexpr (kHistogram || kSummary) {
+    if (param_texts_.size() != params_.size()) {
+      param_texts_.clear();
+      for (double p : params_) param_texts_.push_back(bound_text(p, style));
+    }
+  }
+  const bool om = format == ExpositionFormat::kOpenMetrics;
+  std::vector<std::string> scratch;
+  std::vector<double> values;
+  for (const auto& [label_values, slot] : children_) {
+    std::vector<std::string>& texts = om ? scratch : slot.series;
+    if (om || texts.empty()) {
+      texts.clear();
+      std::vector<Label> labels = zip_labels(label_names_, label_values);
+      auto add = [&](std::string_view name, Label extra) {
+        std::string text;
+        ExpositionWriter(text, format, style).series(name, labels, extra);
+        texts.push_back(std::move(text));
+      };
+      if constexpr (kHistogram) {
+        std::string bucket = name_ + "_bucket";
+        for (std::size_t i = 0; i <= params_.size(); ++i) {
+          std::string_view le =
+              i < params_.size() ? std::string_view(param_texts_[i]) : std::string_view("+Inf");
+          add(bucket, Label{kBucketLabel, le});
+        }
+      } else if constexpr (kSummary) {
+        for (const std::string& q : param_texts_) add(name_, Label{kQuantileLabel, q});
+      } else if constexpr (std::is_same_v<Child, Counter>) {
+        bool renamed = om && openmetrics_family_name(name_, type_) == name_;
+        add(renamed ? name_ + "_total" : name_, {});
+      } else {
+        add(name_, {});
+      }
+      if constexpr (kHistogram || kSummary) {
+        add(name_ + "_sum", {});
+        add(name_ + "_count", {});
+      }
+    }
+    values.clear();
+    const Child& child = *slot.child;
+    if constexpr (kHistogram) {
+      std::vector<std::uint64_t> counts = child.cumulative_counts();
+      for (std::uint64_t c : counts) values.push_back(static_cast<double>(c));
+      values.push_back(child.sum());
+      values.push_back(static_cast<double>(counts.back()));
+    } else if constexpr (kSummary) {
+      values = child.quantile_values();
+      values.push_back(child.sum());
+      values.push_back(static_cast<double>(child.count()));
+    } else {
+      values.push_back(child.value());
+    }
+    for (std::size_t i = 0; i < values.size(); ++i) fn(texts[i], values[i]);
+  }
 }
 
 template class MetricFamilyOf<Gauge>;
@@ -230,32 +320,6 @@ core::Result<SummaryFamily*> MetricRegistry::add_summary(std::string name, std::
   return out;
 }
 
-namespace {
-
-std::vector<Label> zip_labels(const std::vector<std::string>& names,
-                              const std::vector<std::string>& values) {
-  std::vector<Label> out;
-  out.reserve(names.size() + 1);
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    // Printed even when empty, as client libraries do (vLLM's lora_requests_info); Prometheus
-    // treats an empty value as an absent label.
-    out.push_back(Label{names[i], values[i]});
-  }
-  return out;
-}
-
-std::string bound_text(double bound, ValueStyle style) {
-  std::string out;
-  if (style == ValueStyle::kPython) {
-    append_python_float(out, bound);
-  } else {
-    append_go_float(out, bound);
-  }
-  return out;
-}
-
-}  // namespace
-
 void MetricRegistry::write(std::string& out, ExpositionFormat format) const {
   std::lock_guard lock(mu_);
   ExpositionWriter w(out, format, style_);
@@ -263,54 +327,32 @@ void MetricRegistry::write(std::string& out, ExpositionFormat format) const {
   for (const auto& entry : entries_) {
     std::visit(
         [&](const auto& family) {
-          using Family = std::decay_t<decltype(*family)>;
-          std::lock_guard family_lock(family->mu_);
           std::string_view family_name = om ? openmetrics_family_name(family->name_, family->type_)
                                             : std::string_view(family->name_);
-          if constexpr (std::is_same_v<Family, HistogramFamily> ||
-                        std::is_same_v<Family, SummaryFamily>) {
-            if (family->param_texts_.size() != family->params_.size()) {
-              family->param_texts_.clear();
-              for (double p : family->params_)
-                family->param_texts_.push_back(bound_text(p, style_));
-            }
-          }
           w.help(family_name, family->help_);
           w.type(family_name, family->type_);
-          for (const auto& [values, child] : family->children_) {
-            std::vector<Label> labels = zip_labels(family->label_names_, values);
-            if constexpr (std::is_same_v<Family, GaugeFamily>) {
-              w.sample(family->name_, labels, child->value());
-            } else if constexpr (std::is_same_v<Family, CounterFamily>) {
-              std::string sample_name = family->name_;
-              if (om && family_name == family->name_) sample_name += "_total";
-              w.sample(sample_name, labels, child->value());
-            } else if constexpr (std::is_same_v<Family, HistogramFamily>) {
-              std::vector<std::uint64_t> counts = child->cumulative_counts();
-              std::string bucket = family->name_ + "_bucket";
-              for (std::size_t i = 0; i < counts.size(); ++i) {
-                std::string_view le = i < family->param_texts_.size()
-                                          ? std::string_view(family->param_texts_[i])
-                                          : std::string_view("+Inf");
-                w.sample(bucket, labels, static_cast<double>(counts[i]), std::nullopt,
-                         Label{kBucketLabel, le});
-              }
-              w.sample(family->name_ + "_sum", labels, child->sum());
-              w.sample(family->name_ + "_count", labels, static_cast<double>(counts.back()));
-            } else {
-              std::vector<double> values_q = child->quantile_values();
-              for (std::size_t i = 0; i < values_q.size(); ++i) {
-                w.sample(family->name_, labels, values_q[i], std::nullopt,
-                         Label{kQuantileLabel, family->param_texts_[i]});
-              }
-              w.sample(family->name_ + "_sum", labels, child->sum());
-              w.sample(family->name_ + "_count", labels, static_cast<double>(child->count()));
-            }
-          }
+          family->for_each_sample(format, style_, [&](std::string_view series, double value) {
+            out += series;
+            w.value_and_timestamp(value);
+          });
         },
         entry->family);
   }
   w.eof();
+}
+
+void MetricRegistry::collect(std::vector<Sample>& out) const {
+  std::lock_guard lock(mu_);
+  for (const auto& entry : entries_) {
+    std::visit(
+        [&](const auto& family) {
+          family->for_each_sample(ExpositionFormat::kPrometheusText, style_,
+                                  [&](std::string_view series, double value) {
+                                    out.push_back(Sample{series, value});
+                                  });
+        },
+        entry->family);
+  }
 }
 
 std::string MetricRegistry::text(ExpositionFormat format) const {

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -115,6 +116,11 @@ class MetricFamilyOf {
   MetricFamilyOf(std::string name, std::string help, std::vector<std::string> label_names,
                  MetricType type, Args... args);
 
+  // Every sample line of every child in print order: its series text and value. The text
+  // format's series are cached per child; OpenMetrics ones are formatted on each call.
+  void for_each_sample(ExpositionFormat format, ValueStyle style,
+                       const std::function<void(std::string_view, double)>& fn) const;
+
   std::string name_;
   std::string help_;
   std::vector<std::string> label_names_;
@@ -125,7 +131,13 @@ class MetricFamilyOf {
   mutable std::vector<std::string> param_texts_;
   std::size_t window_ = 0;
   mutable std::mutex mu_;
-  std::map<std::vector<std::string>, std::unique_ptr<Child>> children_;
+  struct Slot {
+    std::unique_ptr<Child> child;
+    // The child's text-format series (`name{labels}`, one per sample line), formatted on the
+    // first write or collect (guarded by mu_; names and label values never change).
+    mutable std::vector<std::string> series;
+  };
+  std::map<std::vector<std::string>, Slot> children_;
 };
 
 using GaugeFamily = MetricFamilyOf<Gauge>;
@@ -159,6 +171,17 @@ class MetricRegistry {
   // Families in registration order, children sorted by label values.
   void write(std::string& out, ExpositionFormat format = ExpositionFormat::kPrometheusText) const;
   std::string text(ExpositionFormat format = ExpositionFormat::kPrometheusText) const;
+
+  // One sample of the text exposition without the text: `series` is its `name{labels}` exactly
+  // as write() prints it (what ExpositionParser::series() returns for that line); it points into
+  // the registry and stays valid until its child is removed or the registry is destroyed.
+  struct Sample {
+    std::string_view series;
+    double value;
+  };
+  // Appends every sample of write()'s text format, in its order, with the values now: what a
+  // scraper in the same process (the fleet simulator) ingests instead of printing and parsing.
+  void collect(std::vector<Sample>& out) const;
 
  private:
   core::Status check_new(const std::string& name, const std::vector<std::string>& label_names,

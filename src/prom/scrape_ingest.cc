@@ -103,12 +103,68 @@ IngestReport fail_scrape(TargetAppender& appender, std::int64_t t, double durati
 
 }  // namespace
 
+namespace {
+
+// Appends one sample of a scrape; returns the error that fails the whole scrape, if any.
+// `exposed` yields the sample's name and exposed labels; it is called only for a series the
+// target's cache does not know yet (`line` names it in errors).
+template <class Exposed>
+std::optional<core::Error> append_sample(TargetAppender& appender, std::string_view series,
+                                         double value, std::optional<std::int64_t> ts,
+                                         std::size_t line, const IngestOptions& options,
+                                         IngestReport& report, const Exposed& exposed) {
+  ++report.samples_scraped;
+  if (appender.append_cached(series, value, ts) == TargetAppender::Lookup::kUnknown) {
+    auto [name, labels_exposed] = exposed();
+    std::optional<Labels> labels = scrape_sample_labels(name, labels_exposed, options);
+    if (labels && !labels->has(kMetricNameLabel)) {
+      return core::Error{
+          core::ErrorCode::kInvalidArgument,
+          "line " + std::to_string(line) + ": __name__ label is missing after relabeling"};
+    }
+    if (labels) {
+      if (auto limit_error = check_label_limits(*labels, options)) return limit_error;
+    }
+    appender.append_new(series, labels, value, ts);
+    if (appender.series_limit_error()) {
+      report.series_limit_exceeded = true;
+      return appender.series_limit_error();
+    }
+  }
+  if (options.sample_limit > 0 && appender.batch_samples() > options.sample_limit) {
+    return core::Error{
+        core::ErrorCode::kResourceExhausted,
+        "sample limit exceeded (limit " + std::to_string(options.sample_limit) + ")"};
+  }
+  return std::nullopt;
+}
+
+// After the last sample: the report series, then the commit.
+IngestReport finish_scrape(TargetAppender& appender, std::int64_t t, double duration,
+                           const IngestOptions& options, IngestReport report) {
+  report.up = true;
+  report.samples_post_relabeling = appender.batch_samples();
+  report.series_added = appender.batch_stats().series_added;
+  append_report_series(appender, options, report, duration);
+  if (appender.series_limit_error()) {
+    // A report series (`up`, ...) is new and over the cap: the scrape fails too.
+    report.series_limit_exceeded = true;
+    return fail_scrape(appender, t, duration, options, *appender.series_limit_error(),
+                       std::move(report));
+  }
+  report.stats = appender.commit();
+  return report;
+}
+
+}  // namespace
+
 IngestReport ingest_scrape(TargetAppender& appender, std::string_view body,
                            std::int64_t scrape_time_ms, double scrape_duration_seconds,
                            const IngestOptions& options) {
   IngestReport report;
   appender.begin(scrape_time_ms);
   ExpositionParser parser(body, options.format);
+  auto exposed = [&parser] { return std::pair(parser.name(), parser.labels()); };
   while (true) {
     auto step = parser.next();
     if (step == ExpositionParser::Step::kEnd) break;
@@ -118,53 +174,45 @@ IngestReport ingest_scrape(TargetAppender& appender, std::string_view body,
                          std::move(report));
     }
     if (parser.kind() != ExpositionParser::Kind::kSample) continue;
-    ++report.samples_scraped;
     std::optional<std::int64_t> ts =
         options.honor_timestamps ? parser.timestamp_ms() : std::nullopt;
-    auto lookup = appender.append_cached(parser.series(), parser.value(), ts);
-    if (lookup == TargetAppender::Lookup::kUnknown) {
-      std::optional<Labels> labels = scrape_sample_labels(parser.name(), parser.labels(), options);
-      if (labels && !labels->has(kMetricNameLabel)) {
-        return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
-                           core::Error{core::ErrorCode::kInvalidArgument,
-                                       "line " + std::to_string(parser.line()) +
-                                           ": __name__ label is missing after relabeling"},
-                           std::move(report));
-      }
-      if (labels) {
-        if (auto limit_error = check_label_limits(*labels, options)) {
-          return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
-                             std::move(*limit_error), std::move(report));
-        }
-      }
-      appender.append_new(parser.series(), labels, parser.value(), ts);
-      if (appender.series_limit_error()) {
-        report.series_limit_exceeded = true;
-        return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
-                           *appender.series_limit_error(), std::move(report));
-      }
-    }
-    if (options.sample_limit > 0 && appender.batch_samples() > options.sample_limit) {
-      return fail_scrape(
-          appender, scrape_time_ms, scrape_duration_seconds, options,
-          core::Error{core::ErrorCode::kResourceExhausted,
-                      "sample limit exceeded (limit " + std::to_string(options.sample_limit) + ")"},
-          std::move(report));
+    if (auto error = append_sample(appender, parser.series(), parser.value(), ts, parser.line(),
+                                   options, report, exposed)) {
+      return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
+                         std::move(*error), std::move(report));
     }
   }
   report.warnings = parser.warnings();
-  report.up = true;
-  report.samples_post_relabeling = appender.batch_samples();
-  report.series_added = appender.batch_stats().series_added;
-  append_report_series(appender, options, report, scrape_duration_seconds);
-  if (appender.series_limit_error()) {
-    // A report series (`up`, ...) is new and over the cap: the scrape fails too.
-    report.series_limit_exceeded = true;
-    return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
-                       *appender.series_limit_error(), std::move(report));
+  return finish_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
+                       std::move(report));
+}
+
+IngestReport ingest_samples(TargetAppender& appender,
+                            std::span<const MetricRegistry::Sample> samples,
+                            std::int64_t scrape_time_ms, double scrape_duration_seconds,
+                            const IngestOptions& options) {
+  IngestReport report;
+  appender.begin(scrape_time_ms);
+  std::string line;
+  std::optional<ExpositionParser> parser;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const MetricRegistry::Sample& sample = samples[i];
+    // A new series: its name and labels read back from its text, exactly as ingest_scrape
+    // reads them from the body (rare: once per series per target).
+    auto exposed = [&] {
+      line.assign(sample.series).append(" 0\n");
+      parser.emplace(line, ExpositionFormat::kPrometheusText);
+      parser->next();
+      return std::pair(parser->name(), parser->labels());
+    };
+    if (auto error = append_sample(appender, sample.series, sample.value, std::nullopt, i + 1,
+                                   options, report, exposed)) {
+      return fail_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
+                         std::move(*error), std::move(report));
+    }
   }
-  report.stats = appender.commit();
-  return report;
+  return finish_scrape(appender, scrape_time_ms, scrape_duration_seconds, options,
+                       std::move(report));
 }
 
 IngestReport ingest_failed_scrape(TargetAppender& appender, std::int64_t scrape_time_ms,

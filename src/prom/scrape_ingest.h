@@ -20,12 +20,14 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include "core/result.h"
 #include "prom/exposition.h"
 #include "prom/labels.h"
+#include "prom/metrics_registry.h"
 #include "prom/relabel.h"
 #include "prom/target_appender.h"
 
@@ -61,6 +63,14 @@ struct IngestReport {
 IngestReport ingest_scrape(TargetAppender& appender, std::string_view body,
                            std::int64_t scrape_time_ms, double scrape_duration_seconds,
                            const IngestOptions& options);
+
+// Ingests the samples of a MetricRegistry in the same process (MetricRegistry::collect): the
+// same series, values and report as ingest_scrape over the registry's text, without printing and
+// parsing it (the fleet simulator's scrapes). Errors name the sample's index as its line.
+IngestReport ingest_samples(TargetAppender& appender,
+                            std::span<const MetricRegistry::Sample> samples,
+                            std::int64_t scrape_time_ms, double scrape_duration_seconds,
+                            const IngestOptions& options);
 
 // A scrape that failed before a body could be ingested (refused, timed out, too large):
 // stale markers for the previous scrape's series, up=0.

@@ -774,7 +774,18 @@ void FlavorMetrics::on_ready(double model_load_seconds, double startup_seconds, 
   if (m.last_step_unix == 0) m.last_step_unix = core::to_unix_seconds(now);
 }
 
-std::string FlavorMetrics::render(const engine::EngineStats& s, core::Time now) {
+std::string FlavorMetrics::render(const engine::EngineStats& stats, core::Time now) {
+  refresh(stats, now);
+  return impl_->registry.text();
+}
+
+void FlavorMetrics::collect(const engine::EngineStats& stats, core::Time now,
+                            std::vector<prom::MetricRegistry::Sample>& out) {
+  refresh(stats, now);
+  impl_->registry.collect(out);
+}
+
+void FlavorMetrics::refresh(const engine::EngineStats& s, core::Time now) {
   Impl& m = *impl_;
   auto set = [](Gauge* g, double v) {
     if (g) g->set(v);
@@ -863,7 +874,6 @@ std::string FlavorMetrics::render(const engine::EngineStats& s, core::Time now) 
   }
   m.last = s;
   m.last_render = now;
-  return m.registry.text();
 }
 
 }  // namespace llmscale::server

@@ -28,6 +28,7 @@
 #include "core/time.h"
 #include "engine/engine.h"
 #include "engine/profile.h"
+#include "prom/metrics_registry.h"
 #include "server/api.h"
 #include "server/flavor.h"
 
@@ -68,8 +69,15 @@ class FlavorMetrics final : public engine::EngineObserver {
 
   // The exposition text now: gauges and counters from `stats`.
   std::string render(const engine::EngineStats& stats, core::Time now);
+  // The same scrape as render() without the text: its samples appended to `out` (for a scraper
+  // in the same process, the fleet simulator; see prom::ingest_samples).
+  void collect(const engine::EngineStats& stats, core::Time now,
+               std::vector<prom::MetricRegistry::Sample>& out);
 
  private:
+  // Sets the gauges and counters read from `stats` at `now` (the first half of a scrape).
+  void refresh(const engine::EngineStats& stats, core::Time now);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

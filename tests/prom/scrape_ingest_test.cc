@@ -2,10 +2,12 @@
 // scrapes, target removal, label clashes, relabeling, sample limits and report series.
 #include "prom/scrape_ingest.h"
 
+#include <bit>
 #include <cmath>
 
 #include <gtest/gtest.h>
 
+#include "prom/metrics_registry.h"
 #include "prom/storage.h"
 #include "prom/target_appender.h"
 
@@ -260,6 +262,79 @@ TEST_F(ScrapeIngestTest, SeriesCapFailsTheScrapeThatHitsIt) {
   auto g = ingest_scrape(fine, "garbage{", 1000, 0, options);
   EXPECT_FALSE(g.up);
   EXPECT_FALSE(g.series_limit_exceeded);
+}
+
+// A registry's samples ingested directly (the fleet simulator's path) land exactly as its text
+// does when scraped: same series (escaped label values, histogram and summary lines, target
+// labels), same values and stale markers, same report.
+TEST(IngestSamplesTest, RegistrySamplesLandLikeItsScrapedText) {
+  MetricRegistry registry(ValueStyle::kPython);
+  auto* waiting =
+      registry.add_gauge("vllm:num_requests_waiting", "Waiting.", {"model_name", "pod"}).value();
+  auto* tokens =
+      registry.add_counter("vllm:prompt_tokens_total", "Tokens.", {"model_name"}).value();
+  auto* ttft = registry
+                   .add_histogram("vllm:time_to_first_token_seconds", "TTFT.", {"model_name"},
+                                  {0.001, 0.25, 1.0 / 3.0, 10})
+                   .value();
+  auto* summary = registry.add_summary("tgi_batch", "Batch.", {}, {0.5, 0.99}).value();
+  IngestOptions options;
+  options.target_labels = Labels{{"job", "vllm"}, {"pod", "vllm-0"}, {"namespace", "default"}};
+  Storage by_text, by_samples;
+  TargetAppender text_appender(by_text), samples_appender(by_samples);
+  for (std::int64_t t = 1000; t <= 5000; t += 1000) {
+    waiting->with({"m \"a\"\\b\nc", "vllm-0"}).set(double(t) / 7);  // exported_pod
+    tokens->with({"m"}).inc(1e15 / 3);
+    ttft->with({"m"}).observe(double(t) / 3000);
+    if (t >= 3000) summary->with({}).observe(double(t) * 0.1);    // NaN quantiles before
+    if (t == 4000) waiting->remove({"m \"a\"\\b\nc", "vllm-0"});  // stale next scrape
+    IngestReport text = ingest_scrape(text_appender, registry.text(), t, 0.01, options);
+    std::vector<MetricRegistry::Sample> samples;
+    registry.collect(samples);
+    IngestReport direct = ingest_samples(samples_appender, samples, t, 0.01, options);
+    EXPECT_TRUE(text.up && direct.up) << t;
+    EXPECT_EQ(direct.samples_scraped, text.samples_scraped) << t;
+    EXPECT_EQ(direct.series_added, text.series_added) << t;
+    EXPECT_EQ(direct.stats.samples_appended, text.stats.samples_appended) << t;
+    EXPECT_EQ(direct.stats.stale_markers, text.stats.stale_markers) << t;
+  }
+  auto all = [](Storage& storage) {
+    auto m = Matcher::make(MatchType::kRegexMatch, "__name__", ".+").value();
+    return storage.select({m}, 0, 1LL << 50);
+  };
+  auto want = all(by_text);
+  auto got = all(by_samples);
+  ASSERT_EQ(got.size(), want.size());
+  ASSERT_GT(want.size(), 15u);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].labels.to_string(), want[i].labels.to_string());
+    ASSERT_EQ(got[i].samples.size(), want[i].samples.size()) << want[i].labels.to_string();
+    for (std::size_t j = 0; j < want[i].samples.size(); ++j) {
+      EXPECT_EQ(got[i].samples[j].t, want[i].samples[j].t);
+      // Bit for bit: the text's value round-trips exactly, stale markers are one NaN pattern.
+      EXPECT_EQ(std::bit_cast<std::uint64_t>(got[i].samples[j].v),
+                std::bit_cast<std::uint64_t>(want[i].samples[j].v))
+          << want[i].labels.to_string() << " at " << want[i].samples[j].t;
+    }
+  }
+}
+
+TEST(IngestSamplesTest, SampleLimitFailsTheScrapeAsForText) {
+  MetricRegistry registry;
+  auto* g = registry.add_gauge("g", "", {"i"}).value();
+  for (const char* i : {"1", "2", "3"}) g->with({i}).set(1);
+  IngestOptions options;
+  options.sample_limit = 2;
+  Storage storage;
+  TargetAppender appender(storage);
+  std::vector<MetricRegistry::Sample> samples;
+  registry.collect(samples);
+  ASSERT_EQ(samples.size(), 3u);
+  EXPECT_EQ(samples[0].series, "g{i=\"1\"}");
+  IngestReport report = ingest_samples(appender, samples, 1000, 0.01, options);
+  EXPECT_FALSE(report.up);
+  ASSERT_TRUE(report.error);
+  EXPECT_EQ(report.error->message, "sample limit exceeded (limit 2)");
 }
 
 }  // namespace
