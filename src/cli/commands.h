@@ -4,7 +4,7 @@
 // `exit_code`. Exit codes: 0 success, 1 runtime failure, 2 invalid input or usage.
 #pragma once
 
-namespace CLI {
+namespace CLI {  // NOLINT(readability-identifier-naming): CLI11's namespace
 class App;
 }
 

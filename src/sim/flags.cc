@@ -73,6 +73,10 @@ void add_sim_flags(CLI::App& c, SimFlags& f) {
   c.add_option("--adapter-relist", f.adapter_relist, "adapter relist period (default 30s)")
       ->group(p);
   c.add_option("--sync-period", f.sync_period, "HPA sync period (default 15s)")->group(p);
+  c.add_option("--min-pass-interval", f.min_pass_interval,
+               "post-scrape passes of one HPA at least this far apart (default 250ms; 0s: one "
+               "per scrape)")
+      ->group(p);
   c.add_flag("--no-post-scrape-reconcile", f.no_post_scrape,
              "reconcile only on the sync period, as Kubernetes does")
       ->group(p);
@@ -142,6 +146,7 @@ core::Result<Resolved> resolve_sim_flags(const SimFlags& f) {
               D{"--ingestion-delay", f.ingestion_delay, r.options.pipeline.ingestion_delay},
               D{"--adapter-relist", f.adapter_relist, r.options.pipeline.adapter_relist},
               D{"--sync-period", f.sync_period, r.options.pipeline.sync_period},
+              D{"--min-pass-interval", f.min_pass_interval, r.options.pipeline.min_pass_interval},
               D{"--router-queue-timeout", f.router_queue_timeout, r.options.router_queue_timeout},
               D{"--tail", f.tail, r.options.tail}}) {
     if (auto st = duration_flag(d.flag, d.text, d.out); !st) return tl::unexpected(st.error());

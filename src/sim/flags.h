@@ -10,7 +10,7 @@
 #include "sim/report.h"
 #include "sim/simulator.h"
 
-namespace CLI {
+namespace CLI {  // NOLINT(readability-identifier-naming): CLI11's namespace
 class App;
 }
 
@@ -27,7 +27,8 @@ struct SimFlags {
   // SimOptions overrides.
   long long seed = -1;
   std::string policy, scrape_interval, scrape_offset, ingestion_delay, adapter_relist, sync_period,
-      downscale_stabilization, cold_start, router_queue_timeout, tail, max_duration, profiles_dir;
+      min_pass_interval, downscale_stabilization, cold_start, router_queue_timeout, tail,
+      max_duration, profiles_dir;
   double tolerance = -1, cold_start_jitter = -1, step_time_jitter = -1;
   bool no_post_scrape = false;
   std::string scaler;  // hpa or a policy of policy/scaler.h

@@ -52,6 +52,8 @@ core::Status apply_simulation(const core::Json& spec, const std::string& where, 
       st = dur(o.pipeline.adapter_relist);
     } else if (key == "syncPeriod") {
       st = dur(o.pipeline.sync_period);
+    } else if (key == "minPassInterval") {
+      st = dur(o.pipeline.min_pass_interval);
     } else if (key == "reconcileAfterScrape" && it->is_boolean()) {
       o.pipeline.reconcile_after_scrape = it->get<bool>();
     } else if (key == "downscaleStabilization") {

@@ -19,6 +19,7 @@
 
 #include "adapter/adapter.h"
 #include "controller/controller.h"
+#include "controller/pass_pacer.h"
 #include "core/clock.h"
 #include "core/duration.h"
 #include "core/strings.h"
@@ -106,6 +107,9 @@ struct Pod {
   // The gauges of the last ingested scrape (what a policy reads), and when they were scraped.
   std::optional<engine::EngineStats> scraped;
   Time scraped_at{};
+  // The pod in Kubernetes' shape (Simulator::to_kube), rebuilt only when its state changes
+  // (ready, terminating): every HPA pass reads every pod.
+  std::optional<kube::Pod> kube;
 };
 
 struct FleetState {
@@ -199,7 +203,8 @@ class Simulator final : public adapter::ObjectLister, public controller::ScaleTa
     labels["pod-template-hash"] = f.template_hash;
     return labels;
   }
-  kube::Pod to_kube(const Pod& pod) const;
+  const kube::Pod& to_kube(Pod& pod) const;
+  kube::Pod make_kube_pod(const Pod& pod) const;
   void reconcile_fleet(int fleet);
   void create_pod(int fleet, bool warm = false);
   void begin_termination(Pod& pod);
@@ -242,7 +247,7 @@ class Simulator final : public adapter::ObjectLister, public controller::ScaleTa
                                // ready (the balancer's stable order)
   std::vector<router::Candidate> candidates_;
   std::deque<std::uint64_t> router_queue_;
-  std::set<std::string> reconcile_pending_;
+  std::unique_ptr<controller::PassPacer> pacer_;
   bool relist_pending_ = false;
   std::uint64_t rng_ = 0;
 
@@ -284,7 +289,12 @@ std::vector<kube::Pod> SimScaleTarget::pods() {
 
 // As `up`'s fleet reports a pod (fleet/fleet.cc to_kube): Running from creation, Ready once the
 // readiness probe passed.
-kube::Pod Simulator::to_kube(const Pod& pod) const {
+const kube::Pod& Simulator::to_kube(Pod& pod) const {
+  if (!pod.kube) pod.kube = make_kube_pod(pod);
+  return *pod.kube;
+}
+
+kube::Pod Simulator::make_kube_pod(const Pod& pod) const {
   const FleetState& f = fleets_[pod.fleet];
   kube::Pod out;
   out.metadata.name = pod.name;
@@ -395,6 +405,16 @@ core::Status Simulator::setup() {
   controller_options.hpa.tolerance = options_.tolerance;
   controller_ =
       std::make_unique<controller::Controller>(clock_, *provider_, *this, controller_options);
+  pacer_ = std::make_unique<controller::PassPacer>(
+      clock_, options_.pipeline.min_pass_interval,
+      [this](const std::string& ns, const std::string& name) {
+        if (stopped_) return;
+        if (relist_pending_) {
+          relist_pending_ = false;
+          (void)adapter_->relist();
+        }
+        controller_->reconcile_now(ns, name);
+      });
   controller_->subscribe([this](const controller::HpaView& view) {
     if (!view.last_decision) return;
     const hpa::Decision& d = *view.last_decision;
@@ -717,7 +737,10 @@ void Simulator::scrape(int index, std::size_t target) {
   if (pod.removed || stopped_) return;
   ScrapeTarget& t = pod.targets[target];
   Time now = clock_.now();
-  std::string body = pod.metrics->render(pod.engine->stats(), now);
+  // The flavor's samples go into the TSDB without the exposition text (the text path is `up`'s
+  // and is tested there): same series, values and report as rendering and parsing it.
+  std::vector<prom::MetricRegistry::Sample> samples;
+  pod.metrics->collect(pod.engine->stats(), now, samples);
   // The router's least-KV-cache signal comes from the same scrape (up/stack.cc
   // feed_load_signal reads it back from the TSDB; here from the engine state rendered).
   if (policy_kind_ == router::PolicyKind::kLeastKvCache) {
@@ -727,13 +750,13 @@ void Simulator::scrape(int index, std::size_t target) {
   }
   std::int64_t t_ms = core::to_unix_millis(now);
   engine::EngineStats gauges = pod.engine->stats();
-  auto ingest = [this, index, target, t_ms, now, gauges, body = std::move(body)] {
+  auto ingest = [this, index, target, t_ms, now, gauges, samples = std::move(samples)] {
     Pod& p = *pods_[index];
     if (p.removed) return;
     p.scraped = gauges;
     p.scraped_at = now;
     ScrapeTarget& st = p.targets[target];
-    prom::IngestReport report = prom::ingest_scrape(*st.appender, body, t_ms, 0.001, st.ingest);
+    prom::IngestReport report = prom::ingest_samples(*st.appender, samples, t_ms, 0.001, st.ingest);
     on_scraped(p, report);
   };
   if (options_.pipeline.ingestion_delay > Duration::zero()) {
@@ -758,17 +781,7 @@ void Simulator::on_scraped(Pod& pod, const prom::IngestReport& report) {
 }
 
 void Simulator::reconcile_soon(const std::string& ns, const std::string& name) {
-  std::string key = ns + "/" + name;
-  if (!reconcile_pending_.insert(key).second) return;
-  clock_.call_after(Duration::zero(), [this, ns, name, key] {
-    reconcile_pending_.erase(key);
-    if (stopped_) return;
-    if (relist_pending_) {
-      relist_pending_ = false;
-      (void)adapter_->relist();
-    }
-    controller_->reconcile_now(ns, name);
-  });
+  pacer_->request(ns, name);
 }
 
 void Simulator::relist() {
@@ -802,6 +815,7 @@ void Simulator::reconcile_fleet(int fleet_index) {
 }
 
 void Simulator::become_ready(Pod& pod) {
+  pod.kube.reset();
   pod.ready = true;
   pod.ready_since = clock_.now();
   result_.pods[pod.index].ready = core::to_seconds(clock_.now() - start_);
@@ -812,6 +826,7 @@ void Simulator::become_ready(Pod& pod) {
 }
 
 void Simulator::begin_termination(Pod& pod) {
+  pod.kube.reset();
   pod.terminating = true;
   pod.deletion = clock_.now();
   result_.pods[pod.index].deleted = core::to_seconds(clock_.now() - start_);

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/pass_pacer.h"
 #include "core/result.h"
 #include "core/time.h"
 #include "kube/objects.h"
@@ -47,6 +48,8 @@ struct PipelineOptions {
   core::Duration adapter_relist = std::chrono::seconds(30);
   core::Duration sync_period = std::chrono::seconds(15);
   bool reconcile_after_scrape = true;
+  // Post-scrape passes of one HPA start at least this far apart (controller/pass_pacer.h).
+  core::Duration min_pass_interval = controller::kDefaultMinPassInterval;
 };
 
 struct SimOptions {
