@@ -162,7 +162,11 @@ core::Result<UserInfo> authenticate(const net::ServerRequest& request,
 
 AdapterServer::AdapterServer(net::EventLoop& loop, MetricsAdapter& adapter, core::Clock& clock,
                              AdapterServerOptions options)
-    : loop_(loop), adapter_(adapter), clock_(clock), options_(std::move(options)) {}
+    : loop_(loop),
+      adapter_(adapter),
+      clock_(clock),
+      options_(std::move(options)),
+      metrics_(options_.metrics ? options_.metrics : std::make_shared<ServerMetrics>()) {}
 
 AdapterServer::~AdapterServer() {
   stop();
@@ -226,6 +230,7 @@ net::Handler AdapterServer::handler() {
 
 net::Awaitable<void> AdapterServer::handle(net::ServerRequest& request,
                                            net::ResponseWriter& writer) {
+  const core::MonotonicTime started = clock_.monotonic_now();
   const std::string& path = request.path;
   const auto& always = options_.always_allow_paths;
   const bool exempt = std::find(always.begin(), always.end(), path) != always.end();
@@ -258,6 +263,12 @@ net::Awaitable<void> AdapterServer::handle(net::ServerRequest& request,
     co_await writer.send(std::move(response));
     co_return;
   }
+  if (path == "/metrics") {
+    net::Response response = net::Response::text(200, metrics_->text());
+    response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    co_await writer.send(std::move(response));
+    co_return;
+  }
   if (path == "/openapi/v2") {
     core::Json doc = {{"swagger", "2.0"},
                       {"info", {{"title", "llmscale metrics adapter"}, {"version", "v0.1.0"}}},
@@ -285,7 +296,11 @@ net::Awaitable<void> AdapterServer::handle(net::ServerRequest& request,
   auto answer = adapter_.serve(request.raw_path, request.raw_query);
   auto response = answer ? json_response(200, std::move(*answer))
                          : json_response(answer.error().code, answer.error().to_json() + "\n");
+  const int code = response.status;
+  const std::size_t bytes = response.body.size();
   co_await writer.send(std::move(response));
+  if (auto labels = api_request_labels(request.method, path))
+    metrics_->observe_request(*labels, code, clock_.monotonic_now() - started, bytes);
 }
 
 bool is_loopback_address(std::string_view host) {

@@ -1,8 +1,9 @@
 // AdapterServer: the metrics adapter as an aggregated API server — HTTPS, the delegated
 // authentication an aggregated server performs (front-proxy request headers trusted only on a
 // client certificate that verifies against the request-header CA, client certificates,
-// anonymous), a simple authorization mode, health endpoints, and relisting on an interval
-// (adapter-and-peers.md §1.3, §2.1, §2.6).
+// anonymous), a simple authorization mode, health endpoints, relisting on an interval
+// (adapter-and-peers.md §1.3, §2.1, §2.6), and its own /metrics (server_metrics.h; behind
+// authentication and authorization like any path not in always_allow_paths).
 //
 // Not done here: delegated authorization through SubjectAccessReview and bearer tokens through
 // TokenReview (both need the Kubernetes API); the `Authenticated` mode admits any authenticated
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "adapter/adapter.h"
+#include "adapter/server_metrics.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "net/event_loop.h"
@@ -64,6 +66,9 @@ struct AdapterServerOptions {
   core::Duration relist_interval = std::chrono::minutes(10);  // --metrics-relist-interval
   // Paths served without authentication or authorization (--authorization-always-allow-paths).
   std::vector<std::string> always_allow_paths{"/healthz", "/readyz", "/livez"};
+  // Where requests are counted and /metrics is read from; null: the server keeps its own. Share
+  // one with an InstrumentedQueryEngine so /metrics shows the Prometheus queries too.
+  std::shared_ptr<ServerMetrics> metrics;
 };
 
 // Whether `host` (a --bind-address) is a loopback address: 127.0.0.0/8, ::1 or localhost. The
@@ -92,6 +97,7 @@ class AdapterServer {
   net::Handler handler();
   // Runs one relist now (also what the timer does).
   void relist_now();
+  ServerMetrics& metrics() { return *metrics_; }
 
  private:
   net::Awaitable<void> handle(net::ServerRequest& request, net::ResponseWriter& writer);
@@ -103,6 +109,7 @@ class AdapterServer {
   AdapterServerOptions options_;
   std::unique_ptr<net::HttpServer> http_;
   std::optional<core::Clock::TimerId> relist_timer_;
+  std::shared_ptr<ServerMetrics> metrics_;
   std::atomic<bool> ready_{false};
   std::string last_relist_error_;
 };

@@ -186,6 +186,7 @@ struct ServeOptions {
   std::vector<std::string> requestheader_extra_headers_prefix{"X-Remote-Extra-"};
   bool anonymous_auth = true;
   std::string authorization_mode = "Authenticated";
+  std::vector<std::string> always_allow_paths{"/healthz", "/readyz", "/livez"};
   std::string relist_interval = "10m";
   std::string max_age;
   std::string prometheus_url;
@@ -313,6 +314,7 @@ int run_serve(const ServeOptions& o) {
                              ? adapter::AuthorizationMode::kAlwaysAllow
                              : adapter::AuthorizationMode::kAuthenticated;
   if (o.insecure_loopback) authn.anonymous = true;
+  server_options.always_allow_paths = o.always_allow_paths;
   server_options.relist_interval = *relist;
 
   // Objects for wildcard requests: a manifest file, a kubeconfig, or the pod's service account.
@@ -358,6 +360,8 @@ int run_serve(const ServeOptions& o) {
   prom::LocalQueryEngine local_engine(storage);
   prom::QueryEngine* engine = &local_engine;
   std::unique_ptr<prom::RemoteQueryEngine> remote;
+  server_options.metrics = std::make_shared<adapter::ServerMetrics>();
+  std::unique_ptr<adapter::InstrumentedQueryEngine> instrumented;
   std::unique_ptr<prom::Scraper> scraper;
   prom::StaticPodSource pods;
   if (!o.prometheus_url.empty()) {
@@ -368,7 +372,10 @@ int run_serve(const ServeOptions& o) {
     auto created = prom::RemoteQueryEngine::create(remote_options);
     if (!created) return fail("--prometheus-url: " + created.error().message);
     remote = std::move(*created);
-    engine = remote.get();
+    // prometheus-adapter's query latency, on the adapter's /metrics.
+    instrumented = std::make_unique<adapter::InstrumentedQueryEngine>(
+        *remote, *server_options.metrics, o.prometheus_url, loop.clock());
+    engine = instrumented.get();
   } else if (!o.scrape_config.empty()) {
     auto text = read_input(o.scrape_config);
     if (!text) return fail(text.error().message);
@@ -468,6 +475,12 @@ void add_adapter_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   adapter_cmd
       ->add_option("--authorization-mode", serve.authorization_mode, "AlwaysAllow or Authenticated")
+      ->capture_default_str();
+  adapter_cmd
+      ->add_option("--authorization-always-allow-paths", serve.always_allow_paths,
+                   "paths served without authentication or authorization (add /metrics to let a "
+                   "Prometheus scrape without a client certificate)")
+      ->delimiter(',')
       ->capture_default_str();
   adapter_cmd->add_flag(
       "--insecure-loopback", serve.insecure_loopback,

@@ -43,7 +43,7 @@ bool same_spec(const kube::HorizontalPodAutoscaler& a, const kube::HorizontalPod
 
 Controller::Controller(core::Clock& clock, hpa::MetricsProvider& metrics,
                        ScaleTargetResolver& targets, ControllerOptions options)
-    : clock_(clock), metrics_(metrics), targets_(targets), options_(std::move(options)) {
+    : clock_(clock), metrics_(clock, metrics), targets_(targets), options_(std::move(options)) {
   if (!options_.state_file.empty())
     state_file_ = std::make_unique<core::StateFile>(options_.state_file, "controller state");
 }
@@ -145,6 +145,7 @@ void Controller::pass(const std::string& key) {
   }
   TargetWriter writer(scale_target);
   hpa::Decision decision = hpa::reconcile(input, metrics_, writer);
+  const std::vector<TimedMetricsProvider::Fetch> fetches = metrics_.take_fetches();
 
   if (input.scale) entry.last_selector = input.scale->selector;
   entry.history = decision.history;
@@ -161,7 +162,8 @@ void Controller::pass(const std::string& key) {
   ++entry.view.passes;
   schedule(entry, options_.sync_period);
   save_state();
-  entry.view.last_pass_duration = clock_.monotonic_now() - started;
+  entry.view.last_result = reconciliation_result(input.hpa, *entry.view.last_decision, fetches,
+                                                 clock_.monotonic_now() - started);
   // Listeners may apply or remove HPAs; give them a copy.
   HpaView snapshot = entry.view;
   for (const auto& [id, listener] : std::map<int, Listener>(listeners_)) listener(snapshot);

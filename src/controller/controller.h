@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/monitor.h"
 #include "controller/scale_target.h"
 #include "core/atomic_file.h"
 #include "core/clock.h"
@@ -59,9 +60,10 @@ struct HpaView {
   std::vector<RecordedEvent> events;
   std::optional<core::Time> last_sync;
   std::uint64_t passes = 0;
-  // How long the last pass took (scale read, metrics, decision, scale and status writes),
-  // measured on the clock's monotonic reading.
-  core::Duration last_pass_duration{};
+  // The last pass as kube-controller-manager's HPA monitor records it: action and error labels,
+  // how long it took (scale read, metrics, decision, scale and status writes) and each metric's
+  // labels and fetch time, all measured on the clock's monotonic reading (monitor.h).
+  ReconciliationResult last_result;
 };
 
 class Controller {
@@ -113,7 +115,7 @@ class Controller {
   void save_state();
 
   core::Clock& clock_;
-  hpa::MetricsProvider& metrics_;
+  TimedMetricsProvider metrics_;  // the provider given, each fetch timed
   ScaleTargetResolver& targets_;
   ControllerOptions options_;
   std::map<std::string, Entry> entries_;   // key: namespace/name

@@ -91,55 +91,26 @@ DashboardFeed::DashboardFeed(core::Clock& clock, controller::Controller& control
       tolerance_(tolerance),
       granted_(proxies_.size(), 0),
       last_sample_(clock.now()),
-      histograms_(std::make_unique<prom::MetricRegistry>()),
-      dashboard_(std::make_unique<dashboard::Dashboard>(clock, *this)) {
-  // kube-controller-manager's HPA monitor: exponential buckets from 1 ms, doubling, 15 of them.
-  std::vector<double> buckets;
-  for (double b = 0.001; buckets.size() < 15; b *= 2) buckets.push_back(b);
-  pass_durations_ =
-      histograms_
-          ->add_histogram(
-              "horizontal_pod_autoscaler_controller_reconciliation_duration_seconds",
-              "The time(seconds) that the HPA controller takes to reconcile once. The label "
-              "'action' should be either 'scale_down', 'scale_up', or 'none'. Also, the label "
-              "'error' should be either 'spec', 'internal', or 'none'.",
-              {"action", "error"}, buckets)
-          .value();
-}
+      dashboard_(std::make_unique<dashboard::Dashboard>(clock, *this)) {}
 
-std::string DashboardFeed::pass_duration_text() const {
-  return histograms_->text();
+std::string DashboardFeed::controller_metrics_text() {
+  std::vector<controller::HpaControllerMetrics::Autoscaler> autoscalers;
+  for (const controller::HpaView& view : controller_.list()) {
+    autoscalers.push_back(
+        {view.hpa.metadata.namespace_, view.hpa.metadata.name, view.hpa.status.desired_replicas});
+  }
+  controller_metrics_.set_autoscalers(autoscalers);
+  return controller_metrics_.text();
 }
 
 DashboardFeed::~DashboardFeed() {
   dashboard_->stop();
 }
 
-// kube-controller-manager's action label: scale_up, scale_down or none, from the replicas a pass
-// (or one metric) proposes against the current ones (pkg/controller/podautoscaler/monitor).
-std::string action_label(std::int32_t proposed, std::int32_t current) {
-  if (proposed > current) return "scale_up";
-  if (proposed < current) return "scale_down";
-  return "none";
-}
-
 void DashboardFeed::on_pass(const controller::HpaView& view) {
+  controller_metrics_.observe(view.last_result);
   if (!view.last_decision) return;
   const hpa::Decision& d = *view.last_decision;
-  // error="internal" for a pass or metric that failed; upstream's "spec" (an invalid spec caught
-  // by the controller) does not arise here: the API server's validation refuses such HPAs.
-  // A pass that rescales nothing (a failed one included) is action="none", as upstream's deferred
-  // observation reports it; a metric's action compares its own proposal with the current count.
-  const std::string action =
-      d.rescale ? action_label(d.desired_replicas, d.current_replicas) : "none";
-  const std::string error = d.error ? "internal" : "none";
-  ++reconciliations_[{action, error}];
-  pass_durations_->with({action, error}).observe(core::to_seconds(view.last_pass_duration));
-  for (const hpa::MetricResult& m : d.metrics) {
-    ++computations_[{
-        m.proposed_replicas ? action_label(*m.proposed_replicas, d.current_replicas) : "none",
-        m.error ? "internal" : "none", m.type}];
-  }
   if (!d.rescale) return;
   core::Json explanation = core::Json::array();
   for (const std::string& line : d.explanation) explanation.push_back(line);
@@ -199,44 +170,9 @@ void DashboardFeed::add_hpa_metrics(prom::MetricRegistry& registry) {
       registry
           .add_gauge(p + "status_condition", "The condition of this autoscaler.", condition_labels)
           .value();
-  const std::string c = "horizontal_pod_autoscaler_controller_";
-  auto* passes = registry
-                     .add_counter(c + "reconciliations_total",
-                                  "Number of reconciliations of HPA controller. The label 'action' "
-                                  "should be either 'scale_down', 'scale_up', or 'none'. Also, the "
-                                  "label 'error' should be either 'spec', 'internal', or 'none'.",
-                                  {"action", "error"})
-                     .value();
-  auto* computations =
-      registry
-          .add_counter(
-              c + "metric_computation_total",
-              "Number of metric computations. The label 'action' should be either 'scale_down', "
-              "'scale_up', or 'none'. Also, the label 'error' should be either 'spec', 'internal', "
-              "or 'none'. The label 'metric_type' corresponds to HPA.spec.metrics[*].type",
-              {"action", "error", "metric_type"})
-          .value();
-  auto* count = registry
-                    .add_gauge(c + "num_horizontal_pod_autoscalers",
-                               "Current number of controlled HPA objects.")
-                    .value();
-  auto* desired_count =
-      registry
-          .add_gauge(c + "desired_replicas", "Current desired replica count for HPA objects.",
-                     {"namespace", "hpa_name"})
-          .value();
-  for (const auto& [labels, n] : reconciliations_)
-    passes->with({labels.first, labels.second}).inc(static_cast<double>(n));
-  for (const auto& [labels, n] : computations_) {
-    computations->with({std::get<0>(labels), std::get<1>(labels), std::get<2>(labels)})
-        .inc(static_cast<double>(n));
-  }
-  std::vector<controller::HpaView> views = controller_.list();
-  count->with({}).set(static_cast<double>(views.size()));
-  for (const controller::HpaView& view : views) {
+  for (const controller::HpaView& view : controller_.list()) {
     const auto& hpa = view.hpa;
     const std::string& ns = hpa.metadata.namespace_;
-    desired_count->with({ns, hpa.metadata.name}).set(hpa.status.desired_replicas);
     const std::string& name = hpa.metadata.name;
     max->with({ns, name}).set(hpa.spec.max_replicas);
     min->with({ns, name}).set(hpa.spec.min_replicas.value_or(1));

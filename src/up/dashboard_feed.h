@@ -6,13 +6,12 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "controller/controller.h"
+#include "controller/monitor.h"
 #include "core/clock.h"
 #include "dashboard/dashboard.h"
 #include "prom/metrics_registry.h"
@@ -43,13 +42,12 @@ class DashboardFeed final : public dashboard::DashboardSource {
 
   // The HPAs as kube-state-metrics exports them (kube_horizontalpodautoscaler_*), for Grafana
   // and any Prometheus scraping up's /metrics: replicas, limits, targets, current values and
-  // conditions; and the controller's passes as kube-controller-manager counts them
-  // (horizontal_pod_autoscaler_controller_*, counted from on_pass()).
+  // conditions.
   void add_hpa_metrics(prom::MetricRegistry& registry);
-  // The controller's pass durations as kube-controller-manager exports them
-  // (horizontal_pod_autoscaler_controller_reconciliation_duration_seconds{action,error}), kept
-  // across scrapes: exposition text to append to up's /metrics.
-  std::string pass_duration_text() const;
+  // The controller as kube-controller-manager exports it (horizontal_pod_autoscaler_controller_*:
+  // passes and metric computations counted and timed from on_pass(), kept across scrapes; the
+  // HPAs held and their desired replicas as of now): exposition text to append to up's /metrics.
+  std::string controller_metrics_text();
 
   core::Json state() override;
   core::Json sample() override;
@@ -62,12 +60,8 @@ class DashboardFeed final : public dashboard::DashboardSource {
   prom::QueryEngine& engine_;
   double tolerance_;
   std::vector<std::uint64_t> granted_;  // per router, at the last sample (request rate)
-  std::map<std::pair<std::string, std::string>, std::uint64_t> reconciliations_;  // action, error
-  // action, error, metric_type
-  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> computations_;
+  controller::HpaControllerMetrics controller_metrics_;
   core::Time last_sample_;
-  std::unique_ptr<prom::MetricRegistry> histograms_;  // pass_durations_ lives here
-  prom::HistogramFamily* pass_durations_ = nullptr;
   std::unique_ptr<dashboard::Dashboard> dashboard_;
 };
 

@@ -880,7 +880,7 @@ void Stack::add_status_routes() {
         net::Response response;
         response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
         response.body = registry.text();
-        if (dashboard_) response.body += dashboard_->pass_duration_text();
+        if (dashboard_) response.body += dashboard_->controller_metrics_text();
         co_await writer.send(std::move(response));
       });
 }

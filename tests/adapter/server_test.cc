@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "adapter/queue_backend.h"
 #include "core/clock.h"
 #include "net/client.h"
 #include "net/tls_cert.h"
@@ -61,21 +62,10 @@ struct Pki {
 
 class AdapterServerTest : public ::testing::Test {
  protected:
-  AdapterServerTest()
-      : engine_(storage_), lister_({{{"", "pods"}, "llm", "vllm-a", {{"app", "vllm"}}}}) {
-    auto now = core::to_unix_millis(loop_.clock().now());
-    EXPECT_TRUE(storage_.append(
-        {{"__name__", "vllm:num_requests_waiting"}, {"namespace", "llm"}, {"pod", "vllm-a"}},
-        now - 1000, 4));
-    auto config = parse_adapter_config(R"(
-rules:
-- seriesQuery: 'vllm:num_requests_waiting'
-  resources: {template: <<.Resource>>}
-  name: {matches: "^vllm:(.*)$", as: "${1}"}
-  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
-)");
-    adapter_ = std::make_unique<MetricsAdapter>(std::make_shared<const AdapterConfig>(*config),
-                                                engine_, lister_, loop_.clock());
+  AdapterServerTest() : engine_(storage_), lister_(queue_lister()) {
+    EXPECT_TRUE(append_queue_series(storage_, loop_.clock().now()));
+    adapter_ =
+        std::make_unique<MetricsAdapter>(queue_rule_config(), engine_, lister_, loop_.clock());
   }
 
   void start(AuthorizationMode mode,

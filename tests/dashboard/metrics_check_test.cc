@@ -1,14 +1,14 @@
 // llmscale's /metrics endpoints as Prometheus' own linter sees them, and the Grafana dashboard
 // against real scrapes (integration: processes, real time, about 40 s):
 //  - `promtool check metrics` (Debian's prometheus package) passes on up's control address,
-//    up's router, and serve-sim of every flavor (vLLM V1/V0, TGI, JetStream, NIM, SGLang);
+//    up's router, `llmscale adapter` (querying up's Prometheus API, as prometheus-adapter would
+//    query a Prometheus), and serve-sim of every flavor (vLLM V1/V0, TGI, JetStream, NIM, SGLang);
 //  - every panel of deploy/grafana/dashboards/llmscale.json returns data when its queries run on
 //    src/prom's engine over those scrapes (two scrapes 30 s apart, so rate() has two points);
 //  - every expression also passes `promtool check rules` (upstream's parser);
 //  - every expression is answered by up's own Prometheus API (the control address, as Grafana's
 //    data source would use it), and every panel of the "Servers" rows returns data there (up
 //    scrapes the NIM seed's replica).
-// The adapter (`llmscale adapter`) serves no /metrics endpoint yet, so it is not checked here.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -123,6 +123,19 @@ class MetricsCheck : public ::testing::Test {
     ASSERT_FALSE(router.empty());
     scrapes_.push_back({"up", control + "/metrics", ""});
     scrapes_.push_back({"router", router + "/metrics", ""});
+    // The adapter with the NIM seed's rules, its Prometheus being up's control address.
+    auto adapter = Process::start({LLMSCALE_BINARY, "adapter", "--insecure-loopback",
+                                   "--secure-port", "0", "--prometheus-url", control, "--config",
+                                   LLMSCALE_SOURCE_DIR "/examples/nim-gpu/adapter-config.yaml"},
+                                  dir_);
+    ASSERT_TRUE(adapter);
+    ASSERT_TRUE(adapter->wait_for_output(
+        [](const std::string& o) { return o.find("adapter: serving on ") != std::string::npos; },
+        20s))
+        << adapter->output() << adapter->errors();
+    adapter_url_ = field(adapter->output(), "adapter: serving on ");
+    adapter_ = std::move(*adapter);
+    scrapes_.push_back({"adapter", adapter_url_ + "/metrics", ""});
     for (std::string flavor : {"vllm-v1", "vllm-v0", "tgi", "jetstream", "nim", "sglang"}) {
       auto server = Process::start({LLMSCALE_BINARY, "serve-sim", "--port", "0", "--flavor", flavor,
                                     "--startup-seconds", "0"},
@@ -140,11 +153,14 @@ class MetricsCheck : public ::testing::Test {
   }
   void TearDown() override {
     for (auto& s : servers_) s.stop(SIGTERM, 10s);
+    if (adapter_) adapter_->stop(SIGTERM, 10s);
     if (up_) up_->stop(SIGTERM, 30s);
   }
 
   TempDir dir_;
   std::optional<Process> up_;
+  std::optional<Process> adapter_;
+  std::string adapter_url_;
   std::vector<Process> servers_;
   std::vector<Scrape> scrapes_;
   std::string control_;
@@ -171,6 +187,15 @@ TEST_F(MetricsCheck, PromtoolAndGrafanaPanels) {
   (void)up_->wait_for_output(
       [](const std::string& out) { return out.find("m/100m") != std::string::npos; }, 20s);
   ASSERT_FALSE(up_->poll()) << up_->output() << up_->errors();
+  // Requests to the adapter, so its request and query families have series: a named pod (one
+  // query to up's Prometheus API; 404 when the pod has no such series) and the HPA's wildcard.
+  for (std::string pod : {"no-such-pod", "*"}) {
+    (void)run_process(
+        {"curl", "-s", "--max-time", "5",
+         adapter_url_ + "/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/" + pod +
+             "/gpu_cache_usage_perc"},
+        "", 10s);
+  }
   prom::Storage storage;
   std::int64_t t0 = core::to_unix_millis(core::wall_now());
   for (int round = 0; round < 2; ++round) {
@@ -184,9 +209,25 @@ TEST_F(MetricsCheck, PromtoolAndGrafanaPanels) {
         EXPECT_TRUE(problems.empty()) << s.what << ":\n" << ::testing::PrintToString(problems);
         if (s.pod.empty()) EXPECT_EQ(lint.exit_code, 0) << s.what << ":\n" << lint.output;
         if (s.what == "up") {
-          // The controller's pass durations, kube-controller-manager's histogram.
+          // The controller's pass and metric durations, kube-controller-manager's histograms.
           EXPECT_NE(body.find("horizontal_pod_autoscaler_controller_reconciliation_duration_"
                               "seconds_bucket{action=\"none\",error=\"none\",le=\"0.001\"}"),
+                    std::string::npos)
+              << body;
+          EXPECT_NE(body.find("horizontal_pod_autoscaler_controller_metric_computation_duration_"
+                              "seconds_bucket{action="),
+                    std::string::npos)
+              << body;
+        }
+        if (s.what == "adapter") {
+          // k8s.io/apiserver's request families and prometheus-adapter's query latency.
+          EXPECT_NE(body.find("apiserver_request_total{verb=\"GET\",dry_run=\"\",group=\"custom."
+                              "metrics.k8s.io\",version=\"v1beta1\",resource=\"*\",subresource="
+                              "\"*\",scope=\"resource\",component=\"custom-metrics\",code="),
+                    std::string::npos)
+              << body;
+          EXPECT_NE(body.find("prometheus_adapter_prometheus_client_request_duration_seconds_"
+                              "bucket{path=\"/api/v1/series\""),
                     std::string::npos)
               << body;
         }
