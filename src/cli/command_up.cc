@@ -14,6 +14,7 @@ namespace {
 struct UpFlags {
   up::UpOptions options;
   std::string sync_period = "15s";
+  std::string min_pass_interval = "250ms";
   std::string downscale_stabilization = "5m0s";
   std::string serve_sim_startup;
   std::string scrape_interval;
@@ -79,6 +80,10 @@ int run(UpFlags& f) {
   }
   if (o.stop_when_scaled_down && o.load_args.empty())
     return fail("--stop-when-scaled-down needs --load");
+  auto min_pass = duration_flag("--min-pass-interval", f.min_pass_interval);
+  if (!min_pass) return fail(min_pass.error().message);
+  if (*min_pass < core::Duration::zero()) return fail("--min-pass-interval: must not be negative");
+  o.min_pass_interval = *min_pass;
   o.reconcile_after_scrape = !f.no_post_scrape;
   o.print_table = !f.quiet;
   o.exe = "/proc/self/exe";
@@ -117,6 +122,9 @@ void add_up_command(CLI::App& app, int& exit_code) {
                  "override every PodMonitoring's interval (e.g. 1s)");
   up->add_flag("--no-post-scrape-reconcile", f.no_post_scrape,
                "reconcile only on the sync period, as Kubernetes does");
+  up->add_option("--min-pass-interval", f.min_pass_interval,
+                 "post-scrape passes of one HPA at least this far apart (0s: one per scrape)")
+      ->capture_default_str();
   up->add_option("--state-dir", f.options.state_dir,
                  "HPA history (state.json) and replica logs (logs/)")
       ->capture_default_str();

@@ -21,6 +21,7 @@
 #include "apiserver/status.h"
 #include "apiserver/store.h"
 #include "controller/controller.h"
+#include "controller/pass_pacer.h"
 #include "core/atomic_file.h"
 #include "core/duration.h"
 #include "core/log.h"
@@ -357,6 +358,7 @@ class Stack {
   std::unique_ptr<adapter::AdapterMetricsProvider> provider_;
   std::unique_ptr<ScrapeGuardedProvider> guarded_provider_;  // the controller's
   std::unique_ptr<controller::Controller> controller_;
+  std::unique_ptr<controller::PassPacer> pacer_;  // post-scrape passes
   apiserver::Store store_{clock_};
   std::unique_ptr<apiserver::ApiServer> api_;
   std::unique_ptr<ApiBridge> bridge_;
@@ -366,7 +368,6 @@ class Stack {
   std::unique_ptr<DashboardFeed> dashboard_;  // the live page at / (dashboard_feed.h)
   std::unique_ptr<net::HttpServer> control_server_;
 
-  std::set<std::string> reconcile_pending_;  // namespace/name
   bool relist_pending_ = false;
   kube::TableWriter table_;
   bool header_printed_ = false;
@@ -539,6 +540,15 @@ core::Status Stack::start() {
                                                          controller_options);
   if (auto restored = controller_->load_state(); !restored) return restored;
   controller_->subscribe([this](const controller::HpaView& view) { on_pass(view); });
+  pacer_ = std::make_unique<controller::PassPacer>(
+      clock_, options_.min_pass_interval, [this](const std::string& ns, const std::string& name) {
+        if (shutting_down_) return;
+        if (relist_pending_) {
+          relist_pending_ = false;
+          adapter_->relist();
+        }
+        controller_->reconcile_now(ns, name);
+      });
 
   add_api_routes();
   add_status_routes();
@@ -708,19 +718,9 @@ void Stack::feed_load_signal(fleet::Fleet& owner, const std::string& ns, const s
   }
 }
 
-// Scrapes of several pods in the same instant lead to one pass.
+// Scrapes of the target's pods lead to passes coalesced and paced (controller/pass_pacer.h).
 void Stack::reconcile_soon(const std::string& ns, const std::string& name) {
-  std::string key = ns + "/" + name;
-  if (!reconcile_pending_.insert(key).second) return;
-  loop_.post([this, ns, name, key] {
-    reconcile_pending_.erase(key);
-    if (shutting_down_) return;
-    if (relist_pending_) {
-      relist_pending_ = false;
-      adapter_->relist();
-    }
-    controller_->reconcile_now(ns, name);
-  });
+  pacer_->request(ns, name);
 }
 
 // Fleet sizes survive a restart, as a Deployment's spec.replicas does in the API server (the

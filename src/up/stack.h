@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/pass_pacer.h"
 #include "core/time.h"
 
 namespace llmscale::up {
@@ -42,6 +43,8 @@ struct UpOptions {
   std::optional<core::Duration> serve_sim_startup;
   std::optional<core::Duration> scrape_interval;  // overrides every PodMonitoring interval
   bool reconcile_after_scrape = true;
+  // Post-scrape passes of one HPA at least this far apart (controller/pass_pacer.h).
+  core::Duration min_pass_interval = controller::kDefaultMinPassInterval;
   std::string state_dir = ".llmscale";  // state.json (HPA history) and logs/
   std::string exe;                      // this binary (serveSim replicas, --load)
   // `llmscale load` arguments, run once every fleet has a ready replica; "{router}" is replaced
