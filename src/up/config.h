@@ -23,6 +23,7 @@
 #include "adapter/config.h"
 #include "core/result.h"
 #include "fleet/spec.h"
+#include "kube/hpa_validation.h"
 #include "kube/objects.h"
 #include "prom/scrape_config.h"
 #include "up/seed_deployment.h"
@@ -46,8 +47,10 @@ struct DeploymentOptions {
   std::vector<ImageCommand> image_commands;
 };
 
+// HPAs are admitted as kube-apiserver admits them under `gates` (feature_gates.h).
 core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths,
-                                      const DeploymentOptions& deployments = {});
+                                      const DeploymentOptions& deployments = {},
+                                      const kube::ApiServerGates& gates = {});
 
 // `llmscale up --max-replicas`: local replicas are processes on this machine, so their number is
 // capped. A Fleet whose spec.replicas is above the cap is an error naming the field and the flag
