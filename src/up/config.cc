@@ -103,6 +103,8 @@ core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths,
           auto made = fleet_from_deployment(doc, deployments.profiles, deployments.image_commands);
           if (made) {
             config.notes.push_back(made->explanation);
+            config.warnings.insert(config.warnings.end(), made->warnings.begin(),
+                                   made->warnings.end());
             spec = std::move(made->spec);
           } else {
             spec = tl::unexpected(made.error());

@@ -37,13 +37,14 @@ struct UpConfig {
   std::shared_ptr<const adapter::AdapterConfig> adapter;  // null: no adapter rules given
   std::vector<std::string> files;                         // what was read
   std::vector<std::string> notes;                         // documents skipped, and why
+  std::vector<std::string> warnings;  // a Deployment's profile is a fallback, and how
   // The Deployment documents fleets were made from, keyed "namespace/name" (what the API shows).
   std::map<std::string, std::shared_ptr<const core::Json>> deployment_manifests;
 };
 
 // What Deployment documents are turned into fleets with.
 struct DeploymentOptions {
-  std::vector<ProfileFacts> profiles;
+  engine::ProfileSearch profiles;  // where profiles are selected from (seed_deployment.h)
   std::vector<ImageCommand> image_commands;
 };
 

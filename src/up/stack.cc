@@ -151,19 +151,6 @@ std::optional<core::Duration> expected_cold_start(const fleet::FleetSpec& spec) 
   return std::chrono::duration_cast<core::Duration>(std::chrono::duration<double>(*seconds));
 }
 
-// What each available profile models, for choosing one for a seed's Deployment.
-std::vector<ProfileFacts> shipped_profile_facts() {
-  std::vector<ProfileFacts> facts;
-  engine::ProfileSearch search = server::default_profile_search();
-  for (const std::string& name : engine::list_profiles(search)) {
-    auto profile = engine::load_profile(search, name);
-    if (!profile) continue;
-    facts.push_back(
-        {profile->name, profile->model.name, profile->accelerator.name, profile->tensor_parallel});
-  }
-  return facts;
-}
-
 // The fleets as the adapter's object lister (wildcard pod requests), and the owner of a pod.
 class FleetDirectory final : public adapter::ObjectLister {
  public:
@@ -391,7 +378,7 @@ class Stack {
 
 core::Status Stack::start() {
   DeploymentOptions deployments;
-  deployments.profiles = shipped_profile_facts();
+  deployments.profiles = server::default_profile_search();
   for (const std::string& text : options_.image_commands) {
     auto parsed = parse_image_command(text);
     if (!parsed) return tl::unexpected(parsed.error());
@@ -403,6 +390,7 @@ core::Status Stack::start() {
   if (!loaded) return tl::unexpected(loaded.error());
   config_ = std::move(*loaded);
   for (const std::string& note : config_.notes) core::log_info(note);
+  for (const std::string& warning : config_.warnings) core::log_warn(warning);
   // Signals and --stop-after first: they are handled as soon as the loop runs, and pods are
   // created in bursts on the loop (fleet.h), so neither waits for a large fleet to spawn.
   net::stop_on_signals(loop_, [this](int signal) {
