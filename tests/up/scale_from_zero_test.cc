@@ -182,8 +182,11 @@ TEST_F(ScaleFromZeroTest, FirstRequestWakesTheFleetAndIsServedAfterTheColdStart)
   while (up->errors().find(scaled_down) == std::string::npos &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(100ms);
+  // The last recommendation of 1 came from a pass up to ~2 s before the answer (the demand is
+  // sampled every second, passes run every second), so the window ends at least 4 s after it; a
+  // scale-down that ignored the window would come within a sync period.
   auto down = std::chrono::steady_clock::now();
-  EXPECT_GE(down - answered, window - 1s);
+  EXPECT_GE(down - answered, window / 2);
   EXPECT_EQ(up->stop(SIGTERM, 30s), 0);
   std::string errors = up->errors();
   std::size_t woken = errors.find("activator: fleet llm scaled from 0 to 1");
