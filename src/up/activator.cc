@@ -32,6 +32,13 @@ std::optional<kube::HorizontalPodAutoscaler> Activator::scale_to_zero_hpa(
   return std::nullopt;
 }
 
+bool Activator::would_wake(std::size_t index) const {
+  const ActivatorFleet& f = fleets_.at(index);
+  if (f.target == nullptr) return false;
+  auto scale = f.target->get_scale();
+  return scale && scale->spec_replicas == 0 && scale_to_zero_hpa(f).has_value();
+}
+
 bool Activator::wake(std::size_t index) {
   ActivatorFleet& f = fleets_.at(index);
   if (f.target == nullptr) return false;

@@ -68,6 +68,10 @@ class Activator {
   // The router's wake-up signal for fleet `index`. True when it scaled the fleet 0 -> 1.
   bool wake(std::size_t index);
 
+  // Whether a request at the fleet's router now would wake it: at zero replicas, with an HPA of
+  // minReplicas 0 targeting it.
+  bool would_wake(std::size_t index) const;
+
   // Requests queued or in flight at the fleet's router.
   std::size_t pending_requests(std::size_t index) const;
 

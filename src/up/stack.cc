@@ -637,10 +637,9 @@ void Stack::relist_metrics() {
 void Stack::start_load_when_ready() {
   if (shutting_down_) return;
   bool all_ready = true;
-  for (const auto& f : fleets_) {
-    auto scale = f->get_scale();
-    bool any = scale && scale->spec_replicas == 0;  // at zero: its router wakes it
-    for (const auto& e : f->endpoints()) any = any || e.ready;
+  for (std::size_t i = 0; i < fleets_.size(); ++i) {
+    bool any = activator_ && activator_->would_wake(i);  // the load's first request wakes it
+    for (const auto& e : fleets_[i]->endpoints()) any = any || e.ready;
     all_ready = all_ready && any;
   }
   if (all_ready) {

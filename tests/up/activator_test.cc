@@ -68,7 +68,9 @@ class ActivatorTest : public ::testing::Test {
 };
 
 TEST_F(ActivatorTest, WakesAFleetAtZeroOnceAndRecordsTheEvent) {
+  EXPECT_TRUE(activator->would_wake(index));
   EXPECT_TRUE(activator->wake(index));
+  EXPECT_FALSE(activator->would_wake(index));
   EXPECT_EQ(target.replicas, 1);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].first, "llm-hpa");
@@ -98,6 +100,7 @@ TEST_F(ActivatorTest, WakesAFleetAtZeroOnceAndRecordsTheEvent) {
 
 TEST_F(ActivatorTest, LeavesAFleetScaledToZeroByHandAlone) {
   hpas = {hpa_for("llm", 1)};  // minReplicas 1: the 0 was set by hand (autoscaling disabled)
+  EXPECT_FALSE(activator->would_wake(index));
   EXPECT_FALSE(activator->wake(index));
   hpas = {hpa_for("other", 0)};  // an HPA of another fleet
   EXPECT_FALSE(activator->wake(index));
