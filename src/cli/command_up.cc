@@ -159,6 +159,9 @@ void add_up_command(CLI::App& app, int& exit_code) {
   up->add_option("--progress-interval", f.progress_interval,
                  "how often a replica in its cold start gets a progress line (0s: never)")
       ->capture_default_str();
+  up->add_option("--feature-gates", f.options.feature_gates,
+                 "Kubernetes gates for the API and the HPA controller, v1.37 defaults "
+                 "HPAScaleToZero=true,HPAConfigurableTolerance=true; e.g. HPAScaleToZero=false");
   up->add_flag("--quiet,-q", f.quiet, "do not print the `get hpa -w` table");
   up->callback([&] { exit_code = run(f); });
 }

@@ -87,7 +87,8 @@ Json condition(const Json* old_status, const std::string& type, bool ok, const s
 // subresource), status and pods come from the fleet.
 class ApiBridge::DeploymentTarget final : public controller::ScaleTarget {
  public:
-  DeploymentTarget(apiserver::Store& store, fleet::Fleet& fleet) : store_(store), fleet_(fleet) {}
+  DeploymentTarget(apiserver::Store& store, fleet::Fleet& fleet, const ScaleCheck& check)
+      : store_(store), fleet_(fleet), check_(check) {}
 
   core::Result<kube::Scale> get_scale() override {
     const auto& spec = fleet_.spec();
@@ -107,6 +108,9 @@ class ApiBridge::DeploymentTarget final : public controller::ScaleTarget {
     if (!stored)
       return core::make_error(core::ErrorCode::kNotFound,
                               "deployments.apps \"" + spec.name + "\" not found");
+    if (check_) {
+      if (auto allowed = check_(spec.namespace_, spec.name, replicas); !allowed) return allowed;
+    }
     // The fleet first: what it refuses (above --max-replicas) is the caller's error and never
     // reaches the store. The store's change then finds the fleet at that size already.
     if (auto set = fleet_.set_replicas(replicas); !set) return set;
@@ -123,6 +127,7 @@ class ApiBridge::DeploymentTarget final : public controller::ScaleTarget {
  private:
   apiserver::Store& store_;
   fleet::Fleet& fleet_;
+  const ScaleCheck& check_;  // the bridge's
 };
 
 ApiBridge::ApiBridge(apiserver::ApiServer& api, apiserver::Store& store, core::Clock& clock)
@@ -133,7 +138,8 @@ ApiBridge::~ApiBridge() {
 }
 
 void ApiBridge::add_fleet(fleet::Fleet& fleet, const core::Json* manifest) {
-  fleets_.push_back({&fleet, manifest, std::make_unique<DeploymentTarget>(store_, fleet)});
+  fleets_.push_back(
+      {&fleet, manifest, std::make_unique<DeploymentTarget>(store_, fleet, scale_check_)});
 }
 
 core::Status ApiBridge::ensure_namespace(const std::string& name) {
@@ -446,29 +452,44 @@ void ApiBridge::on_pass(const controller::HpaView& view) {
   std::set<std::string> current;
   // kubectl describe finds an object's events by involvedObject.uid too.
   std::string uid = (*stored)->at("metadata").value("uid", "");
-  for (Json& event : controller::encode_hpa_events(view.hpa, view.events)) {
-    event["involvedObject"]["uid"] = uid;
-    std::string name = meta.name + "." +
-                       event_suffix(event.value("type", "") + "\n" + event.value("reason", "") +
-                                    "\n" + event.value("message", ""));
-    event["metadata"]["name"] = name;
-    current.insert(name);
-    auto existing = store_.get(kEvents, meta.namespace_, name);
-    if (!existing) {
-      if (auto created = store_.create(kEvents, std::move(event)); !created)
-        core::log_warn("api: Event " + name + ": " + created.error().message);
-      continue;
-    }
-    Json merged = **existing;
-    for (const char* field : {"count", "lastTimestamp", "firstTimestamp", "involvedObject"})
-      merged[field] = event[field];
-    if (merged != **existing) overwrite(store_, kEvents, std::move(merged), "Event " + name);
-  }
+  for (Json& event : controller::encode_hpa_events(view.hpa, view.events))
+    current.insert(store_event(meta.namespace_, uid, std::move(event)));
   // The controller keeps the newest events of each HPA; older ones leave the API with them
   // (kube-apiserver expires events after --event-ttl, an hour).
   for (const std::string& name : names)
     if (current.count(name) == 0) (void)store_.remove(kEvents, meta.namespace_, name);
   names = std::move(current);
+}
+
+std::string ApiBridge::store_event(const std::string& ns, const std::string& uid, Json event) {
+  event["involvedObject"]["uid"] = uid;
+  std::string name = event["involvedObject"].value("name", "") + "." +
+                     event_suffix(event.value("type", "") + "\n" + event.value("reason", "") +
+                                  "\n" + event.value("message", ""));
+  event["metadata"]["name"] = name;
+  auto existing = store_.get(kEvents, ns, name);
+  if (!existing) {
+    if (auto created = store_.create(kEvents, std::move(event)); !created)
+      core::log_warn("api: Event " + name + ": " + created.error().message);
+    return name;
+  }
+  Json merged = **existing;
+  for (const char* field : {"count", "lastTimestamp", "firstTimestamp", "involvedObject"})
+    merged[field] = event[field];
+  if (merged != **existing) overwrite(store_, kEvents, std::move(merged), "Event " + name);
+  return name;
+}
+
+void ApiBridge::record_event(const kube::HorizontalPodAutoscaler& hpa,
+                             const controller::RecordedEvent& event, const std::string& component) {
+  const auto& meta = hpa.metadata;
+  auto stored = store_.get(kHpas, meta.namespace_, meta.name);
+  if (!stored) return;
+  Json events = controller::encode_hpa_events(hpa, {event});
+  Json object = std::move(events.at(0));
+  object["source"]["component"] = component;
+  // Not in hpa_events_: the HPA's passes leave it alone (it has its own reason).
+  (void)store_event(meta.namespace_, (*stored)->at("metadata").value("uid", ""), std::move(object));
 }
 
 }  // namespace llmscale::up

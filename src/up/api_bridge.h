@@ -21,6 +21,7 @@
 // a client's write never re-enters the store from inside its own listener.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -63,6 +64,17 @@ class ApiBridge final : public controller::ScaleTargetResolver {
   // Writes an HPA's status and events after a pass.
   void on_pass(const controller::HpaView& view);
 
+  // Stores an event of `hpa` recorded by another component than the HPA controller (the
+  // activator), as a core/v1 Event that `describe hpa` lists; a repeat updates its count.
+  void record_event(const kube::HorizontalPodAutoscaler& hpa,
+                    const controller::RecordedEvent& event, const std::string& component);
+
+  // Consulted before a scale written through the scale subresource (the HPA's, the activator's)
+  // reaches a fleet: an error refuses it. `kubectl scale` and deletes are not checked.
+  using ScaleCheck =
+      std::function<core::Status(const std::string& ns, const std::string& name, std::int32_t)>;
+  void set_scale_check(ScaleCheck check) { scale_check_ = std::move(check); }
+
   // The HPA's scale target: the Deployment (or Fleet) named like a fleet.
   core::Result<controller::ScaleTarget*> resolve(
       const std::string& namespace_name, const kube::CrossVersionObjectReference& ref) override;
@@ -84,6 +96,8 @@ class ApiBridge final : public controller::ScaleTargetResolver {
   void sync_deployment(FleetEntry& entry);
   void sync_pods(FleetEntry& entry);
   FleetEntry* find_fleet(const std::string& ns, const std::string& name);
+  // Creates the Event or updates the stored one's count and times; returns its name.
+  std::string store_event(const std::string& ns, const std::string& uid, core::Json event);
 
   apiserver::ApiServer& api_;
   apiserver::Store& store_;
@@ -96,6 +110,7 @@ class ApiBridge final : public controller::ScaleTargetResolver {
   std::set<std::string> deleting_pods_;                      // ns/name removed by the bridge itself
   std::map<std::string, std::set<std::string>> hpa_events_;  // ns/hpa -> event names stored
   std::set<std::string> pending_;                            // store changes not yet handled
+  ScaleCheck scale_check_;
 };
 
 }  // namespace llmscale::up

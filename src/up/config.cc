@@ -66,7 +66,10 @@ std::string describe(const core::Json& doc, std::size_t index) {
 }  // namespace
 
 core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths,
-                                      const DeploymentOptions& deployments) {
+                                      const DeploymentOptions& deployments,
+                                      const kube::ApiServerGates& gates) {
+  kube::HpaLoadOptions hpa_options;
+  hpa_options.gates = gates;
   if (paths.empty()) return core::invalid_argument("no configuration given (a directory or files)");
   auto files = expand_paths(paths);
   if (!files) return tl::unexpected(files.error());
@@ -100,6 +103,8 @@ core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths,
           auto made = fleet_from_deployment(doc, deployments.profiles, deployments.image_commands);
           if (made) {
             config.notes.push_back(made->explanation);
+            config.warnings.insert(config.warnings.end(), made->warnings.begin(),
+                                   made->warnings.end());
             spec = std::move(made->spec);
           } else {
             spec = tl::unexpected(made.error());
@@ -115,7 +120,7 @@ core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths,
               std::make_shared<const core::Json>(doc);
         config.fleets.push_back(std::move(*spec));
       } else if (kind == "HorizontalPodAutoscaler") {
-        auto hpa = kube::load_hpa(doc, kube::HpaLoadOptions{});
+        auto hpa = kube::load_hpa(doc, hpa_options);
         if (!hpa) return fail(hpa.error().message);
         config.hpas.push_back(std::move(*hpa));
       } else if (kind == "PodMonitoring") {

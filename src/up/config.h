@@ -23,6 +23,7 @@
 #include "adapter/config.h"
 #include "core/result.h"
 #include "fleet/spec.h"
+#include "kube/hpa_validation.h"
 #include "kube/objects.h"
 #include "prom/scrape_config.h"
 #include "up/seed_deployment.h"
@@ -36,18 +37,21 @@ struct UpConfig {
   std::shared_ptr<const adapter::AdapterConfig> adapter;  // null: no adapter rules given
   std::vector<std::string> files;                         // what was read
   std::vector<std::string> notes;                         // documents skipped, and why
+  std::vector<std::string> warnings;  // a Deployment's profile is a fallback, and how
   // The Deployment documents fleets were made from, keyed "namespace/name" (what the API shows).
   std::map<std::string, std::shared_ptr<const core::Json>> deployment_manifests;
 };
 
 // What Deployment documents are turned into fleets with.
 struct DeploymentOptions {
-  std::vector<ProfileFacts> profiles;
+  engine::ProfileSearch profiles;  // where profiles are selected from (seed_deployment.h)
   std::vector<ImageCommand> image_commands;
 };
 
+// HPAs are admitted as kube-apiserver admits them under `gates` (feature_gates.h).
 core::Result<UpConfig> load_up_config(const std::vector<std::string>& paths,
-                                      const DeploymentOptions& deployments = {});
+                                      const DeploymentOptions& deployments = {},
+                                      const kube::ApiServerGates& gates = {});
 
 // `llmscale up --max-replicas`: local replicas are processes on this machine, so their number is
 // capped. A Fleet whose spec.replicas is above the cap is an error naming the field and the flag

@@ -172,46 +172,144 @@ int int_of(const Json* node) {
   return 0;
 }
 
-struct Choice {
-  const ProfileFacts* profile = nullptr;
-  std::string why;
+// What one available profile models (engine::profile_key), and whether it names its engine (a
+// profile that does not follows the serving flavor's).
+struct ProfileFacts {
+  std::string name;
+  engine::ProfileKey key;
+  bool engine_explicit = false;
 };
 
-Choice choose_profile(const std::vector<ProfileFacts>& profiles, const std::string& model,
-                      const std::string& accelerator, int tp) {
-  ModelKey want = model_key(model);
-  std::string chip = accelerator_key(accelerator);
-  Choice best;
-  int best_score = -1;
-  for (const ProfileFacts& p : profiles) {
-    ModelKey have = model_key(p.model);
-    int score = 0;
-    if (!want.family.empty() && have.family == want.family) score += 100;
-    if (!want.size.empty() && have.size == want.size) score += 60;
-    if (!chip.empty() && accelerator_key(p.accelerator) == chip) score += 30;
-    if (p.tensor_parallel == tp) score += 10;
-    if (core::to_lower(model).find(p.model) != std::string::npos) score += 5;
-    if (score > best_score) {
-      best_score = score;
-      best.profile = &p;
+std::vector<ProfileFacts> profile_facts(const engine::ProfileSearch& search) {
+  std::vector<ProfileFacts> facts;
+  for (const std::string& name : engine::list_profiles(search)) {
+    auto profile = engine::load_profile(search, name);
+    if (!profile) continue;
+    facts.push_back({name, engine::profile_key(*profile), profile->scheduler.engine_explicit});
+  }
+  return facts;
+}
+
+// "llama-3.1-8b, nvidia-h100-80gb, TP1, bf16, vllm-v1 0.10"; fields left open are left out.
+std::string describe(const engine::ProfileKey& k) {
+  std::vector<std::string> parts;
+  if (!k.model.empty()) parts.push_back(k.model);
+  if (!k.accelerator.empty()) parts.push_back(k.accelerator);
+  if (k.tensor_parallel > 0) parts.push_back("TP" + std::to_string(k.tensor_parallel));
+  if (!k.dtype.empty()) parts.push_back(k.dtype);
+  std::string engine = k.engine;
+  if (!k.engine_version.empty()) engine += (engine.empty() ? "" : " ") + k.engine_version;
+  if (!engine.empty()) parts.push_back(engine);
+  return parts.empty() ? "anything" : core::join(parts, ", ");
+}
+
+// The profile engine::select_profile() picks for `want`, relaxing it field by field when none
+// models it all; the closest by model, chip, TP and dtype when even that leaves none or several.
+struct Choice {
+  const ProfileFacts* profile = nullptr;
+  std::vector<std::string> fallbacks;  // what differs from the manifest, for the warning
+};
+
+Choice choose_profile(const engine::ProfileSearch& search, const std::vector<ProfileFacts>& facts,
+                      const engine::ProfileKey& want, const std::string& model_text) {
+  Choice choice;
+  auto named = [&](const std::string& name) -> const ProfileFacts* {
+    for (const ProfileFacts& p : facts)
+      if (p.name == name) return &p;
+    return nullptr;
+  };
+  engine::ProfileKey query = want;
+  std::string last_error;
+  std::string tried;
+  // Least telling first: a profile of the engine's other release, of another engine (a profile
+  // that names none follows the flavor), another TP, another chip.
+  for (int step = 0; step < 5 && choice.profile == nullptr; ++step) {
+    if (step == 1) query.engine_version.clear();
+    if (step == 2) query.engine.clear();
+    if (step == 3) query.tensor_parallel = 0;
+    if (step == 4) query.accelerator.clear();
+    if (describe(query) == tried) continue;  // that field was open already
+    tried = describe(query);
+    auto selected = engine::select_profile(search, query);
+    if (selected) {
+      choice.profile = named(*selected);
+    } else {
+      last_error = selected.error().message;
     }
   }
-  if (best.profile == nullptr) return best;
-  const ProfileFacts& p = *best.profile;
-  std::vector<std::string> notes;
-  ModelKey have = model_key(p.model);
-  if (want.family.empty() || have.family != want.family || have.size != want.size)
-    notes.push_back("no profile models " + (model.empty() ? std::string("this model") : model) +
-                    "; the closest is " + p.model);
-  if (!chip.empty() && accelerator_key(p.accelerator) != chip)
-    notes.push_back("no " + p.model + " profile on " + chip + "; using " + p.accelerator);
-  if (p.tensor_parallel != tp)
-    notes.push_back("tensor parallelism " + std::to_string(tp) + " asked, the profile has " +
-                    std::to_string(p.tensor_parallel));
-  best.why = "profile " + p.name + " (model " + (model.empty() ? "?" : model) + ", accelerator " +
-             (accelerator.empty() ? "unknown" : accelerator) + ", TP " + std::to_string(tp) + ")";
-  if (!notes.empty()) best.why += ": " + core::join(notes, "; ");
-  return best;
+  if (choice.profile == nullptr) {
+    // Closest by model family and size, chip, TP, dtype.
+    ModelKey wanted = model_key(model_text.empty() ? want.model : model_text);
+    std::string chip = accelerator_key(want.accelerator);
+    int best_score = -1;
+    for (const ProfileFacts& p : facts) {
+      ModelKey have = model_key(p.key.model);
+      int score = 0;
+      if (!wanted.family.empty() && have.family == wanted.family) score += 100;
+      if (!wanted.size.empty() && have.size == wanted.size) score += 60;
+      if (!chip.empty() && accelerator_key(p.key.accelerator) == chip) score += 30;
+      if (p.key.tensor_parallel == want.tensor_parallel) score += 10;
+      if (p.key.dtype == want.dtype) score += 5;
+      if (score > best_score) {
+        best_score = score;
+        choice.profile = &p;
+      }
+    }
+    if (choice.profile == nullptr) return choice;
+    choice.fallbacks.push_back(
+        "no profile matches it, nor with the engine, TP and accelerator "
+        "left open (" +
+        last_error + "); the closest is " + choice.profile->name);
+  }
+  const engine::ProfileKey& have = choice.profile->key;
+  ModelKey wanted = model_key(model_text.empty() ? want.model : model_text);
+  ModelKey got = model_key(have.model);
+  if (wanted.family.empty() || got.family != wanted.family || got.size != wanted.size)
+    choice.fallbacks.push_back("no profile models " +
+                               (model_text.empty() ? std::string("this model") : model_text) +
+                               "; using " + have.model);
+  if (!want.accelerator.empty() && have.accelerator != want.accelerator)
+    choice.fallbacks.push_back("no " + have.model + " profile on " + want.accelerator + "; using " +
+                               have.accelerator);
+  if (want.tensor_parallel > 0 && have.tensor_parallel != want.tensor_parallel)
+    choice.fallbacks.push_back("tensor parallelism " + std::to_string(want.tensor_parallel) +
+                               " asked, the profile has " + std::to_string(have.tensor_parallel));
+  if (!want.dtype.empty() && have.dtype != want.dtype)
+    choice.fallbacks.push_back("weights " + want.dtype + " asked, the profile has " + have.dtype);
+  if (!want.engine.empty() && choice.profile->engine_explicit &&
+      (have.engine != want.engine ||
+       have.engine_version.compare(0, want.engine_version.size(), want.engine_version) != 0))
+    choice.fallbacks.push_back(
+        "engine " + describe(engine::ProfileKey{{}, {}, 0, {}, want.engine, want.engine_version}) +
+        " asked, the profile models " +
+        describe(engine::ProfileKey{{}, {}, 0, {}, have.engine, have.engine_version}));
+  return choice;
+}
+
+// The name a profile knows for what the manifest names: the model of the same family and size,
+// the accelerator of the same chip; else the manifest's own text (it then matches nothing).
+std::string known_model(const std::vector<ProfileFacts>& facts, const std::string& model) {
+  ModelKey want = model_key(model);
+  if (want.family.empty() || want.size.empty()) return model;
+  for (const ProfileFacts& p : facts) {
+    ModelKey have = model_key(p.key.model);
+    if (have.family == want.family && have.size == want.size) return p.key.model;
+  }
+  return model;
+}
+
+std::string known_accelerator(const std::vector<ProfileFacts>& facts, const std::string& text) {
+  if (text.empty()) return text;
+  std::string chip = accelerator_key(text);
+  for (const ProfileFacts& p : facts)
+    if (accelerator_key(p.key.accelerator) == chip) return p.key.accelerator;
+  return text;
+}
+
+// The engine a flavor's server runs, for the profile query (NIM runs TensorRT-LLM or vLLM: open).
+std::string flavor_engine(const std::string& flavor) {
+  if (flavor == "nim") return "";
+  return flavor;  // "vllm-v1", "vllm-v0", "sglang", "tgi", "jetstream"
 }
 
 // The serving port a flavor listens on when the container declares none.
@@ -245,7 +343,7 @@ core::Result<ImageCommand> parse_image_command(const std::string& text) {
 }
 
 core::Result<DeploymentFleet> fleet_from_deployment(const Json& doc,
-                                                    const std::vector<ProfileFacts>& profiles,
+                                                    const engine::ProfileSearch& profiles,
                                                     const std::vector<ImageCommand>& overrides) {
   DeploymentFleet out;
   fleet::FleetSpec& spec = out.spec;
@@ -357,35 +455,61 @@ core::Result<DeploymentFleet> fleet_from_deployment(const Json& doc,
         image.substr(image.find("nvcr.io/nim/") + std::string("nvcr.io/nim/").size());
     model = path.substr(0, path.find(':'));
   }
-  // The accelerator and the tensor parallelism.
+  // The accelerator, the tensor parallelism, the weights' dtype and the engine's version.
   std::string accelerator = string_at(*pod, {"nodeSelector", "cloud.google.com/gke-accelerator"});
   if (accelerator.empty())
     accelerator = string_at(*pod, {"nodeSelector", "cloud.google.com/gke-tpu-accelerator"});
+  if (accelerator.empty())  // NVIDIA GPU feature discovery: "NVIDIA-H100-80GB-HBM3"
+    accelerator = string_at(*pod, {"nodeSelector", "nvidia.com/gpu.product"});
   int gpus = 0;
   int tpus = 0;
   for (const char* kind : {"limits", "requests"}) {
     gpus = std::max(gpus, int_of(at(*container, {"resources", kind, "nvidia.com/gpu"})));
     tpus = std::max(tpus, int_of(at(*container, {"resources", kind, "google.com/tpu"})));
   }
-  if (accelerator.empty() && tpus > 0) accelerator = "tpu";
-  if (accelerator.empty() && gpus > 0) accelerator = "nvidia-gpu";
   int tp = 1;
-  if (auto v = flag_value(args, {"--tensor-parallel-size", "--tensor_parallel_size", "-tp",
-                                 "--num-shard", "--tp", "--tp-size"})) {
-    Json value(*v);
+  std::optional<std::string> tp_text =
+      flag_value(args, {"--tensor-parallel-size", "--tensor_parallel_size", "-tp", "--num-shard",
+                        "--tp", "--tp-size"});
+  if (!tp_text && env.count("NUM_SHARD") != 0) tp_text = env["NUM_SHARD"];  // TGI's
+  if (tp_text) {
+    Json value(*tp_text);
     tp = std::max(1, int_of(&value));
   } else if (gpus > 0) {
     tp = gpus;
   } else if (tpus > 0) {
     tp = tpus;
   }
-  Choice choice = choose_profile(profiles, model.value_or(""), accelerator, tp);
+  std::optional<std::string> dtype = flag_value(args, {"--quantization", "-q", "--quantize"});
+  if (!dtype && env.count("QUANTIZE") != 0) dtype = env["QUANTIZE"];  // TGI's
+  if (!dtype) dtype = flag_value(args, {"--dtype"});
+  std::vector<ProfileFacts> facts = profile_facts(profiles);
+  engine::ProfileKey want;
+  want.model = known_model(facts, model.value_or(""));
+  want.accelerator = known_accelerator(facts, accelerator);
+  want.tensor_parallel = tp;
+  want.dtype = core::to_lower(dtype.value_or("bf16"));
+  // vLLM's --dtype: 16-bit weights whatever their format (select_profile reads them so too).
+  for (const char* sixteen : {"auto", "bfloat16", "float16", "fp16", "half"})
+    if (want.dtype == sixteen) want.dtype = "bf16";
+  want.engine = flavor_engine(flavor_name);
+  if (auto version = tag_version(image); version && !want.engine.empty())
+    want.engine_version = std::to_string(version->first) + "." + std::to_string(version->second);
+  Choice choice = choose_profile(profiles, facts, want, model.value_or(""));
   if (choice.profile == nullptr)
-    return core::invalid_argument(field + ": no engine profile is available to simulate it");
+    return core::invalid_argument(field + ": no engine profile is available to simulate it (" +
+                                  profiles.describe() + ")");
+  for (const std::string& fallback : choice.fallbacks)
+    out.warnings.push_back(spec.name + ": the manifest asks for " + describe(want) + "; " +
+                           fallback);
   spec.template_.serve_sim = fleet::ServeSimSpec{flavor_name, choice.profile->name, {}};
   if (model) spec.template_.serve_sim->args = {"--model", *model};
+  engine::ProfileKey chosen = choice.profile->key;
+  if (!choice.profile->engine_explicit) chosen.engine = "the flavor's engine";
   out.explanation = spec.name + ": image " + image + " is " + flavor->why + " -> flavor " +
-                    flavor_name + "; " + choice.why;
+                    flavor_name + "; profile " + choice.profile->name + " (" + describe(chosen) +
+                    ") for " + describe(want) +
+                    (accelerator.empty() ? " (no accelerator label: any chip)" : "");
   return out;
 }
 

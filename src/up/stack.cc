@@ -47,10 +47,12 @@
 #include "router/proxy.h"
 #include "router/spec.h"
 #include "server/profile_files.h"
+#include "up/activator.h"
 #include "up/api_bridge.h"
 #include "up/config.h"
 #include "up/control_auth.h"
 #include "up/dashboard_feed.h"
+#include "up/feature_gates.h"
 #include "up/fleet_monitoring.h"
 #include "up/fleet_sizes.h"
 #include "up/pod_resource_metrics.h"
@@ -148,19 +150,6 @@ std::optional<core::Duration> expected_cold_start(const fleet::FleetSpec& spec) 
     seconds = profile->startup_seconds();
   }
   return std::chrono::duration_cast<core::Duration>(std::chrono::duration<double>(*seconds));
-}
-
-// What each available profile models, for choosing one for a seed's Deployment.
-std::vector<ProfileFacts> shipped_profile_facts() {
-  std::vector<ProfileFacts> facts;
-  engine::ProfileSearch search = server::default_profile_search();
-  for (const std::string& name : engine::list_profiles(search)) {
-    auto profile = engine::load_profile(search, name);
-    if (!profile) continue;
-    facts.push_back(
-        {profile->name, profile->model.name, profile->accelerator.name, profile->tensor_parallel});
-  }
-  return facts;
 }
 
 // The fleets as the adapter's object lister (wildcard pod requests), and the owner of a pod.
@@ -321,6 +310,9 @@ class Stack {
   std::vector<const core::StateFile*> state_files() const;
   void report_progress();
   void sample_resources();
+  void start_activator();
+  void record_router_demand();
+  void sample_router_demand();
   void refresh_pods();
   void relist_metrics();
   void start_load_when_ready();
@@ -362,6 +354,8 @@ class Stack {
   apiserver::Store store_{clock_};
   std::unique_ptr<apiserver::ApiServer> api_;
   std::unique_ptr<ApiBridge> bridge_;
+  std::unique_ptr<Activator> activator_;      // scale from zero (activator.h)
+  std::vector<std::int64_t> demand_written_;  // per fleet: the last pending-requests sample (ms)
   std::unique_ptr<prom::PrometheusApi> prom_api_;
   PodResourceSampler pod_usage_;  // metrics.k8s.io without resourceRules
   net::Router control_router_;
@@ -385,16 +379,19 @@ class Stack {
 
 core::Status Stack::start() {
   DeploymentOptions deployments;
-  deployments.profiles = shipped_profile_facts();
+  deployments.profiles = server::default_profile_search();
   for (const std::string& text : options_.image_commands) {
     auto parsed = parse_image_command(text);
     if (!parsed) return tl::unexpected(parsed.error());
     deployments.image_commands.push_back(std::move(*parsed));
   }
-  auto loaded = load_up_config(options_.config_paths, deployments);
+  auto gates = parse_feature_gates(options_.feature_gates);
+  if (!gates) return tl::unexpected(gates.error());
+  auto loaded = load_up_config(options_.config_paths, deployments, *gates);
   if (!loaded) return tl::unexpected(loaded.error());
   config_ = std::move(*loaded);
   for (const std::string& note : config_.notes) core::log_info(note);
+  for (const std::string& warning : config_.warnings) core::log_warn(warning);
   // Signals and --stop-after first: they are handled as soon as the loop runs, and pods are
   // created in bursts on the loop (fleet.h), so neither waits for a large fleet to spawn.
   net::stop_on_signals(loop_, [this](int signal) {
@@ -443,6 +440,8 @@ core::Status Stack::start() {
   // Local replicas are processes: a Deployment above --max-replicas is refused at admission
   // (422, naming the flag), not accepted and then left unrun.
   for (apiserver::ResourceType& type : resources) {
+    if (type.group == "autoscaling" && type.resource == "horizontalpodautoscalers")
+      apply_hpa_gates(type, *gates);
     if (type.group != "apps" || type.resource != "deployments") continue;
     auto admit = type.admit;
     std::int32_t max = options_.max_replicas;
@@ -473,6 +472,12 @@ core::Status Stack::start() {
         listen->port == 0 ? 0 : static_cast<std::uint16_t>(listen->port + i);
     proxy_options.balancer.policy = *policy;
     proxy_options.balancer.queue_timeout = options_.router_queue_timeout;
+    // The wake-up signal: handled on a later turn, once the request is in the queue.
+    proxy_options.on_wait_without_ready_backend = [this, i] {
+      loop_.post([this, i] {
+        if (!shutting_down_ && activator_) activator_->wake(i);
+      });
+    };
     auto proxy = std::make_unique<router::Proxy>(loop_, clock_, proxy_options);
     if (auto started = proxy->start(); !started)
       return core::make_error(started.error().code,
@@ -535,6 +540,8 @@ core::Status Stack::start() {
   controller::ControllerOptions controller_options;
   controller_options.sync_period = options_.sync_period;
   controller_options.hpa.downscale_stabilization_window = options_.downscale_stabilization;
+  controller_options.hpa.gates.hpa_scale_to_zero = gates->hpa_scale_to_zero;
+  controller_options.hpa.gates.hpa_configurable_tolerance = gates->hpa_configurable_tolerance;
   controller_options.state_file = options_.state_dir + "/state.json";
   controller_ = std::make_unique<controller::Controller>(clock_, *guarded_provider_, *bridge_,
                                                          controller_options);
@@ -549,6 +556,7 @@ core::Status Stack::start() {
         }
         controller_->reconcile_now(ns, name);
       });
+  start_activator();
 
   add_api_routes();
   add_status_routes();
@@ -612,6 +620,7 @@ core::Status Stack::start() {
   loop_.post([this] { refresh_pods(); });
   loop_.post([this] { relist_metrics(); });
   loop_.post([this] { sample_resources(); });
+  loop_.post([this] { sample_router_demand(); });
   if (options_.progress_interval > core::Duration::zero())
     loop_.post([this] { report_progress(); });
   if (!options_.load_args.empty()) loop_.post([this] { start_load_when_ready(); });
@@ -638,9 +647,9 @@ void Stack::relist_metrics() {
 void Stack::start_load_when_ready() {
   if (shutting_down_) return;
   bool all_ready = true;
-  for (const auto& f : fleets_) {
-    bool any = false;
-    for (const auto& e : f->endpoints()) any = any || e.ready;
+  for (std::size_t i = 0; i < fleets_.size(); ++i) {
+    bool any = activator_ && activator_->would_wake(i);  // the load's first request wakes it
+    for (const auto& e : fleets_[i]->endpoints()) any = any || e.ready;
     all_ready = all_ready && any;
   }
   if (all_ready) {
@@ -898,6 +907,73 @@ void Stack::sample_resources() {
   }
   pod_usage_.sample(pods, clock_.now());
   clock_.call_after(seconds(5), [this] { sample_resources(); });
+}
+
+// The activator over every fleet: woken by its router, it scales through the API like the HPA,
+// records its event on the HPA and asks for a pass; scale-to-zero waits for queued requests.
+void Stack::start_activator() {
+  ActivatorHooks hooks;
+  hooks.hpas = [this] {
+    std::vector<kube::HorizontalPodAutoscaler> hpas;
+    for (const controller::HpaView& view : controller_->list()) hpas.push_back(view.hpa);
+    return hpas;
+  };
+  hooks.record_event = [this](const kube::HorizontalPodAutoscaler& hpa,
+                              const controller::RecordedEvent& event) {
+    bridge_->record_event(hpa, event, "llmscale-activator");
+  };
+  hooks.reconcile = [this](const std::string& ns, const std::string& name) {
+    record_router_demand();  // the HPA's pass sees the waiting request
+    reconcile_soon(ns, name);
+  };
+  activator_ = std::make_unique<Activator>(clock_, std::move(hooks));
+  for (std::size_t i = 0; i < fleets_.size(); ++i) {
+    const fleet::FleetSpec& spec = fleets_[i]->spec();
+    auto target = bridge_->resolve(spec.namespace_, {"Deployment", spec.name, "apps/v1"});
+    router::Balancer& balancer = proxies_[i]->balancer();
+    activator_->add_fleet({spec.namespace_, spec.name, target ? *target : nullptr,
+                           [&balancer] { return balancer.queue_length(); },
+                           [&balancer] {
+                             std::size_t n = 0;
+                             for (const auto& b : balancer.backends()) n += b.in_flight;
+                             return n;
+                           },
+                           cold_starts_[i]});
+    demand_written_.push_back(0);
+  }
+  bridge_->set_scale_check(
+      [this](const std::string& ns, const std::string& name, std::int32_t replicas) {
+        return activator_->check_scale(ns, name, replicas);
+      });
+  for (const std::string& warning :
+       activator_->cold_start_warnings(config_.hpas, options_.router_queue_timeout))
+    core::log_warn(warning);
+}
+
+// llmscale_router_pending_requests{namespace,fleet}: requests queued or in flight at each
+// router, every second and at each wake-up, straight into the TSDB (no scrape wait), for HPAs
+// that scale on the router's demand (External metric through the adapter's externalRules).
+void Stack::record_router_demand() {
+  if (shutting_down_ || !activator_) return;
+  bool first = false;
+  std::int64_t now_ms = core::to_unix_millis(clock_.now());
+  for (std::size_t i = 0; i < fleets_.size(); ++i) {
+    if (now_ms <= demand_written_[i]) continue;
+    first = first || demand_written_[i] == 0;
+    const fleet::FleetSpec& spec = fleets_[i]->spec();
+    prom::Labels labels{{"__name__", "llmscale_router_pending_requests"},
+                        {"namespace", spec.namespace_},
+                        {"fleet", spec.name}};
+    if (storage_.append(labels, now_ms, static_cast<double>(activator_->pending_requests(i))))
+      demand_written_[i] = now_ms;
+  }
+  if (first) adapter_->relist();  // the adapter lists the new series at once
+}
+
+void Stack::sample_router_demand() {
+  if (shutting_down_) return;
+  record_router_demand();
+  clock_.call_after(seconds(1), [this] { sample_router_demand(); });
 }
 
 // A line per interval for each replica still in its cold start (progress.h).

@@ -7,6 +7,8 @@
 // Everything runs on one EventLoop thread (the controller, fleets and router are not
 // thread-safe); replicas are child processes. Each HPA is reconciled on its sync period and
 // right after every scrape of one of its target's pods, so decisions follow fresh metrics.
+// A fleet that an HPA with minReplicas 0 scaled to zero is woken by the first request that
+// reaches its router (activator.h).
 #pragma once
 
 #include <cstdint>
@@ -60,6 +62,9 @@ struct UpOptions {
   std::int32_t max_replicas = 64;
   // How often a replica that is not ready yet gets a progress line (0: never).
   core::Duration progress_interval = std::chrono::seconds(15);
+  // `--feature-gates`: Kubernetes gates that change HPAs, for the API and the controller
+  // (feature_gates.h); empty: v1.37's defaults (HPAScaleToZero on).
+  std::string feature_gates;
 };
 
 // Runs until SIGINT/SIGTERM or a stop condition. Returns the process exit code: 0, the load's

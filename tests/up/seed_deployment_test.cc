@@ -8,17 +8,14 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json.h"
+#include "core/strings.h"
 
 namespace llmscale::up {
 namespace {
 
-std::vector<ProfileFacts> shipped() {
-  return {{"gemma-7b-l4", "google/gemma-7b", "nvidia-l4", 1},
-          {"gemma-7b-tpu-v5e-8", "google/gemma-7b", "tpu-v5e", 8},
-          {"llama-3.1-70b-4xh100", "meta-llama/Llama-3.1-70B-Instruct", "nvidia-h100-80gb", 4},
-          {"llama-3.1-70b-tpu-v6e-8", "meta-llama/Llama-3.1-70B", "tpu-v6e", 8},
-          {"llama-3.1-8b-a100", "meta-llama/Llama-3.1-8B-Instruct", "nvidia-a100-80gb", 1},
-          {"llama-3.1-8b-h100", "meta-llama/Llama-3.1-8B-Instruct", "nvidia-h100-80gb", 1}};
+// The profiles built into the binary (profiles/), nothing from the environment.
+engine::ProfileSearch shipped() {
+  return engine::ProfileSearch{};
 }
 
 core::Json yaml(const std::string& text) {
@@ -169,15 +166,93 @@ spec:
   EXPECT_EQ(made->spec.template_.serve_sim->profile, "gemma-7b-tpu-v5e-8");
 }
 
-TEST(SeedDeploymentTest, TheClosestProfileIsChosenAndTheReasonSaid) {
-  std::string text = kVllmL4;
-  text.replace(text.find("google/gemma-7b"), 15, "meta-llama/Llama-3.1-8B-Instruct");
-  auto made = fleet_from_deployment(yaml(text), shipped(), {});
-  ASSERT_TRUE(made) << made.error().message;
-  EXPECT_EQ(made->spec.template_.serve_sim->profile.rfind("llama-3.1-8b-", 0), 0u);
-  EXPECT_NE(made->explanation.find("no meta-llama/Llama-3.1-8B-Instruct profile on l4"),
-            std::string::npos)
-      << made->explanation;
+// A vLLM Deployment for the selection table below.
+std::string vllm_deployment(const std::string& image, const std::string& node_selector,
+                            const std::string& args, int gpus) {
+  return R"yaml(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm}
+spec:
+  selector: {matchLabels: {app: llm}}
+  template:
+    metadata: {labels: {app: llm}}
+    spec:
+      nodeSelector: {)yaml" +
+         node_selector + R"yaml(}
+      containers:
+      - name: vllm
+        image: )yaml" +
+         image + R"yaml(
+        args: [)yaml" +
+         args + R"yaml(]
+        resources: {limits: {nvidia.com/gpu: )yaml" +
+         std::to_string(gpus) + R"yaml(}}
+)yaml";
+}
+
+struct Selection {
+  const char* what;
+  std::string manifest;
+  const char* profile;
+  const char* warning;  // "" when the profile is what the manifest describes
+};
+
+// Issue 15: the profile is engine::select_profile()'s, by model × accelerator × TP × dtype ×
+// engine version as the manifest states them; a fallback is a warning saying what differs.
+TEST(SeedDeploymentTest, SelectsTheProfileTheManifestDescribesOrWarns) {
+  const std::string h100 = "cloud.google.com/gke-accelerator: nvidia-h100-80gb";
+  const std::vector<Selection> table = {
+      {"exact: Llama 3.1 8B on L4, vLLM 0.10",
+       vllm_deployment("vllm/vllm-openai:v0.10.1", "cloud.google.com/gke-accelerator: nvidia-l4",
+                       "--model, meta-llama/Llama-3.1-8B-Instruct", 1),
+       "llama-3.1-8b-l4", ""},
+      {"the GPU product label of NVIDIA's feature discovery",
+       vllm_deployment("vllm/vllm-openai:latest", "nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3",
+                       "--model, meta-llama/Llama-3.1-8B-Instruct", 1),
+       "llama-3.1-8b-h100", ""},
+      {"FP8 weights by --quantization",
+       vllm_deployment("vllm/vllm-openai:latest", h100,
+                       "--model, meta-llama/Llama-3.1-8B-Instruct, --quantization, fp8", 1),
+       "llama-3.1-8b-h100-fp8", ""},
+      {"TP from the flag, 70B on 8 H100",
+       vllm_deployment("vllm/vllm-openai:v0.10.0", h100,
+                       "--model, meta-llama/Llama-3.1-70B-Instruct, --tensor-parallel-size, 8", 8),
+       "llama-3.1-70b-8xh100", ""},
+      {"no T4 profile: another chip",
+       vllm_deployment("vllm/vllm-openai:latest",
+                       "cloud.google.com/gke-accelerator: nvidia-tesla-t4",
+                       "--model, meta-llama/Llama-3.1-8B-Instruct", 1),
+       nullptr, "profile on nvidia-tesla-t4; using "},
+      {"no TP2 profile of 70B on H100",
+       vllm_deployment("vllm/vllm-openai:latest", h100,
+                       "--model, meta-llama/Llama-3.1-70B-Instruct, --tensor-parallel-size, 2", 2),
+       nullptr, "tensor parallelism 2 asked, the profile has "},
+      {"vLLM 0.6 (V0) where the only H200 profile models vLLM V1 0.10",
+       vllm_deployment("vllm/vllm-openai:v0.6.3",
+                       "cloud.google.com/gke-accelerator: nvidia-h200-141gb",
+                       "--model, meta-llama/Llama-3.1-8B-Instruct", 1),
+       "llama-3.1-8b-h200", "engine vllm-v0 0.6 asked, the profile models vllm-v1 0.10"},
+      {"a model no profile has",
+       vllm_deployment("vllm/vllm-openai:latest", h100, "--model, mistralai/Mistral-7B-v0.1", 1),
+       nullptr, "no profile models mistralai/Mistral-7B-v0.1; using "},
+  };
+  for (const Selection& row : table) {
+    SCOPED_TRACE(row.what);
+    auto made = fleet_from_deployment(yaml(row.manifest), shipped(), {});
+    ASSERT_TRUE(made) << made.error().message;
+    ASSERT_TRUE(made->spec.template_.serve_sim);
+    if (row.profile != nullptr) EXPECT_EQ(made->spec.template_.serve_sim->profile, row.profile);
+    EXPECT_NE(made->explanation.find("profile " + made->spec.template_.serve_sim->profile),
+              std::string::npos)
+        << made->explanation;
+    std::string warnings = core::join(made->warnings, "\n");
+    if (std::string(row.warning).empty()) {
+      EXPECT_TRUE(made->warnings.empty()) << warnings;
+    } else {
+      EXPECT_NE(warnings.find(row.warning), std::string::npos) << warnings;
+      EXPECT_NE(warnings.find("llm: the manifest asks for "), std::string::npos) << warnings;
+    }
+  }
 }
 
 TEST(SeedDeploymentTest, UnknownImagesNeedAnOverride) {
