@@ -5,8 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
-CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DLLMSCALE_FUZZ=ON -DLLMSCALE_TESTS=OFF -DLLMSCALE_BENCH=OFF -DLLMSCALE_SANITIZE=ON >/dev/null
+# -O1 and line tables only (libFuzzer's usual flags): reports keep file:line, the build is ~15 %
+# faster than RelWithDebInfo's -O2 -g.
+CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only -DNDEBUG" -DLLMSCALE_FUZZ=ON \
+  -DLLMSCALE_TESTS=OFF -DLLMSCALE_BENCH=OFF -DLLMSCALE_SANITIZE=ON >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in fuzz/*_fuzz.cc; do targets+=("$(basename "$f" .cc)"); done
