@@ -15,6 +15,7 @@ struct UpFlags {
   up::UpOptions options;
   std::string sync_period = "15s";
   std::string min_pass_interval = "250ms";
+  std::string router_slow_start_window = "0s";
   std::string downscale_stabilization = "5m0s";
   std::string serve_sim_startup;
   std::string scrape_interval;
@@ -71,6 +72,11 @@ int run(UpFlags& f) {
   if (*queue_timeout < core::Duration::zero())
     return fail("--router-queue-timeout: must not be negative");
   o.router_queue_timeout = *queue_timeout;
+  auto slow_start = duration_flag("--router-slow-start-window", f.router_slow_start_window);
+  if (!slow_start) return fail(slow_start.error().message);
+  if (*slow_start < core::Duration::zero())
+    return fail("--router-slow-start-window: must not be negative");
+  o.router_slow_start_window = *slow_start;
   if (o.max_replicas < 1) return fail("--max-replicas: must be at least 1");
   if (!f.load.empty()) {
     auto args = CLI::detail::split_up(f.load);
@@ -151,6 +157,10 @@ void add_up_command(CLI::App& app, int& exit_code) {
   up->add_option("--max-replicas", f.options.max_replicas,
                  "most replicas per fleet (local processes): a Fleet's spec.replicas above it is "
                  "an error, an HPA's maxReplicas above it is lowered to it with a warning")
+      ->capture_default_str();
+  up->add_option("--router-slow-start-window", f.router_slow_start_window,
+                 "a replica that just became ready gets a growing share of the queued requests "
+                 "over this long (Envoy's slow_start_window; e.g. 30s after a scale from zero)")
       ->capture_default_str();
   up->add_option("--router-queue-timeout", f.router_queue_timeout,
                  "how long a request waits for a ready replica before 503 with Retry-After "

@@ -472,6 +472,7 @@ core::Status Stack::start() {
         listen->port == 0 ? 0 : static_cast<std::uint16_t>(listen->port + i);
     proxy_options.balancer.policy = *policy;
     proxy_options.balancer.queue_timeout = options_.router_queue_timeout;
+    proxy_options.balancer.slow_start_window = options_.router_slow_start_window;
     // The wake-up signal: handled on a later turn, once the request is in the queue.
     proxy_options.on_wait_without_ready_backend = [this, i] {
       loop_.post([this, i] {

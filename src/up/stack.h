@@ -37,6 +37,9 @@ struct UpOptions {
   // How long a request waits in a router's queue for a ready replica (during a cold start, or
   // while every replica is busy with max-in-flight) before 503 with Retry-After (router.md).
   core::Duration router_queue_timeout = std::chrono::seconds(60);
+  // The routers' slow start (Envoy's slow_start_window, router/balancer.h): a replica that just
+  // became ready takes a growing share of the queue over this long; zero disables.
+  core::Duration router_slow_start_window{};
   core::Duration sync_period = std::chrono::seconds(15);
   // kube-controller-manager's --horizontal-pod-autoscaler-downscale-stabilization: the
   // scale-down window of HPAs whose behavior does not set one.

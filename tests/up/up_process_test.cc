@@ -2,7 +2,7 @@
 // above --max-replicas is refused naming field and flag; SIGTERM while a large fleet is still
 // being created stops it promptly (issue 11 item 9); a crash loop prints its log's last lines
 // on stderr and shows in the pod's container status (item 14b); a failed state write shows on
-// /status and /metrics (item 7).
+// /status and /metrics (item 7); bad pacing and slow-start durations are refused by name.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -49,6 +49,26 @@ TEST(UpProcessTest, FleetAboveMaxReplicasIsRefused) {
                                "must be less than or equal to 64 (llmscale up --max-replicas)"),
             std::string::npos)
       << result.output;
+}
+
+TEST(UpProcessTest, BadPacingAndSlowStartFlagsAreRefusedByName) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/m");
+  dir.write("m/fleet.yaml", fleet_yaml(1, "[sleep, \"100\"]"));
+  struct Case {
+    std::vector<std::string> flags;
+    std::string message;
+  };
+  for (const Case& c :
+       {Case{{"--min-pass-interval", "-1s"}, "--min-pass-interval: must not be negative"},
+        Case{{"--min-pass-interval", "soon"}, "--min-pass-interval: time: invalid duration"},
+        Case{{"--router-slow-start-window", "-30s"},
+             "--router-slow-start-window: must not be negative"}}) {
+    auto result = run_process(up_args(dir, c.flags), "", 20s);
+    ASSERT_FALSE(result.timed_out);
+    EXPECT_EQ(result.exit_code, 2) << result.output;
+    EXPECT_NE(result.output.find(c.message), std::string::npos) << result.output;
+  }
 }
 
 TEST(UpProcessTest, SigtermDuringALargeSpawnStopsPromptly) {
