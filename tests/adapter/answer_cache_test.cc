@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "adapter/adapter.h"
@@ -231,6 +233,31 @@ TEST_F(CachedAdapterTest, QueriesThatMoveWithTheClockAreNotCached) {
   }
   EXPECT_EQ(cached_->answer_cache_stats()->entries, 0u);
   EXPECT_EQ(cached_->answer_cache_stats()->hits, 0u);
+}
+
+// The server answers on several loop threads: readers share the cache while a writer appends.
+TEST_F(CachedAdapterTest, ConcurrentRequestsAndWritesStayConsistent) {
+  for (int i = 0; i < 3; ++i)
+    add("vllm:num_requests_waiting", "vllm-" + std::to_string(i), now_ms() - 1000, i);
+  relist_both();
+  std::vector<std::thread> readers;
+  std::atomic<int> errors{0};
+  for (int r = 0; r < 4; ++r) {
+    readers.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        std::string body = wildcard();
+        if (body.rfind(R"({"kind":"MetricValueList")", 0) != 0) ++errors;
+      }
+    });
+  }
+  for (int i = 0; i < 200; ++i) add("vllm:num_requests_waiting", "vllm-0", now_ms() - 999 + i, i);
+  for (auto& reader : readers) reader.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(wildcard(), answer(*plain_,
+                               "/apis/custom.metrics.k8s.io/v1beta2/namespaces/llm/pods/*/"
+                               "num_requests_waiting",
+                               "labelSelector=app%3Dvllm"));
+  EXPECT_NE(wildcard().find(R"("value":"199")"), std::string::npos);
 }
 
 }  // namespace
