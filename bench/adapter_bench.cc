@@ -1,6 +1,7 @@
 // The metrics adapter's cost per request, without HTTP: the HPA's wildcard Pods-metric request
 // over N pods (list objects, build PromQL, query the TSDB, encode the MetricValueList), split
-// into its stages, plus an External request.
+// into its stages, plus an External request; and the same request answered from the answer
+// cache (the TSDB unchanged since the last answer, the clock in the same second).
 #include <benchmark/benchmark.h>
 
 #include "adapter/adapter.h"
@@ -13,7 +14,7 @@ namespace {
 using namespace llmscale;
 
 struct Fleet {
-  explicit Fleet(int pods) : engine(storage) {
+  explicit Fleet(int pods, bool cache = false) : engine(storage) {
     std::vector<adapter::StaticObjectLister::Object> objects;
     auto now = core::to_unix_millis(clock.now());
     for (int i = 0; i < pods; ++i) {
@@ -36,8 +37,10 @@ externalRules:
   name: {matches: "^vllm:(.*)$", as: "${1}"}
   metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (namespace)
 )");
+    adapter::AdapterOptions options;
+    if (cache) options.answer_cache_storage = &storage;
     metrics = std::make_unique<adapter::MetricsAdapter>(
-        std::make_shared<const adapter::AdapterConfig>(*config), engine, *lister, clock);
+        std::make_shared<const adapter::AdapterConfig>(*config), engine, *lister, clock, options);
     (void)metrics->relist();
   }
   core::SimulatedClock clock;
@@ -61,6 +64,17 @@ void BM_WildcardPodsServe(benchmark::State& state) {
   state.counters["bytes"] = static_cast<double>(bytes);
 }
 BENCHMARK(BM_WildcardPodsServe)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
+void BM_WildcardPodsServeCached(benchmark::State& state) {
+  Fleet fleet(static_cast<int>(state.range(0)), /*cache=*/true);
+  for (auto _ : state) {
+    auto body = fleet.metrics->serve(kPath, "labelSelector=app%3Dvllm");
+    benchmark::DoNotOptimize(body);
+  }
+  state.counters["hit_ratio"] = static_cast<double>(fleet.metrics->answer_cache_stats()->hits) /
+                                static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_WildcardPodsServeCached)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
 void BM_WildcardPodsValuesOnly(benchmark::State& state) {
   Fleet fleet(static_cast<int>(state.range(0)));

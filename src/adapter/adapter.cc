@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/strings.h"
 #include "kube/json_codec.h"
+#include "prom/storage.h"
 
 namespace llmscale::adapter {
 
@@ -144,6 +145,13 @@ core::Result<std::vector<ListedObject>> ObjectLister::list_objects(
   return out;
 }
 
+StaticObjectLister::StaticObjectLister(std::vector<Object> objects) : objects_(std::move(objects)) {
+  // Kept in (namespace, name) order, so a listing is sorted as it is filtered.
+  std::stable_sort(objects_.begin(), objects_.end(), [](const Object& a, const Object& b) {
+    return std::tie(a.namespace_name, a.name) < std::tie(b.namespace_name, b.name);
+  });
+}
+
 core::Result<std::vector<ListedObject>> StaticObjectLister::list_objects(
     const GroupResource& resource, const std::string& ns, const kube::Selector& selector) {
   std::vector<ListedObject> out;
@@ -154,21 +162,21 @@ core::Result<std::vector<ListedObject>> StaticObjectLister::list_objects(
       out.push_back({object.namespace_name, object.name, object.labels});
     }
   }
-  std::sort(out.begin(), out.end(), [](const ListedObject& a, const ListedObject& b) {
-    return std::tie(a.namespace_name, a.name) < std::tie(b.namespace_name, b.name);
-  });
   return out;
 }
 
 core::Result<std::vector<std::string>> StaticObjectLister::list(const GroupResource& resource,
                                                                 const std::string& ns,
                                                                 const kube::Selector& selector) {
-  auto objects = list_objects(resource, ns, selector);
-  if (!objects) return tl::unexpected(objects.error());
   std::vector<std::string> names;
-  names.reserve(objects->size());
-  for (auto& object : *objects) names.push_back(std::move(object.name));
-  std::sort(names.begin(), names.end());
+  for (const auto& object : objects_) {
+    if (object.resource == resource && (ns.empty() || object.namespace_name == ns) &&
+        selector.matches(object.labels)) {
+      names.push_back(object.name);
+    }
+  }
+  // Sorted by name (across namespaces too, when listing every namespace).
+  if (!std::is_sorted(names.begin(), names.end())) std::sort(names.begin(), names.end());
   return names;
 }
 
@@ -222,6 +230,9 @@ MetricsAdapter::MetricsAdapter(std::shared_ptr<const AdapterConfig> config,
       clock_(clock),
       options_(options),
       registry_(std::make_shared<Registry>()) {
+  if (options_.answer_cache_storage != nullptr) {
+    answer_cache_ = std::make_unique<AnswerCache>(options_.answer_cache_limits);
+  }
   // parse_adapter_config compiled every rule already; a failure here is a programming error.
   for (std::size_t i = 0; i < config_->rules.size(); ++i) {
     rules_.push_back(
@@ -311,8 +322,12 @@ core::Status MetricsAdapter::relist() {
       registry->external_lower[core::to_lower(*metric)] = *metric;
     }
   }
-  std::lock_guard lock(registry_mutex_);
-  registry_ = std::move(registry);
+  {
+    std::lock_guard lock(registry_mutex_);
+    registry_ = std::move(registry);
+  }
+  // Answers name the registry's series and rules; a relist starts the cache afresh.
+  if (answer_cache_) answer_cache_->clear();
   return {};
 }
 
@@ -332,6 +347,14 @@ std::vector<std::string> MetricsAdapter::external_metrics() const {
 
 ApiResult<std::vector<kube::MetricValue>> MetricsAdapter::custom_metric(
     const MetricsRequest& request, Explanation* explain) {
+  auto plan = plan_custom(request, explain);
+  if (!plan) return tl::unexpected(plan.error());
+  if (explain != nullptr) explain->query = plan->query;
+  return evaluate_custom(request, *plan, clock_.now());
+}
+
+auto MetricsAdapter::plan_custom(const MetricsRequest& request, Explanation* explain,
+                                 bool with_query) -> ApiResult<CustomPlan> {
   if (explain != nullptr) {
     explain->request = request;
   }
@@ -383,19 +406,36 @@ ApiResult<std::vector<kube::MetricValue>> MetricsAdapter::custom_metric(
     }
     // Upstream refuses to build a query without object names ("no resource names requested").
     if (names.empty()) return tl::unexpected(metric_not_found(request.metric, request.resource));
-    QueryRequest q{entry.series_name,       request.resource,
-                   request.namespace_name,  names,
-                   request.metric_selector, {}};
-    auto built = entry.rule->build_query(q);
-    // A query that cannot be built (operator, missing label) is reported as not found.
-    if (!built) return tl::unexpected(metric_not_found(request.metric, request.resource));
-    query = std::move(*built);
-    object_label = *entry.rule->label_for(request.resource);
+    CustomPlan plan{
+        std::move(names),  {},        *entry.rule->label_for(request.resource), false, entry.source,
+        entry.series_name, entry.rule};
+    if (with_query) {
+      if (auto error = build_custom_query(request, plan)) return tl::unexpected(*error);
+    }
+    return plan;
   }
-  if (explain != nullptr) explain->query = query;
+  return CustomPlan{std::move(names), std::move(query), std::move(object_label), true, "google", {},
+                    nullptr};
+}
 
-  core::Time now = clock_.now();
-  auto result = backend_.instant_query(query, now);
+std::optional<ApiError> MetricsAdapter::build_custom_query(const MetricsRequest& request,
+                                                           CustomPlan& plan) const {
+  if (plan.query_built) return std::nullopt;
+  QueryRequest q{plan.series_name, request.resource,        request.namespace_name,
+                 plan.names,       request.metric_selector, {}};
+  auto built = plan.rule->build_query(q);
+  // A query that cannot be built (operator, missing label) is reported as not found.
+  if (!built) return metric_not_found(request.metric, request.resource);
+  plan.query = std::move(*built);
+  plan.query_built = true;
+  return std::nullopt;
+}
+
+ApiResult<std::vector<kube::MetricValue>> MetricsAdapter::evaluate_custom(
+    const MetricsRequest& request, const CustomPlan& plan, core::Time now) {
+  const std::vector<std::string>& names = plan.names;
+  const std::string& object_label = plan.object_label;
+  auto result = backend_.instant_query(plan.query, now);
   if (!result || result->type() != prom::ResultType::kVector)
     return tl::unexpected(unable_to_fetch());
   const auto& samples = result->vector();
@@ -877,9 +917,119 @@ ApiResult<std::string> MetricsAdapter::serve(std::string_view path, std::string_
     if (!items) return tl::unexpected(items.error());
     return reformat(kube::external_metric_value_list_json(*items), pretty);
   }
-  auto items = custom_metric(*request);
-  if (!items) return tl::unexpected(items.error());
-  return reformat(kube::metric_value_list_json(*items, api_version_name(request->api)), pretty);
+  return serve_custom(*request, pretty);
+}
+
+namespace {
+
+bool is_identifier_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == ':';
+}
+
+// Whether `query` can only change its result through a write to the TSDB, given that no stored
+// sample lies after the evaluation time and no series leaves the lookback window: no range
+// selector or subquery ('['), no offset or @ modifier, no function of the evaluation time. A
+// plain text scan, so a label value spelling one of these only turns caching off.
+bool depends_on_time_only_through_writes(std::string_view query) {
+  static constexpr std::string_view kTimeWords[] = {
+      "offset",       "time",        "timestamp",     "minute", "hour", "day_of_week",
+      "day_of_month", "day_of_year", "days_in_month", "month",  "year"};
+  if (query.find_first_of("[@") != std::string_view::npos) return false;
+  std::size_t i = 0;
+  while (i < query.size()) {
+    if (!is_identifier_char(query[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t start = i;
+    while (i < query.size() && is_identifier_char(query[i])) ++i;
+    std::string_view word = query.substr(start, i - start);
+    if (word.size() > 13) continue;
+    for (auto time_word : kTimeWords) {
+      if (word.size() == time_word.size() &&
+          std::equal(word.begin(), word.end(), time_word.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == b;
+          }))
+        return false;
+    }
+  }
+  return true;
+}
+
+// Everything a rendered custom-metrics answer is built from besides the TSDB and the clock.
+// `query_source` determines the PromQL given the other fields: the rule and its series name
+// (rules are fixed for the adapter's life; a relist empties the cache), or the query itself.
+std::string custom_answer_key(const MetricsRequest& request, std::string_view object_label,
+                              std::string_view query_source, const std::vector<std::string>& names,
+                              bool pretty) {
+  std::string key;
+  std::size_t size = query_source.size() + 256;
+  for (const auto& name : names) size += name.size() + 1;
+  key.reserve(size);
+  auto field = [&](std::string_view value) {
+    key += value;
+    key += '\0';
+  };
+  field(api_version_name(request.api));
+  field(pretty ? "pretty" : "compact");
+  field(request.resource.group);
+  field(request.resource.resource);
+  field(request.namespace_name);
+  field(request.name);
+  field(request.metric);
+  field(request.metric_selector.to_string());
+  field(object_label);
+  field(query_source);
+  for (const auto& name : names) field(name);
+  return key;
+}
+
+}  // namespace
+
+ApiResult<std::string> MetricsAdapter::serve_custom(const MetricsRequest& request, bool pretty) {
+  // The PromQL (a 1,000-way alternation for 1,000 pods) is built only when the answer is.
+  auto plan = plan_custom(request, nullptr, /*with_query=*/false);
+  if (!plan) return tl::unexpected(plan.error());
+  auto render = [&](core::Time now) -> ApiResult<std::string> {
+    if (auto error = build_custom_query(request, *plan)) return tl::unexpected(*error);
+    auto items = evaluate_custom(request, *plan, now);
+    if (!items) return tl::unexpected(items.error());
+    return reformat(kube::metric_value_list_json(*items, api_version_name(request.api)), pretty);
+  };
+  if (!answer_cache_) return render(clock_.now());
+
+  const prom::Storage& storage = *options_.answer_cache_storage;
+  std::string query_source =
+      plan->rule != nullptr ? plan->source + '\n' + plan->series_name : plan->query;
+  std::string key =
+      custom_answer_key(request, plan->object_label, query_source, plan->names, pretty);
+  // The generation is read before evaluating: a write landing meanwhile moves it, so the entry
+  // filed below is never found for data newer than what it was evaluated on.
+  const std::uint64_t generation = storage.generation();
+  const core::Time now = clock_.now();
+  const std::int64_t now_ms = core::to_unix_millis(now);
+  if (auto body = answer_cache_->find(key, generation, now_ms)) return *body;
+  auto body = render(now);
+  if (!body || !depends_on_time_only_through_writes(plan->query)) return body;
+  // A sample stored after `now` would enter the window later without a write: not cacheable.
+  if (storage.newest_time() > now_ms) return body;
+  // The first series to leave the lookback window (Prometheus' instant selector: the newest
+  // sample within lookback_delta) does so at its newest sample + lookback; samples exactly on
+  // the window's edge count too, so the bound errs early.
+  const std::int64_t lookback_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(prom::QueryOptions{}.lookback_delta)
+          .count();
+  const std::int64_t earliest = storage.earliest_newest_sample_after(now_ms - lookback_ms - 1);
+  const std::int64_t valid_until =
+      earliest == std::numeric_limits<std::int64_t>::max() ? earliest : earliest + lookback_ms;
+  answer_cache_->insert(key, std::make_shared<const std::string>(*body),
+                        {generation, AnswerCache::second_of(now_ms), valid_until});
+  return body;
+}
+
+std::optional<AnswerCacheStats> MetricsAdapter::answer_cache_stats() const {
+  if (!answer_cache_) return std::nullopt;
+  return answer_cache_->stats();
 }
 
 core::Result<std::vector<kube::PodMetrics>> AdapterMetricsProvider::resource_metrics(

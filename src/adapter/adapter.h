@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "adapter/answer_cache.h"
 #include "adapter/config.h"
 #include "adapter/request.h"
 #include "adapter/rule.h"
@@ -26,6 +27,10 @@
 #include "hpa/metrics_provider.h"
 #include "kube/objects.h"
 #include "prom/query_engine.h"
+
+namespace llmscale::prom {
+class Storage;
+}
 
 namespace llmscale::adapter {
 
@@ -61,7 +66,7 @@ class StaticObjectLister final : public ObjectLister {
     std::string name;
     kube::Labels labels;
   };
-  explicit StaticObjectLister(std::vector<Object> objects) : objects_(std::move(objects)) {}
+  explicit StaticObjectLister(std::vector<Object> objects);
   core::Result<std::vector<std::string>> list(const GroupResource& resource, const std::string& ns,
                                               const kube::Selector& selector) override;
   core::Result<std::vector<ListedObject>> list_objects(const GroupResource& resource,
@@ -89,6 +94,13 @@ struct NodeMetrics {
 
 struct AdapterOptions {
   core::Duration max_age = std::chrono::minutes(10);  // --metrics-max-age (series lookback)
+  // The TSDB behind `backend` when it is our in-process one: serve() then reuses a rendered
+  // custom-metrics answer while the storage has not changed under it (answer_cache.h), for
+  // queries whose result cannot move with the clock alone (instant selectors, no offset, @,
+  // ranges or time functions). Null (a remote Prometheus): every request is evaluated.
+  // REQUIRES: outlives the adapter.
+  const prom::Storage* answer_cache_storage = nullptr;
+  AnswerCacheLimits answer_cache_limits;
 };
 
 // One entry of the discovery documents.
@@ -151,7 +163,28 @@ class MetricsAdapter {
   // as the HTTP API answers (MetricValueList, PodMetricsList, ... JSON, or a metav1.Status).
   ApiResult<std::string> serve(std::string_view path, std::string_view raw_query);
 
+  // The answer cache's counters; nullopt without AdapterOptions::answer_cache_storage.
+  std::optional<AnswerCacheStats> answer_cache_stats() const;
+
  private:
+  // What a custom-metrics request resolves to before the TSDB is asked.
+  struct CustomPlan {
+    std::vector<std::string> names;  // the objects answered for
+    std::string query;               // valid once query_built
+    std::string object_label;        // the PromQL label naming the object
+    bool query_built = false;
+    std::string source;                  // "rules[i]" or "google"
+    std::string series_name;             // rules: the series the metric comes from
+    const CompiledRule* rule = nullptr;  // rules: builds the query (google: null, query built)
+  };
+  // Resolves a request to its objects, rule and (with_query) PromQL.
+  ApiResult<CustomPlan> plan_custom(const MetricsRequest& request, Explanation* explain,
+                                    bool with_query = true);
+  std::optional<ApiError> build_custom_query(const MetricsRequest& request, CustomPlan& plan) const;
+  ApiResult<std::vector<kube::MetricValue>> evaluate_custom(const MetricsRequest& request,
+                                                            const CustomPlan& plan, core::Time now);
+  ApiResult<std::string> serve_custom(const MetricsRequest& request, bool pretty);
+
   struct Registry;
   std::shared_ptr<const Registry> registry() const;
 
@@ -189,6 +222,7 @@ class MetricsAdapter {
   AdapterOptions options_;
   mutable std::mutex registry_mutex_;
   std::shared_ptr<const Registry> registry_;
+  std::unique_ptr<AnswerCache> answer_cache_;  // null without answer_cache_storage
 };
 
 // The HPA engine's MetricsProvider over a MetricsAdapter: the same answers the HTTP API gives

@@ -397,6 +397,7 @@ int run_serve(const ServeOptions& o) {
   }
   adapter::AdapterOptions adapter_options;
   adapter_options.max_age = max_age;
+  if (!remote) adapter_options.answer_cache_storage = &storage;  // answers reused between writes
   adapter::MetricsAdapter metrics_adapter(
       std::make_shared<const adapter::AdapterConfig>(std::move(*config)), *engine, *lister,
       loop.clock(), adapter_options);

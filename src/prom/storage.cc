@@ -185,6 +185,7 @@ core::Result<MemSeries*> Storage::acquire(const Labels& labels, bool* created) {
   }
   s->pins.fetch_add(1, std::memory_order_relaxed);
   if (created != nullptr) *created = true;
+  generation_.fetch_add(1, std::memory_order_release);
   return s;
 }
 
@@ -216,6 +217,7 @@ AppendOutcome Storage::append_to(MemSeries* s, std::int64_t t, double v) {
     s->last_v = v;
   }
   note_time(t);
+  generation_.fetch_add(1, std::memory_order_release);
   return AppendOutcome::kAppended;
 }
 
@@ -465,6 +467,9 @@ void Storage::truncate(std::int64_t min_time) {
   while (min_time > current &&
          !min_valid_time_.compare_exchange_weak(current, min_time, std::memory_order_relaxed)) {
   }
+  // Dropped chunks change what range queries over old data see; tell caches now (a reader that
+  // loaded the old generation during the drop sees the new one afterwards and evaluates again).
+  generation_.fetch_add(1, std::memory_order_release);
   std::vector<MemSeries*> empty;
   {
     std::shared_lock lock(mu_);
@@ -515,6 +520,18 @@ void Storage::maybe_truncate() {
   if (last != kNoTime && cutoff - last < std::max<std::int64_t>(retention_ms / 8, 1)) return;
   if (!last_truncate_.compare_exchange_strong(last, cutoff, std::memory_order_relaxed)) return;
   truncate(cutoff);
+}
+
+std::int64_t Storage::earliest_newest_sample_after(std::int64_t after_ms) const {
+  std::int64_t earliest = std::numeric_limits<std::int64_t>::max();
+  std::shared_lock lock(mu_);
+  for (const auto& owned : index_->all) {
+    std::lock_guard series_lock(owned->lock);
+    if (owned->last_t != kNoTime && owned->last_t > after_ms) {
+      earliest = std::min(earliest, owned->last_t);
+    }
+  }
+  return earliest;
 }
 
 std::size_t Storage::series_count() const {

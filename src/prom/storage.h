@@ -117,6 +117,18 @@ class Storage {
   // Called by appenders after a batch; runs retention when due.
   void maybe_truncate();
 
+  // --- Change tracking (for answer caches) ---
+  // A counter that moves whenever what a query could see changes: a sample appended (stale
+  // markers included), a series created, data truncated. Bumped after the change is visible, so
+  // a reader that loads it before evaluating and finds it unchanged afterwards saw no change.
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // The newest sample time in the store (ms); INT64_MIN when empty.
+  std::int64_t newest_time() const { return max_time_.load(std::memory_order_relaxed); }
+  // The smallest per-series newest-sample time greater than `after_ms`, INT64_MAX when none.
+  // An instant selector's lookback window first loses a series at that time + lookback.
+  // O(series) under the shared index lock.
+  std::int64_t earliest_newest_sample_after(std::int64_t after_ms) const;
+
  private:
   struct Index;
   std::vector<MemSeries*> postings_for(const std::vector<Matcher>& matchers) const;
@@ -129,6 +141,7 @@ class Storage {
   std::atomic<std::int64_t> max_time_;
   std::atomic<std::int64_t> min_valid_time_;
   std::atomic<std::int64_t> last_truncate_;
+  std::atomic<std::uint64_t> generation_{0};
 };
 
 }  // namespace llmscale::prom

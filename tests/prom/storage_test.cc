@@ -2,6 +2,7 @@
 #include "prom/storage.h"
 
 #include <cmath>
+#include <limits>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -252,6 +253,50 @@ TEST(StorageConcurrencyTest, AppendersAndQueriesRunTogether) {
   auto all = storage.select({eq("__name__", "load")}, 0, kSamples * 1000);
   ASSERT_EQ(all.size(), static_cast<std::size_t>(kSeries));
   for (const auto& s : all) EXPECT_EQ(s.samples.size(), static_cast<std::size_t>(kSamples));
+}
+
+}  // namespace
+}  // namespace llmscale::prom
+
+namespace llmscale::prom {
+namespace {
+
+// Answer caches trust generation(): it must move on every change a query could see, and only
+// then.
+TEST(StorageGenerationTest, MovesOnEveryVisibleChangeOnly) {
+  Storage storage;
+  Labels a{{"__name__", "x"}, {"pod", "a"}};
+  std::uint64_t g = storage.generation();
+  ASSERT_TRUE(storage.append(a, 1000, 1));
+  EXPECT_GT(storage.generation(), g);  // a new series and its sample
+  g = storage.generation();
+  ASSERT_TRUE(storage.append(a, 2000, 2));
+  EXPECT_GT(storage.generation(), g);
+  g = storage.generation();
+  ASSERT_TRUE(storage.append(a, 2000, 2));  // the same sample again: ignored, nothing changed
+  EXPECT_EQ(storage.generation(), g);
+  EXPECT_FALSE(storage.append(a, 1500, 3));  // out of order: refused
+  EXPECT_EQ(storage.generation(), g);
+  ASSERT_TRUE(storage.append(a, 3000, stale_nan()));  // a staleness marker hides the series
+  EXPECT_GT(storage.generation(), g);
+  g = storage.generation();
+  storage.truncate(2500);
+  EXPECT_GT(storage.generation(), g);
+  EXPECT_EQ(storage.newest_time(), 3000);
+}
+
+TEST(StorageGenerationTest, EarliestNewestSampleAfter) {
+  Storage storage;
+  EXPECT_EQ(storage.earliest_newest_sample_after(0), std::numeric_limits<std::int64_t>::max());
+  ASSERT_TRUE(storage.append({{"__name__", "x"}, {"pod", "a"}}, 1000, 1));
+  ASSERT_TRUE(storage.append({{"__name__", "x"}, {"pod", "a"}}, 5000, 1));
+  ASSERT_TRUE(storage.append({{"__name__", "x"}, {"pod", "b"}}, 3000, 1));
+  ASSERT_TRUE(storage.append({{"__name__", "x"}, {"pod", "c"}}, 2000, 1));
+  // Newest samples: a 5000, b 3000, c 2000.
+  EXPECT_EQ(storage.earliest_newest_sample_after(0), 2000);
+  EXPECT_EQ(storage.earliest_newest_sample_after(2000), 3000);
+  EXPECT_EQ(storage.earliest_newest_sample_after(4000), 5000);
+  EXPECT_EQ(storage.earliest_newest_sample_after(5000), std::numeric_limits<std::int64_t>::max());
 }
 
 }  // namespace
