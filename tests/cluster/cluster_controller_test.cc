@@ -446,6 +446,15 @@ TEST_F(ClusterControllerTest, AdvisoryModeAnnotatesNativeHpasAndScalesNothing) {
       (*native)["metadata"]["annotations"].contains(std::string(kAdvisoryHistoryAnnotation)));
   auto reasons = event_reasons();
   EXPECT_NE(std::find(reasons.begin(), reasons.end(), "LLMScaleAdvice"), reasons.end());
+  // The HPA monitor's families: the metric proposed scale_up, but the pass wrote no scale.
+  const std::string p = "horizontal_pod_autoscaler_controller_";
+  std::string text = controller.metrics_text();
+  EXPECT_EQ(sample(text, p + "reconciliations_total{action=\"none\",error=\"none\"}"), 1) << text;
+  EXPECT_EQ(sample(text, p + "reconciliations_total{action=\"scale_up\",error=\"none\"}"), -1);
+  EXPECT_EQ(sample(text, p + "metric_computation_total{action=\"scale_up\",error=\"none\","
+                             "metric_type=\"Pods\"}"),
+            1)
+      << text;
 }
 
 }  // namespace
