@@ -515,10 +515,16 @@ int describe_hpa(const GetOptions& o) {
   if (!events_doc) return print_failure(events_doc.error());
   auto events = controller::decode_event_list(*events_doc);
   if (!events) return print_failure(decode_failure(events_url, events.error().message));
+  // kubectl (DescribeEvents): oldest lastTimestamp first, whatever order the list came in.
+  std::stable_sort(events->begin(), events->end(), [](const auto& a, const auto& b) {
+    return a.last_timestamp < b.last_timestamp;
+  });
   core::Time now = core::wall_now();
   std::vector<kube::DescribedEvent> described;
   for (const auto& e : *events) {
     kube::DescribedEvent d{e.type, e.reason, e.message, now - e.last_timestamp, e.count};
+    d.from = e.source;  // kubectl: source.component, else reportingController
+    d.first_age = now - e.first_timestamp;
     described.push_back(d);
   }
   std::cout << kube::describe_hpa(*hpa, described, now);

@@ -2,11 +2,13 @@
 #include "cluster/cluster_controller.h"
 
 #include <chrono>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "cluster/pod_index.h"
+#include "controller/monitor.h"
 #include "core/json_reader.h"
 #include "core/log.h"
 #include "core/strings.h"
@@ -25,6 +27,13 @@ kubeclient::ResourceRef autoscalers_resource() {
 }
 
 namespace {
+
+// An informer's cache key, "namespace/name" (or "name"), as namespace and name.
+std::pair<std::string, std::string> split_key(const std::string& key) {
+  auto slash = key.find('/');
+  if (slash == std::string::npos) return {"", key};
+  return {key.substr(0, slash), key.substr(slash + 1)};
+}
 
 std::string meta_field(const Json& object, const char* key) {
   if (!object.is_object() || !object.contains("metadata")) return "";
@@ -120,15 +129,18 @@ struct ClusterController::State {
   State(kubeclient::RestClient& client, hpa::MetricsProvider& metrics,
         ClusterControllerOptions options, std::function<bool()> may_act)
       : client(client),
-        provider(metrics),
+        provider(client.clock(), metrics),
         options(std::move(options)),
         may_act(std::move(may_act)) {}
 
   kubeclient::RestClient& client;
-  hpa::MetricsProvider& provider;
+  // The metrics provider given, each fetch timed for the HPA monitor's families.
+  controller::TimedMetricsProvider provider;
   ClusterControllerOptions options;
   std::function<bool()> may_act;
   ControllerMetrics metrics;
+  // kube-controller-manager's horizontal_pod_autoscaler_controller_* families (monitor.h).
+  controller::HpaControllerMetrics hpa_metrics;
   std::unique_ptr<kubeclient::Informer> objects;
   // Native HPAs for the conflict check (not in advisory mode, where `objects` holds them).
   std::unique_ptr<kubeclient::Informer> native_hpas;
@@ -234,23 +246,46 @@ struct ClusterController::State {
     }
   }
 
+  // One pass. Kubernetes (reconcileAutoscaler) records each pass once, whatever path it
+  // returns by: the pass fills `outcome` once it has an object to reconcile, and it is observed
+  // here with the pass's whole duration; a failed pass whose outcome says no error is "internal".
   net::Awaitable<core::Status> reconcile(std::string ns, std::string name) {
     ++metrics.reconciles;
-    auto started = std::chrono::steady_clock::now();
+    core::Clock& clock = client.clock();
+    const core::MonotonicTime started = clock.monotonic_now();
+    std::optional<controller::ReconciliationResult> outcome;
     core::Status result;
     // (No co_await inside a conditional expression: g++ 12 destroys its temporaries early.)
     if (options.advisory) {
-      result = co_await advise(ns, name);
+      result = co_await advise(ns, name, outcome);
     } else {
-      result = co_await act(ns, name);
+      result = co_await act(ns, name, outcome);
     }
-    metrics.reconcile_seconds_sum +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const core::Duration took = clock.monotonic_now() - started;
+    metrics.reconcile_seconds_sum += core::to_seconds(took);
+    if (!result && result.error().code == core::ErrorCode::kFailedPrecondition &&
+        result.error().message == "not the leader") {
+      outcome.reset();  // leadership lost mid-pass: a follower's pass is not the controller's
+    }
+    if (outcome) {
+      outcome->duration = took;
+      if (!result && outcome->error == controller::kErrorNone) {
+        outcome->error = controller::kErrorInternal;
+      }
+      hpa_metrics.observe(*outcome);
+    }
     if (!result) {
       ++metrics.errors;
       core::log_warn("controller: " + ns + "/" + name + ": " + result.error().message);
     }
     co_return result;
+  }
+
+  // The HPA monitor's labels for a pass that decided `decision` on `hpa`, with the metrics'
+  // fetch times taken from the provider.
+  controller::ReconciliationResult monitored(const kube::HorizontalPodAutoscaler& hpa,
+                                             const hpa::Decision& decision) {
+    return controller::reconciliation_result(hpa, decision, provider.take_fetches(), {});
   }
 
   // Reads what one pass needs; nullopt status when the pass must be skipped.
@@ -327,13 +362,16 @@ struct ClusterController::State {
     co_return co_await client.get(resource, ns, name);
   }
 
-  net::Awaitable<core::Status> act(std::string ns, std::string name) {
+  net::Awaitable<core::Status> act(std::string ns, std::string name,
+                                   std::optional<controller::ReconciliationResult>& outcome) {
     if (!acting()) co_return core::Status();
     auto object = co_await read_object(autoscalers_resource(), ns, name);
     if (!object) {
       if (object.error().not_found()) co_return core::Status();
       co_return tl::unexpected(object.error().error());
     }
+    // From here on the pass counts, failed or not.
+    outcome.emplace();
     std::string history_json;
     if ((*object).contains("status") && (*object)["status"].is_object() &&
         (*object)["status"].contains("history")) {
@@ -347,6 +385,9 @@ struct ClusterController::State {
     if (!native) co_return tl::unexpected(native.error().error());
     if (!native->empty()) {
       ++metrics.refused_native_hpa;
+      // Recorded as upstream records a pass stopped by a conflict between autoscalers (its
+      // AmbiguousSelector): no action, an internal error.
+      outcome->error = controller::kErrorInternal;
       const auto& ref = pass->input.hpa.spec.scale_target_ref;
       std::string message = "the HorizontalPodAutoscaler " + *native + " also targets " + ref.kind +
                             "/" + ref.name +
@@ -382,6 +423,7 @@ struct ClusterController::State {
 
     CapturingWriter capture;
     hpa::Decision decision = hpa::reconcile(pass->input, provider, capture);
+    outcome = monitored(pass->input.hpa, decision);
     if (capture.requested && pass->input.scale) {
       auto written =
           co_await write_scale(pass->target, ns, pass->input.hpa.spec.scale_target_ref.name,
@@ -389,11 +431,16 @@ struct ClusterController::State {
       if (!written) {
         if (written.error().code == core::ErrorCode::kFailedPrecondition &&
             written.error().message == "not the leader") {
+          outcome.reset();  // a follower's pass is not the controller's
           co_return core::Status();
         }
-        // Kubernetes: a failed scale update is FailedRescale (event, AbleToScale=False).
+        // Kubernetes: a failed scale update is FailedRescale (event, AbleToScale=False), and the
+        // pass is recorded with no action and an internal error; the metrics as first fetched.
         FailingWriter failing(written.error().message);
         decision = hpa::reconcile(pass->input, provider, failing);
+        (void)provider.take_fetches();
+        outcome->action = controller::kActionNone;
+        outcome->error = controller::kErrorInternal;
       }
     }
     Json status = kube::encode_hpa_status(decision.status);
@@ -407,13 +454,15 @@ struct ClusterController::State {
     co_return core::Status();
   }
 
-  net::Awaitable<core::Status> advise(std::string ns, std::string name) {
+  net::Awaitable<core::Status> advise(std::string ns, std::string name,
+                                      std::optional<controller::ReconciliationResult>& outcome) {
     if (!acting()) co_return core::Status();
     auto object = co_await read_object(kubeclient::hpas_resource(), ns, name);
     if (!object) {
       if (object.error().not_found()) co_return core::Status();
       co_return tl::unexpected(object.error().error());
     }
+    outcome.emplace();
     std::string history_json;
     if (auto it = (*object)["metadata"].find("annotations");
         it != (*object)["metadata"].end() && it->is_object()) {
@@ -423,6 +472,10 @@ struct ClusterController::State {
     if (!pass) co_return tl::unexpected(pass.error());
     hpa::AcceptingScaleWriter nothing;  // advisory: nothing is scaled
     hpa::Decision decision = hpa::reconcile(pass->input, provider, nothing);
+    outcome = monitored(pass->input.hpa, decision);
+    // Advisory: the metrics' proposals are recorded, but no scale was written (upstream's action
+    // label says what was written).
+    outcome->action = controller::kActionNone;
     ++metrics.advisories;
     std::int32_t hpa_desired = pass->input.hpa.status.desired_replicas;
     Json advice = {{"desiredReplicas", decision.desired_replicas},
@@ -464,9 +517,10 @@ net::Awaitable<void> run_controller(std::shared_ptr<ClusterController::State> st
       std::set<std::string> present;
       // Keys, not copies of the objects: the pass reads each object from the cache when it runs.
       for (const std::string& key : state->objects->keys()) {
-        auto slash = key.find('/');
-        std::string ns = slash == std::string::npos ? "" : key.substr(0, slash);
-        std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
+        // (No structured bindings across a co_await: g++ 12 coroutines mishandle them.)
+        std::pair<std::string, std::string> ns_name = split_key(key);
+        const std::string& ns = ns_name.first;
+        const std::string& name = ns_name.second;
         present.insert(key);
         auto due = state->next_pass.find(key);
         if (due != state->next_pass.end() && due->second > now && !state->dirty.contains(key)) {
@@ -568,7 +622,23 @@ const ControllerMetrics& ClusterController::metrics() const {
 
 std::string ClusterController::metrics_text() const {
   const ControllerMetrics& m = state_->metrics;
-  std::string out;
+  // The autoscalers this controller holds now, for the monitor's two gauges (none in advisory
+  // mode: the native HPAs it watches are kube-controller-manager's).
+  std::vector<controller::HpaControllerMetrics::Autoscaler> held;
+  if (!state_->options.advisory && state_->objects) {
+    for (const std::string& key : state_->objects->keys()) {
+      auto [ns, name] = split_key(key);
+      const Json* object = state_->objects->get(ns, name);
+      std::int32_t desired = 0;
+      if (object != nullptr && object->contains("status") && (*object)["status"].is_object()) {
+        const Json& replicas = (*object)["status"].value("desiredReplicas", Json());
+        if (replicas.is_number_integer()) desired = replicas.get<std::int32_t>();
+      }
+      held.push_back({ns, name, desired});
+    }
+  }
+  state_->hpa_metrics.set_autoscalers(held);
+  std::string out = state_->hpa_metrics.text();
   auto counter = [&out](const std::string& name, const std::string& help, double value) {
     out += "# HELP " + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " +
            core::go_format_float(value) + "\n";

@@ -84,7 +84,10 @@ class ClusterController {
   net::Awaitable<core::Status> reconcile(std::string namespace_name, std::string name);
 
   const ControllerMetrics& metrics() const;
-  // Prometheus text exposition of metrics() and the REST client's requests by verb.
+  // Prometheus text exposition: kube-controller-manager's horizontal_pod_autoscaler_controller_*
+  // families (controller/monitor.h: every pass and metric computation, counted and timed on the
+  // clock's monotonic reading; the LLMAutoscalers held and their desired replicas), then
+  // metrics() and the REST client's requests by verb.
   std::string metrics_text() const;
 
   struct State;

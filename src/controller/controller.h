@@ -51,6 +51,8 @@ struct RecordedEvent {
   int count = 1;
   core::Time first_timestamp;
   core::Time last_timestamp;
+  // Who reported it (source.component, else reportingComponent); empty: the HPA controller.
+  std::string source;
 };
 
 // What the controller knows about one HPA after its latest pass.

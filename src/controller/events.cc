@@ -30,7 +30,7 @@ Json encode_hpa_events(const kube::HorizontalPodAutoscaler& hpa,
                                {"apiVersion", "autoscaling/v2"}};
     event["reason"] = e.reason;
     event["message"] = e.message;
-    event["source"] = {{"component", "horizontal-pod-autoscaler"}};
+    event["source"] = {{"component", e.source.empty() ? kHpaEventSource : e.source}};
     event["firstTimestamp"] = core::format_rfc3339(e.first_timestamp);
     event["lastTimestamp"] = core::format_rfc3339(e.last_timestamp);
     event["count"] = e.count;
@@ -50,6 +50,10 @@ core::Result<std::vector<RecordedEvent>> decode_event_list(const Json& list) {
     e.read("count", event.count);
     e.read("firstTimestamp", event.first_timestamp);
     e.read("lastTimestamp", event.last_timestamp);
+    e.read_object("source", event.source, [](core::JsonReader& source, std::string& component) {
+      source.read("component", component);
+    });
+    if (event.source.empty()) e.read("reportingComponent", event.source);
   });
   if (auto status = r.finish(); !status) return tl::unexpected(status.error());
   return events;

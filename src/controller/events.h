@@ -15,7 +15,12 @@ namespace llmscale::controller {
 // "<hpa>.<16 hex digits>" numbered from the oldest (the embedding names them for good).
 core::Json encode_hpa_events(const kube::HorizontalPodAutoscaler& hpa,
                              const std::vector<RecordedEvent>& events);
-// The events of an EventList as RecordedEvent (the fields kubectl describe shows).
+// An HPA event's source.component when RecordedEvent::source is empty.
+inline constexpr const char* kHpaEventSource = "horizontal-pod-autoscaler";
+
+// The events of an EventList as RecordedEvent (the fields kubectl describe shows). The source is
+// source.component, else reportingComponent (events.k8s.io/v1's reportingController), as kubectl
+// describe prints it.
 core::Result<std::vector<RecordedEvent>> decode_event_list(const core::Json& list);
 
 }  // namespace llmscale::controller

@@ -385,9 +385,11 @@ std::string describe_hpa(const HorizontalPodAutoscaler& hpa,
     std::vector<std::string> rows = {"  Type\tReason\tAge\tFrom\tMessage",
                                      "  ----\t------\t----\t----\t-------"};
     for (const auto& e : events) {
-      std::string age = human_duration(e.age);
+      const std::string since_first = human_duration(e.first_age.value_or(e.age));
+      std::string age = since_first;
       if (e.count > 1)
-        age += " (x" + std::to_string(e.count) + " over " + human_duration(e.age) + ")";
+        age =
+            human_duration(e.age) + " (x" + std::to_string(e.count) + " over " + since_first + ")";
       rows.push_back("  " + e.type + "\t" + e.reason + "\t" + age + "\t" + e.from + "\t" +
                      e.message);
     }

@@ -5,6 +5,7 @@
 // Pure formatting; byte-for-byte what kubectl v1.30+ prints.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,11 +82,15 @@ std::string kubectl_json(const core::Json& value);
 // folded past column 80, `|` blocks for multi-line strings).
 std::string kubectl_yaml(const core::Json& value);
 
+// One row of describe's Events table. kubectl: the From column is the event's source.component,
+// else its reportingController; Age is the time since firstTimestamp, or for a repeated event
+// "<since lastTimestamp> (x<count> over <since firstTimestamp>)".
 struct DescribedEvent {
   std::string type, reason, message;
-  core::Duration age{};
+  core::Duration age{};  // since lastTimestamp
   int count = 1;
   std::string from = "horizontal-pod-autoscaler";
+  std::optional<core::Duration> first_age;  // since firstTimestamp; unset: the same as `age`
 };
 
 // `kubectl describe hpa NAME`, with the events given.

@@ -2,10 +2,12 @@
 // them (docs/dashboard.md, "Data").
 #include "up/dashboard_feed.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
 
+#include "controller/events.h"
 #include "core/strings.h"
 #include "fleet/fleet.h"
 #include "kube/quantity.h"
@@ -121,6 +123,20 @@ void DashboardFeed::on_pass(const controller::HpaView& view) {
                             {"explanation", std::move(explanation)}});
 }
 
+void DashboardFeed::record_event(const kube::HorizontalPodAutoscaler& hpa,
+                                 controller::RecordedEvent event, const std::string& component) {
+  event.source = component;
+  std::vector<controller::RecordedEvent>& events = other_events_[key_of(hpa.metadata)];
+  auto same = std::find_if(events.begin(), events.end(), [&](const controller::RecordedEvent& e) {
+    return e.source == event.source && e.type == event.type && e.reason == event.reason &&
+           e.message == event.message;
+  });
+  if (same != events.end()) events.erase(same);
+  events.push_back(std::move(event));
+  if (events.size() > kMaxOtherEvents)
+    events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(kMaxOtherEvents));
+}
+
 // kube-state-metrics' names and labels (docs/horizontalpodautoscaler-metrics.md): every family
 // is a gauge labelled namespace and horizontalpodautoscaler; metric_target_type is value,
 // average or utilization; condition status is true, false or unknown (lower case).
@@ -194,7 +210,14 @@ void DashboardFeed::add_hpa_metrics(prom::MetricRegistry& registry) {
 
 core::Json DashboardFeed::state() {
   core::Json hpas = core::Json::array();
-  for (const controller::HpaView& view : controller_.list()) {
+  const std::vector<controller::HpaView> views = controller_.list();
+  // Other components' events of HPAs that are gone leave with them.
+  std::erase_if(other_events_, [&](const auto& entry) {
+    return std::none_of(views.begin(), views.end(), [&](const controller::HpaView& view) {
+      return key_of(view.hpa.metadata) == entry.first;
+    });
+  });
+  for (const controller::HpaView& view : views) {
     const auto& hpa = view.hpa;
     core::Json metrics = core::Json::array();
     for (const Plotted& p : plotted_metrics(view)) {
@@ -208,12 +231,20 @@ core::Json DashboardFeed::state() {
       conditions.push_back(
           {{"type", c.type}, {"status", c.status}, {"reason", c.reason}, {"message", c.message}});
     }
+    // The controller's events and the others' (the activator's), oldest lastTimestamp first.
+    std::vector<controller::RecordedEvent> all = view.events;
+    if (auto others = other_events_.find(key_of(hpa.metadata)); others != other_events_.end())
+      all.insert(all.end(), others->second.begin(), others->second.end());
+    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+      return a.last_timestamp < b.last_timestamp;
+    });
     core::Json events = core::Json::array();
-    for (const auto& e : view.events) {
+    for (const auto& e : all) {
       events.push_back({{"type", e.type},
                         {"reason", e.reason},
                         {"message", e.message},
                         {"count", e.count},
+                        {"source", e.source.empty() ? controller::kHpaEventSource : e.source},
                         {"last", core::to_unix_millis(e.last_timestamp)}});
     }
     hpas.push_back(

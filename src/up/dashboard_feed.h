@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,13 @@ class DashboardFeed final : public dashboard::DashboardSource {
   dashboard::Dashboard& dashboard() { return *dashboard_; }
   // After every controller pass: a rescale becomes a decision on the page at once.
   void on_pass(const controller::HpaView& view);
+  // An event about `hpa` that another component than the HPA controller recorded (the
+  // activator's ScaledFromZero, source `component`): listed with the controller's own events in
+  // the HPA's view, all by lastTimestamp. A repeat (same type, reason and message, a higher
+  // count) replaces its earlier copy; the newest kMaxOtherEvents per HPA are kept.
+  void record_event(const kube::HorizontalPodAutoscaler& hpa, controller::RecordedEvent event,
+                    const std::string& component);
+  static constexpr std::size_t kMaxOtherEvents = 50;
 
   // The HPAs as kube-state-metrics exports them (kube_horizontalpodautoscaler_*), for Grafana
   // and any Prometheus scraping up's /metrics: replicas, limits, targets, current values and
@@ -61,6 +69,7 @@ class DashboardFeed final : public dashboard::DashboardSource {
   double tolerance_;
   std::vector<std::uint64_t> granted_;  // per router, at the last sample (request rate)
   controller::HpaControllerMetrics controller_metrics_;
+  std::map<std::string, std::vector<controller::RecordedEvent>> other_events_;  // ns/hpa
   core::Time last_sample_;
   std::unique_ptr<dashboard::Dashboard> dashboard_;
 };

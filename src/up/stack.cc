@@ -922,6 +922,7 @@ void Stack::start_activator() {
   hooks.record_event = [this](const kube::HorizontalPodAutoscaler& hpa,
                               const controller::RecordedEvent& event) {
     bridge_->record_event(hpa, event, "llmscale-activator");
+    if (dashboard_) dashboard_->record_event(hpa, event, "llmscale-activator");
   };
   hooks.reconcile = [this](const std::string& ns, const std::string& name) {
     record_router_demand();  // the HPA's pass sees the waiting request

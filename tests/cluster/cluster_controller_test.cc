@@ -14,6 +14,7 @@
 #include "kube/quantity.h"
 #include "kubeclient/leader_election.h"
 #include "kubeclient/loopback_api.h"
+#include "support/process.h"
 
 namespace llmscale::cluster {
 namespace {
@@ -247,6 +248,98 @@ TEST_F(ClusterControllerTest, LoopReconcilesObjectsItWatches) {
   ASSERT_TRUE(loop_.run_until([&] { return !controller.running(); }, 10s));
 }
 
+// The sample of `family{labels}` in a text exposition, -1 when absent.
+double sample(const std::string& text, const std::string& series) {
+  std::string::size_type at = 0;
+  while ((at = text.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
+    at += series.size();
+  }
+  return -1;
+}
+
+// kube-controller-manager's HPA monitor families on the controller's /metrics, as `llmscale up`
+// exports them: a pass that scales, one whose pod list fails, one whose metric fetch fails.
+TEST_F(ClusterControllerTest, ExportsTheHpaControllerFamiliesForEveryPass) {
+  const std::string p = "horizontal_pod_autoscaler_controller_";
+  create_autoscaler();
+  ClusterController controller(client_, metrics_, {});
+  std::string text = controller.metrics_text();
+  for (const char* family : {"reconciliations_total counter", "metric_computation_total counter",
+                             "reconciliation_duration_seconds histogram",
+                             "metric_computation_duration_seconds histogram",
+                             "num_horizontal_pod_autoscalers gauge", "desired_replicas gauge"}) {
+    EXPECT_NE(text.find("# TYPE " + p + family + "\n"), std::string::npos) << family << text;
+  }
+
+  auto expect_sample = [&](const std::string& series, double value) {
+    EXPECT_EQ(sample(text, p + series), value) << series << "\n" << text;
+  };
+  // Passes and Pods metric computations with these action and error labels.
+  auto expect_counts = [&](const std::string& labels, double passes, double computations) {
+    expect_sample("reconciliations_total{" + labels + "}", passes);
+    expect_sample("metric_computation_total{" + labels + ",metric_type=\"Pods\"}", computations);
+  };
+  // 1 -> 3 on the Pods metric: the pass and its one metric are scale_up.
+  ASSERT_TRUE(run(loop_, controller.reconcile("default", "llm")));
+  text = controller.metrics_text();
+  expect_counts(R"(action="scale_up",error="none")", 1, 1);
+  expect_sample(
+      "reconciliation_duration_seconds_count{action=\"scale_up\","
+      "error=\"none\"}",
+      1);
+  expect_sample(
+      "metric_computation_duration_seconds_bucket{action=\"scale_up\","
+      "error=\"none\",metric_type=\"Pods\",le=\"+Inf\"}",
+      1);
+
+  // No pod list, no decision: the pass is an internal error with no metric computed.
+  Fault failure = status_fault(500);
+  failure.path_contains = "/pods";
+  api_.faults.push_back(failure);
+  ASSERT_FALSE(run(loop_, controller.reconcile("default", "llm")));
+  api_.faults.clear();
+  text = controller.metrics_text();
+  expect_counts(R"(action="none",error="internal")", 1, -1);
+
+  // The metric vanishes: the metric and the pass are internal errors, nothing is scaled.
+  metrics_.pods.clear();
+  ASSERT_FALSE(run(loop_, controller.reconcile("default", "llm")));
+  text = controller.metrics_text();
+  expect_counts(R"(action="none",error="internal")", 2, 1);
+  EXPECT_EQ(deployment_replicas(), 3);
+  // The REST client's own families are still there.
+  EXPECT_NE(text.find("llmscale_controller_api_requests_total{verb=\"get\"}"), std::string::npos);
+  if (llmscale::testing::program_on_path("promtool")) {
+    auto lint = llmscale::testing::run_process({"promtool", "check", "metrics"}, text, 30s);
+    EXPECT_EQ(lint.exit_code, 0) << lint.output << "\n" << text;
+  }
+}
+
+// The gauges follow the autoscalers the controller's informer holds.
+TEST_F(ClusterControllerTest, GaugesCountTheAutoscalersAndTheirDesiredReplicas) {
+  const std::string p = "horizontal_pod_autoscaler_controller_";
+  ClusterControllerOptions options;
+  options.namespace_name = "default";
+  options.sync_period = 500ms;
+  ClusterController controller(client_, metrics_, options);
+  controller.start(loop_);
+  ASSERT_TRUE(loop_.run_until([&] { return controller.synced(); }, 20s));
+  EXPECT_EQ(sample(controller.metrics_text(), p + "num_horizontal_pod_autoscalers"), 0);
+  create_autoscaler();
+  const std::string desired = p + "desired_replicas{namespace=\"default\",hpa_name=\"llm\"}";
+  ASSERT_TRUE(loop_.run_until([&] { return sample(controller.metrics_text(), desired) == 3; }, 20s))
+      << controller.metrics_text();
+  EXPECT_EQ(sample(controller.metrics_text(), p + "num_horizontal_pod_autoscalers"), 1);
+  ASSERT_TRUE(run(loop_, client_.remove(autoscalers_resource(), "default", "llm")));
+  ASSERT_TRUE(loop_.run_until(
+      [&] { return sample(controller.metrics_text(), p + "num_horizontal_pod_autoscalers") == 0; },
+      20s));
+  EXPECT_EQ(sample(controller.metrics_text(), desired), -1);
+  controller.stop();
+  ASSERT_TRUE(loop_.run_until([&] { return !controller.running(); }, 10s));
+}
+
 // Two controllers, each behind its own elector on the same Lease (short timings): exactly one
 // acts; when it dies without releasing, the other takes over within the lease duration and
 // continues from the persisted history.
@@ -353,6 +446,15 @@ TEST_F(ClusterControllerTest, AdvisoryModeAnnotatesNativeHpasAndScalesNothing) {
       (*native)["metadata"]["annotations"].contains(std::string(kAdvisoryHistoryAnnotation)));
   auto reasons = event_reasons();
   EXPECT_NE(std::find(reasons.begin(), reasons.end(), "LLMScaleAdvice"), reasons.end());
+  // The HPA monitor's families: the metric proposed scale_up, but the pass wrote no scale.
+  const std::string p = "horizontal_pod_autoscaler_controller_";
+  std::string text = controller.metrics_text();
+  EXPECT_EQ(sample(text, p + "reconciliations_total{action=\"none\",error=\"none\"}"), 1) << text;
+  EXPECT_EQ(sample(text, p + "reconciliations_total{action=\"scale_up\",error=\"none\"}"), -1);
+  EXPECT_EQ(sample(text, p + "metric_computation_total{action=\"scale_up\",error=\"none\","
+                             "metric_type=\"Pods\"}"),
+            1)
+      << text;
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The `llmscale controller` binary against the embedded API server on loopback (a child process
 // and real time, so labelled integration): it resolves the kubeconfig, acquires the Lease, serves
-// /readyz once its informer synced and /metrics with API requests by verb, and releases the
-// Lease on SIGTERM.
+// /readyz once its informer synced and /metrics with API requests by verb and the HPA controller's
+// families (passing `promtool check metrics` where promtool is installed), and releases the Lease
+// on SIGTERM.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -88,6 +89,20 @@ current-context: local
   EXPECT_NE(metrics.body.find("llmscale_controller_api_requests_total{verb=\"list\"}"),
             std::string::npos)
       << metrics.body;
+  // kube-controller-manager's HPA controller families, as `llmscale up` exports them.
+  EXPECT_NE(metrics.body.find(
+                "# TYPE horizontal_pod_autoscaler_controller_reconciliation_duration_seconds "
+                "histogram\n"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("\nhorizontal_pod_autoscaler_controller_num_horizontal_pod_"
+                              "autoscalers 0\n"),
+            std::string::npos)
+      << metrics.body;
+  if (llmscale::testing::program_on_path("promtool")) {
+    auto lint = llmscale::testing::run_process({"promtool", "check", "metrics"}, metrics.body, 30s);
+    EXPECT_EQ(lint.exit_code, 0) << lint.output << "\n" << metrics.body;
+  }
   for (int i = 0; i < 100 && lease_holder() != "test-1"; ++i) {
     client_loop_.run_until([] { return false; }, 100ms);
   }
