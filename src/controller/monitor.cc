@@ -1,7 +1,6 @@
 // kube-controller-manager's HPA monitor: per-pass and per-metric labels, fetch timing, families.
 #include "controller/monitor.h"
 
-
 namespace llmscale::controller {
 namespace {
 
