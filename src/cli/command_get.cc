@@ -522,7 +522,12 @@ int describe_hpa(const GetOptions& o) {
   core::Time now = core::wall_now();
   std::vector<kube::DescribedEvent> described;
   for (const auto& e : *events) {
-    kube::DescribedEvent d{e.type, e.reason, e.message, now - e.last_timestamp, e.count};
+    kube::DescribedEvent d;
+    d.type = e.type;
+    d.reason = e.reason;
+    d.message = e.message;
+    d.age = now - e.last_timestamp;
+    d.count = e.count;
     d.from = e.source;  // kubectl: source.component, else reportingController
     d.first_age = now - e.first_timestamp;
     described.push_back(d);

@@ -50,7 +50,10 @@ int run_describe(const std::string& path) {
   if (!decided) return fail(decided.error().message);
   std::vector<kube::DescribedEvent> events;
   for (const auto& e : decided->decision.events) {
-    events.push_back(kube::DescribedEvent{e.type, e.reason, e.message, {}, 1});
+    kube::DescribedEvent& described = events.emplace_back();
+    described.type = e.type;
+    described.reason = e.reason;
+    described.message = e.message;
   }
   std::cout << kube::describe_hpa(decided->hpa, events, decided->now);
   const hpa::Decision& d = decided->decision;

@@ -181,7 +181,13 @@ void Controller::record_events(Entry& entry, const std::vector<hpa::Event>& even
         break;
       }
     }
-    if (!merged) entry.view.events.push_back({e.type, e.reason, e.message, 1, now, now});
+    if (!merged) {
+      RecordedEvent& added = entry.view.events.emplace_back();
+      added.type = e.type;
+      added.reason = e.reason;
+      added.message = e.message;
+      added.first_timestamp = added.last_timestamp = now;
+    }
   }
   while (entry.view.events.size() > options_.max_events)
     entry.view.events.erase(entry.view.events.begin());

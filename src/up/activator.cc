@@ -79,7 +79,10 @@ bool Activator::wake(std::size_t index) {
   auto [it, inserted] = events_.try_emplace(key);
   controller::RecordedEvent& event = it->second;
   if (inserted) {
-    event = {"Normal", kScaledFromZeroReason, message, 1, now, now};
+    event.type = "Normal";
+    event.reason = kScaledFromZeroReason;
+    event.message = message;
+    event.first_timestamp = event.last_timestamp = now;
   } else {
     ++event.count;
     event.last_timestamp = now;
