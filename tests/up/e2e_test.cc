@@ -158,7 +158,7 @@ TEST_P(UpScenarioTest, LoadIsTheExamplesLoadSh) {
 }
 
 // At the shipped scrape intervals (issue 11 item 17: seed 000's burst was never seen at 15 s),
-// but for seed 000's burst (see Scenario::scrape).
+// but for seed 000's burst and the NIM seed's sawtooth (see Scenario::scrape).
 TEST_P(UpScenarioTest, ScalesUpUnderTheSeedsLoadAndDownAfterTheWindow) {
   const Scenario& s = GetParam();
   const double window = 15;
@@ -221,7 +221,11 @@ INSTANTIATE_TEST_SUITE_P(
                  "--synthetic-input-tokens-mean 200 --synthetic-input-tokens-stddev 10 "
                  "--output-tokens-mean 200 --extra-inputs max_tokens:200 --extra-inputs "
                  "min_tokens:200 --extra-inputs ignore_eos:true --concurrency 200 --duration 30s",
-                 2},
+                 2,
+                 // The closed loop's 200 requests start and finish together, so KV-cache use
+                 // is a sawtooth that tops the 10 % target for a second or two per wave; the
+                 // shipped 15 s scrape sees a peak or not by phase (CI failed once on 88m/100m).
+                 "1s"},
         Scenario{"jetstream-tpu",
                  "--url {router} --api jetstream --burst 100 --output-tokens-mean 200 "
                  "--input-tokens-mean 20",
