@@ -739,17 +739,17 @@ void Simulator::scrape(int index, std::size_t target) {
   Time now = clock_.now();
   // The flavor's samples go into the TSDB without the exposition text (the text path is `up`'s
   // and is tested there): same series, values and report as rendering and parsing it.
+  // One reading of the engine serves the samples, the router's signal and the policies' gauges.
+  const engine::EngineStats gauges = pod.engine->stats();
   std::vector<prom::MetricRegistry::Sample> samples;
-  pod.metrics->collect(pod.engine->stats(), now, samples);
+  pod.metrics->collect(gauges, now, samples);
   // The router's least-KV-cache signal comes from the same scrape (up/stack.cc
   // feed_load_signal reads it back from the TSDB; here from the engine state rendered).
   if (policy_kind_ == router::PolicyKind::kLeastKvCache) {
-    engine::EngineStats s = pod.engine->stats();
-    pod.load = router::LoadSignal{s.kv_usage, static_cast<double>(s.num_waiting), now};
+    pod.load = router::LoadSignal{gauges.kv_usage, static_cast<double>(gauges.num_waiting), now};
     pod.in_flight_at_load = pod.in_flight;
   }
   std::int64_t t_ms = core::to_unix_millis(now);
-  engine::EngineStats gauges = pod.engine->stats();
   auto ingest = [this, index, target, t_ms, now, gauges, samples = std::move(samples)] {
     Pod& p = *pods_[index];
     if (p.removed) return;
