@@ -6,8 +6,8 @@
 
 #include "adapter/adapter.h"
 #include "core/clock.h"
-#include "prom/promql_engine.h"
-#include "prom/storage.h"
+#include "prom/promql/engine.h"
+#include "prom/tsdb/storage.h"
 
 namespace {
 

@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "prom/exposition.h"
-#include "prom/metrics_registry.h"
-#include "prom/promql_engine.h"
-#include "prom/promql_parser.h"
-#include "prom/scrape_ingest.h"
-#include "prom/storage.h"
-#include "prom/target_appender.h"
+#include "prom/exposition/parser.h"
+#include "prom/exposition/registry.h"
+#include "prom/promql/engine.h"
+#include "prom/promql/parser.h"
+#include "prom/scrape/ingest.h"
+#include "prom/tsdb/storage.h"
+#include "prom/tsdb/target_appender.h"
 
 namespace {
 

@@ -5,11 +5,11 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "prom/exposition.h"
-#include "prom/exposition_writer.h"
-#include "prom/scrape_ingest.h"
-#include "prom/storage.h"
-#include "prom/target_appender.h"
+#include "prom/exposition/parser.h"
+#include "prom/exposition/writer.h"
+#include "prom/scrape/ingest.h"
+#include "prom/tsdb/storage.h"
+#include "prom/tsdb/target_appender.h"
 
 using namespace llmscale::prom;
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <string_view>
 
-#include "prom/promql_engine.h"
-#include "prom/promql_parser.h"
-#include "prom/series_notation.h"
-#include "prom/storage.h"
+#include "prom/promql/engine.h"
+#include "prom/promql/parser.h"
+#include "prom/promql/series_notation.h"
+#include "prom/tsdb/storage.h"
 
 using namespace llmscale::prom;
 

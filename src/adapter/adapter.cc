@@ -18,7 +18,7 @@
 #include "core/log.h"
 #include "core/strings.h"
 #include "kube/json_codec.h"
-#include "prom/storage.h"
+#include "prom/tsdb/storage.h"
 
 namespace llmscale::adapter {
 

@@ -26,7 +26,7 @@
 #include "core/clock.h"
 #include "hpa/metrics_provider.h"
 #include "kube/objects.h"
-#include "prom/query_engine.h"
+#include "prom/promql/query_engine.h"
 
 namespace llmscale::prom {
 class Storage;

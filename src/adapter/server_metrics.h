@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "prom/metrics_registry.h"
-#include "prom/query_engine.h"
+#include "prom/exposition/registry.h"
+#include "prom/promql/query_engine.h"
 
 namespace llmscale::adapter {
 

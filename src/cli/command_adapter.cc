@@ -22,13 +22,13 @@
 #include "kube/json_codec.h"
 #include "net/event_loop.h"
 #include "net/tls_cert.h"
-#include "prom/exposition.h"
-#include "prom/pod_source.h"
-#include "prom/promql_engine.h"
-#include "prom/remote_engine.h"
-#include "prom/scrape_config.h"
-#include "prom/scraper.h"
-#include "prom/storage.h"
+#include "prom/api/remote_engine.h"
+#include "prom/exposition/parser.h"
+#include "prom/promql/engine.h"
+#include "prom/scrape/config.h"
+#include "prom/scrape/pod_source.h"
+#include "prom/scrape/scraper.h"
+#include "prom/tsdb/storage.h"
 
 namespace llmscale::cli {
 namespace {

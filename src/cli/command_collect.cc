@@ -11,9 +11,9 @@
 #include "core/duration.h"
 #include "core/log.h"
 #include "net/event_loop.h"
-#include "prom/collector.h"
-#include "prom/pod_source.h"
-#include "prom/scrape_config.h"
+#include "prom/api/collector.h"
+#include "prom/scrape/config.h"
+#include "prom/scrape/pod_source.h"
 
 namespace llmscale::cli {
 namespace {

@@ -21,7 +21,7 @@
 #include "net/event_loop.h"
 #include "net/router.h"
 #include "net/server.h"
-#include "prom/remote_engine.h"
+#include "prom/api/remote_engine.h"
 
 namespace llmscale::cli {
 namespace {

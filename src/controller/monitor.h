@@ -24,7 +24,7 @@
 #include "hpa/engine.h"
 #include "hpa/metrics_provider.h"
 #include "kube/objects.h"
-#include "prom/metrics_registry.h"
+#include "prom/exposition/registry.h"
 
 namespace llmscale::controller {
 

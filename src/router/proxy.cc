@@ -14,7 +14,7 @@
 
 #include "core/log.h"
 #include "net/client.h"
-#include "prom/metrics_registry.h"
+#include "prom/exposition/registry.h"
 #include "router/api.h"
 #include "router/wait.h"
 

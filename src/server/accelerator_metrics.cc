@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/log.h"
-#include "prom/metrics_registry.h"
+#include "prom/exposition/registry.h"
 #include "server/text.h"
 
 namespace llmscale::server {

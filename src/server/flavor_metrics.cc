@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "core/log.h"
-#include "prom/float_text.h"
-#include "prom/metrics_registry.h"
+#include "prom/exposition/float_text.h"
+#include "prom/exposition/registry.h"
 
 namespace llmscale::server {
 

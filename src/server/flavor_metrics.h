@@ -28,7 +28,7 @@
 #include "core/time.h"
 #include "engine/engine.h"
 #include "engine/profile.h"
-#include "prom/metrics_registry.h"
+#include "prom/exposition/registry.h"
 #include "server/api.h"
 #include "server/flavor.h"
 

@@ -25,7 +25,7 @@
 #include "fleet/spec.h"
 #include "kube/hpa_validation.h"
 #include "kube/objects.h"
-#include "prom/scrape_config.h"
+#include "prom/scrape/config.h"
 #include "up/seed_deployment.h"
 
 namespace llmscale::up {

@@ -11,8 +11,8 @@
 #include "core/strings.h"
 #include "fleet/fleet.h"
 #include "kube/quantity.h"
-#include "prom/metrics_registry.h"
-#include "prom/query_engine.h"
+#include "prom/exposition/registry.h"
+#include "prom/promql/query_engine.h"
 #include "router/balancer.h"
 #include "router/proxy.h"
 

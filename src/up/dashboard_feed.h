@@ -15,7 +15,7 @@
 #include "controller/monitor.h"
 #include "core/clock.h"
 #include "dashboard/dashboard.h"
-#include "prom/metrics_registry.h"
+#include "prom/exposition/registry.h"
 
 namespace llmscale::fleet {
 class Fleet;

@@ -10,7 +10,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "fleet/spec.h"
-#include "prom/scrape_config.h"
+#include "prom/scrape/config.h"
 
 namespace llmscale::up {
 

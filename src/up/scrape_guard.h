@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "hpa/metrics_provider.h"
-#include "prom/scraper.h"
+#include "prom/scrape/scraper.h"
 
 namespace llmscale::up {
 

@@ -13,8 +13,8 @@
 #include "adapter/adapter.h"
 #include "core/clock.h"
 #include "core/time.h"
-#include "prom/promql_engine.h"
-#include "prom/storage.h"
+#include "prom/promql/engine.h"
+#include "prom/tsdb/storage.h"
 
 namespace llmscale::adapter {
 namespace {

@@ -8,7 +8,7 @@
 #include "adapter/adapter.h"
 #include "adapter/config.h"
 #include "core/time.h"
-#include "prom/storage.h"
+#include "prom/tsdb/storage.h"
 
 namespace llmscale::adapter {
 

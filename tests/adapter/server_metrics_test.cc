@@ -9,8 +9,8 @@
 #include "adapter/server.h"
 #include "core/clock.h"
 #include "net/recording_writer.h"
-#include "prom/promql_engine.h"
-#include "prom/storage.h"
+#include "prom/promql/engine.h"
+#include "prom/tsdb/storage.h"
 
 namespace llmscale::adapter {
 namespace {

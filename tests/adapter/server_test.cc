@@ -9,8 +9,8 @@
 #include "core/clock.h"
 #include "net/client.h"
 #include "net/tls_cert.h"
-#include "prom/promql_engine.h"
-#include "prom/storage.h"
+#include "prom/promql/engine.h"
+#include "prom/tsdb/storage.h"
 
 namespace llmscale::adapter {
 namespace {

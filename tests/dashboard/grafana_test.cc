@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json.h"
-#include "prom/promql_parser.h"
+#include "prom/promql/parser.h"
 
 namespace llmscale {
 namespace {

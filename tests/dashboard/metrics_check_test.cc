@@ -17,10 +17,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json.h"
-#include "prom/exposition.h"
-#include "prom/labels.h"
-#include "prom/promql_engine.h"
-#include "prom/storage.h"
+#include "prom/exposition/labels.h"
+#include "prom/exposition/parser.h"
+#include "prom/promql/engine.h"
+#include "prom/tsdb/storage.h"
 #include "support/process.h"
 
 namespace llmscale {
@@ -207,7 +207,9 @@ TEST_F(MetricsCheck, PromtoolAndGrafanaPanels) {
         auto lint = run_process({"promtool", "check", "metrics"}, body, 30s);
         std::vector<std::string> problems = unexpected_problems(s, lint.output);
         EXPECT_TRUE(problems.empty()) << s.what << ":\n" << ::testing::PrintToString(problems);
-        if (s.pod.empty()) EXPECT_EQ(lint.exit_code, 0) << s.what << ":\n" << lint.output;
+        if (s.pod.empty()) {
+          EXPECT_EQ(lint.exit_code, 0) << s.what << ":\n" << lint.output;
+        }
         if (s.what == "up") {
           // The controller's pass and metric durations, kube-controller-manager's histograms.
           EXPECT_NE(body.find("horizontal_pod_autoscaler_controller_reconciliation_duration_"

@@ -36,7 +36,7 @@
 #include "net/http.h"
 #include "net/router.h"
 #include "net/server.h"
-#include "prom/remote_engine.h"
+#include "prom/api/remote_engine.h"
 #include "support/process.h"
 
 namespace llmscale::prom {

@@ -1,6 +1,6 @@
 // Exposition parser: real fixtures, syntax edge cases, OpenMetrics rules, family diagnostics,
 // errors with line numbers.
-#include "prom/exposition.h"
+#include "prom/exposition/parser.h"
 
 #include <cmath>
 #include <filesystem>

@@ -1,6 +1,6 @@
 // Exposition writer and metric registry: golden output with the edge cases pinned, value
 // formats, handle semantics, and the parse(write(x)) == x round trip as a property.
-#include "prom/exposition_writer.h"
+#include "prom/exposition/writer.h"
 
 #include <cmath>
 #include <thread>
@@ -9,9 +9,9 @@
 #include <rapidcheck/gtest.h>
 
 #include "golden_util.h"
-#include "prom/exposition.h"
-#include "prom/float_text.h"
-#include "prom/metrics_registry.h"
+#include "prom/exposition/float_text.h"
+#include "prom/exposition/parser.h"
+#include "prom/exposition/registry.h"
 
 namespace llmscale::prom {
 namespace {

@@ -1,6 +1,6 @@
 // PromQL evaluation: what the promtool cross-check cannot cover (range queries, errors, the
 // QueryEngine listing calls, limits) plus pinned values for the semantics that matter most.
-#include "prom/promql_engine.h"
+#include "prom/promql/engine.h"
 
 #include <cmath>
 #include <filesystem>
@@ -12,11 +12,11 @@
 
 #include "core/clock.h"
 
-#include "prom/promql_parser.h"
-#include "prom/scrape_ingest.h"
-#include "prom/series_notation.h"
-#include "prom/storage.h"
-#include "prom/target_appender.h"
+#include "prom/promql/parser.h"
+#include "prom/promql/series_notation.h"
+#include "prom/scrape/ingest.h"
+#include "prom/tsdb/storage.h"
+#include "prom/tsdb/target_appender.h"
 
 namespace llmscale::prom {
 namespace {

@@ -1,13 +1,13 @@
 // PromQL parser: printing round trips, precedence and associativity, literals, type checks and
 // error messages with line:column.
-#include "prom/promql_parser.h"
+#include "prom/promql/parser.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include <gtest/gtest.h>
 
-#include "prom/promql_functions.h"
+#include "prom/promql/functions.h"
 
 namespace llmscale::prom {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "prom/metrics_registry.h"
+#include "prom/exposition/registry.h"
 #include "support/process.h"
 #include "test_util.h"
 

@@ -21,10 +21,10 @@
 #include <gtest/gtest.h>
 
 #include "core/duration.h"
-#include "prom/float_text.h"
-#include "prom/promql_engine.h"
-#include "prom/series_notation.h"
-#include "prom/storage.h"
+#include "prom/exposition/float_text.h"
+#include "prom/promql/engine.h"
+#include "prom/promql/series_notation.h"
+#include "prom/tsdb/storage.h"
 #include "support/process.h"
 
 namespace llmscale::prom {

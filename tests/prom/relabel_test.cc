@@ -1,6 +1,6 @@
 // Relabeling: every action with Prometheus' semantics (cases after prometheus/model/relabel's
 // tests), template expansion, validation messages and config decoding with field paths.
-#include "prom/relabel.h"
+#include "prom/scrape/relabel.h"
 
 #include <gtest/gtest.h>
 

@@ -13,11 +13,11 @@
 #include "net/router.h"
 #include "net/server.h"
 #include "net/url.h"
-#include "prom/api_json.h"
-#include "prom/http_api.h"
-#include "prom/promql_engine.h"
-#include "prom/remote_engine.h"
-#include "prom/storage.h"
+#include "prom/api/http_api.h"
+#include "prom/api/json.h"
+#include "prom/api/remote_engine.h"
+#include "prom/promql/engine.h"
+#include "prom/tsdb/storage.h"
 
 namespace llmscale::prom {
 namespace {

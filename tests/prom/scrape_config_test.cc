@@ -2,12 +2,12 @@
 // `promtool check config` 2.42; promtool_config_test.cc re-checks them against the binary),
 // PodMonitoring decoding and validation as GMP's CRD and webhook do it, and target labels of
 // PodMonitoring targets over Kubernetes pod discovery labels.
-#include "prom/scrape_config.h"
+#include "prom/scrape/config.h"
 
 #include <gtest/gtest.h>
 
-#include "prom/pod_source.h"
-#include "prom/scrape_target.h"
+#include "prom/scrape/pod_source.h"
+#include "prom/scrape/target.h"
 #include "test_util.h"
 
 namespace llmscale::prom {

@@ -1,15 +1,15 @@
 // Scrape ingestion through the per-target appender: cache reuse, staleness markers, failed
 // scrapes, target removal, label clashes, relabeling, sample limits and report series.
-#include "prom/scrape_ingest.h"
+#include "prom/scrape/ingest.h"
 
 #include <bit>
 #include <cmath>
 
 #include <gtest/gtest.h>
 
-#include "prom/metrics_registry.h"
-#include "prom/storage.h"
-#include "prom/target_appender.h"
+#include "prom/exposition/registry.h"
+#include "prom/tsdb/storage.h"
+#include "prom/tsdb/target_appender.h"
 
 namespace llmscale::prom {
 namespace {

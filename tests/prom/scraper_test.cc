@@ -6,7 +6,7 @@
 //
 // Scrape schedules run on a SimulatedClock (each advance by one interval fires every target
 // once); the HTTP exchange itself is real (loopback), so scrape timeouts are real time.
-#include "prom/scraper.h"
+#include "prom/scrape/scraper.h"
 
 #include <gtest/gtest.h>
 
@@ -22,11 +22,11 @@
 #include "net/event_loop.h"
 #include "net/http.h"
 #include "net/server.h"
-#include "prom/collector.h"
-#include "prom/pod_source.h"
-#include "prom/promql_engine.h"
-#include "prom/scrape_config.h"
-#include "prom/storage.h"
+#include "prom/api/collector.h"
+#include "prom/promql/engine.h"
+#include "prom/scrape/config.h"
+#include "prom/scrape/pod_source.h"
+#include "prom/tsdb/storage.h"
 
 namespace llmscale::prom {
 namespace {

@@ -1,5 +1,5 @@
 // TSDB: Gorilla chunks, postings and matchers, windows, retention, limits, concurrency.
-#include "prom/storage.h"
+#include "prom/tsdb/storage.h"
 
 #include <cmath>
 #include <limits>
@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
-#include "prom/xor_chunk.h"
+#include "prom/tsdb/xor_chunk.h"
 
 namespace llmscale::prom {
 namespace {

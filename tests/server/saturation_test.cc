@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
-#include "prom/exposition.h"
+#include "prom/exposition/parser.h"
 
 namespace llmscale::server {
 namespace {

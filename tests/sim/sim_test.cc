@@ -81,7 +81,9 @@ TEST(Simulator, ScalesUpUnderLoadAfterColdStartsAndDownAfterIt) {
   }
   // Every pod removed after a scale-down was drained within the grace period.
   for (const auto& pod : r->pods) {
-    if (pod.deleted && pod.removed) EXPECT_LE(*pod.removed - *pod.deleted, 30.0 + 1e-9);
+    if (pod.deleted && pod.removed) {
+      EXPECT_LE(*pod.removed - *pod.deleted, 30.0 + 1e-9);
+    }
   }
   // The metric the controller saw is recorded against its target.
   bool saw = false;

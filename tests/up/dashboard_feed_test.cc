@@ -9,8 +9,8 @@
 
 #include "hpa/reconcile_io.h"
 #include "kube/quantity.h"
-#include "prom/promql_engine.h"
-#include "prom/storage.h"
+#include "prom/promql/engine.h"
+#include "prom/tsdb/storage.h"
 #include "up/activator.h"
 
 namespace llmscale::up {
