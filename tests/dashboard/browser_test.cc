@@ -140,7 +140,12 @@ class FakeSource final : public DashboardSource {
                                                                      {"targetType", "AverageValue"},
                                                                      {"target", 0.1}}})},
                                      {"conditions", core::Json::array()},
-                                     {"events", core::Json::array()}}})},
+                                     {"events", core::Json::array({{{"type", "Normal"},
+                                                                    {"reason", "ScaledFromZero"},
+                                                                    {"count", 1},
+                                                                    {"last", 0},
+                                                                    {"source", "test-activator"},
+                                                                    {"message", "woke up"}}})}}})},
         {"fleets", core::Json::array({{{"name", "web"},
                                        {"namespace", "default"},
                                        {"replicas", replicas},
@@ -237,6 +242,8 @@ TEST(Browser, ReportFileShowsItsCharts) {
   std::size_t canvases = 0;
   for (std::size_t at = 0; (at = out.find("<canvas", at)) != std::string::npos; ++at) ++canvases;
   EXPECT_GE(canvases, 4u);  // metric, replicas, requests, latency
+  // The events table names each event's source, as `kubectl describe`'s "From" column does.
+  EXPECT_NE(out.find("<td>test-activator</td>"), std::string::npos) << out.substr(0, 4000);
   EXPECT_EQ(dom->errors().find(":CONSOLE"), std::string::npos) << dom->errors();
   auto shot =
       Process::start({"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",

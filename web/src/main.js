@@ -211,11 +211,13 @@ function updateState() {
       el('b', {}, `${d.from} → ${d.to}`), ' ', d.reason || '',
       ...(d.explanation?.length ? [el('div', {class: 'why'}, d.explanation.join(' · '))] : []))));
     const table = section.querySelector('[data-field=events]');
+    // The columns of `kubectl describe hpa`'s Events, "From" included (controller or activator).
     table.replaceChildren(el('tr', {}, el('th', {}, 'type'), el('th', {}, 'reason'),
-      el('th', {}, 'count'), el('th', {}, 'last'), el('th', {}, 'message')),
+      el('th', {}, 'count'), el('th', {}, 'last'), el('th', {}, 'from'), el('th', {}, 'message')),
     ...(hpa.events || []).slice(-20).reverse().map((e) => el('tr', {class: e.type},
       el('td', {}, e.type), el('td', {}, e.reason), el('td', {}, e.count),
-      el('td', {}, e.last ? fmtTime(e.last) : ''), el('td', {}, e.message))));
+      el('td', {}, e.last ? fmtTime(e.last) : ''), el('td', {}, e.source || ''),
+      el('td', {}, e.message))));
   }
   for (const fleet of snap.fleets) {
     const section = document.querySelector(`section[data-fleet="${CSS.escape(fleet.name)}"]`);
