@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -54,11 +55,14 @@ core::Status validate_run(const RunOptions& options) {
 
 struct Runner::State : std::enable_shared_from_this<Runner::State> {
   struct Stage {
-    Stage(const StageSpec& s, std::uint64_t seed, StageStats stats)
-        : spec(s), generator(spec.workload, seed), stats(std::move(stats)) {}
+    Stage(const StageSpec& s, std::uint64_t seed, const StageStats& stats, std::size_t shards)
+        : spec(s), generator(spec.workload, seed), stats(stats), shard_stats(shards, stats) {}
     StageSpec spec;
     ArrivalGenerator generator;  // refers to spec.workload
+    // Bounds, abandoned requests; what the shards recorded is in shard_stats (see merged()).
     StageStats stats;
+    std::vector<StageStats> shard_stats;
+    std::uint64_t succeeded_measured = 0;
     core::Time start{};
     std::optional<core::Time> hard_deadline;
     core::Clock::TimerId abandon_timer = 0;
@@ -73,14 +77,19 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     bool finished = false;
 
     std::uint64_t in_flight() const { return in_flight_measured + in_flight_warmup; }
+
+    StageStats merged() const {
+      StageStats out = stats;
+      for (const StageStats& shard : shard_stats) out.merge(shard);
+      return out;
+    }
   };
 
-  State(net::EventLoop& l, core::Clock& c, Executor& e, RunOptions o)
-      : loop(l), clock(c), executor(e), options(std::move(o)) {}
+  State(std::vector<RunnerShard> s, core::Clock& c, RunOptions o)
+      : shards(std::move(s)), clock(c), options(std::move(o)) {}
 
-  net::EventLoop& loop;
+  std::vector<RunnerShard> shards;
   core::Clock& clock;
-  Executor& executor;
   RunOptions options;
 
   mutable std::mutex mutex;
@@ -150,12 +159,13 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     stage.abandon_timer = 0;
   }
 
-  void record(Stage& stage, const PlannedRequest& request, core::Time sent, core::Time completed,
-              RequestResult result) {
+  void record(Stage& stage, std::size_t shard, const PlannedRequest& request, core::Time sent,
+              core::Time completed, RequestResult result) {
     if (request.warmup) {
       --stage.in_flight_warmup;
     } else {
       --stage.in_flight_measured;
+      if (result.ok) ++stage.succeeded_measured;
     }
     ++stage.completed;
     if (!result.ok) ++stage.errors;
@@ -168,7 +178,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     done.input_tokens = request.arrival.input_tokens;
     done.max_tokens = request.arrival.output_tokens;
     done.result = std::move(result);
-    stage.stats.add(done);
+    stage.shard_stats[shard].add(done);
   }
 
   // --- lock-free entry points (they take the lock) ---
@@ -188,10 +198,11 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
         stats.keep_rows = options.keep_rows;
         // Each stage draws from its own stream, so adding a stage leaves the others' unchanged.
         std::uint64_t seed = options.seed * core::kGoldenGamma + index;
-        stages.push_back(std::make_unique<Stage>(spec, seed, std::move(stats)));
+        core::Time start = clock.now();
+        stats.start = start - run_start;
+        stages.push_back(std::make_unique<Stage>(spec, seed, stats, shards.size()));
         stage = stages.back().get();
-        stage->start = clock.now();
-        stage->stats.start = stage->start - run_start;
+        stage->start = start;
         if (spec.duration) {
           stage->hard_deadline = stage->start + spec.warmup + *spec.duration + spec.drain_timeout;
           std::weak_ptr<State> weak = self;
@@ -207,11 +218,13 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       return;
     }
     if (stage->spec.workload.kind == WorkloadKind::kClosedLoop) {
+      // User u on shard u mod N: the shards' shares differ by one at most.
       for (int w = 0; w < stage->spec.workload.concurrency; ++w) {
-        net::spawn(loop, worker(self, stage, index), "loadgen worker");
+        std::size_t shard = static_cast<std::size_t>(w) % shards.size();
+        net::spawn(*shards[shard].loop, worker(self, stage, index, shard), "loadgen worker");
       }
     } else {
-      net::spawn(loop, scheduler(self, stage, index), "loadgen scheduler");
+      net::spawn(*shards.front().loop, scheduler(self, stage, index), "loadgen scheduler");
     }
   }
 
@@ -255,9 +268,10 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     return left;
   }
 
-  // Sends `request` and, while the stage has queued arrivals, the next ones.
+  // Sends `request` on `shard` and, while the stage has queued arrivals, the next ones.
   static net::Awaitable<void> send_and_record(std::shared_ptr<State> self, Stage* stage,
-                                              PlannedRequest request) {
+                                              std::size_t shard, PlannedRequest request) {
+    Executor& executor = *self->shards[shard].executor;
     core::Clock& clock = self->clock;
     while (true) {
       core::Time sent = clock.now();
@@ -272,7 +286,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
         result.error_detail = "no time left before the stage's hard deadline";
       } else {
         try {
-          result = co_await self->executor.execute(request, left);
+          result = co_await executor.execute(request, left);
         } catch (const std::exception& e) {
           result = RequestResult{};
           result.error_kind = "internal";
@@ -285,7 +299,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       {
         std::lock_guard lock(self->mutex);
         if (stage->finished) co_return;  // abandoned; the stage was accounted for
-        self->record(*stage, request, sent, completed, std::move(result));
+        self->record(*stage, shard, request, sent, completed, std::move(result));
         if (!stage->queued.empty()) {
           next = std::move(stage->queued.front());
           stage->queued.pop_front();
@@ -298,7 +312,8 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     }
   }
 
-  static net::Awaitable<void> worker(std::shared_ptr<State> self, Stage* stage, std::size_t index) {
+  static net::Awaitable<void> worker(std::shared_ptr<State> self, Stage* stage, std::size_t index,
+                                     std::size_t shard) {
     while (true) {
       std::optional<PlannedRequest> request;
       bool advance_now = false;
@@ -313,7 +328,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       }
       // One request at a time per worker: send_and_record sends just this one (closed loops
       // never queue).
-      co_await send_and_record(self, stage, std::move(*request));
+      co_await send_and_record(self, stage, shard, std::move(*request));
       {
         std::lock_guard lock(self->mutex);
         if (stage->finished) co_return;
@@ -349,9 +364,12 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       }
       if (stopped) break;
       std::optional<PlannedRequest> start_now;
+      std::size_t shard = 0;
       {
         std::lock_guard lock(self->mutex);
         if (stage->finished) break;
+        // Arrival k of the stage goes to shard k mod N.
+        shard = static_cast<std::size_t>(stage->dispatched % self->shards.size());
         PlannedRequest request = self->plan(*stage, index, std::move(*arrival));
         if (stage->in_flight() - stage->queued.size() <= self->options.max_inflight) {
           start_now = std::move(request);
@@ -360,8 +378,8 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
         }
       }
       if (start_now) {
-        net::spawn(self->loop, send_and_record(self, stage, std::move(*start_now)),
-                   "loadgen request");
+        net::spawn(*self->shards[shard].loop,
+                   send_and_record(self, stage, shard, std::move(*start_now)), "loadgen request");
       }
     }
     bool advance_now = false;
@@ -375,7 +393,12 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
 };
 
 Runner::Runner(net::EventLoop& loop, core::Clock& clock, Executor& executor, RunOptions options)
-    : state_(std::make_shared<State>(loop, clock, executor, std::move(options))) {}
+    : Runner(std::vector<RunnerShard>{RunnerShard{&loop, &executor}}, clock, std::move(options)) {}
+
+Runner::Runner(std::vector<RunnerShard> shards, core::Clock& clock, RunOptions options)
+    : state_(std::make_shared<State>(std::move(shards), clock, std::move(options))) {
+  assert(!state_->shards.empty());
+}
 
 Runner::~Runner() {
   std::lock_guard lock(state_->mutex);
@@ -424,7 +447,7 @@ Progress Runner::progress() const {
   p.errors = stage.errors;
   p.in_flight = stage.in_flight() - stage.queued.size();
   p.queued = stage.queued.size();
-  p.succeeded_measured = stage.stats.succeeded;
+  p.succeeded_measured = stage.succeeded_measured;
   return p;
 }
 
@@ -437,7 +460,7 @@ std::vector<StageStats> Runner::stages() const {
   std::lock_guard lock(state_->mutex);
   std::vector<StageStats> out;
   out.reserve(state_->stages.size());
-  for (const auto& stage : state_->stages) out.push_back(stage->stats);
+  for (const auto& stage : state_->stages) out.push_back(stage->merged());
   return out;
 }
 
