@@ -103,6 +103,39 @@ void BM_DecodeTgiStream(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeTgiStream);
 
+// One non-streaming completion (the body loadgen_bench --serve answers): what each request of
+// the wrk comparison costs to decode.
+void BM_DecodeCompletion(benchmark::State& state) {
+  const std::string body =
+      R"({"id":"cmpl-1","object":"text_completion","created":1700000000,"model":"m",)"
+      R"("choices":[{"index":0,"text":" a b c d","finish_reason":"length"}],)"
+      R"("usage":{"prompt_tokens":16,"completion_tokens":4,"total_tokens":20}})";
+  auto now = SteadyClock::now();
+  for (auto _ : state) {
+    loadgen::ResponseDecoder decoder(loadgen::Api::kOpenAiCompletions, false);
+    decoder.feed(body, now);
+    decoder.finish();
+    benchmark::DoNotOptimize(decoder.output_tokens());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DecodeCompletion);
+
+// The request side of the wrk comparison: a 16-word prompt and its completions body.
+void BM_SmallRequestBody(benchmark::State& state) {
+  loadgen::RequestOptions options;
+  options.api = loadgen::Api::kOpenAiCompletions;
+  options.model = "m";
+  std::uint64_t seed = 1;
+  for (auto _ : state) {
+    std::string prompt = loadgen::make_prompt(16, seed++);
+    std::string body = loadgen::build_request_body(options, prompt, 16, 4);
+    benchmark::DoNotOptimize(body.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SmallRequestBody);
+
 void BM_HistogramRecord(benchmark::State& state) {
   loadgen::Histogram h;
   std::uint64_t x = 88172645463325252ULL;
