@@ -121,15 +121,17 @@ void BM_DecodeCompletion(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeCompletion);
 
-// The request side of the wrk comparison: a 16-word prompt and its completions body.
+// The request side of the wrk comparison: a 16-word prompt and its completions body (from the
+// template, as HttpExecutor builds it).
 void BM_SmallRequestBody(benchmark::State& state) {
   loadgen::RequestOptions options;
   options.api = loadgen::Api::kOpenAiCompletions;
   options.model = "m";
+  loadgen::RequestBodyTemplate body_template(options);
   std::uint64_t seed = 1;
   for (auto _ : state) {
     std::string prompt = loadgen::make_prompt(16, seed++);
-    std::string body = loadgen::build_request_body(options, prompt, 16, 4);
+    std::string body = body_template.render(prompt, 16, 4);
     benchmark::DoNotOptimize(body.data());
   }
   state.SetItemsProcessed(state.iterations());

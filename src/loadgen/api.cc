@@ -337,9 +337,14 @@ core::Result<std::pair<std::string, std::string>> parse_extra_input(std::string_
   return std::pair{name, parsed.dump()};
 }
 
-std::string build_request_body(const RequestOptions& options, std::string_view prompt,
-                               std::int64_t prompt_tokens, std::int64_t max_tokens) {
-  // Ordered, so fields appear as built (what people compare against curl commands).
+namespace {
+
+// The body as a document: `prompt`, `prompt_tokens` and `max_tokens` are the JSON values written
+// for them (markers, for RequestBodyTemplate); `has_max_tokens` says whether a limit is sent.
+// Ordered, so fields appear as built (what people compare against curl commands).
+core::Json body_document(const RequestOptions& options, const core::Json& prompt,
+                         const core::Json& prompt_tokens, const core::Json& max_tokens,
+                         bool has_max_tokens) {
   using Body = core::Json;
   Body body = Body::object();
   Body* extras_target = &body;
@@ -352,10 +357,10 @@ std::string build_request_body(const RequestOptions& options, std::string_view p
       } else {
         body["prompt"] = prompt;
       }
-      if (max_tokens > 0) body["max_tokens"] = max_tokens;
+      if (has_max_tokens) body["max_tokens"] = max_tokens;
       if (options.ignore_eos) {
         body["ignore_eos"] = true;
-        if (max_tokens > 0) body["min_tokens"] = max_tokens;
+        if (has_max_tokens) body["min_tokens"] = max_tokens;
       }
       body["stream"] = options.streaming;
       if (options.streaming) body["stream_options"] = {{"include_usage", true}};
@@ -363,7 +368,7 @@ std::string build_request_body(const RequestOptions& options, std::string_view p
     case Api::kTgi: {
       body["inputs"] = prompt;
       Body parameters = Body::object();
-      if (max_tokens > 0) parameters["max_new_tokens"] = max_tokens;
+      if (has_max_tokens) parameters["max_new_tokens"] = max_tokens;
       parameters["details"] = true;
       body["parameters"] = std::move(parameters);
       extras_target = &body["parameters"];
@@ -371,7 +376,7 @@ std::string build_request_body(const RequestOptions& options, std::string_view p
     }
     case Api::kJetStream:
       body["prompt"] = prompt;
-      if (max_tokens > 0) body["max_tokens"] = max_tokens;
+      if (has_max_tokens) body["max_tokens"] = max_tokens;
       if (options.streaming) body["stream"] = true;
       break;
   }
@@ -379,7 +384,87 @@ std::string build_request_body(const RequestOptions& options, std::string_view p
     (*extras_target)[name] = Body::parse(value, nullptr, false);
   }
   if (!options.prompt_tokens_field.empty()) body[options.prompt_tokens_field] = prompt_tokens;
-  return body.dump();
+  return body;
+}
+
+// Stand-ins for the per-request values: strings no prompt or extra input contains (control
+// characters, dumped as \u0001).
+constexpr std::string_view kPromptMarker = "\x01llmscale:prompt\x01";
+constexpr std::string_view kPromptTokensMarker = "\x01llmscale:prompt_tokens\x01";
+constexpr std::string_view kMaxTokensMarker = "\x01llmscale:max_tokens\x01";
+
+std::string dumped(std::string_view marker) {
+  return core::Json(std::string(marker)).dump();
+}
+
+}  // namespace
+
+std::string build_request_body(const RequestOptions& options, std::string_view prompt,
+                               std::int64_t prompt_tokens, std::int64_t max_tokens) {
+  return body_document(options, core::Json(std::string(prompt)), core::Json(prompt_tokens),
+                       core::Json(max_tokens), max_tokens > 0)
+      .dump();
+}
+
+RequestBodyTemplate::RequestBodyTemplate(const RequestOptions& options) : options_(options) {
+  core::Json prompt(std::string{kPromptMarker});
+  core::Json prompt_tokens(std::string{kPromptTokensMarker});
+  core::Json max_tokens(std::string{kMaxTokensMarker});
+  with_max_tokens_ = split(body_document(options, prompt, prompt_tokens, max_tokens, true).dump());
+  without_max_tokens_ =
+      split(body_document(options, prompt, prompt_tokens, max_tokens, false).dump());
+}
+
+std::vector<RequestBodyTemplate::Part> RequestBodyTemplate::split(const std::string& body) {
+  const std::pair<std::string, Slot> markers[] = {
+      {dumped(kPromptMarker), Slot::kPrompt},
+      {dumped(kPromptTokensMarker), Slot::kPromptTokens},
+      {dumped(kMaxTokensMarker), Slot::kMaxTokens}};
+  std::vector<Part> parts;
+  std::size_t from = 0;
+  while (true) {
+    std::size_t best = std::string::npos;
+    const std::pair<std::string, Slot>* found = nullptr;
+    for (const auto& marker : markers) {
+      std::size_t at = body.find(marker.first, from);
+      if (at < best) {
+        best = at;
+        found = &marker;
+      }
+    }
+    if (found == nullptr) {
+      parts.push_back(Part{body.substr(from), Slot::kNone});
+      return parts;
+    }
+    parts.push_back(Part{body.substr(from, best - from), found->second});
+    from = best + found->first.size();
+  }
+}
+
+std::string RequestBodyTemplate::render(std::string_view prompt, std::int64_t prompt_tokens,
+                                        std::int64_t max_tokens) const {
+  // For ASCII, Python's escapes are nlohmann's. Other text goes through the document, which
+  // checks its UTF-8 (synthetic prompts are ASCII words).
+  for (char c : prompt) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      return build_request_body(options_, prompt, prompt_tokens, max_tokens);
+    }
+  }
+  const std::vector<Part>& parts = max_tokens > 0 ? with_max_tokens_ : without_max_tokens_;
+  std::string out;
+  std::size_t size = prompt.size() + 2;
+  for (const Part& part : parts) size += part.literal.size() + 24;
+  out.reserve(size);
+  for (const Part& part : parts) {
+    out += part.literal;
+    switch (part.slot) {
+      case Slot::kNone: break;
+      case Slot::kPrompt: core::append_python_json_string(out, prompt); break;
+      case Slot::kPromptTokens: out += std::to_string(prompt_tokens); break;
+      case Slot::kMaxTokens: out += std::to_string(max_tokens); break;
+    }
+  }
+  return out;
 }
 
 struct ResponseDecoder::State {

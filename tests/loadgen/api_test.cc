@@ -55,6 +55,33 @@ TEST(ApiTest, CompletionsBodyLikeSeed003) {
   EXPECT_EQ(build_request_body(options, "x", 1, 0), R"({"prompt":"x","stream":false})");
 }
 
+TEST(ApiTest, BodyTemplateWritesTheSameBytes) {
+  const std::vector<std::string> prompts = {"a b c", "", "say \"hi\"\\ \n\t\r\b\f\x01\x1f\x7f end",
+                                            "caf\xc3\xa9"};
+  for (Api api : {Api::kOpenAiChat, Api::kOpenAiCompletions, Api::kTgi, Api::kJetStream}) {
+    for (int variant = 0; variant < 4; ++variant) {
+      RequestOptions options;
+      options.api = api;
+      options.streaming = variant % 2 == 1;
+      options.model = variant < 2 ? "m" : "";
+      options.ignore_eos = variant >= 2;
+      if (variant == 3) {
+        options.extra_inputs.push_back(*parse_extra_input("temperature:0.5"));
+        options.extra_inputs.push_back(*parse_extra_input("max_tokens:7"));  // overrides ours
+        options.prompt_tokens_field = "x_prompt_tokens";
+      }
+      RequestBodyTemplate body(options);
+      for (const std::string& prompt : prompts) {
+        for (std::int64_t max_tokens : {0, 1, 200}) {
+          EXPECT_EQ(body.render(prompt, 12, max_tokens),
+                    build_request_body(options, prompt, 12, max_tokens))
+              << api_name(api) << " variant " << variant << " prompt " << prompt;
+        }
+      }
+    }
+  }
+}
+
 TEST(ApiTest, TgiAndJetStreamBodies) {
   RequestOptions tgi;
   tgi.api = Api::kTgi;
