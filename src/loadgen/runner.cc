@@ -54,15 +54,35 @@ core::Status validate_run(const RunOptions& options) {
 }
 
 struct Runner::State : std::enable_shared_from_this<Runner::State> {
+  // One shard's figures for one stage, under their own lock so that recording a request (the
+  // costly part: histograms, one value per ITL) does not hold the Runner's lock. Lock order:
+  // the Runner's lock, then a shard's; never the other way.
+  struct ShardStats {
+    explicit ShardStats(const StageStats& s) : stats(s) {}
+    std::mutex mutex;
+    StageStats stats;
+    bool closed = false;  // the stage was abandoned: later completions are not recorded
+    std::uint64_t recorded_measured = 0;
+    std::uint64_t recorded_warmup = 0;
+  };
+
   struct Stage {
     Stage(const StageSpec& s, std::uint64_t seed, const StageStats& stats, std::size_t shards)
-        : spec(s), generator(spec.workload, seed), stats(stats), shard_stats(shards, stats) {}
+        : spec(s), generator(spec.workload, seed), stats(stats) {
+      for (std::size_t i = 0; i < shards; ++i) {
+        shard_stats.push_back(std::make_unique<ShardStats>(stats));
+      }
+    }
     StageSpec spec;
     ArrivalGenerator generator;  // refers to spec.workload
     // Bounds, abandoned requests; what the shards recorded is in shard_stats (see merged()).
     StageStats stats;
-    std::vector<StageStats> shard_stats;
+    std::vector<std::unique_ptr<ShardStats>> shard_stats;
     std::uint64_t succeeded_measured = 0;
+    // Requests whose completion the Runner has counted (below the shards' recorded counts while
+    // a completion is between its shard's record and the Runner's count).
+    std::uint64_t counted_measured = 0;
+    std::uint64_t counted_warmup = 0;
     core::Time start{};
     std::optional<core::Time> hard_deadline;
     core::Clock::TimerId abandon_timer = 0;
@@ -80,7 +100,10 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
 
     StageStats merged() const {
       StageStats out = stats;
-      for (const StageStats& shard : shard_stats) out.merge(shard);
+      for (const auto& shard : shard_stats) {
+        std::lock_guard lock(shard->mutex);
+        out.merge(shard->stats);
+      }
       return out;
     }
   };
@@ -159,16 +182,24 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     stage.abandon_timer = 0;
   }
 
-  void record(Stage& stage, std::size_t shard, const PlannedRequest& request, core::Time sent,
-              core::Time completed, RequestResult result) {
+  // Counts a completion that its shard has recorded (under the Runner's lock).
+  void count(Stage& stage, const PlannedRequest& request, bool ok) {
     if (request.warmup) {
       --stage.in_flight_warmup;
+      ++stage.counted_warmup;
     } else {
       --stage.in_flight_measured;
-      if (result.ok) ++stage.succeeded_measured;
+      ++stage.counted_measured;
+      if (ok) ++stage.succeeded_measured;
     }
     ++stage.completed;
-    if (!result.ok) ++stage.errors;
+    if (!ok) ++stage.errors;
+  }
+
+  // Records a completion in its shard's figures (under the shard's lock, not the Runner's).
+  // False when the stage was abandoned meanwhile (it was counted as such).
+  bool record(Stage& stage, std::size_t shard, const PlannedRequest& request, core::Time sent,
+              core::Time completed, RequestResult result) const {
     CompletedRequest done;
     done.id = request.id;
     done.warmup = request.warmup;
@@ -178,7 +209,12 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     done.input_tokens = request.arrival.input_tokens;
     done.max_tokens = request.arrival.output_tokens;
     done.result = std::move(result);
-    stage.shard_stats[shard].add(done);
+    ShardStats& mine = *stage.shard_stats[shard];
+    std::lock_guard lock(mine.mutex);
+    if (mine.closed) return false;
+    mine.stats.add(done);
+    ++(request.warmup ? mine.recorded_warmup : mine.recorded_measured);
+    return true;
   }
 
   // --- lock-free entry points (they take the lock) ---
@@ -247,12 +283,23 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       std::lock_guard lock(mutex);
       stage.abandon_timer = 0;
       if (stage.finished) return;
-      // The in-flight counts include the queued arrivals.
-      stage.stats.add_abandoned(stage.in_flight_measured, false);
-      stage.stats.add_abandoned(stage.in_flight_warmup, true);
-      core::log_warn("stage \"" + stage.stats.name() + "\": " + std::to_string(stage.in_flight()) +
+      // The in-flight counts include the queued arrivals, and completions a shard has recorded
+      // but the Runner not yet counted: those are left out (they will find the stage finished).
+      std::uint64_t recorded_measured = 0, recorded_warmup = 0;
+      for (auto& shard : stage.shard_stats) {
+        std::lock_guard shard_lock(shard->mutex);
+        shard->closed = true;
+        recorded_measured += shard->recorded_measured;
+        recorded_warmup += shard->recorded_warmup;
+      }
+      std::uint64_t measured =
+          stage.in_flight_measured - (recorded_measured - stage.counted_measured);
+      std::uint64_t warmup = stage.in_flight_warmup - (recorded_warmup - stage.counted_warmup);
+      stage.stats.add_abandoned(measured, false);
+      stage.stats.add_abandoned(warmup, true);
+      core::log_warn("stage \"" + stage.stats.name() + "\": " + std::to_string(measured + warmup) +
                      " requests still unfinished at the stage's hard deadline; abandoned");
-      stage.errors += stage.in_flight_measured;
+      stage.errors += measured;
       stage.in_flight_measured = stage.in_flight_warmup = 0;
       stage.queued.clear();
       stage.dispatch_closed = true;
@@ -275,11 +322,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     core::Clock& clock = self->clock;
     while (true) {
       core::Time sent = clock.now();
-      core::Duration left;
-      {
-        std::lock_guard lock(self->mutex);
-        left = self->time_left(*stage, sent);
-      }
+      core::Duration left = self->time_left(*stage, sent);  // reads what never changes
       RequestResult result;
       if (left <= core::Duration::zero()) {
         result.error_kind = "stage deadline";
@@ -294,12 +337,15 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
         }
       }
       core::Time completed = clock.now();
+      bool ok = result.ok;
+      // Abandoned: the stage was accounted for without this request.
+      if (!self->record(*stage, shard, request, sent, completed, std::move(result))) co_return;
       bool advance_now = false;
       std::optional<PlannedRequest> next;
       {
         std::lock_guard lock(self->mutex);
-        if (stage->finished) co_return;  // abandoned; the stage was accounted for
-        self->record(*stage, shard, request, sent, completed, std::move(result));
+        if (stage->finished) co_return;  // abandoned after the record (left out of its count)
+        self->count(*stage, request, ok);
         if (!stage->queued.empty()) {
           next = std::move(stage->queued.front());
           stage->queued.pop_front();

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 
 #include "sim_driver.h"
@@ -564,6 +566,78 @@ TEST_F(ShardedRunnerTest, AbandonedRequestsAreCountedOnceOverShards) {
   EXPECT_EQ(stages[0].measured(), 4u);
   EXPECT_EQ(stages[0].end, 7s);
   EXPECT_EQ(stages[1].succeeded, 9u);
+}
+
+// Real threads: four loops on four threads, requests answered at once, so the shards race for
+// the Runner's lock and their own. Every request is sent once and counted once.
+class InstantExecutor final : public Executor {
+ public:
+  net::Awaitable<RequestResult> execute(const PlannedRequest& request, core::Duration) override {
+    {
+      std::lock_guard lock(mutex);
+      ids.push_back(request.id);
+    }
+    RequestResult result;
+    result.ok = true;
+    result.http_status = 200;
+    result.e2e = std::chrono::microseconds(request.id % 1000);
+    result.output_tokens = 1;
+    co_return result;
+  }
+  std::mutex mutex;
+  std::vector<std::uint64_t> ids;
+};
+
+TEST(RunnerThreads, FourThreadsSendAndCountEveryRequestOnce) {
+  constexpr int kThreads = 4;
+  constexpr std::uint64_t kRequests = 20000;
+  std::vector<std::unique_ptr<net::EventLoop>> loops;
+  std::vector<std::unique_ptr<InstantExecutor>> executors;
+  std::vector<RunnerShard> shards;
+  for (int i = 0; i < kThreads; ++i) {
+    loops.push_back(std::make_unique<net::EventLoop>());
+    executors.push_back(std::make_unique<InstantExecutor>());
+    shards.push_back(RunnerShard{loops.back().get(), executors.back().get()});
+  }
+  RunOptions options;
+  StageSpec stage;
+  stage.workload.concurrency = 16;
+  stage.requests = kRequests;
+  stage.warmup_requests = 16;
+  options.stages.push_back(stage);
+  Runner runner(shards, loops[0]->clock(), options);
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  runner.on_done([&] {
+    std::lock_guard lock(mutex);
+    done = true;
+    done_cv.notify_all();
+  });
+  runner.start();
+  for (auto& loop : loops) loop->start();
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(done_cv.wait_for(lock, std::chrono::seconds(60), [&] { return done; }));
+  }
+  for (auto& loop : loops) {
+    loop->stop();
+    loop->join();
+  }
+  auto stages = runner.stages();
+  ASSERT_EQ(stages.size(), 1u);
+  EXPECT_EQ(stages[0].succeeded, kRequests);
+  EXPECT_EQ(stages[0].warmup_requests, 16u);
+  EXPECT_EQ(stages[0].e2e.count(), kRequests);
+  std::set<std::uint64_t> ids;
+  std::size_t sends = 0;
+  for (auto& e : executors) {
+    sends += e->ids.size();
+    ids.insert(e->ids.begin(), e->ids.end());
+  }
+  EXPECT_EQ(sends, kRequests + 16);
+  EXPECT_EQ(ids.size(), kRequests + 16);
+  EXPECT_EQ(*ids.rbegin(), kRequests + 15);
 }
 
 }  // namespace
