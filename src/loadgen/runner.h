@@ -28,7 +28,8 @@
 // so request k carries the same sizes and prompt for any shard count. Each shard records into
 // its own StageStats; stages() merges them (exactly: counts, histograms and timelines add).
 //
-// Threads: the Runner's state is guarded by a mutex, so shards may run on any threads. A
+// Threads: the Runner's state is guarded by a mutex, and each shard's figures by their own (a
+// request is recorded without holding the Runner's lock), so shards may run on any threads. A
 // SimulatedClock requires every shard's loop to be driven from one thread (tests poll them in
 // turn). The Runner must outlive the run (done()).
 #pragma once
