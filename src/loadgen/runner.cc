@@ -139,7 +139,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     request.stage = index;
     request.warmup =
         stage.dispatched < stage.spec.warmup_requests || arrival.offset < stage.spec.warmup;
-    request.arrival = std::move(arrival);
+    request.arrival = arrival;
     ++stage.dispatched;
     if (request.warmup) {
       ++stage.in_flight_warmup;
@@ -161,7 +161,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       return std::nullopt;
     }
     arrival->offset = elapsed;
-    return plan(stage, index, std::move(*arrival));
+    return plan(stage, index, *arrival);
   }
 
   // Marks the stage finished when nothing is left; returns true when the caller must advance
@@ -347,14 +347,14 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
         if (stage->finished) co_return;  // abandoned after the record (left out of its count)
         self->count(*stage, request, ok);
         if (!stage->queued.empty()) {
-          next = std::move(stage->queued.front());
+          next = stage->queued.front();
           stage->queued.pop_front();
         }
         if (!next) advance_now = self->maybe_finish(*stage);
       }
       if (advance_now) self->advance(stage->stats.index);
       if (!next) co_return;
-      request = std::move(*next);
+      request = *next;
     }
   }
 
@@ -374,7 +374,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       }
       // One request at a time per worker: send_and_record sends just this one (closed loops
       // never queue).
-      co_await send_and_record(self, stage, shard, std::move(*request));
+      co_await send_and_record(self, stage, shard, *request);
       {
         std::lock_guard lock(self->mutex);
         if (stage->finished) co_return;
@@ -416,16 +416,16 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
         if (stage->finished) break;
         // Arrival k of the stage goes to shard k mod N.
         shard = static_cast<std::size_t>(stage->dispatched % self->shards.size());
-        PlannedRequest request = self->plan(*stage, index, std::move(*arrival));
+        PlannedRequest request = self->plan(*stage, index, *arrival);
         if (stage->in_flight() - stage->queued.size() <= self->options.max_inflight) {
-          start_now = std::move(request);
+          start_now = request;
         } else {
-          stage->queued.push_back(std::move(request));
+          stage->queued.push_back(request);
         }
       }
       if (start_now) {
-        net::spawn(*self->shards[shard].loop,
-                   send_and_record(self, stage, shard, std::move(*start_now)), "loadgen request");
+        net::spawn(*self->shards[shard].loop, send_and_record(self, stage, shard, *start_now),
+                   "loadgen request");
       }
     }
     bool advance_now = false;

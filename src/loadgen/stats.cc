@@ -80,7 +80,7 @@ StageStats::StageStats(std::string name, std::string workload, core::Duration in
     : name_(std::move(name)),
       workload_(std::move(workload)),
       interval_(interval > core::Duration::zero() ? interval : std::chrono::seconds(1)),
-      slo_(std::move(slo)) {}
+      slo_(slo) {}
 
 void StageStats::add(const CompletedRequest& request) {
   const RequestResult& r = request.result;
