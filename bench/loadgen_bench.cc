@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/json.h"
 #include "loadgen/api.h"
 #include "loadgen/histogram.h"
 #include "loadgen/http_executor.h"
@@ -103,6 +104,60 @@ void BM_DecodeTgiStream(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeTgiStream);
 
+// The answer `loadgen_bench --serve` gives to every request of the wrk comparison.
+const std::string kCompletion =
+    R"({"id":"cmpl-1","object":"text_completion","created":1700000000,"model":"m",)"
+    R"("choices":[{"index":0,"text":" a b c d","finish_reason":"length"}],)"
+    R"("usage":{"prompt_tokens":16,"completion_tokens":4,"total_tokens":20}})";
+
+// What each request of the wrk comparison costs to decode.
+void BM_DecodeCompletion(benchmark::State& state) {
+  auto now = SteadyClock::now();
+  for (auto _ : state) {
+    loadgen::ResponseDecoder decoder(loadgen::Api::kOpenAiCompletions, false);
+    decoder.feed(kCompletion, now);
+    decoder.finish();
+    benchmark::DoNotOptimize(decoder.output_tokens());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DecodeCompletion);
+
+// The same answer through a document, as the decoder read it before its SAX walk (depth check,
+// parse, lookups): the reference for BM_DecodeCompletion in the same run.
+void BM_DecodeCompletionDocument(benchmark::State& state) {
+  for (auto _ : state) {
+    std::string copy = kCompletion;  // the decoder buffers the body
+    bool shallow = core::check_json_depth(copy).has_value();
+    auto doc = nlohmann::json::parse(copy, nullptr, false);
+    std::int64_t tokens = shallow ? doc["usage"]["completion_tokens"].get<std::int64_t>() : 0;
+    benchmark::DoNotOptimize(tokens);
+    benchmark::DoNotOptimize(doc["choices"][0]["text"].get_ref<const std::string&>().data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DecodeCompletionDocument);
+
+// The request side of the wrk comparison, a 16-word prompt and its completions body: /0 built
+// as a document and dumped (build_request_body), /1 from the template, as HttpExecutor does.
+void BM_SmallRequestBody(benchmark::State& state) {
+  loadgen::RequestOptions options;
+  options.api = loadgen::Api::kOpenAiCompletions;
+  options.model = "m";
+  loadgen::RequestBodyTemplate body_template(options);
+  bool from_template = state.range(0) == 1;
+  std::uint64_t seed = 1;
+  for (auto _ : state) {
+    std::string prompt = loadgen::make_prompt(16, seed++);
+    std::string body = from_template ? body_template.render(prompt, 16, 4)
+                                     : loadgen::build_request_body(options, prompt, 16, 4);
+    benchmark::DoNotOptimize(body.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(from_template ? "template" : "document");
+}
+BENCHMARK(BM_SmallRequestBody)->Arg(0)->Arg(1);
+
 void BM_HistogramRecord(benchmark::State& state) {
   loadgen::Histogram h;
   std::uint64_t x = 88172645463325252ULL;
@@ -152,11 +207,6 @@ void BM_RequestOverhead(benchmark::State& state) {
 BENCHMARK(BM_RequestOverhead)->Arg(200)->Arg(2000);
 
 // --- servers and end-to-end modes ---
-
-const std::string kCompletion =
-    R"({"id":"cmpl-1","object":"text_completion","created":1700000000,"model":"m",)"
-    R"("choices":[{"index":0,"text":" a b c d","finish_reason":"length"}],)"
-    R"("usage":{"prompt_tokens":16,"completion_tokens":4,"total_tokens":20}})";
 
 net::Awaitable<void> stream_fast(net::ServerRequest& request, net::ResponseWriter& writer) {
   auto body = nlohmann::json::parse(request.body, nullptr, false);

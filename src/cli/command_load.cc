@@ -20,8 +20,8 @@
 #include "cli/commands.h"
 #include "cli/io.h"
 #include "core/log.h"
+#include "loadgen/client_threads.h"
 #include "loadgen/config.h"
-#include "loadgen/http_executor.h"
 #include "loadgen/report.h"
 #include "loadgen/runner.h"
 #include "net/client.h"
@@ -104,7 +104,6 @@ int run_load(LoadCliOptions& o) {
   }
   raise_file_limit(plan->max_connections);
 
-  net::EventLoop loop(plan->threads);
   net::ClientOptions client_options;
   client_options.connect_timeout = plan->connect_timeout;
   client_options.tls = plan->tls;
@@ -112,10 +111,10 @@ int run_load(LoadCliOptions& o) {
   client_options.response_head_timeout = core::Duration::zero();  // per request
   client_options.idle_timeout = plan->target.idle_timeout;
   client_options.user_agent = "llmscale-load";
-  net::HttpClient client(loop, client_options);
-  if (auto tls = client.check_tls_config(); !tls) return fail(tls.error().message);
-  loadgen::HttpExecutor executor(client, plan->target);
-  loadgen::Runner runner(loop, loop.clock(), executor, plan->run);
+  loadgen::ClientThreads clients(plan->threads, client_options, plan->target);
+  if (auto tls = clients.check_tls_config(); !tls) return fail(tls.error().message);
+  net::EventLoop& loop = clients.primary();
+  loadgen::Runner runner(clients.shards(), loop.clock(), plan->run);
 
   std::atomic<bool> interrupted{false};
   net::stop_on_signals(loop, [&](int) {
@@ -123,7 +122,7 @@ int run_load(LoadCliOptions& o) {
     runner.stop();
   });
   runner.start();
-  loop.start();
+  clients.start();
 
   bool tty = !o.quiet && isatty(STDOUT_FILENO) == 1;
   auto last_tick = std::chrono::steady_clock::now();
@@ -143,8 +142,7 @@ int run_load(LoadCliOptions& o) {
     }
   }
   if (tty) std::cout << "\r\033[K" << std::flush;
-  loop.stop();
-  loop.join();
+  clients.stop_and_join();
 
   loadgen::RunReport report;
   report.url = plan->base_url;
@@ -280,7 +278,9 @@ void add_load_command(CLI::App& app, int& exit_code) {
                    "counts in their latency)")
       ->capture_default_str()
       ->group("Engine");
-  load->add_option("--threads", f.threads, "Event-loop threads (1 or 2)")
+  load->add_option("--threads", f.threads,
+                   "Client threads, each with its own event loop and connections (0: one per "
+                   "core, at most one per connection)")
       ->capture_default_str()
       ->group("Engine");
   load->add_option("--connect-timeout", f.connect_timeout, "TCP (and TLS) connect timeout")

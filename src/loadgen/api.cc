@@ -1,6 +1,11 @@
 // Request bodies and response decoders for the OpenAI, TGI and JetStream APIs (see api.h).
 #include "loadgen/api.h"
 
+#include <algorithm>
+#include <array>
+#include <initializer_list>
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "core/json.h"
@@ -36,15 +41,6 @@ const json* member(const json& object, const char* name) {
   return &*it;
 }
 
-bool non_empty_string(const json* value) {
-  return value != nullptr && value->is_string() && !value->get_ref<const std::string&>().empty();
-}
-
-std::optional<std::int64_t> integer(const json* value) {
-  if (value == nullptr || !value->is_number_integer()) return std::nullopt;
-  return value->get<std::int64_t>();
-}
-
 // The server's error message, when `doc` is an error object ({"error": ...} from vLLM, TGI and
 // OpenAI; {"object": "error", "message": ...} from older vLLM).
 std::optional<std::string> error_message(const json& doc) {
@@ -63,6 +59,239 @@ std::optional<std::string> error_message(const json& doc) {
   }
   return std::nullopt;
 }
+
+// What the decoders read from one answer or event, gathered by a SAX walk (no DOM is built: a
+// DOM costs a map and strings per member, several times the scan itself, on every response).
+// Paths are relative to the document, or to its first element when `unwrap_array` is set and
+// the document is an array (TGI's non-streaming answer). "present" means present and not null,
+// as member() reads it. Anything that looks like an error object is left to the DOM path, which
+// formats the message.
+struct Answer {
+  bool object = false;          // the (unwrapped) document is an object
+  bool error_like = false;      // "error" present, or "object": "error"
+  bool choices_array = false;   // choices is an array
+  bool has_choice = false;      // choices[0] exists
+  bool text_token = false;      // choices[0].text is a non-empty string
+  bool delta_token = false;     // choices[0].delta.content or .reasoning_content is one
+  bool choice_text = false;     // choices[0].text present
+  bool choice_message = false;  // choices[0].message present
+  bool token = false;           // token present (TGI)
+  bool generated_text = false;  // generated_text present (TGI)
+  bool text = false;            // text present (JetStream events)
+  bool response = false;        // response present (JetStream)
+  std::optional<std::int64_t> completion_tokens;  // usage.completion_tokens
+  std::optional<std::int64_t> generated_tokens;   // details.generated_tokens
+  // Words of each text an API may answer with (when it is a string).
+  std::int64_t choice_text_words = 0;     // choices[0].text
+  std::int64_t message_words = 0;         // choices[0].message.content
+  std::int64_t generated_text_words = 0;  // generated_text
+  std::int64_t response_words = 0;        // response
+};
+
+class AnswerScanner final : public nlohmann::json_sax<json> {
+ public:
+  // nullopt when `text` is not one well-formed JSON value or nests deeper than core's bound.
+  std::optional<Answer> scan(std::string_view text, bool unwrap_array) {
+    answer_ = Answer{};
+    unwrap_ = unwrap_array;
+    frames_.clear();
+    size_ = 0;
+    root_array_ = false;
+    if (!json::sax_parse(text.begin(), text.end(), this)) return std::nullopt;
+    return answer_;
+  }
+
+  bool null() override { return scalar(Kind::kNull); }
+  bool boolean(bool) override { return scalar(Kind::kOther); }
+  bool number_integer(number_integer_t value) override { return integer(value); }
+  bool number_unsigned(number_unsigned_t value) override {
+    return value > static_cast<number_unsigned_t>(std::numeric_limits<std::int64_t>::max())
+               ? scalar(Kind::kOther)
+               : integer(static_cast<std::int64_t>(value));
+  }
+  bool number_float(number_float_t, const string_t&) override { return scalar(Kind::kOther); }
+  bool string(string_t& value) override {
+    string_ = &value;
+    bool ok = scalar(Kind::kString);
+    string_ = nullptr;
+    return ok;
+  }
+  bool binary(binary_t&) override { return scalar(Kind::kOther); }
+  bool start_object(std::size_t) override { return open(false); }
+  bool start_array(std::size_t) override { return open(true); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(string_t& name) override {
+    key_ = segment_for(name);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  enum class Seg : std::uint8_t {
+    kOther,
+    kFirst,  // array element 0
+    kError,
+    kObject,
+    kUsage,
+    kCompletionTokens,
+    kChoices,
+    kDelta,
+    kContent,
+    kReasoningContent,
+    kText,
+    kMessage,
+    kToken,
+    kGeneratedText,
+    kDetails,
+    kGeneratedTokens,
+    kResponse,
+  };
+  enum class Kind { kNull, kString, kObject, kArray, kOther };
+  struct Frame {
+    bool array = false;
+    std::size_t next = 0;
+  };
+  static constexpr std::size_t kTracked = 6;  // deeper segments are never read
+
+  static Seg segment_for(std::string_view name) {
+    static constexpr std::pair<std::string_view, Seg> kNames[] = {
+        {"error", Seg::kError},       {"object", Seg::kObject},
+        {"usage", Seg::kUsage},       {"completion_tokens", Seg::kCompletionTokens},
+        {"choices", Seg::kChoices},   {"delta", Seg::kDelta},
+        {"content", Seg::kContent},   {"reasoning_content", Seg::kReasoningContent},
+        {"text", Seg::kText},         {"message", Seg::kMessage},
+        {"token", Seg::kToken},       {"generated_text", Seg::kGeneratedText},
+        {"details", Seg::kDetails},   {"generated_tokens", Seg::kGeneratedTokens},
+        {"response", Seg::kResponse},
+    };
+    for (const auto& [text, seg] : kNames) {
+      if (text == name) return seg;
+    }
+    return Seg::kOther;
+  }
+
+  // Pushes the segment of the value that starts now (the root has none).
+  void begin_value() {
+    Seg seg = key_;
+    if (!frames_.empty() && frames_.back().array) {
+      seg = frames_.back().next++ == 0 ? Seg::kFirst : Seg::kOther;
+    }
+    if (!frames_.empty()) {
+      if (size_ < kTracked) path_[size_] = seg;
+      ++size_;
+    }
+  }
+  void end_value() {
+    if (size_ > 0) --size_;
+  }
+
+  bool scalar(Kind kind) {
+    begin_value();
+    note(kind);
+    end_value();
+    return true;
+  }
+  bool integer(std::int64_t value) {
+    begin_value();
+    note(Kind::kOther);
+    if (std::optional<Path> p = relative()) {
+      if (p->is({Seg::kUsage, Seg::kCompletionTokens})) answer_.completion_tokens = value;
+      if (p->is({Seg::kDetails, Seg::kGeneratedTokens})) answer_.generated_tokens = value;
+    }
+    end_value();
+    return true;
+  }
+  bool open(bool array) {
+    begin_value();
+    note(array ? Kind::kArray : Kind::kObject);
+    if (frames_.size() >= static_cast<std::size_t>(core::kMaxJsonDepth)) return false;
+    if (frames_.empty()) root_array_ = array;
+    frames_.push_back(Frame{array, 0});
+    return true;
+  }
+  bool close() {
+    frames_.pop_back();
+    end_value();
+    return true;
+  }
+
+  // The current value's path below the (unwrapped) document; nullopt outside it or too deep.
+  struct Path {
+    const Seg* segs;
+    std::size_t size;
+    bool is(std::initializer_list<Seg> want) const {
+      return want.size() == size && std::equal(want.begin(), want.end(), segs);
+    }
+  };
+  std::optional<Path> relative() const {
+    if (size_ > kTracked) return std::nullopt;
+    std::size_t skip = 0;
+    if (unwrap_ && root_array_) {
+      if (size_ == 0 || path_[0] != Seg::kFirst) return std::nullopt;
+      skip = 1;
+    }
+    return Path{path_.data() + skip, size_ - skip};
+  }
+
+  void note(Kind kind) {
+    bool root_value = frames_.empty();
+    if (root_value) {
+      // The document itself (an array stands for its first element when unwrapping).
+      if (!(unwrap_ && kind == Kind::kArray)) answer_.object = kind == Kind::kObject;
+      return;
+    }
+    std::optional<Path> p = relative();
+    if (!p) return;
+    if (p->size == 0) {  // the unwrapped first element
+      answer_.object = kind == Kind::kObject;
+      return;
+    }
+    bool present = kind != Kind::kNull;
+    bool non_empty = kind == Kind::kString && !string_->empty();
+    if (p->is({Seg::kError})) answer_.error_like |= present;
+    if (p->is({Seg::kObject}) && kind == Kind::kString && *string_ == "error") {
+      answer_.error_like = true;
+    }
+    if (p->is({Seg::kChoices})) answer_.choices_array = kind == Kind::kArray;
+    if (p->is({Seg::kChoices, Seg::kFirst})) answer_.has_choice = true;
+    if (p->is({Seg::kChoices, Seg::kFirst, Seg::kText})) {
+      answer_.choice_text = present;
+      answer_.text_token = non_empty;
+      if (kind == Kind::kString) answer_.choice_text_words = count_words(*string_);
+    }
+    if (p->is({Seg::kChoices, Seg::kFirst, Seg::kDelta, Seg::kContent}) ||
+        p->is({Seg::kChoices, Seg::kFirst, Seg::kDelta, Seg::kReasoningContent})) {
+      answer_.delta_token |= non_empty;
+    }
+    if (p->is({Seg::kChoices, Seg::kFirst, Seg::kMessage})) answer_.choice_message = present;
+    if (p->is({Seg::kChoices, Seg::kFirst, Seg::kMessage, Seg::kContent}) &&
+        kind == Kind::kString) {
+      answer_.message_words = count_words(*string_);
+    }
+    if (p->is({Seg::kToken})) answer_.token = present;
+    if (p->is({Seg::kGeneratedText})) {
+      answer_.generated_text = present;
+      if (kind == Kind::kString) answer_.generated_text_words = count_words(*string_);
+    }
+    if (p->is({Seg::kText})) answer_.text = present;
+    if (p->is({Seg::kResponse})) {
+      answer_.response = present;
+      if (kind == Kind::kString) answer_.response_words = count_words(*string_);
+    }
+  }
+
+  Answer answer_;
+  bool unwrap_ = false;
+  bool root_array_ = false;
+  std::vector<Frame> frames_;
+  std::array<Seg, kTracked> path_{};
+  std::size_t size_ = 0;  // depth of the current value below the root (may exceed kTracked)
+  Seg key_ = Seg::kOther;
+  const string_t* string_ = nullptr;
+};
 
 }  // namespace
 
@@ -108,9 +337,14 @@ core::Result<std::pair<std::string, std::string>> parse_extra_input(std::string_
   return std::pair{name, parsed.dump()};
 }
 
-std::string build_request_body(const RequestOptions& options, std::string_view prompt,
-                               std::int64_t prompt_tokens, std::int64_t max_tokens) {
-  // Ordered, so fields appear as built (what people compare against curl commands).
+namespace {
+
+// The body as a document: `prompt`, `prompt_tokens` and `max_tokens` are the JSON values written
+// for them (markers, for RequestBodyTemplate); `has_max_tokens` says whether a limit is sent.
+// Ordered, so fields appear as built (what people compare against curl commands).
+core::Json body_document(const RequestOptions& options, const core::Json& prompt,
+                         const core::Json& prompt_tokens, const core::Json& max_tokens,
+                         bool has_max_tokens) {
   using Body = core::Json;
   Body body = Body::object();
   Body* extras_target = &body;
@@ -123,10 +357,10 @@ std::string build_request_body(const RequestOptions& options, std::string_view p
       } else {
         body["prompt"] = prompt;
       }
-      if (max_tokens > 0) body["max_tokens"] = max_tokens;
+      if (has_max_tokens) body["max_tokens"] = max_tokens;
       if (options.ignore_eos) {
         body["ignore_eos"] = true;
-        if (max_tokens > 0) body["min_tokens"] = max_tokens;
+        if (has_max_tokens) body["min_tokens"] = max_tokens;
       }
       body["stream"] = options.streaming;
       if (options.streaming) body["stream_options"] = {{"include_usage", true}};
@@ -134,7 +368,7 @@ std::string build_request_body(const RequestOptions& options, std::string_view p
     case Api::kTgi: {
       body["inputs"] = prompt;
       Body parameters = Body::object();
-      if (max_tokens > 0) parameters["max_new_tokens"] = max_tokens;
+      if (has_max_tokens) parameters["max_new_tokens"] = max_tokens;
       parameters["details"] = true;
       body["parameters"] = std::move(parameters);
       extras_target = &body["parameters"];
@@ -142,7 +376,7 @@ std::string build_request_body(const RequestOptions& options, std::string_view p
     }
     case Api::kJetStream:
       body["prompt"] = prompt;
-      if (max_tokens > 0) body["max_tokens"] = max_tokens;
+      if (has_max_tokens) body["max_tokens"] = max_tokens;
       if (options.streaming) body["stream"] = true;
       break;
   }
@@ -150,13 +384,94 @@ std::string build_request_body(const RequestOptions& options, std::string_view p
     (*extras_target)[name] = Body::parse(value, nullptr, false);
   }
   if (!options.prompt_tokens_field.empty()) body[options.prompt_tokens_field] = prompt_tokens;
-  return body.dump();
+  return body;
+}
+
+// Stand-ins for the per-request values: strings no prompt or extra input contains (control
+// characters, dumped as \u0001).
+constexpr std::string_view kPromptMarker = "\x01llmscale:prompt\x01";
+constexpr std::string_view kPromptTokensMarker = "\x01llmscale:prompt_tokens\x01";
+constexpr std::string_view kMaxTokensMarker = "\x01llmscale:max_tokens\x01";
+
+std::string dumped(std::string_view marker) {
+  return core::Json(std::string(marker)).dump();
+}
+
+}  // namespace
+
+std::string build_request_body(const RequestOptions& options, std::string_view prompt,
+                               std::int64_t prompt_tokens, std::int64_t max_tokens) {
+  return body_document(options, core::Json(std::string(prompt)), core::Json(prompt_tokens),
+                       core::Json(max_tokens), max_tokens > 0)
+      .dump();
+}
+
+RequestBodyTemplate::RequestBodyTemplate(const RequestOptions& options) : options_(options) {
+  core::Json prompt(std::string{kPromptMarker});
+  core::Json prompt_tokens(std::string{kPromptTokensMarker});
+  core::Json max_tokens(std::string{kMaxTokensMarker});
+  with_max_tokens_ = split(body_document(options, prompt, prompt_tokens, max_tokens, true).dump());
+  without_max_tokens_ =
+      split(body_document(options, prompt, prompt_tokens, max_tokens, false).dump());
+}
+
+std::vector<RequestBodyTemplate::Part> RequestBodyTemplate::split(const std::string& body) {
+  const std::pair<std::string, Slot> markers[] = {
+      {dumped(kPromptMarker), Slot::kPrompt},
+      {dumped(kPromptTokensMarker), Slot::kPromptTokens},
+      {dumped(kMaxTokensMarker), Slot::kMaxTokens}};
+  std::vector<Part> parts;
+  std::size_t from = 0;
+  while (true) {
+    std::size_t best = std::string::npos;
+    const std::pair<std::string, Slot>* found = nullptr;
+    for (const auto& marker : markers) {
+      std::size_t at = body.find(marker.first, from);
+      if (at < best) {
+        best = at;
+        found = &marker;
+      }
+    }
+    if (found == nullptr) {
+      parts.push_back(Part{body.substr(from), Slot::kNone});
+      return parts;
+    }
+    parts.push_back(Part{body.substr(from, best - from), found->second});
+    from = best + found->first.size();
+  }
+}
+
+std::string RequestBodyTemplate::render(std::string_view prompt, std::int64_t prompt_tokens,
+                                        std::int64_t max_tokens) const {
+  // For ASCII, Python's escapes are nlohmann's. Other text goes through the document, which
+  // checks its UTF-8 (synthetic prompts are ASCII words).
+  for (char c : prompt) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      return build_request_body(options_, prompt, prompt_tokens, max_tokens);
+    }
+  }
+  const std::vector<Part>& parts = max_tokens > 0 ? with_max_tokens_ : without_max_tokens_;
+  std::string out;
+  std::size_t size = prompt.size() + 2;
+  for (const Part& part : parts) size += part.literal.size() + 24;
+  out.reserve(size);
+  for (const Part& part : parts) {
+    out += part.literal;
+    switch (part.slot) {
+      case Slot::kNone: break;
+      case Slot::kPrompt: core::append_python_json_string(out, prompt); break;
+      case Slot::kPromptTokens: out += std::to_string(prompt_tokens); break;
+      case Slot::kMaxTokens: out += std::to_string(max_tokens); break;
+    }
+  }
+  return out;
 }
 
 struct ResponseDecoder::State {
   Api api;
   bool streaming;
   net::SseParser sse{kMaxEventBytes};
+  AnswerScanner scanner;
   std::string body;  // non-streaming body, or JetStream's partial object
   std::optional<DecodeError> error;
   std::vector<TimePoint> token_times;
@@ -178,6 +493,23 @@ struct ResponseDecoder::State {
     token_times.push_back(at);
   }
 
+  // Scans one answer or event; nullopt (after failing) when it is malformed or an error object.
+  std::optional<Answer> read(std::string_view text, bool unwrap_array) {
+    std::optional<Answer> answer = scanner.scan(text, unwrap_array);
+    if (!answer || !answer->object) {
+      fail("malformed json", text);
+      return std::nullopt;
+    }
+    if (answer->error_like) {
+      // Rare: let the DOM format the server's message.
+      json doc = parse_answer(text);
+      if (unwrap_array && doc.is_array() && !doc.empty()) doc = doc[0];
+      fail("response error", error_message(doc).value_or(std::string(text)));
+      return std::nullopt;
+    }
+    return answer;
+  }
+
   // One SSE event of an OpenAI or TGI stream.
   void on_event(std::string_view data, TimePoint at) {
     if (error || complete) return;
@@ -185,35 +517,18 @@ struct ResponseDecoder::State {
       complete = true;
       return;
     }
-    json doc = parse_answer(data);
-    if (doc.is_discarded() || !doc.is_object()) return fail("malformed json", data);
-    if (auto message = error_message(doc)) return fail("response error", *message);
+    std::optional<Answer> answer = read(data, false);
+    if (!answer) return;
     if (api == Api::kTgi) {
-      if (member(doc, "token") != nullptr) token(at);
-      if (member(doc, "generated_text") != nullptr) {
+      if (answer->token) token(at);
+      if (answer->generated_text) {
         complete = true;
-        if (const json* details = member(doc, "details")) {
-          if (auto n = integer(member(*details, "generated_tokens"))) server_tokens = *n;
-        }
+        if (answer->generated_tokens) server_tokens = *answer->generated_tokens;
       }
       return;
     }
-    if (const json* usage = member(doc, "usage")) {
-      if (auto n = integer(member(*usage, "completion_tokens"))) server_tokens = *n;
-    }
-    const json* choices = member(doc, "choices");
-    if (choices == nullptr || !choices->is_array() || choices->empty()) return;
-    const json& choice = (*choices)[0];
-    bool has_token = false;
-    if (api == Api::kOpenAiChat) {
-      if (const json* delta = member(choice, "delta")) {
-        has_token = non_empty_string(member(*delta, "content")) ||
-                    non_empty_string(member(*delta, "reasoning_content"));
-      }
-    } else {
-      has_token = non_empty_string(member(choice, "text"));
-    }
-    if (has_token) token(at);
+    if (answer->completion_tokens) server_tokens = *answer->completion_tokens;
+    if (api == Api::kOpenAiChat ? answer->delta_token : answer->text_token) token(at);
   }
 
   // JetStream's stream: JSON objects back to back.
@@ -243,10 +558,9 @@ struct ResponseDecoder::State {
         ++depth;
       } else if (c == '}' || c == ']') {
         if (--depth == 0) {
-          json doc = parse_answer(body);
-          if (doc.is_discarded() || !doc.is_object()) return fail("malformed json", body);
-          if (auto message = error_message(doc)) return fail("response error", *message);
-          if (member(doc, "text") == nullptr) return fail("malformed json", body);
+          std::optional<Answer> answer = read(body, false);
+          if (!answer) return;
+          if (!answer->text) return fail("malformed json", body);
           token(at);
         }
       }
@@ -254,47 +568,31 @@ struct ResponseDecoder::State {
   }
 
   void finish_whole_body() {
-    json doc = parse_answer(body);
-    if (doc.is_discarded()) return fail("malformed json", body);
-    if (api == Api::kTgi && doc.is_array() && !doc.empty()) doc = doc[0];
-    if (!doc.is_object()) return fail("malformed json", body);
-    if (auto message = error_message(doc)) return fail("response error", *message);
-    const json* text = nullptr;
+    std::optional<Answer> answer = read(body, api == Api::kTgi);
+    if (!answer) return;
     switch (api) {
       case Api::kOpenAiChat:
-      case Api::kOpenAiCompletions: {
-        const json* choices = member(doc, "choices");
-        if (choices == nullptr || !choices->is_array() || choices->empty()) {
-          return fail("malformed json", body);
-        }
-        const json& choice = (*choices)[0];
+      case Api::kOpenAiCompletions:
+        if (!answer->choices_array || !answer->has_choice) return fail("malformed json", body);
         if (api == Api::kOpenAiChat) {
-          const json* message = member(choice, "message");
-          text = message ? member(*message, "content") : nullptr;
-          if (message == nullptr) return fail("malformed json", body);
+          if (!answer->choice_message) return fail("malformed json", body);
+          words = answer->message_words;
         } else {
-          text = member(choice, "text");
-          if (text == nullptr) return fail("malformed json", body);
+          if (!answer->choice_text) return fail("malformed json", body);
+          words = answer->choice_text_words;
         }
-        if (const json* usage = member(doc, "usage")) {
-          if (auto n = integer(member(*usage, "completion_tokens"))) server_tokens = *n;
-        }
+        if (answer->completion_tokens) server_tokens = *answer->completion_tokens;
         break;
-      }
       case Api::kTgi:
-        text = member(doc, "generated_text");
-        if (text == nullptr) return fail("malformed json", body);
-        if (const json* details = member(doc, "details")) {
-          if (auto n = integer(member(*details, "generated_tokens"))) server_tokens = *n;
-        }
+        if (!answer->generated_text) return fail("malformed json", body);
+        if (answer->generated_tokens) server_tokens = *answer->generated_tokens;
+        words = answer->generated_text_words;
         break;
       case Api::kJetStream:
-        text = member(doc, "response");
-        if (text == nullptr) return fail("malformed json", body);
+        if (!answer->response) return fail("malformed json", body);
+        words = answer->response_words;
         break;
     }
-    if (text != nullptr && text->is_string())
-      words = count_words(text->get_ref<const std::string&>());
   }
 };
 

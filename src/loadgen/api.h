@@ -71,6 +71,28 @@ core::Result<std::pair<std::string, std::string>> parse_extra_input(std::string_
 std::string build_request_body(const RequestOptions& options, std::string_view prompt,
                                std::int64_t prompt_tokens, std::int64_t max_tokens);
 
+// build_request_body's output with the per-request parts (prompt, prompt tokens, max_tokens)
+// left open: built once per run, then filled per request by plain appends instead of building
+// and dumping a JSON document. render() returns exactly build_request_body's bytes.
+class RequestBodyTemplate {
+ public:
+  explicit RequestBodyTemplate(const RequestOptions& options);
+  std::string render(std::string_view prompt, std::int64_t prompt_tokens,
+                     std::int64_t max_tokens) const;
+
+ private:
+  enum class Slot { kNone, kPrompt, kPromptTokens, kMaxTokens };
+  struct Part {
+    std::string literal;  // written before the slot
+    Slot slot = Slot::kNone;
+  };
+  static std::vector<Part> split(const std::string& body);
+
+  RequestOptions options_;
+  std::vector<Part> with_max_tokens_;
+  std::vector<Part> without_max_tokens_;
+};
+
 struct DecodeError {
   std::string kind;    // see the list above
   std::string detail;  // first words of the offending text

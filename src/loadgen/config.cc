@@ -114,10 +114,9 @@ core::Result<LoadPlan> build_load_plan(const LoadFlags& flags) {
   auto request_timeout = duration_flag("--request-timeout", flags.request_timeout, false);
   if (!request_timeout) return tl::unexpected(request_timeout.error());
   plan.run.request_timeout = *request_timeout;
-  if (flags.threads < 1 || flags.threads > 2) {
-    return core::invalid_argument("--threads must be 1 or 2");
+  if (flags.threads < 0 || flags.threads > kMaxThreads) {
+    return core::invalid_argument("--threads must be 0 (auto) to " + std::to_string(kMaxThreads));
   }
-  plan.threads = flags.threads;
   plan.run.max_inflight = flags.max_inflight;
   plan.run.seed = flags.seed;
   plan.run.keep_rows = flags.keep_rows;
@@ -264,6 +263,7 @@ core::Result<LoadPlan> build_load_plan(const LoadFlags& flags) {
                                             : plan.run.max_inflight);
   }
   plan.max_connections = connections;
+  plan.threads = flags.threads > 0 ? flags.threads : auto_client_threads(connections);
   return plan;
 }
 

@@ -21,11 +21,14 @@
 #include <vector>
 
 #include "core/result.h"
+#include "loadgen/client_threads.h"
 #include "loadgen/http_executor.h"
 #include "loadgen/report.h"
 #include "loadgen/runner.h"
 
 namespace llmscale::loadgen {
+
+inline constexpr int kMaxThreads = 256;
 
 struct LoadFlags {
   std::string url;
@@ -67,7 +70,7 @@ struct LoadFlags {
   std::string prompt_tokens_field;
 
   std::size_t max_inflight = 10000;
-  int threads = 1;
+  int threads = 0;  // client threads; 0: auto_client_threads(connections)
   std::string connect_timeout = "10s";
   std::string first_byte_timeout = "0s";
   std::string idle_timeout = "60s";
@@ -89,7 +92,7 @@ struct LoadPlan {
   core::Duration connect_timeout{};
   net::TlsClientOptions tls;
   std::size_t max_connections = 1;  // per host, for the HttpClient pool
-  int threads = 1;
+  int threads = 1;                  // client event loops (ClientThreads), resolved from --threads
   Gates gates;
   std::optional<TraceSummary> trace;
   std::vector<std::string> notes;  // defaults the user may want to know about

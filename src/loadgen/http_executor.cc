@@ -35,15 +35,14 @@ std::string classify_client_error(const core::Error& error) {
 }
 
 HttpExecutor::HttpExecutor(net::HttpClient& client, HttpTarget target)
-    : client_(client), target_(std::move(target)) {}
+    : client_(client), target_(std::move(target)), body_(target_.api) {}
 
 net::Awaitable<RequestResult> HttpExecutor::execute(const PlannedRequest& request,
                                                     core::Duration time_left) {
   RequestResult result;
   const Arrival& arrival = request.arrival;
   std::string prompt = make_prompt(arrival.input_tokens, arrival.prompt_seed, arrival.hash_ids);
-  std::string body =
-      build_request_body(target_.api, prompt, arrival.input_tokens, arrival.output_tokens);
+  std::string body = body_.render(prompt, arrival.input_tokens, arrival.output_tokens);
   net::Request http = net::Request::post(target_.url, std::move(body), "application/json");
   for (const auto& [name, value] : target_.headers) http.headers.add(name, value);
   bool sse = target_.api.streaming && target_.api.api != Api::kJetStream;

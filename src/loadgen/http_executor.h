@@ -1,9 +1,9 @@
 // HttpExecutor: the Executor that talks to a real inference server with net::HttpClient.
 //
-// For each request it builds the prompt (prompt.h) and the API body (api.h), POSTs it, and
-// reads the response as it arrives: every body read carries its arrival time (steady clock),
-// so TTFT is first-token arrival minus the moment the request was handed to the client
-// (connection set-up and pool waits included), and each ITL is the gap between two
+// For each request it builds the prompt (prompt.h) and the API body (api.h, from a template made
+// once), POSTs it, and reads the response as it arrives: every body read carries its arrival
+// time (steady clock), so TTFT is first-token arrival minus the moment the request was handed to
+// the client (connection set-up and pool waits included), and each ITL is the gap between two
 // token-bearing reads. Events that arrive in the same read share its time, as they would for
 // any client.
 //
@@ -49,6 +49,7 @@ class HttpExecutor final : public Executor {
  private:
   net::HttpClient& client_;
   HttpTarget target_;
+  RequestBodyTemplate body_;
 };
 
 // "http 503", "connection refused": the error class of a client failure.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -53,12 +54,35 @@ core::Status validate_run(const RunOptions& options) {
 }
 
 struct Runner::State : std::enable_shared_from_this<Runner::State> {
+  // One shard's figures for one stage, under their own lock so that recording a request (the
+  // costly part: histograms, one value per ITL) does not hold the Runner's lock. Lock order:
+  // the Runner's lock, then a shard's; never the other way.
+  struct ShardStats {
+    explicit ShardStats(const StageStats& s) : stats(s) {}
+    std::mutex mutex;
+    StageStats stats;
+    bool closed = false;  // the stage was abandoned: later completions are not recorded
+    std::uint64_t recorded_measured = 0;
+    std::uint64_t recorded_warmup = 0;
+  };
+
   struct Stage {
-    Stage(const StageSpec& s, std::uint64_t seed, StageStats stats)
-        : spec(s), generator(spec.workload, seed), stats(std::move(stats)) {}
+    Stage(const StageSpec& s, std::uint64_t seed, const StageStats& stats, std::size_t shards)
+        : spec(s), generator(spec.workload, seed), stats(stats) {
+      for (std::size_t i = 0; i < shards; ++i) {
+        shard_stats.push_back(std::make_unique<ShardStats>(stats));
+      }
+    }
     StageSpec spec;
     ArrivalGenerator generator;  // refers to spec.workload
+    // Bounds, abandoned requests; what the shards recorded is in shard_stats (see merged()).
     StageStats stats;
+    std::vector<std::unique_ptr<ShardStats>> shard_stats;
+    std::uint64_t succeeded_measured = 0;
+    // Requests whose completion the Runner has counted (below the shards' recorded counts while
+    // a completion is between its shard's record and the Runner's count).
+    std::uint64_t counted_measured = 0;
+    std::uint64_t counted_warmup = 0;
     core::Time start{};
     std::optional<core::Time> hard_deadline;
     core::Clock::TimerId abandon_timer = 0;
@@ -73,14 +97,22 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     bool finished = false;
 
     std::uint64_t in_flight() const { return in_flight_measured + in_flight_warmup; }
+
+    StageStats merged() const {
+      StageStats out = stats;
+      for (const auto& shard : shard_stats) {
+        std::lock_guard lock(shard->mutex);
+        out.merge(shard->stats);
+      }
+      return out;
+    }
   };
 
-  State(net::EventLoop& l, core::Clock& c, Executor& e, RunOptions o)
-      : loop(l), clock(c), executor(e), options(std::move(o)) {}
+  State(std::vector<RunnerShard> s, core::Clock& c, RunOptions o)
+      : shards(std::move(s)), clock(c), options(std::move(o)) {}
 
-  net::EventLoop& loop;
+  std::vector<RunnerShard> shards;
   core::Clock& clock;
-  Executor& executor;
   RunOptions options;
 
   mutable std::mutex mutex;
@@ -107,7 +139,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     request.stage = index;
     request.warmup =
         stage.dispatched < stage.spec.warmup_requests || arrival.offset < stage.spec.warmup;
-    request.arrival = std::move(arrival);
+    request.arrival = arrival;
     ++stage.dispatched;
     if (request.warmup) {
       ++stage.in_flight_warmup;
@@ -129,7 +161,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       return std::nullopt;
     }
     arrival->offset = elapsed;
-    return plan(stage, index, std::move(*arrival));
+    return plan(stage, index, *arrival);
   }
 
   // Marks the stage finished when nothing is left; returns true when the caller must advance
@@ -150,15 +182,24 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     stage.abandon_timer = 0;
   }
 
-  void record(Stage& stage, const PlannedRequest& request, core::Time sent, core::Time completed,
-              RequestResult result) {
+  // Counts a completion that its shard has recorded (under the Runner's lock).
+  void count(Stage& stage, const PlannedRequest& request, bool ok) {
     if (request.warmup) {
       --stage.in_flight_warmup;
+      ++stage.counted_warmup;
     } else {
       --stage.in_flight_measured;
+      ++stage.counted_measured;
+      if (ok) ++stage.succeeded_measured;
     }
     ++stage.completed;
-    if (!result.ok) ++stage.errors;
+    if (!ok) ++stage.errors;
+  }
+
+  // Records a completion in its shard's figures (under the shard's lock, not the Runner's).
+  // False when the stage was abandoned meanwhile (it was counted as such).
+  bool record(Stage& stage, std::size_t shard, const PlannedRequest& request, core::Time sent,
+              core::Time completed, RequestResult result) const {
     CompletedRequest done;
     done.id = request.id;
     done.warmup = request.warmup;
@@ -168,7 +209,12 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     done.input_tokens = request.arrival.input_tokens;
     done.max_tokens = request.arrival.output_tokens;
     done.result = std::move(result);
-    stage.stats.add(done);
+    ShardStats& mine = *stage.shard_stats[shard];
+    std::lock_guard lock(mine.mutex);
+    if (mine.closed) return false;
+    mine.stats.add(done);
+    ++(request.warmup ? mine.recorded_warmup : mine.recorded_measured);
+    return true;
   }
 
   // --- lock-free entry points (they take the lock) ---
@@ -188,10 +234,11 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
         stats.keep_rows = options.keep_rows;
         // Each stage draws from its own stream, so adding a stage leaves the others' unchanged.
         std::uint64_t seed = options.seed * core::kGoldenGamma + index;
-        stages.push_back(std::make_unique<Stage>(spec, seed, std::move(stats)));
+        core::Time start = clock.now();
+        stats.start = start - run_start;
+        stages.push_back(std::make_unique<Stage>(spec, seed, stats, shards.size()));
         stage = stages.back().get();
-        stage->start = clock.now();
-        stage->stats.start = stage->start - run_start;
+        stage->start = start;
         if (spec.duration) {
           stage->hard_deadline = stage->start + spec.warmup + *spec.duration + spec.drain_timeout;
           std::weak_ptr<State> weak = self;
@@ -207,11 +254,13 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       return;
     }
     if (stage->spec.workload.kind == WorkloadKind::kClosedLoop) {
+      // User u on shard u mod N: the shards' shares differ by one at most.
       for (int w = 0; w < stage->spec.workload.concurrency; ++w) {
-        net::spawn(loop, worker(self, stage, index), "loadgen worker");
+        std::size_t shard = static_cast<std::size_t>(w) % shards.size();
+        net::spawn(*shards[shard].loop, worker(self, stage, index, shard), "loadgen worker");
       }
     } else {
-      net::spawn(loop, scheduler(self, stage, index), "loadgen scheduler");
+      net::spawn(*shards.front().loop, scheduler(self, stage, index), "loadgen scheduler");
     }
   }
 
@@ -234,12 +283,23 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       std::lock_guard lock(mutex);
       stage.abandon_timer = 0;
       if (stage.finished) return;
-      // The in-flight counts include the queued arrivals.
-      stage.stats.add_abandoned(stage.in_flight_measured, false);
-      stage.stats.add_abandoned(stage.in_flight_warmup, true);
-      core::log_warn("stage \"" + stage.stats.name() + "\": " + std::to_string(stage.in_flight()) +
+      // The in-flight counts include the queued arrivals, and completions a shard has recorded
+      // but the Runner not yet counted: those are left out (they will find the stage finished).
+      std::uint64_t recorded_measured = 0, recorded_warmup = 0;
+      for (auto& shard : stage.shard_stats) {
+        std::lock_guard shard_lock(shard->mutex);
+        shard->closed = true;
+        recorded_measured += shard->recorded_measured;
+        recorded_warmup += shard->recorded_warmup;
+      }
+      std::uint64_t measured =
+          stage.in_flight_measured - (recorded_measured - stage.counted_measured);
+      std::uint64_t warmup = stage.in_flight_warmup - (recorded_warmup - stage.counted_warmup);
+      stage.stats.add_abandoned(measured, false);
+      stage.stats.add_abandoned(warmup, true);
+      core::log_warn("stage \"" + stage.stats.name() + "\": " + std::to_string(measured + warmup) +
                      " requests still unfinished at the stage's hard deadline; abandoned");
-      stage.errors += stage.in_flight_measured;
+      stage.errors += measured;
       stage.in_flight_measured = stage.in_flight_warmup = 0;
       stage.queued.clear();
       stage.dispatch_closed = true;
@@ -255,24 +315,21 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     return left;
   }
 
-  // Sends `request` and, while the stage has queued arrivals, the next ones.
+  // Sends `request` on `shard` and, while the stage has queued arrivals, the next ones.
   static net::Awaitable<void> send_and_record(std::shared_ptr<State> self, Stage* stage,
-                                              PlannedRequest request) {
+                                              std::size_t shard, PlannedRequest request) {
+    Executor& executor = *self->shards[shard].executor;
     core::Clock& clock = self->clock;
     while (true) {
       core::Time sent = clock.now();
-      core::Duration left;
-      {
-        std::lock_guard lock(self->mutex);
-        left = self->time_left(*stage, sent);
-      }
+      core::Duration left = self->time_left(*stage, sent);  // reads what never changes
       RequestResult result;
       if (left <= core::Duration::zero()) {
         result.error_kind = "stage deadline";
         result.error_detail = "no time left before the stage's hard deadline";
       } else {
         try {
-          result = co_await self->executor.execute(request, left);
+          result = co_await executor.execute(request, left);
         } catch (const std::exception& e) {
           result = RequestResult{};
           result.error_kind = "internal";
@@ -280,25 +337,29 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
         }
       }
       core::Time completed = clock.now();
+      bool ok = result.ok;
+      // Abandoned: the stage was accounted for without this request.
+      if (!self->record(*stage, shard, request, sent, completed, std::move(result))) co_return;
       bool advance_now = false;
       std::optional<PlannedRequest> next;
       {
         std::lock_guard lock(self->mutex);
-        if (stage->finished) co_return;  // abandoned; the stage was accounted for
-        self->record(*stage, request, sent, completed, std::move(result));
+        if (stage->finished) co_return;  // abandoned after the record (left out of its count)
+        self->count(*stage, request, ok);
         if (!stage->queued.empty()) {
-          next = std::move(stage->queued.front());
+          next = stage->queued.front();
           stage->queued.pop_front();
         }
         if (!next) advance_now = self->maybe_finish(*stage);
       }
       if (advance_now) self->advance(stage->stats.index);
       if (!next) co_return;
-      request = std::move(*next);
+      request = *next;
     }
   }
 
-  static net::Awaitable<void> worker(std::shared_ptr<State> self, Stage* stage, std::size_t index) {
+  static net::Awaitable<void> worker(std::shared_ptr<State> self, Stage* stage, std::size_t index,
+                                     std::size_t shard) {
     while (true) {
       std::optional<PlannedRequest> request;
       bool advance_now = false;
@@ -313,7 +374,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       }
       // One request at a time per worker: send_and_record sends just this one (closed loops
       // never queue).
-      co_await send_and_record(self, stage, std::move(*request));
+      co_await send_and_record(self, stage, shard, *request);
       {
         std::lock_guard lock(self->mutex);
         if (stage->finished) co_return;
@@ -349,18 +410,21 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       }
       if (stopped) break;
       std::optional<PlannedRequest> start_now;
+      std::size_t shard = 0;
       {
         std::lock_guard lock(self->mutex);
         if (stage->finished) break;
-        PlannedRequest request = self->plan(*stage, index, std::move(*arrival));
+        // Arrival k of the stage goes to shard k mod N.
+        shard = static_cast<std::size_t>(stage->dispatched % self->shards.size());
+        PlannedRequest request = self->plan(*stage, index, *arrival);
         if (stage->in_flight() - stage->queued.size() <= self->options.max_inflight) {
-          start_now = std::move(request);
+          start_now = request;
         } else {
-          stage->queued.push_back(std::move(request));
+          stage->queued.push_back(request);
         }
       }
       if (start_now) {
-        net::spawn(self->loop, send_and_record(self, stage, std::move(*start_now)),
+        net::spawn(*self->shards[shard].loop, send_and_record(self, stage, shard, *start_now),
                    "loadgen request");
       }
     }
@@ -375,7 +439,12 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
 };
 
 Runner::Runner(net::EventLoop& loop, core::Clock& clock, Executor& executor, RunOptions options)
-    : state_(std::make_shared<State>(loop, clock, executor, std::move(options))) {}
+    : Runner(std::vector<RunnerShard>{RunnerShard{&loop, &executor}}, clock, std::move(options)) {}
+
+Runner::Runner(std::vector<RunnerShard> shards, core::Clock& clock, RunOptions options)
+    : state_(std::make_shared<State>(std::move(shards), clock, std::move(options))) {
+  assert(!state_->shards.empty());
+}
 
 Runner::~Runner() {
   std::lock_guard lock(state_->mutex);
@@ -424,7 +493,7 @@ Progress Runner::progress() const {
   p.errors = stage.errors;
   p.in_flight = stage.in_flight() - stage.queued.size();
   p.queued = stage.queued.size();
-  p.succeeded_measured = stage.stats.succeeded;
+  p.succeeded_measured = stage.succeeded_measured;
   return p;
 }
 
@@ -437,7 +506,7 @@ std::vector<StageStats> Runner::stages() const {
   std::lock_guard lock(state_->mutex);
   std::vector<StageStats> out;
   out.reserve(state_->stages.size());
-  for (const auto& stage : state_->stages) out.push_back(stage->stats);
+  for (const auto& stage : state_->stages) out.push_back(stage->merged());
   return out;
 }
 

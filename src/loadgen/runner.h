@@ -19,8 +19,19 @@
 // request; beyond `max_inflight` requests in flight, arrivals queue and start as others finish
 // (their wait counts in their latency; see stats.h).
 //
-// Threads: the Runner's state is guarded by a mutex, so the loop may run on one or two threads.
-// A SimulatedClock requires a single-threaded loop. The Runner must outlive the run (done()).
+// Client threads (shards): the Runner may drive several event loops, each with its own
+// Executor (and so its own connections), typically one loop per thread. A closed loop's users
+// are spread over them (user u runs on shard u mod N); the open-loop scheduler runs on the first
+// shard and keeps the one global schedule, handing arrival k of a stage to shard k mod N to send
+// (an arrival queued over max_inflight is sent by whichever request frees the slot). Request
+// ids and the workload draws behind them are assigned in one sequence under the Runner's lock,
+// so request k carries the same sizes and prompt for any shard count. Each shard records into
+// its own StageStats; stages() merges them (exactly: counts, histograms and timelines add).
+//
+// Threads: the Runner's state is guarded by a mutex, and each shard's figures by their own (a
+// request is recorded without holding the Runner's lock), so shards may run on any threads. A
+// SimulatedClock requires every shard's loop to be driven from one thread (tests poll them in
+// turn). The Runner must outlive the run (done()).
 #pragma once
 
 #include <cstddef>
@@ -79,9 +90,17 @@ struct Progress {
   bool done = false;
 };
 
+// One client event loop and the Executor whose requests run on it.
+struct RunnerShard {
+  net::EventLoop* loop = nullptr;
+  Executor* executor = nullptr;
+};
+
 class Runner {
  public:
   Runner(net::EventLoop& loop, core::Clock& clock, Executor& executor, RunOptions options);
+  // REQUIRES: at least one shard. `clock` times every shard (timers fire on any loop thread).
+  Runner(std::vector<RunnerShard> shards, core::Clock& clock, RunOptions options);
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;

@@ -80,7 +80,7 @@ StageStats::StageStats(std::string name, std::string workload, core::Duration in
     : name_(std::move(name)),
       workload_(std::move(workload)),
       interval_(interval > core::Duration::zero() ? interval : std::chrono::seconds(1)),
-      slo_(std::move(slo)) {}
+      slo_(slo) {}
 
 void StageStats::add(const CompletedRequest& request) {
   const RequestResult& r = request.result;
@@ -181,6 +181,48 @@ void StageStats::add_abandoned(std::uint64_t count, bool warmup) {
   }
   failed += count;
   errors["stage deadline"] += count;
+}
+
+void StageStats::merge(const StageStats& other) {
+  warmup_requests += other.warmup_requests;
+  succeeded += other.succeeded;
+  failed += other.failed;
+  good += other.good;
+  for (const auto& [kind, count] : other.errors) errors[kind] += count;
+  for (const auto& [kind, theirs] : other.error_samples) {
+    auto& samples = error_samples[kind];
+    for (const std::string& sample : theirs) {
+      if (samples.size() >= kMaxErrorSamples) break;
+      if (std::find(samples.begin(), samples.end(), sample) == samples.end()) {
+        samples.push_back(sample);
+      }
+    }
+  }
+  for (const auto& [status, count] : other.http_statuses) http_statuses[status] += count;
+  ttft.merge(other.ttft);
+  itl.merge(other.itl);
+  tpot.merge(other.tpot);
+  e2e.merge(other.e2e);
+  schedule_delay.merge(other.schedule_delay);
+  input_tokens.merge(other.input_tokens);
+  output_tokens.merge(other.output_tokens);
+  output_token_total += other.output_token_total;
+  input_token_total += other.input_token_total;
+  if (other.window_start && (!window_start || *other.window_start < *window_start)) {
+    window_start = other.window_start;
+  }
+  if (other.window_end && (!window_end || *other.window_end > *window_end)) {
+    window_end = other.window_end;
+  }
+  for (const auto& [key, theirs] : other.timeline) {
+    TimelineBucket& bucket = timeline[key];
+    bucket.completed += theirs.completed;
+    bucket.errors += theirs.errors;
+    bucket.output_tokens += theirs.output_tokens;
+    bucket.ttft.merge(theirs.ttft);
+    bucket.e2e.merge(theirs.e2e);
+  }
+  rows.insert(rows.end(), other.rows.begin(), other.rows.end());
 }
 
 double StageStats::window_seconds() const {

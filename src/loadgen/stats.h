@@ -20,7 +20,8 @@
 // when their first token reaches the client), itl (the request's mean gap, genai-perf's
 // per-request ITL), itl_max (its largest gap), tpot and e2e.
 //
-// StageStats is a plain accumulator; the Runner guards it with its own lock.
+// StageStats is a plain accumulator; the Runner keeps one per stage and client thread, guards
+// them with its own lock, and merges them for the report.
 #pragma once
 
 #include <chrono>
@@ -116,6 +117,11 @@ class StageStats {
   void add(const CompletedRequest& request);
   // Requests still in flight when the stage had to end (counted as "stage deadline" errors).
   void add_abandoned(std::uint64_t count, bool warmup);
+  // Adds everything `other` counted (another client thread's share of the same stage): counts,
+  // histograms and timeline buckets add exactly, the window widens to cover both, rows are
+  // appended (reports sort them), error samples are kept up to kMaxErrorSamples. Leaves name,
+  // index, start and end as they are.
+  void merge(const StageStats& other);
 
   const std::string& name() const { return name_; }
   const std::string& workload() const { return workload_; }

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace llmscale::loadgen {
 namespace {
 
@@ -50,6 +53,33 @@ TEST(ApiTest, CompletionsBodyLikeSeed003) {
   options.model.clear();
   options.prompt_tokens_field.clear();
   EXPECT_EQ(build_request_body(options, "x", 1, 0), R"({"prompt":"x","stream":false})");
+}
+
+TEST(ApiTest, BodyTemplateWritesTheSameBytes) {
+  const std::vector<std::string> prompts = {"a b c", "", "say \"hi\"\\ \n\t\r\b\f\x01\x1f\x7f end",
+                                            "caf\xc3\xa9"};
+  for (Api api : {Api::kOpenAiChat, Api::kOpenAiCompletions, Api::kTgi, Api::kJetStream}) {
+    for (int variant = 0; variant < 4; ++variant) {
+      RequestOptions options;
+      options.api = api;
+      options.streaming = variant % 2 == 1;
+      options.model = variant < 2 ? "m" : "";
+      options.ignore_eos = variant >= 2;
+      if (variant == 3) {
+        options.extra_inputs.push_back(*parse_extra_input("temperature:0.5"));
+        options.extra_inputs.push_back(*parse_extra_input("max_tokens:7"));  // overrides ours
+        options.prompt_tokens_field = "x_prompt_tokens";
+      }
+      RequestBodyTemplate body(options);
+      for (const std::string& prompt : prompts) {
+        for (std::int64_t max_tokens : {0, 1, 200}) {
+          EXPECT_EQ(body.render(prompt, 12, max_tokens),
+                    build_request_body(options, prompt, 12, max_tokens))
+              << api_name(api) << " variant " << variant << " prompt " << prompt;
+        }
+      }
+    }
+  }
 }
 
 TEST(ApiTest, TgiAndJetStreamBodies) {
@@ -218,6 +248,67 @@ TEST(ApiTest, TgiNonStreaming) {
   list.feed(R"([{"generated_text":"a b c"}])", at(1));
   EXPECT_TRUE(list.finish());
   EXPECT_EQ(list.output_tokens(), 3);
+}
+
+// The decoders read answers without building a document: what counts is exactly what a
+// document lookup would find (paths, nulls, first elements only, nesting at the bound).
+TEST(ApiTest, AnswersAreReadByPathNotByName) {
+  struct Case {
+    Api api;
+    bool streaming;
+    std::string body;
+    bool ok;
+    std::int64_t tokens;  // output_tokens() when ok
+  };
+  const std::string nested_ok = std::string(999, '[') + std::string(999, ']');
+  const std::vector<Case> cases = {
+      // "text" outside choices[0], or in a later choice, is not the answer's text.
+      {Api::kOpenAiCompletions, false, R"({"text":"a b","choices":[{"x":{"text":"c"}}]})", false,
+       0},
+      {Api::kOpenAiCompletions, false, R"({"choices":[{"text":"a b"},{"text":"c d e"}]})", true, 2},
+      {Api::kOpenAiCompletions, false, R"({"choices":[{"text":null}]})", false, 0},
+      {Api::kOpenAiCompletions, false, R"({"choices":{"0":{"text":"a"}}})", false, 0},
+      {Api::kOpenAiCompletions, false, R"({"choices":[]})", false, 0},
+      {Api::kOpenAiCompletions, false, R"({"choices":[{"text":7}]})", true, 0},
+      {Api::kOpenAiCompletions, false,
+       R"({"choices":[{"text":"a"}],"usage":{"completion_tokens":null},"x":{"usage":)"
+       R"({"completion_tokens":9}}})",
+       true, 1},
+      {Api::kOpenAiChat, false, R"({"choices":[{"message":{"content":null}}]})", true, 0},
+      {Api::kOpenAiChat, false, R"({"choices":[{"message":null,"text":"a b"}]})", false, 0},
+      {Api::kOpenAiChat, false, R"([{"choices":[{"message":{"content":"a"}}]}])", false, 0},
+      {Api::kTgi, false, R"([{"generated_text":"a b"},{"generated_text":"c"}])", true, 2},
+      {Api::kTgi, false, R"([])", false, 0},
+      {Api::kTgi, false, R"([[{"generated_text":"a"}]])", false, 0},
+      {Api::kTgi, false, R"([{"error":"overloaded"}])", false, 0},
+      {Api::kJetStream, false, R"({"response":"a b c","error":null})", true, 3},
+      {Api::kJetStream, false, R"({"object":"error","message":"no"})", false, 0},
+      {Api::kJetStream, false, R"({"response":"a"} {})", false, 0},
+      {Api::kJetStream, false, "[" + nested_ok + "]", false, 0},
+      {Api::kJetStream, false, "[[" + nested_ok + "]]", false, 0},
+      // Streams: a chat chunk's "text" is not a token; a completions chunk's delta is not either.
+      {Api::kOpenAiChat, true,
+       "data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: {\"choices\":[{\"delta\":"
+       "{\"reasoning_content\":\"r\"}}]}\n\ndata: [DONE]\n\n",
+       true, 1},
+      {Api::kOpenAiCompletions, true,
+       "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"choices\":"
+       "[{\"text\":\"b\"}]}\n\ndata: [DONE]\n\n",
+       true, 1},
+  };
+  for (const Case& c : cases) {
+    ResponseDecoder d(c.api, c.streaming);
+    d.feed(c.body, at(1));
+    bool ok = d.finish();
+    EXPECT_EQ(ok, c.ok) << c.body;
+    if (ok && c.ok) EXPECT_EQ(d.output_tokens(), c.tokens) << c.body;
+  }
+  // The two error forms keep the server's message.
+  ResponseDecoder error(Api::kTgi, false);
+  error.feed(R"([{"error":{"message":"queue full"}}])", at(1));
+  EXPECT_FALSE(error.finish());
+  EXPECT_EQ(error.error()->kind, "response error");
+  EXPECT_EQ(error.error()->detail, "queue full");
 }
 
 // issue 11 item 4: a server's answer nested 100,000 deep is a malformed answer, not a crash

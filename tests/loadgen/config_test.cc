@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+
 namespace llmscale::loadgen {
 namespace {
 
@@ -26,6 +29,22 @@ TEST(ConfigTest, DefaultsAreOneUserForSixtySeconds) {
   EXPECT_EQ(plan->run.stages[0].workload.input.mean, 550);
   ASSERT_EQ(plan->notes.size(), 1u);
   EXPECT_EQ(plan->max_connections, 1u);
+}
+
+TEST(ConfigTest, ThreadsDefaultToCoresButNotMoreThanConnections) {
+  auto cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  LoadFlags f = flags();
+  EXPECT_EQ(build_load_plan(f)->threads, 1);  // one user: one thread
+  f.concurrency = "1,200";
+  EXPECT_EQ(build_load_plan(f)->threads, std::min(cores, 200));
+  f.concurrency = "2";
+  EXPECT_EQ(build_load_plan(f)->threads, std::min(cores, 2));
+  f.concurrency.clear();
+  f.rate = "5";  // open loop: up to --max-inflight connections
+  f.max_inflight = 3;
+  EXPECT_EQ(build_load_plan(f)->threads, std::min(cores, 3));
+  f.threads = 7;
+  EXPECT_EQ(build_load_plan(f)->threads, 7);
 }
 
 TEST(ConfigTest, UrlForms) {
@@ -147,7 +166,8 @@ TEST(ConfigTest, BadFlagsNameTheFlag) {
        "--duration: time: missing unit in duration \"10\""},
       {[](LoadFlags& f) { f.duration = "0s"; }, "--duration: must be positive, got \"0s\""},
       {[](LoadFlags& f) { f.requests = 0; }, "--requests must be >= 1"},
-      {[](LoadFlags& f) { f.threads = 3; }, "--threads must be 1 or 2"},
+      {[](LoadFlags& f) { f.threads = -1; }, "--threads must be 0 (auto) to 256"},
+      {[](LoadFlags& f) { f.threads = 257; }, "--threads must be 0 (auto) to 256"},
       {[](LoadFlags& f) { f.cert_file = "c.pem"; }, "--cert and --key go together"},
       {[](LoadFlags& f) { f.slo = "ttfb=1s"; },
        "--slo: unknown objective \"ttfb\" (ttft, itl, itl_max, tpot, e2e)"},

@@ -146,6 +146,56 @@ TEST_F(LoadCliTest, StreamingClosedLoopWritesEveryReport) {
   for (const auto& path : {json, csv, svg, rows}) std::remove(path.c_str());
 }
 
+// Client threads: every request sent once, the figures merged, the open-loop schedule kept.
+TEST_F(LoadCliTest, ThreadsSplitTheRunAndMergeTheFigures) {
+  std::string json = temp_path("threads.json"), rows = temp_path("threads_rows.csv");
+  Outcome o = run_load("--url " + url +
+                       " --streaming --concurrency 6 --requests 60 --threads 3"
+                       " --output-tokens-mean 3 --quiet --report-json " +
+                       json + " --requests-csv " + rows);
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  auto doc = nlohmann::json::parse(slurp(json));
+  EXPECT_EQ(doc["stages"][0]["requests"]["succeeded"], 60);
+  EXPECT_EQ(doc["stages"][0]["metrics"]["itl_ms"]["count"], 120);
+  EXPECT_EQ(doc["stages"][0]["metrics"]["ttft_ms"]["count"], 60);
+  EXPECT_EQ(requests.load(), 60);
+  std::istringstream lines(slurp(rows));
+  std::string line;
+  std::getline(lines, line);  // header
+  std::uint64_t expected_id = 0;
+  while (std::getline(lines, line)) {
+    EXPECT_EQ(line.substr(0, line.find(',')), std::to_string(expected_id++)) << line;
+  }
+  EXPECT_EQ(expected_id, 60u);
+
+  // Open loop, constant arrivals over three threads: ids 0..39 at exactly id / 200 s after the
+  // stage's start (the first arrival).
+  requests = 0;
+  o = run_load("--url " + url +
+               " --rate 200 --arrival constant --requests 40 --threads 3 --output-tokens-mean 2"
+               " --quiet --requests-csv " +
+               rows);
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(requests.load(), 40);
+  std::istringstream open_lines(slurp(rows));
+  std::getline(open_lines, line);
+  expected_id = 0;
+  double first = 0;
+  while (std::getline(open_lines, line)) {
+    const std::string& fields = line;
+    std::uint64_t id = std::stoull(fields.substr(0, fields.find(',')));
+    EXPECT_EQ(id, expected_id++);
+    // id,stage,warmup,intended_s,...
+    std::size_t third = 0;
+    for (int i = 0; i < 3; ++i) third = fields.find(',', third) + 1;
+    double intended = std::stod(fields.substr(third));
+    if (id == 0) first = intended;
+    EXPECT_NEAR(intended - first, static_cast<double>(id) / 200.0, 2e-6) << line;
+  }
+  EXPECT_EQ(expected_id, 40u);
+  for (const auto& path : {json, rows}) std::remove(path.c_str());
+}
+
 TEST_F(LoadCliTest, SweepHasOneStagePerValue) {
   std::string json = temp_path("sweep.json");
   Outcome o = run_load("--url " + url + " --concurrency 1,3 --requests 6 --output-tokens-mean 2" +
