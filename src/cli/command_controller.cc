@@ -32,6 +32,7 @@ struct ControllerFlags {
   std::string namespace_name;
   bool all_namespaces = false;
   bool advisory = false;
+  bool deletion_cost_from_load = false;
   bool leader_elect = true;
   std::string lease_namespace;
   std::string lease_name = "llmscale-controller";
@@ -132,6 +133,7 @@ int run_controller(const ControllerFlags& f) {
   cluster::ClusterControllerOptions options;
   options.namespace_name = watched_namespace;
   options.advisory = f.advisory;
+  options.deletion_cost_from_load = f.deletion_cost_from_load;
   options.sync_period = *sync;
   cluster::ClusterController controller(client, provider, options,
                                         [&elector] { return !elector || elector->leading(); });
@@ -193,6 +195,9 @@ void add_controller_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("-A,--all-namespaces", flags.all_namespaces, "watch every namespace");
   cmd->add_flag("--advisory", flags.advisory,
                 "watch native HPAs and record what llmscale would decide; scale nothing");
+  cmd->add_flag("--deletion-cost-from-load", flags.deletion_cost_from_load,
+                "before a scale-down, PATCH each pod's controller.kubernetes.io/pod-deletion-cost "
+                "from its value of the first Pods metric (needs patch on pods)");
   cmd->add_option("--leader-elect", flags.leader_elect, "Lease leader election (default true)");
   cmd->add_option("--leader-elect-lease-namespace", flags.lease_namespace,
                   "namespace of the Lease (default: the namespace)");

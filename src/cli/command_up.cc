@@ -172,6 +172,11 @@ void add_up_command(CLI::App& app, int& exit_code) {
   up->add_option("--feature-gates", f.options.feature_gates,
                  "Kubernetes gates for the API and the HPA controller, v1.37 defaults "
                  "HPAScaleToZero=true,HPAConfigurableTolerance=true; e.g. HPAScaleToZero=false");
+  up->add_option("--scale-down", f.options.scale_down,
+                 "victims on scale-down: drain-aware (least in-flight tokens first, through "
+                 "pod-deletion-cost) or replicaset (the ReplicaSet's ranking alone)")
+      ->check(CLI::IsMember({"drain-aware", "replicaset"}))
+      ->capture_default_str();
   up->add_flag("--quiet,-q", f.quiet, "do not print the `get hpa -w` table");
   up->callback([&] { exit_code = run(f); });
 }

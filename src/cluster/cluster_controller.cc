@@ -1,7 +1,10 @@
 // The cluster-mode reconcile loop over the Kubernetes API; see cluster_controller.h.
 #include "cluster/cluster_controller.h"
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -129,11 +132,15 @@ struct ClusterController::State {
   State(kubeclient::RestClient& client, hpa::MetricsProvider& metrics,
         ClusterControllerOptions options, std::function<bool()> may_act)
       : client(client),
+        raw_metrics(metrics),
         provider(client.clock(), metrics),
         options(std::move(options)),
         may_act(std::move(may_act)) {}
 
   kubeclient::RestClient& client;
+  // The metrics provider given, for reads outside a pass (pod-deletion-cost), which the HPA
+  // monitor's families do not count.
+  hpa::MetricsProvider& raw_metrics;
   // The metrics provider given, each fetch timed for the HPA monitor's families.
   controller::TimedMetricsProvider provider;
   ClusterControllerOptions options;
@@ -200,6 +207,53 @@ struct ClusterController::State {
       }
     }
     co_return std::string();
+  }
+
+  // Before a scale-down: each pod's controller.kubernetes.io/pod-deletion-cost from its value of
+  // the autoscaler's first Pods metric (milli-units, capped to int32), PATCHed where it changed,
+  // so the ReplicaSet's ranking (lower cost first, after readiness) removes the least loaded.
+  // Pods without a value keep theirs. Failures are logged; the scale-down goes on.
+  net::Awaitable<void> set_deletion_costs(std::string ns, const hpa::ReconcileInput& input) {
+    const kube::PodsMetricSource* source = nullptr;
+    for (const auto& m : input.hpa.spec.metrics) {
+      if (m.type == "Pods" && m.pods) {
+        source = &*m.pods;
+        break;
+      }
+    }
+    if (source == nullptr || !input.scale) co_return;
+    auto selector = kube::Selector::parse(input.scale->selector);
+    auto metric_selector = kube::to_selector(source->metric.selector);
+    if (!selector || !metric_selector) co_return;
+    auto values = raw_metrics.pods_metric(ns, source->metric.name, *selector, *metric_selector);
+    if (!values) {
+      core::log_warn("controller: pod-deletion-cost: " + source->metric.name + ": " +
+                     values.error().message);
+      co_return;
+    }
+    std::map<std::string, std::int64_t> load;
+    for (const kube::MetricValue& v : *values)
+      load[v.described_object.name] = v.value.milli_value();
+    for (const kube::Pod& pod : input.pods) {
+      auto it = load.find(pod.metadata.name);
+      if (pod.metadata.deletion_timestamp || it == load.end()) continue;
+      std::string cost = std::to_string(
+          std::clamp<std::int64_t>(it->second, std::numeric_limits<std::int32_t>::min(),
+                                   std::numeric_limits<std::int32_t>::max()));
+      auto current = pod.metadata.annotations.find(std::string(kPodDeletionCostAnnotation));
+      if (current != pod.metadata.annotations.end() && current->second == cost) continue;
+      if (!acting()) co_return;
+      Json patch = {{"metadata", {{"annotations", {{kPodDeletionCostAnnotation, cost}}}}}};
+      auto patched =
+          co_await client.patch(kubeclient::pods_resource(), ns, pod.metadata.name,
+                                kubeclient::PatchType::kMerge, core::to_compact_json(patch));
+      if (!patched) {
+        core::log_warn("controller: pod-deletion-cost of pod " + ns + "/" + pod.metadata.name +
+                       ": " + patched.error().to_string());
+        continue;
+      }
+      ++metrics.deletion_costs_set;
+    }
   }
 
   // Writes the target's scale, conditional on the version read; re-read and retried on 409.
@@ -425,6 +479,8 @@ struct ClusterController::State {
     hpa::Decision decision = hpa::reconcile(pass->input, provider, capture);
     outcome = monitored(pass->input.hpa, decision);
     if (capture.requested && pass->input.scale) {
+      if (options.deletion_cost_from_load && *capture.requested < pass->input.scale->spec_replicas)
+        co_await set_deletion_costs(ns, pass->input);
       auto written =
           co_await write_scale(pass->target, ns, pass->input.hpa.spec.scale_target_ref.name,
                                pass->scale_json, *capture.requested);

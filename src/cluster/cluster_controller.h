@@ -16,6 +16,8 @@
 //    AbleToScale=False, reason ConflictingNativeHPA, a Warning event, nothing scaled;
 //  * a failed pod list skips the pass (nothing is decided on missing data), and a failed
 //    scale write is reported through the engine's FailedRescale path;
+//  * with deletion_cost_from_load, a scale-down first sets the pods' pod-deletion-cost from their
+//    load (the ReplicaSet then removes the least loaded);
 //  * advisory mode watches native HPAs instead and records what llmscale would decide in the
 //    annotation autoscaling.llmscale.io/advice and an LLMScaleAdvice event; nothing is scaled.
 //
@@ -39,6 +41,8 @@
 namespace llmscale::cluster {
 
 inline constexpr std::string_view kAdviceAnnotation = "autoscaling.llmscale.io/advice";
+inline constexpr std::string_view kPodDeletionCostAnnotation =
+    "controller.kubernetes.io/pod-deletion-cost";
 inline constexpr std::string_view kAdvisoryHistoryAnnotation =
     "autoscaling.llmscale.io/advisory-history";
 
@@ -51,6 +55,12 @@ struct ClusterControllerOptions {
   // Kubernetes: --horizontal-pod-autoscaler-sync-period.
   core::Duration sync_period = std::chrono::seconds(15);
   int max_conflict_retries = 3;
+  // Drain-aware scale-down on a cluster (issue 17): before it lowers a target's scale, each of
+  // the target's pods gets controller.kubernetes.io/pod-deletion-cost from its value of the
+  // autoscaler's first Pods metric (in milli-units: the per-pod load the HPA scales on, such as
+  // vllm:num_requests_running), PATCHed on the pod, so the ReplicaSet removes the least loaded
+  // pods first. Needs `patch` on pods; a failed PATCH is logged and the scale still written.
+  bool deletion_cost_from_load = false;
   std::string component = "llmscale-controller";  // Events' source.component
 };
 
@@ -62,6 +72,7 @@ struct ControllerMetrics {
   std::uint64_t refused_native_hpa = 0;
   std::uint64_t advisories = 0;
   std::uint64_t skipped_not_leader = 0;
+  std::uint64_t deletion_costs_set = 0;  // pods PATCHed before a scale-down
   double reconcile_seconds_sum = 0;
 };
 

@@ -142,30 +142,85 @@ std::string pod_template_hash(const FleetSpec& spec) {
   return out;
 }
 
+core::Result<std::int32_t> deletion_cost(const std::map<std::string, std::string>& annotations) {
+  // Kubernetes: GetDeletionCostFromPodAnnotations. Absent: 0. A leading '+' or a leading zero
+  // ("+10", "008") is invalid; so is anything strconv.ParseInt(value, 10, 32) refuses.
+  auto it = annotations.find(kPodDeletionCost);
+  if (it == annotations.end()) return 0;
+  const std::string& value = it->second;
+  auto invalid = [&] { return core::invalid_argument("invalid value \"" + value + "\""); };
+  bool first_ok =
+      !value.empty() && (value[0] == '-' || value == "0" || (value[0] >= '1' && value[0] <= '9'));
+  if (!first_ok) return invalid();
+  std::size_t i = value[0] == '-' ? 1 : 0;
+  if (i == value.size()) return invalid();
+  std::int64_t magnitude = 0;
+  for (; i < value.size(); ++i) {
+    char c = value[i];
+    if (c < '0' || c > '9') return invalid();
+    magnitude = magnitude * 10 + (c - '0');
+    if (magnitude > std::int64_t{1} << 31) return invalid();  // out of int32 range either way
+  }
+  std::int64_t parsed = value[0] == '-' ? -magnitude : magnitude;
+  if (parsed > std::numeric_limits<std::int32_t>::max() ||
+      parsed < std::numeric_limits<std::int32_t>::min())
+    return invalid();
+  return static_cast<std::int32_t>(parsed);
+}
+
+namespace {
+
+// Kubernetes: afterOrZero — a zero (absent) time counts as after any other.
+bool after_or_zero(const std::optional<core::Time>& a, const std::optional<core::Time>& b) {
+  if (!a || !b) return !a;
+  return *a > *b;
+}
+
+// Kubernetes: ActivePodsWithRanks.Less, steps 6 and 8 (LogarithmicScaleDown, on since 1.22):
+// times in log2 buckets of their distance to `now`, one bucket ordered by UID.
+std::optional<bool> newer_first(const kube::Pod& a, const kube::Pod& b,
+                                const std::optional<core::Time>& ta,
+                                const std::optional<core::Time>& tb, core::Time now) {
+  if (ta == tb) return std::nullopt;
+  if (!ta || !tb) return after_or_zero(ta, tb);
+  std::int64_t diff = log_rank(*ta, now) - log_rank(*tb, now);
+  if (diff == 0) return a.metadata.uid < b.metadata.uid;
+  return diff < 0;
+}
+
+// Kubernetes: podReadyTime — the Ready condition's lastTransitionTime when ready, else zero.
+std::optional<core::Time> ready_time(const kube::Pod& pod) {
+  if (!is_ready(pod)) return std::nullopt;
+  return pod.ready_condition()->last_transition_time;
+}
+
+}  // namespace
+
 bool delete_before(const kube::Pod& a, const kube::Pod& b, core::Time now) {
-  // Kubernetes: controller.ActivePodsWithRanks.Less (all pods on one node, equal ranks, no
-  // pod-deletion-cost since every pod shares the template's annotations).
+  // Kubernetes: controller.ActivePodsWithRanks.Less, with every pod on one node: step 1
+  // (unassigned first) never applies and step 5 (more colocated pods first) compares equal
+  // ranks. Feature gates as on by default: PodDeletionCost (beta since 1.22) and
+  // LogarithmicScaleDown.
+  // 2. Pending < Unknown < Running.
   if (phase_ordinal(a.phase) != phase_ordinal(b.phase)) {
     return phase_ordinal(a.phase) < phase_ordinal(b.phase);
   }
+  // 3. Not ready < ready.
   if (is_ready(a) != is_ready(b)) return !is_ready(a);
+  // 4. Lower controller.kubernetes.io/pod-deletion-cost first; an invalid value counts as 0.
+  std::int32_t cost_a = deletion_cost(a.metadata.annotations).value_or(0);
+  std::int32_t cost_b = deletion_cost(b.metadata.annotations).value_or(0);
+  if (cost_a != cost_b) return cost_a < cost_b;
+  // 6. Both ready: ready more recently first.
   if (is_ready(a) && is_ready(b)) {
-    auto ta = a.ready_condition()->last_transition_time;
-    auto tb = b.ready_condition()->last_transition_time;
-    if (ta && tb && *ta != *tb) {
-      std::int64_t diff = log_rank(*ta, now) - log_rank(*tb, now);
-      if (diff == 0) return a.metadata.uid < b.metadata.uid;
-      return diff < 0;
-    }
+    if (auto first = newer_first(a, b, ready_time(a), ready_time(b), now)) return *first;
   }
+  // 7. More container restarts first.
   if (max_restarts(a) != max_restarts(b)) return max_restarts(a) > max_restarts(b);
-  auto ca = a.metadata.creation_timestamp;
-  auto cb = b.metadata.creation_timestamp;
-  if (ca && cb && *ca != *cb) {
-    std::int64_t diff = log_rank(*ca, now) - log_rank(*cb, now);
-    if (diff == 0) return a.metadata.uid < b.metadata.uid;
-    return diff < 0;
-  }
+  // 8. Created more recently first.
+  if (auto first =
+          newer_first(a, b, a.metadata.creation_timestamp, b.metadata.creation_timestamp, now))
+    return *first;
   return false;
 }
 
@@ -198,6 +253,8 @@ struct Fleet::Pod {
   int successes = 0;
   int failures = 0;
   bool probe_in_flight = false;
+
+  std::map<std::string, std::string> annotations;  // the pod's own, over the template's
 
   bool terminating = false;
   core::Time deletion_timestamp;
@@ -283,6 +340,24 @@ core::Status Fleet::delete_pod(const std::string& name) {
   return core::make_error(core::ErrorCode::kNotFound, "pods \"" + name + "\" not found");
 }
 
+core::Status Fleet::annotate_pod(const std::string& name, const std::string& key,
+                                 std::optional<std::string> value) {
+  for (auto& pod : pods_) {
+    if (pod->name != name) continue;
+    if (value) {
+      pod->annotations[key] = std::move(*value);
+    } else {
+      pod->annotations.erase(key);
+    }
+    return {};
+  }
+  return core::make_error(core::ErrorCode::kNotFound, "pods \"" + name + "\" not found");
+}
+
+core::Status Fleet::set_deletion_cost(const std::string& name, std::int32_t cost) {
+  return annotate_pod(name, kPodDeletionCost, std::to_string(cost));
+}
+
 std::vector<kube::Pod> Fleet::pods() {
   std::vector<kube::Pod> out;
   out.reserve(pods_.size());
@@ -345,6 +420,7 @@ void Fleet::reconcile() {
     }
   }
   if (active > desired_) {
+    if (before_scale_down_) before_scale_down_();
     std::vector<std::string> victims;
     for (Pod* pod : ranked_for_deletion()) {
       if (static_cast<std::int64_t>(victims.size()) == active - desired_) break;
@@ -749,6 +825,7 @@ kube::Pod Fleet::to_kube(const Pod& pod) const {
   out.metadata.labels = spec_.template_.labels;
   out.metadata.labels["pod-template-hash"] = template_hash_;
   out.metadata.annotations = spec_.template_.annotations;
+  for (const auto& [key, value] : pod.annotations) out.metadata.annotations[key] = value;
   kube::Container container;
   container.name = spec_.name;
   out.containers.push_back(container);

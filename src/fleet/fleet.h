@@ -20,7 +20,8 @@
 // Pods are created at most `creation_burst` at a time, one burst per `creation_interval` (the
 // ReplicaSet controller's burstReplicas bounds creations per sync the same way), so a large
 // scale-up never blocks the event loop, and spec.replicas is capped by `max_replicas`. Scale-down
-// picks victims as the ReplicaSet controller does (ActivePodsWithRanks). Names and labels follow
+// picks victims as the ReplicaSet controller does (ActivePodsWithRanks, pod-deletion-cost
+// included: pods carry their own annotations beside the template's). Names and labels follow
 // the Deployment controller:
 // `<fleet>-<pod-template-hash>-<5 random chars>`, label pod-template-hash.
 //
@@ -45,6 +46,7 @@
 
 #include "controller/scale_target.h"
 #include "core/clock.h"
+#include "core/result.h"
 #include "fleet/launcher.h"
 #include "fleet/prober.h"
 #include "fleet/spec.h"
@@ -142,6 +144,18 @@ class Fleet final : public controller::ScaleTarget {
   // terminating pod.
   core::Status delete_pod(const std::string& name);
 
+  // Sets (a value) or removes (nullopt) one of the pod's own annotations, shown beside the
+  // template's in pods() (`kubectl annotate pod`); an own annotation hides the template's of the
+  // same key. NotFound for an unknown pod. Takes effect at the next scale-down.
+  core::Status annotate_pod(const std::string& name, const std::string& key,
+                            std::optional<std::string> value);
+  // annotate_pod(name, kPodDeletionCost, cost): the ReplicaSet deletes lower costs first.
+  core::Status set_deletion_cost(const std::string& name, std::int32_t cost);
+  // Runs each time the fleet is about to choose scale-down victims, before it ranks them (it may
+  // call set_deletion_cost/annotate_pod, nothing else of the fleet). `llmscale up
+  // --scale-down=drain-aware` sets the costs from the router's in-flight load here.
+  void set_before_scale_down(std::function<void()> hook) { before_scale_down_ = std::move(hook); }
+
   // Every pod that has ports, in pods() order.
   std::vector<Endpoint> endpoints() const;
 
@@ -201,6 +215,7 @@ class Fleet final : public controller::ScaleTarget {
   std::optional<core::Clock::TimerId> exit_poll_timer_;
   std::optional<core::Clock::TimerId> creation_timer_;  // the next burst of pod creations
   std::set<std::string> crash_reasons_;                 // reported by on_crash_loop
+  std::function<void()> before_scale_down_;
   // Late callbacks (probes, drains) check this before touching the fleet.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
@@ -210,9 +225,19 @@ class Fleet final : public controller::ScaleTarget {
 // the PodTemplateSpec; here its canonical JSON, so values differ but the shape is the same.
 std::string pod_template_hash(const FleetSpec& spec);
 
-// ActivePodsWithRanks.Less for one node: Pending < Running, not ready < ready, ready more
-// recently (log2 buckets of time since ready, as LogarithmicScaleDown) < longer, more restarts
-// < fewer, newer (log2 buckets of age) < older, then by UID. True when `a` goes first.
+// The annotation that ranks a ReplicaSet's pods for deletion (lower cost goes first).
+inline constexpr const char* kPodDeletionCost = "controller.kubernetes.io/pod-deletion-cost";
+
+// Kubernetes' GetDeletionCostFromPodAnnotations: the pod-deletion-cost annotation as an int32;
+// 0 when absent; kInvalidArgument for a value ParseInt(v, 10, 32) refuses or that starts with
+// '+' or a leading zero ("+10", "008").
+core::Result<std::int32_t> deletion_cost(const std::map<std::string, std::string>& annotations);
+
+// ActivePodsWithRanks.Less for one node: Pending < Running, not ready < ready, lower
+// pod-deletion-cost < higher (invalid values count as 0), ready more recently (log2 buckets of
+// time since ready, as LogarithmicScaleDown) < longer, more restarts < fewer, newer (log2
+// buckets of age) < older, then by UID; a missing time counts as newest. True when `a` goes
+// first.
 bool delete_before(const kube::Pod& a, const kube::Pod& b, core::Time now);
 
 }  // namespace llmscale::fleet

@@ -1,6 +1,7 @@
 // Route classification and API-shaped error bodies.
 #include "router/api.h"
 
+#include <algorithm>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -112,6 +113,33 @@ net::Response router_error_response(std::string_view path, std::string_view requ
     response.headers.set("Retry-After", std::to_string(retry_after_seconds));
   }
   return response;
+}
+
+std::uint64_t estimate_prompt_tokens(std::string_view body) {
+  std::uint64_t words = 0;
+  bool in_word = false;
+  for (char c : body) {
+    bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+    if (!space && !in_word) ++words;
+    in_word = !space;
+  }
+  return std::max<std::uint64_t>(words, 1);
+}
+
+std::uint64_t count_stream_events(std::string_view chunk) {
+  constexpr std::string_view kData = "data:";
+  std::uint64_t events = 0;
+  for (std::size_t at = 0; at < chunk.size();) {
+    if (chunk.compare(at, kData.size(), kData) == 0) {
+      std::string_view rest = chunk.substr(at + kData.size());
+      if (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+      if (rest.substr(0, 6) != "[DONE]") ++events;
+    }
+    std::size_t nl = chunk.find('\n', at);
+    if (nl == std::string_view::npos) break;
+    at = nl + 1;
+  }
+  return events;
 }
 
 }  // namespace llmscale::router

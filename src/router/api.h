@@ -15,6 +15,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 #include "net/http.h"
@@ -45,6 +46,15 @@ enum class RouterError {
 };
 
 int router_error_status(RouterError error);
+
+// The router's token counts for a replica's in-flight load (drain-aware scale-down), cheap
+// enough for every request and chunk. A prompt counts as the whitespace-separated words of the
+// request body as sent — the rule `llmscale load` and serve-sim use for prompts (one word, one
+// token; real tokenizers give about as many for English) — at least 1.
+std::uint64_t estimate_prompt_tokens(std::string_view body);
+// Output tokens in a chunk of a streamed response: its server-sent events ("data:" at the start
+// of a line), "data: [DONE]" aside. vLLM, NIM, SGLang and TGI stream one event per token.
+std::uint64_t count_stream_events(std::string_view chunk);
 
 // The response for `error` on this request, in the API's own error shape. `retry_after_seconds`
 // (> 0) adds Retry-After on 503s.

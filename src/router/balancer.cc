@@ -20,6 +20,7 @@ struct BackendRecord {
   std::string url;
   BackendState state = BackendState::kNotReady;
   std::size_t in_flight = 0;
+  std::uint64_t in_flight_tokens = 0;  // Σ Lease::add_tokens of the leases in flight
   std::optional<LoadSignal> load;
   std::size_t in_flight_at_load = 0;
   std::size_t consecutive_failures = 0;
@@ -223,12 +224,13 @@ struct BalancerCore : std::enable_shared_from_this<BalancerCore> {
   }
 
   // A lease ends. Returns whether a failure ejected the backend.
-  bool release(const std::shared_ptr<BackendRecord>& b, bool failed) {
+  bool release(const std::shared_ptr<BackendRecord>& b, bool failed, std::uint64_t tokens) {
     Deferred deferred;
     bool ejected = false;
     {
       std::lock_guard lock(mutex);
       if (b->in_flight > 0) --b->in_flight;
+      b->in_flight_tokens -= std::min(b->in_flight_tokens, tokens);
       if (failed) {
         ++b->failures;
         ++b->consecutive_failures;
@@ -262,6 +264,7 @@ struct BalancerCore : std::enable_shared_from_this<BalancerCore> {
     s.url = b.url;
     s.state = b.state;
     s.in_flight = b.in_flight;
+    s.in_flight_tokens = b.in_flight_tokens;
     s.ejected_until = b.ejected_until;
     s.load = b.load;
     s.requests = b.requests;
@@ -315,7 +318,8 @@ Lease::~Lease() {
 Lease::Lease(Lease&& other) noexcept
     : core_(std::move(other.core_)),
       backend_(std::move(other.backend_)),
-      queued_for_(other.queued_for_) {}
+      queued_for_(other.queued_for_),
+      tokens_(std::exchange(other.tokens_, 0)) {}
 
 Lease& Lease::operator=(Lease&& other) noexcept {
   if (this != &other) {
@@ -323,6 +327,7 @@ Lease& Lease::operator=(Lease&& other) noexcept {
     core_ = std::move(other.core_);
     backend_ = std::move(other.backend_);
     queued_for_ = other.queued_for_;
+    tokens_ = std::exchange(other.tokens_, 0);
   }
   return *this;
 }
@@ -333,6 +338,13 @@ const std::string& Lease::backend_id() const {
 
 const std::string& Lease::url() const {
   return backend_->url;
+}
+
+void Lease::add_tokens(std::uint64_t tokens) {
+  if (!backend_ || tokens == 0) return;
+  std::lock_guard lock(core_->mutex);
+  backend_->in_flight_tokens += tokens;
+  tokens_ += tokens;
 }
 
 void Lease::release() {
@@ -349,7 +361,7 @@ bool Lease::finish(bool failed) {
   auto backend = std::move(backend_);
   core_.reset();
   backend_.reset();
-  return core->release(backend, failed);
+  return core->release(backend, failed, std::exchange(tokens_, 0));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -98,6 +98,9 @@ struct BackendStatus {
   std::string url;
   BackendState state = BackendState::kNotReady;
   std::size_t in_flight = 0;
+  // Tokens of the requests in flight, as their leases counted them (Lease::add_tokens; the
+  // proxy: prompt words plus the stream's events so far).
+  std::uint64_t in_flight_tokens = 0;
   // Ejected by passive health until this time, or nullopt.
   std::optional<core::Time> ejected_until;
   // The last load signal (fresh or not).
@@ -134,6 +137,10 @@ class Lease {
   const std::string& url() const;
   // How long the request waited in the queue (zero when granted at once).
   core::Duration queued_for() const { return queued_for_; }
+  // Counts `tokens` more for this request on its backend (BackendStatus::in_flight_tokens)
+  // until the lease ends. No-op on an invalid lease.
+  void add_tokens(std::uint64_t tokens);
+  std::uint64_t tokens() const { return tokens_; }
 
   // Gives the slot back after an exchange (successful as far as reaching the backend goes).
   void release();
@@ -150,6 +157,7 @@ class Lease {
   std::shared_ptr<detail::BalancerCore> core_;
   std::shared_ptr<detail::BackendRecord> backend_;
   core::Duration queued_for_{};
+  std::uint64_t tokens_ = 0;
 };
 
 class Balancer {

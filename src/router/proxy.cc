@@ -407,6 +407,7 @@ struct Proxy::Impl {
     // Lease and response head, retrying unreachable backends.
     Lease lease;
     net::ClientStream stream;
+    const std::uint64_t prompt_tokens = estimate_prompt_tokens(request.body);
     for (int attempt = 0;; ++attempt) {
       auto acquired = co_await acquire(*state, request.body.size());
       if (!acquired) {
@@ -427,6 +428,7 @@ struct Proxy::Impl {
         co_return;
       }
       lease = std::move(*acquired);
+      lease.add_tokens(prompt_tokens);
       queue_wait->observe(seconds(lease.queued_for()));
 
       net::Request upstream = upstream_request(request, lease, state);
@@ -522,6 +524,7 @@ struct Proxy::Impl {
         co_return;
       }
       if (chunk->data.empty()) break;
+      lease.add_tokens(count_stream_events(chunk->data));
       auto written = co_await writer.write(chunk->data);
       if (!written) {
         stream.cancel();

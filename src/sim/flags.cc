@@ -60,6 +60,11 @@ void add_sim_flags(CLI::App& c, SimFlags& f) {
                "with the HPA scaling: evaluate this policy beside it and record what it would "
                "have done (decisions.csv), without applying it")
       ->group(p);
+  c.add_option("--scale-down", f.scale_down,
+               "scale-down victims as `up --scale-down`: drain-aware (least in-flight tokens "
+               "first) or replicaset; either adds a scale_down block to summary.json")
+      ->check(CLI::IsMember({"drain-aware", "replicaset"}))
+      ->group(p);
   c.add_option("--peer-target", f.peer_target,
                "kpa/aibrix-apa: in-flight requests per pod (default: the HPA's AverageValue)")
       ->group(p);
@@ -207,6 +212,7 @@ core::Result<Resolved> resolve_sim_flags(const SimFlags& f) {
   if (!f.scaler.empty()) r.options.scaler = f.scaler;
   if (f.peer_target > 0) r.options.peer_target = f.peer_target;
   if (!f.advise.empty()) r.options.advise = f.advise;
+  if (!f.scale_down.empty()) r.options.scale_down = f.scale_down;
   r.options.scaler_ttft = r.slo.ttft;
   r.options.scaler_itl = r.slo.tpot;
   r.options.scaler_quantile = r.slo.quantile;

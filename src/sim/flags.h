@@ -31,8 +31,9 @@ struct SimFlags {
       max_duration, profiles_dir;
   double tolerance = -1, cold_start_jitter = -1, step_time_jitter = -1;
   bool no_post_scrape = false;
-  std::string scaler;  // hpa or a policy of policy/scaler.h
-  std::string advise;  // a policy evaluated beside the HPA (dry run)
+  std::string scaler;      // hpa or a policy of policy/scaler.h
+  std::string advise;      // a policy evaluated beside the HPA (dry run)
+  std::string scale_down;  // drain-aware or replicaset (empty: the scenario's)
   double peer_target = -1;
   // SLO.
   std::string slo_ttft = "1s", slo_tpot = "100ms";

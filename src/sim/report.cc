@@ -218,6 +218,21 @@ Summary summarize(const SimResult& result, const Slo& slo) {
   }
   if (!result.samples.empty())
     s.mean_ready = ready_sum / static_cast<double>(result.samples.size());
+  for (const auto& pod : result.pods) {
+    if (!pod.deleted) continue;
+    ++s.victims;
+    s.victim_requests += pod.in_flight_at_deletion;
+    s.victim_tokens += pod.tokens_at_deletion;
+    double drain = pod.removed.value_or(result.duration) - *pod.deleted;
+    s.drain_seconds += drain;
+    s.max_drain_seconds = std::max(s.max_drain_seconds, drain);
+  }
+  for (const auto& c : result.scale_down_choices) {
+    s.replicaset_choice_requests += c.replicaset_requests;
+    s.replicaset_choice_tokens += c.replicaset_tokens;
+    s.drain_aware_choice_requests += c.drain_aware_requests;
+    s.drain_aware_choice_tokens += c.drain_aware_tokens;
+  }
   return s;
 }
 
@@ -264,6 +279,20 @@ std::string summary_json(const Summary& s, const SimResult& r, const Slo& slo) {
          ", \"down\": " + std::to_string(s.scale_downs) + "},\n";
   out += "  \"overProvisionedSeconds\": " + jnum(s.over_provisioned_s) + ",\n";
   out += "  \"underProvisionedSeconds\": " + jnum(s.under_provisioned_s) + ",\n";
+  if (!r.scale_down.empty()) {
+    out += "  \"scaleDown\": {\"policy\": \"" + r.scale_down +
+           "\", \"victims\": " + std::to_string(s.victims) +
+           ", \"requestsInFlightOnVictims\": " + std::to_string(s.victim_requests) +
+           ", \"tokensInFlightOnVictims\": " + std::to_string(s.victim_tokens) +
+           ", \"cut\": " + std::to_string(s.aborted) +
+           ", \"drainSeconds\": " + jnum(s.drain_seconds) +
+           ", \"maxDrainSeconds\": " + jnum(s.max_drain_seconds) +
+           ", \"sameDecisions\": {\"replicaset\": {\"requests\": " +
+           std::to_string(s.replicaset_choice_requests) +
+           ", \"tokens\": " + std::to_string(s.replicaset_choice_tokens) +
+           "}, \"drainAware\": {\"requests\": " + std::to_string(s.drain_aware_choice_requests) +
+           ", \"tokens\": " + std::to_string(s.drain_aware_choice_tokens) + "}}},\n";
+  }
   out += "  \"engineSteps\": " + std::to_string(r.engine_steps) + ",\n";
   out += "  \"tokensComputed\": " + std::to_string(r.tokens) + "\n";
   out += "}\n";

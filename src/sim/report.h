@@ -51,6 +51,18 @@ struct Summary {
   double mean_ready = 0;
   std::int32_t max_replicas = 0;
   double duration = 0;
+  // Scale-down (written with --scale-down): pods chosen for deletion, the requests and tokens
+  // in flight on them then (what their drains had to finish), Σ and max of deleted → removed.
+  // Requests cut by scale-down are the aborted ones (the grace period ran out).
+  std::size_t victims = 0;
+  std::int64_t victim_requests = 0;
+  std::int64_t victim_tokens = 0;
+  double drain_seconds = 0;
+  double max_drain_seconds = 0;
+  // Σ over the scale-downs of SimResult::scale_down_choices: the same decisions seen by both
+  // rankings.
+  std::int64_t replicaset_choice_requests = 0, replicaset_choice_tokens = 0;
+  std::int64_t drain_aware_choice_requests = 0, drain_aware_choice_tokens = 0;
 };
 
 Summary summarize(const SimResult& result, const Slo& slo);

@@ -38,6 +38,8 @@ core::Status apply_simulation(const core::Json& spec, const std::string& where, 
       o.policy = it->get<std::string>();
     } else if (key == "scaler" && it->is_string()) {
       o.scaler = it->get<std::string>();
+    } else if (key == "scaleDown" && it->is_string()) {
+      o.scale_down = it->get<std::string>();
     } else if (key == "seed" && it->is_number_integer() && it->get<std::int64_t>() >= 0) {
       o.seed = static_cast<std::uint64_t>(it->get<std::int64_t>());
     } else if (key == "scrapeInterval") {

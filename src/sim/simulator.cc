@@ -10,6 +10,8 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -61,13 +63,27 @@ constexpr std::string_view kAlphanums = "bcdfghjklmnpqrstvwxz2456789";
 
 struct Pod;
 
+// The router's view of a pod's in-flight tokens (router::BackendStatus::in_flight_tokens):
+// prompts of the requests routed to it plus the tokens they have streamed so far.
+struct InFlightTokens {
+  std::uint64_t total = 0;
+  std::unordered_map<engine::RequestId, std::uint64_t> per_request;
+};
+
 // Forwards the engine's observations to the flavor's metrics and keeps finished records.
 class TeeObserver final : public engine::EngineObserver {
  public:
   server::FlavorMetrics* metrics = nullptr;
   std::vector<engine::RequestRecord>* finished = nullptr;
+  InFlightTokens* tokens = nullptr;  // counted only for drain-aware scale-down
   void on_step(const engine::StepRecord& step) override { metrics->on_step(step); }
-  void on_token(const engine::TokenRecord& token) override { metrics->on_token(token); }
+  void on_token(const engine::TokenRecord& token) override {
+    metrics->on_token(token);
+    if (tokens != nullptr) {
+      ++tokens->total;
+      ++tokens->per_request[token.id];
+    }
+  }
   void on_request_finished(const engine::RequestRecord& request) override {
     metrics->on_request_finished(request);
     finished->push_back(request);
@@ -98,6 +114,8 @@ struct Pod {
   std::unique_ptr<engine::Engine> engine;
   bool stepping = false;
   std::size_t in_flight = 0;
+  InFlightTokens tokens;
+  std::optional<std::int32_t> deletion_cost;  // drain-aware: set before each scale-down
   std::optional<router::LoadSignal> load;
   std::size_t in_flight_at_load = 0;
   std::vector<ScrapeTarget> targets;
@@ -206,6 +224,8 @@ class Simulator final : public adapter::ObjectLister, public controller::ScaleTa
   const kube::Pod& to_kube(Pod& pod) const;
   kube::Pod make_kube_pod(const Pod& pod) const;
   void reconcile_fleet(int fleet);
+  void compare_choices(const std::vector<std::pair<int, kube::Pod>>& pods, std::size_t victims,
+                       const std::function<void(std::vector<std::pair<int, kube::Pod>>&)>& rank);
   void create_pod(int fleet, bool warm = false);
   void begin_termination(Pod& pod);
   void remove_pod(Pod& pod);
@@ -273,7 +293,9 @@ class Simulator final : public adapter::ObjectLister, public controller::ScaleTa
   };
   std::deque<Time> recent_arrivals_;
   std::deque<Completion> completions_;
-  bool advisory_ = false;                                 // scaler_ only advises; the HPA scales
+  bool advisory_ = false;      // scaler_ only advises; the HPA scales
+  bool drain_aware_ = false;   // SimOptions::scale_down
+  bool count_tokens_ = false;  // in-flight tokens per pod (any scale_down given)
   std::optional<std::pair<double, double>> token_shape_;  // mean input, output tokens
 };
 
@@ -305,6 +327,8 @@ kube::Pod Simulator::make_kube_pod(const Pod& pod) const {
   if (pod.terminating) out.metadata.deletion_timestamp = pod.deletion;
   out.metadata.labels = pod_labels(f);
   out.metadata.annotations = f.spec.template_.annotations;
+  if (pod.deletion_cost)
+    out.metadata.annotations[fleet::kPodDeletionCost] = std::to_string(*pod.deletion_cost);
   kube::Container container;
   container.name = f.spec.name;
   out.containers.push_back(container);
@@ -371,6 +395,13 @@ core::Status Simulator::setup() {
   }
   for (std::size_t i = 0; i < fleets_.size(); ++i)
     targets_.push_back(std::make_unique<SimScaleTarget>(*this, static_cast<int>(i)));
+  if (!options_.scale_down.empty() && options_.scale_down != "replicaset" &&
+      options_.scale_down != "drain-aware")
+    return core::invalid_argument("scale-down: unknown policy \"" + options_.scale_down +
+                                  "\" (drain-aware or replicaset)");
+  drain_aware_ = options_.scale_down == "drain-aware";
+  count_tokens_ = !options_.scale_down.empty();
+  result_.scale_down = options_.scale_down;
   result_.profile = fleets_[0].profile.name;
   result_.flavor = std::string(server::flavor_name(fleets_[0].flavor));
   result_.chips_per_replica = fleets_[0].profile.tensor_parallel;
@@ -648,6 +679,7 @@ void Simulator::create_pod(int fleet_index, bool warm) {
   pod->metrics = std::make_unique<server::FlavorMetrics>(mc);
   pod->observer.metrics = pod->metrics.get();
   pod->observer.finished = &pod->finished;
+  if (count_tokens_) pod->observer.tokens = &pod->tokens;
   engine::EngineOptions eo;
   eo.seed = core::splitmix64(options_.seed ^ (0xE261ULL + static_cast<std::uint64_t>(pod->index)));
   eo.step_time_jitter = options_.step_time_jitter;
@@ -800,18 +832,64 @@ void Simulator::reconcile_fleet(int fleet_index) {
     ++active;
   }
   if (active > f.desired) {
+    // Drain-aware (up/scale_down.h): the router's in-flight tokens become the pods'
+    // pod-deletion-cost, which the ranking below puts first when lower.
+    if (drain_aware_) {
+      for (int i : f.pods) {
+        Pod& p = *pods_[i];
+        if (p.removed || p.terminating) continue;
+        auto cost = static_cast<std::int32_t>(std::min<std::uint64_t>(
+            p.tokens.total, static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max())));
+        if (p.deletion_cost != cost) p.kube.reset();
+        p.deletion_cost = cost;
+      }
+    }
     // The ReplicaSet's ranking (fleet::delete_before), as `up`'s fleet uses.
     std::vector<std::pair<int, kube::Pod>> ranked;
     for (int i : f.pods) {
       if (!pods_[i]->removed && !pods_[i]->terminating) ranked.emplace_back(i, to_kube(*pods_[i]));
     }
     Time now = clock_.now();
-    std::stable_sort(ranked.begin(), ranked.end(), [now](const auto& a, const auto& b) {
-      return fleet::delete_before(a.second, b.second, now);
-    });
-    for (std::int32_t n = 0; n < active - f.desired; ++n)
-      begin_termination(*pods_[ranked[n].first]);
+    auto rank = [now](std::vector<std::pair<int, kube::Pod>>& pods) {
+      std::stable_sort(pods.begin(), pods.end(), [now](const auto& a, const auto& b) {
+        return fleet::delete_before(a.second, b.second, now);
+      });
+    };
+    auto victims = static_cast<std::size_t>(active - f.desired);
+    if (count_tokens_) compare_choices(ranked, victims, rank);
+    rank(ranked);
+    for (std::size_t n = 0; n < victims; ++n) begin_termination(*pods_[ranked[n].first]);
   }
+}
+
+// Both rankings on this very fleet state — without pod-deletion-cost (the ReplicaSet's) and with
+// it from the in-flight tokens (drain-aware) — and what their victims carry: a paired
+// comparison, whichever of the two the run applies.
+void Simulator::compare_choices(
+    const std::vector<std::pair<int, kube::Pod>>& pods, std::size_t victims,
+    const std::function<void(std::vector<std::pair<int, kube::Pod>>&)>& rank) {
+  auto with_costs = pods;
+  auto without = pods;
+  for (auto& [i, kp] : with_costs) {
+    kp.metadata.annotations[fleet::kPodDeletionCost] = std::to_string(std::min<std::uint64_t>(
+        pods_[i]->tokens.total,
+        static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max())));
+  }
+  for (auto& [i, kp] : without) kp.metadata.annotations.erase(fleet::kPodDeletionCost);
+  rank(with_costs);
+  rank(without);
+  ScaleDownChoice choice;
+  choice.t = core::to_seconds(clock_.now() - start_);
+  choice.victims = static_cast<std::int32_t>(victims);
+  for (std::size_t n = 0; n < victims && n < pods.size(); ++n) {
+    const Pod& rs = *pods_[without[n].first];
+    const Pod& da = *pods_[with_costs[n].first];
+    choice.replicaset_requests += static_cast<std::int64_t>(rs.in_flight);
+    choice.replicaset_tokens += static_cast<std::int64_t>(rs.tokens.total);
+    choice.drain_aware_requests += static_cast<std::int64_t>(da.in_flight);
+    choice.drain_aware_tokens += static_cast<std::int64_t>(da.tokens.total);
+  }
+  result_.scale_down_choices.push_back(choice);
 }
 
 void Simulator::become_ready(Pod& pod) {
@@ -830,6 +908,8 @@ void Simulator::begin_termination(Pod& pod) {
   pod.terminating = true;
   pod.deletion = clock_.now();
   result_.pods[pod.index].deleted = core::to_seconds(clock_.now() - start_);
+  result_.pods[pod.index].in_flight_at_deletion = static_cast<std::int64_t>(pod.in_flight);
+  result_.pods[pod.index].tokens_at_deletion = static_cast<std::int64_t>(pod.tokens.total);
   backends_.erase(std::remove(backends_.begin(), backends_.end(), pod.index), backends_.end());
   if (pod.in_flight == 0) {
     remove_pod(pod);
@@ -933,6 +1013,10 @@ void Simulator::route(std::uint64_t id) {
   }
   pod.requests.emplace(*submitted, id);
   ++pod.in_flight;
+  if (count_tokens_) {
+    pod.tokens.total += static_cast<std::uint64_t>(a.input_tokens);
+    pod.tokens.per_request[*submitted] += static_cast<std::uint64_t>(a.input_tokens);
+  }
   kick(pod);
 }
 
@@ -963,6 +1047,10 @@ void Simulator::collect_finished(Pod& pod) {
     if (it == pod.requests.end()) continue;
     std::uint64_t id = it->second;
     pod.requests.erase(it);
+    if (auto t = pod.tokens.per_request.find(rec.id); t != pod.tokens.per_request.end()) {
+      pod.tokens.total -= std::min(pod.tokens.total, t->second);
+      pod.tokens.per_request.erase(t);
+    }
     RequestResult& r = result_.requests[id];
     Time arrival = arrival_time_[id];
     r.output_tokens = rec.output_tokens;

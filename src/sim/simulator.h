@@ -11,8 +11,9 @@
 // Pods follow Kubernetes' lifecycle as `up`'s fleet does: created Running, ready at the first
 // readiness probe after the cold start (the profile's startup phases, or an override, with an
 // optional uniform jitter), chosen for deletion by fleet::delete_before (the ReplicaSet
-// ranking), drained on termination (no new requests; removed when idle or after the grace
-// period, aborting what is left). Requests that find no ready replica wait in the router's
+// ranking; with scale_down "drain-aware" after setting pod-deletion-cost from the in-flight
+// tokens, as `up` does), drained on termination (no new requests; removed when idle or after the
+// grace period, aborting what is left). Requests that find no ready replica wait in the router's
 // queue up to router_queue_timeout, then fail (503), as router.md describes.
 //
 // Deterministic: the event queue is the SimulatedClock's (deadline, then scheduling order), every
@@ -83,6 +84,11 @@ struct SimOptions {
   std::string advise;
   // KPA/APA per-pod in-flight target; nullopt: the first HPA's AverageValue target, else 24.
   std::optional<double> peer_target;
+  // Scale-down victims, as `up --scale-down`: "replicaset" (the ReplicaSet ranking alone) or
+  // "drain-aware" (each pod's pod-deletion-cost set from the router's in-flight tokens on it
+  // just before the ranking). Empty: the ReplicaSet ranking with the outputs of before (no
+  // scale_down block in summary.json).
+  std::string scale_down;
 };
 
 enum class RequestStatus : std::uint8_t { kOk, kRejected, kAborted };
@@ -144,6 +150,20 @@ struct PodRecord {
   std::optional<double> ready;
   std::optional<double> deleted;
   std::optional<double> removed;
+  // When chosen for deletion: the requests in flight on it and their tokens (prompt + output so
+  // far), what its drain has to finish.
+  std::int64_t in_flight_at_deletion = 0;
+  std::int64_t tokens_at_deletion = 0;
+};
+
+// One scale-down seen by both rankings on the same fleet state (SimOptions::scale_down set): the
+// requests and tokens in flight on the victims the ReplicaSet ranking alone picks, and on those
+// the drain-aware one (pod-deletion-cost from in-flight tokens) picks. The run applies one.
+struct ScaleDownChoice {
+  double t = 0;
+  std::int32_t victims = 0;
+  std::int64_t replicaset_requests = 0, replicaset_tokens = 0;
+  std::int64_t drain_aware_requests = 0, drain_aware_tokens = 0;
 };
 
 struct SimResult {
@@ -152,13 +172,15 @@ struct SimResult {
   std::vector<ScaleEventRecord> scale_events;
   std::vector<PolicyDecisionRecord> decisions;  // policy scalers only
   std::vector<PodRecord> pods;
-  double duration = 0;         // simulated seconds
-  double replica_seconds = 0;  // Σ pod lifetimes (created → removed)
-  int chips_per_replica = 1;   // tensor-parallel degree
+  std::vector<ScaleDownChoice> scale_down_choices;  // with SimOptions::scale_down only
+  double duration = 0;                              // simulated seconds
+  double replica_seconds = 0;                       // Σ pod lifetimes (created → removed)
+  int chips_per_replica = 1;                        // tensor-parallel degree
   std::uint64_t engine_steps = 0;
   std::uint64_t tokens = 0;  // prompt + output tokens computed
   std::string metric_name;   // what SecondSample::metric is
   std::string scaler = "hpa";
+  std::string scale_down;  // SimOptions::scale_down
   std::string decided_by;  // the policy whose decisions are recorded (applied or advisory)
   std::string profile;
   std::string flavor;

@@ -235,7 +235,7 @@ core::Status ApiBridge::start(controller::Controller& controller,
 // Store changes are handled on the next turn of the loop (one handling per object however many
 // changes came in between), never inside the store's own write.
 void ApiBridge::on_store_event(const apiserver::StoreEvent& event) {
-  enum Kind { kHpa, kDeployment, kPod };
+  enum Kind { kHpa, kDeployment, kPod, kPodUpdate };
   Kind kind;
   if (event.resource == kHpas.to_string()) {
     kind = kHpa;
@@ -243,6 +243,8 @@ void ApiBridge::on_store_event(const apiserver::StoreEvent& event) {
     kind = kDeployment;
   } else if (event.resource == kPods.to_string() && event.type == apiserver::EventType::kDeleted) {
     kind = kPod;
+  } else if (event.resource == kPods.to_string() && event.type == apiserver::EventType::kModified) {
+    kind = kPodUpdate;
   } else {
     return;
   }
@@ -255,6 +257,7 @@ void ApiBridge::on_store_event(const apiserver::StoreEvent& event) {
                       if (kind == kHpa) apply_hpa(ns, name);
                       if (kind == kDeployment) apply_deployment(ns, name);
                       if (kind == kPod) delete_pod(ns, name);
+                      if (kind == kPodUpdate) update_pod(ns, name);
                     });
 }
 
@@ -303,6 +306,43 @@ void ApiBridge::delete_pod(const std::string& ns, const std::string& name) {
       return;
     }
   }
+}
+
+// A client's change of a pod's annotations (`kubectl annotate pod`, a PATCH of
+// controller.kubernetes.io/pod-deletion-cost) reaches the fleet's pod, as the kubelet would
+// keep it; the bridge's own writes compare equal and change nothing.
+void ApiBridge::update_pod(const std::string& ns, const std::string& name) {
+  for (FleetEntry& entry : fleets_) {
+    if (entry.fleet->spec().namespace_ != ns) continue;
+    if (import_annotations(entry, ns, name)) {
+      sync_pods(entry);
+      return;
+    }
+  }
+}
+
+bool ApiBridge::import_annotations(FleetEntry& entry, const std::string& ns,
+                                   const std::string& name) {
+  std::string key = key_of(ns, name);
+  auto written = written_annotations_.find(key);
+  if (written == written_annotations_.end()) return false;
+  auto stored = store_.get(kPods, ns, name);
+  if (!stored) return false;
+  const Json& meta = (*stored)->at("metadata");
+  Json annotations = meta.contains("annotations") && meta["annotations"].is_object()
+                         ? meta["annotations"]
+                         : Json::object();
+  if (annotations == written->second) return false;
+  for (const auto& [k, v] : annotations.items()) {
+    if (!v.is_string()) continue;
+    if (written->second.contains(k) && written->second[k] == v) continue;
+    if (auto set = entry.fleet->annotate_pod(name, k, v.get<std::string>()); !set) return false;
+  }
+  for (const auto& [k, v] : written->second.items()) {
+    if (!annotations.contains(k)) (void)entry.fleet->annotate_pod(name, k, std::nullopt);
+  }
+  written->second = std::move(annotations);
+  return true;
 }
 
 ApiBridge::FleetEntry* ApiBridge::find_fleet(const std::string& ns, const std::string& name) {
@@ -393,10 +433,24 @@ void ApiBridge::sync_pods(FleetEntry& entry) {
   const auto& spec = entry.fleet->spec();
   std::string rs = spec.name + "-" + entry.fleet->pod_template_hash();
   std::set<std::string> present;
+  std::vector<std::string> pending_imports;
+  // What clients wrote into the pods' annotations since the last sync goes to the fleet first,
+  // so the overwrite below keeps it.
+  for (const auto& [key, _] : written_annotations_) {
+    std::size_t slash = key.find('/');
+    if (key.compare(0, slash, spec.namespace_) == 0 && slash == spec.namespace_.size() &&
+        key.compare(slash + 1, spec.name.size() + 1, spec.name + "-") == 0)
+      pending_imports.push_back(key.substr(slash + 1));
+  }
+  for (const std::string& name : pending_imports)
+    (void)import_annotations(entry, spec.namespace_, name);
   for (const kube::Pod& pod : entry.fleet->pods()) {
     std::string key = key_of(pod.metadata.namespace_, pod.metadata.name);
     present.insert(key);
     Json object = kube::encode_pod(pod);
+    written_annotations_[key] = object["metadata"].contains("annotations")
+                                    ? object["metadata"]["annotations"]
+                                    : Json::object();
     object["metadata"]["ownerReferences"] = Json::array({Json{{"apiVersion", "apps/v1"},
                                                               {"kind", "ReplicaSet"},
                                                               {"name", rs},
@@ -431,6 +485,7 @@ void ApiBridge::sync_pods(FleetEntry& entry) {
       continue;
     }
     std::string name = key.substr(slash + 1);
+    written_annotations_.erase(key);
     deleting_pods_.insert(key);
     if (!store_.remove(kPods, ns, name)) deleting_pods_.erase(key);
     it = mirrored_pods_.erase(it);

@@ -13,7 +13,10 @@
 //                             Deleting one scales its fleet to zero.
 //   Pods                      mirrored from the fleets (phase, conditions, podIP, ownerReferences
 //                             to the ReplicaSet `<fleet>-<pod-template-hash>`); `kubectl delete
-//                             pod` stops the replica and the fleet replaces it.
+//                             pod` stops the replica and the fleet replaces it; a client's
+//                             change of a pod's annotations (`kubectl annotate pod ...
+//                             controller.kubernetes.io/pod-deletion-cost=N`) goes to the fleet's
+//                             pod, so its scale-down ranks by it.
 //   Namespaces                "default" and every namespace a fleet or HPA uses.
 //
 // Threads: none of its own; everything runs on the event loop of `up` (the Store, the fleets and
@@ -93,6 +96,10 @@ class ApiBridge final : public controller::ScaleTargetResolver {
   void apply_hpa(const std::string& ns, const std::string& name);
   void apply_deployment(const std::string& ns, const std::string& name);
   void delete_pod(const std::string& ns, const std::string& name);
+  void update_pod(const std::string& ns, const std::string& name);
+  // Copies the annotations a client changed in the stored pod (against what the bridge last
+  // wrote) to the fleet's pod; true when there was a change.
+  bool import_annotations(FleetEntry& entry, const std::string& ns, const std::string& name);
   void sync_deployment(FleetEntry& entry);
   void sync_pods(FleetEntry& entry);
   FleetEntry* find_fleet(const std::string& ns, const std::string& name);
@@ -108,6 +115,7 @@ class ApiBridge final : public controller::ScaleTargetResolver {
   std::map<std::string, std::string> applied_specs_;         // ns/name -> HPA spec handed over
   std::map<std::string, std::string> mirrored_pods_;         // ns/name -> pod JSON last written
   std::set<std::string> deleting_pods_;                      // ns/name removed by the bridge itself
+  std::map<std::string, core::Json> written_annotations_;    // ns/name -> annotations last written
   std::map<std::string, std::set<std::string>> hpa_events_;  // ns/hpa -> event names stored
   std::set<std::string> pending_;                            // store changes not yet handled
   ScaleCheck scale_check_;

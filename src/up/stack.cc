@@ -57,6 +57,7 @@
 #include "up/fleet_sizes.h"
 #include "up/pod_resource_metrics.h"
 #include "up/progress.h"
+#include "up/scale_down.h"
 #include "up/scrape_guard.h"
 
 namespace llmscale::up {
@@ -64,42 +65,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// Keeps a fleet's router backends in step with its pods: ready pods take requests, terminating
-// ones drain (the fleet sends SIGTERM once the router says they are idle), removed ones go.
-class RouterBridge final : public fleet::FleetListener {
- public:
-  explicit RouterBridge(router::Proxy& proxy) : proxy_(proxy) {}
-
-  void on_ready(const fleet::Endpoint& endpoint) override {
-    router::Balancer& balancer = proxy_.balancer();
-    if (!balancer.backend(endpoint.pod)) {
-      std::string url = "http://" + endpoint.host + ":" + std::to_string(endpoint.api_port);
-      if (auto added = balancer.add_backend(endpoint.pod, url); !added)
-        core::log_warn("router: " + added.error().message);
-    }
-    balancer.set_state(endpoint.pod, router::BackendState::kReady);
-  }
-  void on_not_ready(const fleet::Endpoint& endpoint) override {
-    proxy_.balancer().set_state(endpoint.pod, router::BackendState::kNotReady);
-  }
-  // NOLINTNEXTLINE(performance-unnecessary-value-param): the callback is kept.
-  void on_terminating(const kube::Pod& terminating, std::function<void()> drained) override {
-    const std::string& pod = terminating.metadata.name;
-    router::Balancer& balancer = proxy_.balancer();
-    // A pod that was never ready has no backend: on_drained fails and it is drained already.
-    // Otherwise the callback runs once its in-flight requests are done (at once when none).
-    balancer.set_state(pod, router::BackendState::kDraining);
-    if (!balancer.on_drained(pod, drained)) drained();
-  }
-  void on_removed(const kube::Pod& pod) override {
-    proxy_.balancer().remove_backend(pod.metadata.name);
-    proxy_.close_idle_connections();
-  }
-
- private:
-  router::Proxy& proxy_;
-};
 
 // A crash loop's reason on stderr, once per new reason of a fleet (the fleet deduplicates): the
 // last lines of the replica's log, so a failing replica does not need a hunt through logs/.
@@ -387,6 +352,8 @@ core::Status Stack::start() {
   }
   auto gates = parse_feature_gates(options_.feature_gates);
   if (!gates) return tl::unexpected(gates.error());
+  auto scale_down = parse_scale_down_policy(options_.scale_down);
+  if (!scale_down) return tl::unexpected(scale_down.error());
   auto loaded = load_up_config(options_.config_paths, deployments, *gates);
   if (!loaded) return tl::unexpected(loaded.error());
   config_ = std::move(*loaded);
@@ -483,7 +450,8 @@ core::Status Stack::start() {
     if (auto started = proxy->start(); !started)
       return core::make_error(started.error().code,
                               "router for fleet " + spec.name + ": " + started.error().message);
-    auto bridge = std::make_unique<RouterBridge>(*proxy);
+    auto bridge = std::make_unique<RouterBridge>(
+        proxy->balancer(), [router = proxy.get()] { router->close_idle_connections(); });
     fleet::FleetOptions fleet_options;
     fleet_options.exe = options_.exe;
     fleet_options.log_dir = options_.state_dir + "/logs";
@@ -491,6 +459,12 @@ core::Status Stack::start() {
     fleet_options.max_replicas = options_.max_replicas;
     auto f = std::make_unique<fleet::Fleet>(clock_, spec, launcher_, *prober_, fleet_options);
     f->add_listener(bridge.get());
+    if (*scale_down == ScaleDownPolicy::kDrainAware) {
+      // Before the ReplicaSet ranking picks victims: the least in-flight tokens go first.
+      f->set_before_scale_down([fleet = f.get(), router = proxy.get()] {
+        set_deletion_costs_from_load(*fleet, router->balancer());
+      });
+    }
     auto printer = std::make_unique<CrashPrinter>(spec.name);
     f->add_listener(printer.get());
     crash_printers_.push_back(std::move(printer));

@@ -65,6 +65,10 @@ struct UpOptions {
   std::int32_t max_replicas = 64;
   // How often a replica that is not ready yet gets a progress line (0: never).
   core::Duration progress_interval = std::chrono::seconds(15);
+  // `--scale-down`: which replicas go on scale-down (scale_down.h): "drain-aware" sets each
+  // pod's pod-deletion-cost from the router's in-flight tokens first; "replicaset" ranks as the
+  // ReplicaSet controller alone.
+  std::string scale_down = "drain-aware";
   // `--feature-gates`: Kubernetes gates that change HPAs, for the API and the controller
   // (feature_gates.h); empty: v1.37's defaults (HPAScaleToZero on).
   std::string feature_gates;

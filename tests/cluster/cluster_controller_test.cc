@@ -55,9 +55,15 @@ class ClusterControllerTest : public ::testing::Test {
             {"spec", {{"containers", Json::array({{{"name", "server"}, {"image", "vllm"}}})}}}}}}}};
     ASSERT_TRUE(
         run(loop_, client_.create(kubeclient::deployments_resource(), "default", deployment)));
+    add_ready_pod("llm-0");
+    set_usage("300m");
+  }
+
+  // A pod of the Deployment, Running and Ready.
+  void add_ready_pod(const std::string& name) {
     Json pod = {{"apiVersion", "v1"},
                 {"kind", "Pod"},
-                {"metadata", {{"name", "llm-0"}, {"labels", {{"app", "llm"}}}}},
+                {"metadata", {{"name", name}, {"labels", {{"app", "llm"}}}}},
                 {"spec", {{"containers", Json::array({{{"name", "server"}, {"image", "vllm"}}})}}}};
     auto created = run(loop_, client_.create(kubeclient::pods_resource(), "default", pod));
     ASSERT_TRUE(created) << created.error().to_string();
@@ -71,7 +77,6 @@ class ClusterControllerTest : public ::testing::Test {
     auto updated =
         run(loop_, client_.update(kubeclient::pods_resource(), "default", with_status, "status"));
     ASSERT_TRUE(updated) << updated.error().to_string();
-    set_usage("300m");
   }
   void TearDown() override {
     loop_.run_until([] { return false; }, 300ms);
@@ -155,6 +160,72 @@ TEST_F(ClusterControllerTest, ScalesTheTargetAndPersistsStatusAndHistory) {
   EXPECT_EQ(deployment_replicas(), 3);
   EXPECT_NE(controller.metrics_text().find("llmscale_controller_scale_writes_total 1"),
             std::string::npos);
+}
+
+// Issue 17 on a cluster: before the scale-down, the pods' pod-deletion-cost from their load (the
+// autoscaler's Pods metric, milli-units), so the ReplicaSet removes the least loaded first.
+TEST_F(ClusterControllerTest, ScaleDownSetsPodDeletionCostsFromLoadFirst) {
+  // A second pod, and two replicas: 2 pods at 50m and 20m against 100m want 1.
+  add_ready_pod("llm-1");
+  auto scale = run(loop_, client_.get(kubeclient::deployments_resource(), "default", "llm"));
+  ASSERT_TRUE(scale);
+  Json deployment = *scale;
+  deployment["spec"]["replicas"] = 2;
+  ASSERT_TRUE(
+      run(loop_, client_.update(kubeclient::deployments_resource(), "default", deployment)));
+  std::vector<kube::MetricValue> values;
+  for (auto [name, q] : {std::pair<const char*, const char*>{"llm-0", "50m"}, {"llm-1", "20m"}}) {
+    kube::MetricValue v;
+    v.described_object = {"Pod", "default", name, "v1"};
+    v.metric_name = "gpu_cache_usage_perc";
+    v.timestamp = core::wall_now();
+    v.value = *kube::Quantity::parse(q);
+    values.push_back(v);
+  }
+  metrics_.pods["gpu_cache_usage_perc"] = values;
+  Json object = {{"apiVersion", "autoscaling.llmscale.io/v1alpha1"},
+                 {"kind", "LLMAutoscaler"},
+                 {"metadata", {{"name", "llm"}}},
+                 {"spec", Json::parse(kSpec)}};
+  object["spec"]["behavior"] = Json::parse(
+      R"({"scaleDown":{"stabilizationWindowSeconds":0,"policies":[{"type":"Pods","value":10,"periodSeconds":15}]}})");
+  ASSERT_TRUE(run(loop_, client_.create(autoscalers_resource(), "default", object)));
+  auto cost_of = [&](const std::string& name) {
+    auto p = run(loop_, client_.get(kubeclient::pods_resource(), "default", name));
+    EXPECT_TRUE(p);
+    const Json& meta = (*p)["metadata"];
+    return meta.contains("annotations")
+               ? meta["annotations"].value(std::string(kPodDeletionCostAnnotation), "")
+               : std::string();
+  };
+  auto set_replicas = [&](int n) {
+    Json d = *run(loop_, client_.get(kubeclient::deployments_resource(), "default", "llm"));
+    d["spec"]["replicas"] = n;
+    ASSERT_TRUE(run(loop_, client_.update(kubeclient::deployments_resource(), "default", d)));
+  };
+  // Off (the default): the scale-down alone.
+  ClusterController plain(client_, metrics_, ClusterControllerOptions{});
+  ASSERT_TRUE(run(loop_, plain.reconcile("default", "llm")));
+  EXPECT_EQ(deployment_replicas(), 1);
+  EXPECT_EQ(cost_of("llm-0"), "");
+  EXPECT_EQ(plain.metrics().deletion_costs_set, 0u);
+  // On: the costs first, then the scale.
+  set_replicas(2);
+  ClusterControllerOptions on;
+  on.deletion_cost_from_load = true;
+  ClusterController controller(client_, metrics_, on);
+  auto status = run(loop_, controller.reconcile("default", "llm"));
+  ASSERT_TRUE(status) << status.error().message;
+  EXPECT_EQ(deployment_replicas(), 1);
+  EXPECT_EQ(cost_of("llm-0"), "50");
+  EXPECT_EQ(cost_of("llm-1"), "20");
+  EXPECT_EQ(controller.metrics().deletion_costs_set, 2u);
+  // Costs already in place are not PATCHed again; a pass that does not shrink touches no pod.
+  set_replicas(2);
+  ASSERT_TRUE(run(loop_, controller.reconcile("default", "llm")));
+  EXPECT_EQ(controller.metrics().deletion_costs_set, 2u);
+  ASSERT_TRUE(run(loop_, controller.reconcile("default", "llm")));
+  EXPECT_EQ(controller.metrics().deletion_costs_set, 2u);
 }
 
 TEST_F(ClusterControllerTest, RefusesATargetANativeHpaScales) {

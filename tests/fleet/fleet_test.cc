@@ -287,6 +287,201 @@ TEST(DeleteBefore, RanksLikeActivePodsWithRanks) {
   EXPECT_FALSE(delete_before(running, sibling, now));
 }
 
+// Upstream's TestSortingActivePodsWithRanks (pkg/controller/controller_utils_test.go), on one
+// node: its cases that need an unassigned pod (step 1), unequal colocation ranks (step 5) or the
+// PodDeletionCost gate turned off have no local meaning and are left out; the others keep their
+// pods and their expected order.
+class DeleteBeforeTable : public ::testing::Test {
+ protected:
+  kube::Pod pod(const std::string& name, const std::string& phase, bool ready,
+                std::int32_t restarts, std::optional<core::Time> ready_since,
+                std::optional<core::Time> created,
+                std::map<std::string, std::string> annotations = {}) {
+    kube::Pod p;
+    p.metadata.name = name;
+    p.metadata.creation_timestamp = created;
+    p.metadata.annotations = std::move(annotations);
+    p.phase = phase;
+    if (ready) {
+      p.conditions.push_back({"Ready", "True", ready_since});
+      kube::ContainerStatus s;
+      s.restart_count = restarts;
+      p.container_statuses.push_back(s);
+    }
+    return p;
+  }
+
+  core::Time now_ = core::SimulatedClock::default_start() + std::chrono::hours(24 * 400);
+  core::Time then_1_month_ = now_ - std::chrono::hours(24 * 30);
+  core::Time then_2_hours_ = now_ - 2h;
+  core::Time then_5_hours_ = now_ - 5h;
+  core::Time then_8_hours_ = now_ - 8h;
+  std::nullopt_t zero_ = std::nullopt;
+  std::map<std::string, std::string> cost(const std::string& value) {
+    return {{kPodDeletionCost, value}};
+  }
+
+  // Upstream's pods (minus the unscheduled ones), by their upstream names.
+  void SetUp() override {
+    auto add = [this](kube::Pod p) { pods_[p.metadata.name] = std::move(p); };
+    add(pod("pending", "Pending", false, 0, zero_, zero_));
+    add(pod("unknown-phase", "Unknown", false, 0, zero_, zero_));
+    add(pod("not-ready", "Running", false, 0, zero_, zero_));
+    add(pod("ready-no-last-transition-time", "Running", true, 0, zero_, zero_));
+    add(pod("ready-now", "Running", true, 0, now_, now_));
+    add(pod("ready-then", "Running", true, 0, then_1_month_, then_1_month_));
+    add(pod("ready-high-restarts", "Running", true, 9001, now_, now_));
+    add(pod("ready-now-created-then", "Running", true, 0, now_, then_1_month_));
+    add(pod("low-deletion-cost", "Running", true, 0, now_, then_1_month_, cost("10")));
+    add(pod("high-deletion-cost", "Running", true, 0, now_, then_1_month_, cost("100")));
+    add(pod("unscheduled-5-hours", "Pending", false, 0, then_5_hours_, then_5_hours_));
+    add(pod("unscheduled-10-hours", "Pending", false, 0, then_8_hours_, then_8_hours_));
+    add(pod("ready-2-hours", "Running", true, 0, then_2_hours_, then_1_month_));
+    add(pod("ready-5-hours", "Running", true, 0, then_5_hours_, then_1_month_));
+    add(pod("ready-10-hours", "Running", true, 0, then_8_hours_, then_1_month_));
+  }
+  const kube::Pod& named(const std::string& name) { return pods_.at(name); }
+  std::map<std::string, kube::Pod> pods_;
+};
+
+TEST_F(DeleteBeforeTable, UpstreamEqualityCases) {
+  std::vector<std::pair<std::string, std::string>> equal = {
+      {"pending", "pending"},
+      {"unknown-phase", "unknown-phase"},
+      {"not-ready", "not-ready"},
+      {"ready-now-created-then", "ready-now-created-then"},
+      {"ready-now", "ready-now"},
+      {"ready-then", "ready-then"},
+      {"ready-high-restarts", "ready-high-restarts"},
+      // One log2 bucket of age (5 h, 8 h), equal (empty) UIDs.
+      {"unscheduled-5-hours", "unscheduled-10-hours"},
+      {"ready-5-hours", "ready-10-hours"},  // one log2 bucket of ready time
+  };
+  for (const auto& [a, b] : equal) {
+    EXPECT_FALSE(delete_before(named(a), named(b), now_)) << a << " vs " << b;
+    EXPECT_FALSE(delete_before(named(b), named(a), now_)) << b << " vs " << a;
+  }
+}
+
+TEST_F(DeleteBeforeTable, UpstreamInequalityCases) {
+  // {lesser, greater}: lesser is deleted first.
+  std::vector<std::pair<std::string, std::string>> ordered = {
+      {"pending", "unknown-phase"},
+      {"unknown-phase", "not-ready"},
+      {"not-ready", "ready-no-last-transition-time"},
+      {"ready-no-last-transition-time", "ready-now"},
+      {"ready-now", "ready-then"},
+      {"ready-high-restarts", "ready-now"},
+      {"ready-now", "ready-now-created-then"},
+      {"low-deletion-cost", "high-deletion-cost"},
+      {"ready-2-hours", "ready-5-hours"},
+  };
+  for (const auto& [lesser, greater] : ordered) {
+    EXPECT_TRUE(delete_before(named(lesser), named(greater), now_)) << lesser << " < " << greater;
+    EXPECT_FALSE(delete_before(named(greater), named(lesser), now_))
+        << greater << " not < " << lesser;
+  }
+}
+
+TEST_F(DeleteBeforeTable, DeletionCostComesAfterReadinessAndBeforeReadyTime) {
+  auto not_ready_costly = pod("not-ready", "Running", false, 0, zero_, now_, cost("1000"));
+  auto ready_cheap = pod("ready", "Running", true, 0, then_1_month_, then_1_month_, cost("-1000"));
+  EXPECT_TRUE(delete_before(not_ready_costly, ready_cheap, now_));
+  // Ready a month vs a second: the ready time alone would delete the newer one first.
+  auto old_cheap = pod("old", "Running", true, 0, then_1_month_, then_1_month_, cost("1"));
+  auto new_costly = pod("new", "Running", true, 0, now_ - 1s, now_ - 1s, cost("2"));
+  EXPECT_TRUE(delete_before(old_cheap, new_costly, now_));
+  EXPECT_FALSE(delete_before(new_costly, old_cheap, now_));
+  auto negative = pod("negative", "Running", true, 0, then_1_month_, then_1_month_, cost("-5"));
+  auto unset = pod("unset", "Running", true, 0, now_ - 1s, now_ - 1s);
+  EXPECT_TRUE(delete_before(negative, unset, now_));
+}
+
+TEST_F(DeleteBeforeTable, InvalidCostsCountAsZero) {
+  // As upstream's Less ignores GetDeletionCostFromPodAnnotations' error (the value is then 0).
+  auto unset = pod("unset", "Running", true, 0, now_, now_);
+  for (const char* bad : {"+10", "008", "abc", "", "2147483648", "-2147483649", "1e3", " 1", "-"}) {
+    auto p = pod("bad", "Running", true, 0, now_, now_, cost(bad));
+    EXPECT_FALSE(delete_before(p, unset, now_)) << bad;
+    EXPECT_FALSE(delete_before(unset, p, now_)) << bad;
+    auto one = pod("one", "Running", true, 0, now_, now_, cost("1"));
+    EXPECT_TRUE(delete_before(p, one, now_)) << bad;
+  }
+}
+
+TEST(DeletionCost, ParsesAsGetDeletionCostFromPodAnnotations) {
+  struct Case {
+    const char* value;
+    std::optional<std::int32_t> want;  // nullopt: an error
+  };
+  for (const Case& c : std::vector<Case>{{"0", 0},
+                                         {"10", 10},
+                                         {"-10", -10},
+                                         {"-0", 0},
+                                         {"-008", -8},  // ParseInt takes it after a '-'
+                                         {"2147483647", 2147483647},
+                                         {"-2147483648", -2147483647 - 1},
+                                         {"2147483648", std::nullopt},
+                                         {"99999999999999999999", std::nullopt},
+                                         {"+10", std::nullopt},
+                                         {"008", std::nullopt},
+                                         {"00", std::nullopt},
+                                         {"", std::nullopt},
+                                         {"-", std::nullopt},
+                                         {"1.5", std::nullopt},
+                                         {"10 ", std::nullopt}}) {
+    auto got = deletion_cost({{kPodDeletionCost, c.value}});
+    if (c.want) {
+      ASSERT_TRUE(got) << c.value << ": " << got.error().message;
+      EXPECT_EQ(*got, *c.want) << c.value;
+    } else {
+      ASSERT_FALSE(got) << c.value;
+      EXPECT_EQ(got.error().message, std::string("invalid value \"") + c.value + "\"");
+    }
+  }
+  EXPECT_EQ(deletion_cost({}).value(), 0);
+  EXPECT_EQ(deletion_cost({{"other", "5"}}).value(), 0);
+}
+
+TEST_F(FleetTest, DeletionCostPicksTheVictimAndShowsInThePod) {
+  make(make_spec("periodSeconds: 1", 3));
+  listener_.drain_at_once = true;
+  fleet_->start();
+  std::vector<std::string> all = names();
+  ASSERT_EQ(all.size(), 3u);
+  for (const auto& n : all) set_healthy(n, true);
+  clock_.advance(5s);
+  // Without costs the three are alike but for their UIDs; costs decide: the cheapest goes.
+  ASSERT_TRUE(fleet_->set_deletion_cost(all[0], 30));
+  ASSERT_TRUE(fleet_->set_deletion_cost(all[1], -7));
+  ASSERT_TRUE(fleet_->set_deletion_cost(all[2], 20));
+  EXPECT_EQ(pod(all[1])->metadata.annotations.at(kPodDeletionCost), "-7");
+  int hook_calls = 0;
+  std::size_t terminating_seen = 0;
+  fleet_->set_before_scale_down([&] {
+    ++hook_calls;
+    for (const auto& p : fleet_->pods()) terminating_seen += p.metadata.deletion_timestamp ? 1 : 0;
+  });
+  ASSERT_TRUE(fleet_->set_replicas(2));
+  EXPECT_EQ(hook_calls, 1);
+  EXPECT_EQ(terminating_seen, 0u);  // called before any victim is chosen
+  EXPECT_TRUE(pod(all[1])->metadata.deletion_timestamp);
+  EXPECT_FALSE(pod(all[0])->metadata.deletion_timestamp);
+  // The hook may set costs that this very scale-down uses.
+  fleet_->set_before_scale_down([&] { ASSERT_TRUE(fleet_->set_deletion_cost(all[0], 0)); });
+  ASSERT_TRUE(fleet_->set_replicas(1));
+  EXPECT_TRUE(pod(all[0])->metadata.deletion_timestamp);
+  EXPECT_FALSE(pod(all[2])->metadata.deletion_timestamp);
+  // Own annotations hide the template's and can be removed; unknown pods are NotFound.
+  ASSERT_TRUE(fleet_->annotate_pod(all[2], "note", "x"));
+  EXPECT_EQ(pod(all[2])->metadata.annotations.at("note"), "x");
+  ASSERT_TRUE(fleet_->annotate_pod(all[2], "note", std::nullopt));
+  EXPECT_EQ(pod(all[2])->metadata.annotations.count("note"), 0u);
+  auto missing = fleet_->set_deletion_cost("nope", 1);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, core::ErrorCode::kNotFound);
+}
+
 TEST_F(FleetTest, CrashRestartsWithCrashLoopBackOff) {
   make(make_spec("periodSeconds: 1"));
   fleet_->start();

@@ -83,5 +83,22 @@ TEST(ApiTest, OtherPathsGetPlainText) {
   EXPECT_FALSE(r.headers.contains("Retry-After"));
 }
 
+TEST(ApiTest, PromptTokensAreTheBodysWords) {
+  // llmscale load sends N words for N prompt tokens; JSON punctuation sticks to the words.
+  EXPECT_EQ(estimate_prompt_tokens(R"({"model":"m","prompt":"a b c","max_tokens":5})"), 3u);
+  EXPECT_EQ(estimate_prompt_tokens("{\"prompt\":\"one\ttwo\nthree  four\"}"), 4u);
+  EXPECT_EQ(estimate_prompt_tokens(""), 1u);  // every request weighs something
+  EXPECT_EQ(estimate_prompt_tokens("   "), 1u);
+}
+
+TEST(ApiTest, StreamEventsCountTokensButNotDone) {
+  EXPECT_EQ(count_stream_events("data: {\"a\":1}\n\ndata: {\"a\":2}\n\n"), 2u);
+  EXPECT_EQ(count_stream_events("data:{}\n\n"), 1u);
+  EXPECT_EQ(count_stream_events("data: [DONE]\n\n"), 0u);
+  EXPECT_EQ(count_stream_events(": keep-alive comment\n\nevent: x\n"), 0u);
+  EXPECT_EQ(count_stream_events("{\"text\": \"data: inside\"}"), 0u);  // not at a line start
+  EXPECT_EQ(count_stream_events(""), 0u);
+}
+
 }  // namespace
 }  // namespace llmscale::router

@@ -94,6 +94,34 @@ TEST_F(BalancerTest, LeasesCountInFlightUntilReleased) {
   EXPECT_EQ(b.in_flight("a").value(), 0u);
 }
 
+TEST_F(BalancerTest, LeasesCountTheirTokensUntilReleased) {
+  Balancer b(clock, options());
+  ASSERT_TRUE(b.add_backend("a", "http://127.0.0.1:1", BackendState::kReady));
+  auto first = b.try_acquire();
+  auto second = b.try_acquire();
+  first->add_tokens(100);
+  second->add_tokens(7);
+  second->add_tokens(3);
+  EXPECT_EQ(b.backend("a")->in_flight_tokens, 110u);
+  EXPECT_EQ(second->tokens(), 10u);
+  first->release();
+  first->add_tokens(5);  // a released lease counts nothing
+  EXPECT_EQ(b.backend("a")->in_flight_tokens, 10u);
+  {
+    Lease moved = std::move(*second);
+    EXPECT_EQ(moved.tokens(), 10u);
+    EXPECT_EQ(b.backend("a")->in_flight_tokens, 10u);
+  }
+  EXPECT_EQ(b.backend("a")->in_flight_tokens, 0u);
+  // A backend draining keeps the count of what it still serves.
+  auto third = b.try_acquire();
+  third->add_tokens(42);
+  ASSERT_TRUE(b.set_state("a", BackendState::kDraining));
+  EXPECT_EQ(b.backends().front().in_flight_tokens, 42u);
+  third->release_failed();
+  EXPECT_EQ(b.backend("a")->in_flight_tokens, 0u);
+}
+
 TEST_F(BalancerTest, DefaultPolicySpreadsByOutstandingRequests) {
   Balancer b(clock, options());
   EXPECT_EQ(b.policy_name(), "least-outstanding-requests");

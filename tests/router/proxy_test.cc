@@ -211,6 +211,7 @@ TEST_F(ProxyTest, StreamsSseChunkByChunk) {
   add("pod-a", url);
 
   std::vector<std::chrono::steady_clock::time_point> received_at;
+  std::vector<std::uint64_t> tokens_seen;
   std::string stream_body;
   net::testing::run(loop, [&]() -> Awaitable<void> {
     net::Request request = completion(R"({"prompt":"hi","stream":true})");
@@ -226,10 +227,17 @@ TEST_F(ProxyTest, StreamsSseChunkByChunk) {
       if (chunk->data.empty()) break;
       received_at.push_back(chunk->received_at);
       stream_body += chunk->data;
+      tokens_seen.push_back(proxy->balancer().backend("pod-a")->in_flight_tokens);
       gate.advance(1s);  // lets the backend produce the next token
     }
   }());
   ASSERT_EQ(received_at.size(), 6u);
+  // In-flight tokens: the prompt's one word, then one per event forwarded. ([DONE] adds none;
+  // by the time the client reads it the lease may be released already.)
+  tokens_seen.pop_back();
+  EXPECT_EQ(tokens_seen, (std::vector<std::uint64_t>{2, 3, 4, 5, 6}));
+  ASSERT_TRUE(run_until([&] { return proxy->balancer().in_flight("pod-a").value() == 0; }));
+  EXPECT_EQ(proxy->balancer().backend("pod-a")->in_flight_tokens, 0u);
   for (std::size_t i = 0; i + 1 < sent_at.size(); ++i) {
     // Token i reached the client before token i+1 existed.
     EXPECT_LT(received_at[i], sent_at[i + 1]) << "chunk " << i;

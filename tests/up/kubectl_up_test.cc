@@ -263,6 +263,30 @@ TEST_F(KubectlAgainstUp, ChangesThroughKubectlReachTheController) {
       },
       out, 40s))
       << out;
+
+  // kubectl annotate pod: the cost reaches the fleet's pod and stays in the API across the
+  // bridge's syncs; the drain-aware scale-down (the default) then sets every pod's cost from its
+  // load (idle here: 0) before choosing.
+  const std::string cost_path =
+      "jsonpath={.metadata.annotations.controller\\.kubernetes\\.io/pod-deletion-cost}";
+  std::string first =
+      kubectl({"get", "pods", "-l", "app=llm", "-o", "jsonpath={.items[0].metadata.name}"}).output;
+  auto annotated =
+      kubectl({"annotate", "pod", first, "controller.kubernetes.io/pod-deletion-cost=-100"});
+  EXPECT_EQ(annotated.exit_code, 0) << annotated.output;
+  ASSERT_TRUE(eventually(
+      {"get", "pod", first, "-o", cost_path}, [](const std::string& o) { return o == "-100"; },
+      out))
+      << out;
+  std::this_thread::sleep_for(2s);  // scrapes and syncs rewrite the pods: the cost stays
+  EXPECT_EQ(kubectl({"get", "pod", first, "-o", cost_path}).output, "-100");
+  EXPECT_EQ(kubectl({"scale", "deploy", "llm", "--replicas", "1"}).exit_code, 0);
+  ASSERT_TRUE(eventually(
+      {"get", "pods", "-l", "app=llm", "-o",
+       "jsonpath={range .items[*]}{.metadata.annotations.controller\\.kubernetes\\.io/"
+       "pod-deletion-cost}|{end}"},
+      [](const std::string& o) { return o == "0|"; }, out, 40s))
+      << out;
 }
 
 // kubectl sends a bearer token only over TLS: up serves HTTPS with a certificate made here.
