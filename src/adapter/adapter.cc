@@ -867,18 +867,34 @@ ApiResult<std::string> MetricsAdapter::serve_resource_metrics(const std::string&
   return tl::unexpected(path_not_found());
 }
 
+namespace {
+
+ApiResult<std::shared_ptr<const net::SharedBody>> share(ApiResult<std::string> text) {
+  if (!text) return tl::unexpected(text.error());
+  return std::make_shared<const net::SharedBody>(std::move(*text));
+}
+
+}  // namespace
+
 ApiResult<std::string> MetricsAdapter::serve(std::string_view path, std::string_view raw_query) {
+  auto body = serve_shared(path, raw_query);
+  if (!body) return tl::unexpected(body.error());
+  return (*body)->bytes();
+}
+
+ApiResult<std::shared_ptr<const net::SharedBody>> MetricsAdapter::serve_shared(
+    std::string_view path, std::string_view raw_query) {
   const bool pretty = wants_pretty(raw_query);
   std::string p(path);
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   if (p == "/apis/metrics.k8s.io" || p.rfind("/apis/metrics.k8s.io/", 0) == 0) {
-    return serve_resource_metrics(p, raw_query, pretty);
+    return share(serve_resource_metrics(p, raw_query, pretty));
   }
   if (p == "/apis/custom.metrics.k8s.io") {
-    return serialize(api_group("custom.metrics.k8s.io", {"v1beta2", "v1beta1"}), pretty);
+    return share(serialize(api_group("custom.metrics.k8s.io", {"v1beta2", "v1beta1"}), pretty));
   }
   if (p == "/apis/external.metrics.k8s.io") {
-    return serialize(api_group("external.metrics.k8s.io", {"v1beta1"}), pretty);
+    return share(serialize(api_group("external.metrics.k8s.io", {"v1beta1"}), pretty));
   }
   auto resource_list = [&](const std::string& group_version, const core::Json& resources) {
     return serialize({{"kind", "APIResourceList"},
@@ -896,7 +912,7 @@ ApiResult<std::string> MetricsAdapter::serve(std::string_view path, std::string_
                            {"kind", "MetricValueList"},
                            {"verbs", {"get"}}});
     }
-    return resource_list(p.substr(std::string("/apis/").size()), resources);
+    return share(resource_list(p.substr(std::string("/apis/").size()), resources));
   }
   if (p == "/apis/external.metrics.k8s.io/v1beta1") {
     core::Json resources = core::Json::array();
@@ -907,7 +923,7 @@ ApiResult<std::string> MetricsAdapter::serve(std::string_view path, std::string_
                            {"kind", "ExternalMetricValueList"},
                            {"verbs", {"get"}}});
     }
-    return resource_list("external.metrics.k8s.io/v1beta1", resources);
+    return share(resource_list("external.metrics.k8s.io/v1beta1", resources));
   }
 
   auto request = parse_metrics_request(path, raw_query);
@@ -915,7 +931,7 @@ ApiResult<std::string> MetricsAdapter::serve(std::string_view path, std::string_
   if (request->external()) {
     auto items = external_metric(*request);
     if (!items) return tl::unexpected(items.error());
-    return reformat(kube::external_metric_value_list_json(*items), pretty);
+    return share(reformat(kube::external_metric_value_list_json(*items), pretty));
   }
   return serve_custom(*request, pretty);
 }
@@ -986,15 +1002,17 @@ std::string custom_answer_key(const MetricsRequest& request, std::string_view ob
 
 }  // namespace
 
-ApiResult<std::string> MetricsAdapter::serve_custom(const MetricsRequest& request, bool pretty) {
+ApiResult<std::shared_ptr<const net::SharedBody>> MetricsAdapter::serve_custom(
+    const MetricsRequest& request, bool pretty) {
   // The PromQL (a 1,000-way alternation for 1,000 pods) is built only when the answer is.
   auto plan = plan_custom(request, nullptr, /*with_query=*/false);
   if (!plan) return tl::unexpected(plan.error());
-  auto render = [&](core::Time now) -> ApiResult<std::string> {
+  auto render = [&](core::Time now) -> ApiResult<std::shared_ptr<const net::SharedBody>> {
     if (auto error = build_custom_query(request, *plan)) return tl::unexpected(*error);
     auto items = evaluate_custom(request, *plan, now);
     if (!items) return tl::unexpected(items.error());
-    return reformat(kube::metric_value_list_json(*items, api_version_name(request.api)), pretty);
+    return share(
+        reformat(kube::metric_value_list_json(*items, api_version_name(request.api)), pretty));
   };
   if (!answer_cache_) return render(clock_.now());
 
@@ -1008,7 +1026,7 @@ ApiResult<std::string> MetricsAdapter::serve_custom(const MetricsRequest& reques
   const std::uint64_t generation = storage.generation();
   const core::Time now = clock_.now();
   const std::int64_t now_ms = core::to_unix_millis(now);
-  if (auto body = answer_cache_->find(key, generation, now_ms)) return *body;
+  if (auto body = answer_cache_->find(key, generation, now_ms)) return body;
   auto body = render(now);
   if (!body || !depends_on_time_only_through_writes(plan->query)) return body;
   // A sample stored after `now` would enter the window later without a write: not cacheable.
@@ -1022,8 +1040,7 @@ ApiResult<std::string> MetricsAdapter::serve_custom(const MetricsRequest& reques
   const std::int64_t earliest = storage.earliest_newest_sample_after(now_ms - lookback_ms - 1);
   const std::int64_t valid_until =
       earliest == std::numeric_limits<std::int64_t>::max() ? earliest : earliest + lookback_ms;
-  answer_cache_->insert(key, std::make_shared<const std::string>(*body),
-                        {generation, AnswerCache::second_of(now_ms), valid_until});
+  answer_cache_->insert(key, *body, {generation, AnswerCache::second_of(now_ms), valid_until});
   return body;
 }
 

@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "hpa/metrics_provider.h"
 #include "kube/objects.h"
+#include "net/http.h"
 #include "prom/query_engine.h"
 
 namespace llmscale::prom {
@@ -160,7 +161,12 @@ class MetricsAdapter {
                                                                    const kube::Selector& selector);
 
   // Discovery documents (APIGroup, APIResourceList) and the three APIs by request path, encoded
-  // as the HTTP API answers (MetricValueList, PodMetricsList, ... JSON, or a metav1.Status).
+  // as the HTTP API answers (MetricValueList, PodMetricsList, ... JSON, or a metav1.Status). A
+  // custom-metrics answer reused from the answer cache is the cache's own body (send it with
+  // net::set_shared_body: no copy, and its gzip form is made once per entry).
+  ApiResult<std::shared_ptr<const net::SharedBody>> serve_shared(std::string_view path,
+                                                                 std::string_view raw_query);
+  // serve_shared()'s bytes as an owned string (a copy).
   ApiResult<std::string> serve(std::string_view path, std::string_view raw_query);
 
   // The answer cache's counters; nullopt without AdapterOptions::answer_cache_storage.
@@ -183,7 +189,8 @@ class MetricsAdapter {
   std::optional<ApiError> build_custom_query(const MetricsRequest& request, CustomPlan& plan) const;
   ApiResult<std::vector<kube::MetricValue>> evaluate_custom(const MetricsRequest& request,
                                                             const CustomPlan& plan, core::Time now);
-  ApiResult<std::string> serve_custom(const MetricsRequest& request, bool pretty);
+  ApiResult<std::shared_ptr<const net::SharedBody>> serve_custom(const MetricsRequest& request,
+                                                                 bool pretty);
 
   struct Registry;
   std::shared_ptr<const Registry> registry() const;
