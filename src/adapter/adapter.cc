@@ -145,7 +145,18 @@ core::Result<std::vector<ListedObject>> ObjectLister::list_objects(
   return out;
 }
 
-StaticObjectLister::StaticObjectLister(std::vector<Object> objects) : objects_(std::move(objects)) {
+struct StaticObjectLister::Listings {
+  static constexpr std::size_t kMaxListings = 256;
+  std::mutex mutex;
+  std::map<std::string, std::vector<std::string>, std::less<>> by_request;
+};
+
+StaticObjectLister::~StaticObjectLister() = default;
+StaticObjectLister::StaticObjectLister(StaticObjectLister&&) noexcept = default;
+StaticObjectLister& StaticObjectLister::operator=(StaticObjectLister&&) noexcept = default;
+
+StaticObjectLister::StaticObjectLister(std::vector<Object> objects)
+    : objects_(std::move(objects)), listings_(std::make_unique<Listings>()) {
   // Kept in (namespace, name) order, so a listing is sorted as it is filtered.
   std::stable_sort(objects_.begin(), objects_.end(), [](const Object& a, const Object& b) {
     return std::tie(a.namespace_name, a.name) < std::tie(b.namespace_name, b.name);
@@ -168,6 +179,14 @@ core::Result<std::vector<ListedObject>> StaticObjectLister::list_objects(
 core::Result<std::vector<std::string>> StaticObjectLister::list(const GroupResource& resource,
                                                                 const std::string& ns,
                                                                 const kube::Selector& selector) {
+  // The selector's text, marked when it selects nothing (its text is empty, as everything's).
+  std::string request = resource.group + '\0' + resource.resource + '\0' + ns + '\0' +
+                        (selector.is_nothing() ? "!" : "") + selector.to_string();
+  {
+    std::lock_guard lock(listings_->mutex);
+    if (auto it = listings_->by_request.find(request); it != listings_->by_request.end())
+      return it->second;
+  }
   std::vector<std::string> names;
   for (const auto& object : objects_) {
     if (object.resource == resource && (ns.empty() || object.namespace_name == ns) &&
@@ -177,6 +196,9 @@ core::Result<std::vector<std::string>> StaticObjectLister::list(const GroupResou
   }
   // Sorted by name (across namespaces too, when listing every namespace).
   if (!std::is_sorted(names.begin(), names.end())) std::sort(names.begin(), names.end());
+  std::lock_guard lock(listings_->mutex);
+  if (listings_->by_request.size() >= Listings::kMaxListings) listings_->by_request.clear();
+  listings_->by_request.emplace(std::move(request), names);
   return names;
 }
 
