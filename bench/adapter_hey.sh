@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The adapter's wildcard pods query over 1,000 pods (the HPA's Pods-metric request), embedded
-# backend, measured with hey and wrk over HTTPS on loopback.
+# backend, measured with hey and wrk over HTTPS on loopback, asking for gzip (as Go clients,
+# and so Kubernetes' HPA through the aggregator, do) and without.
 # Usage: bench/adapter_hey.sh [BUILD_DIR] [PODS] [REQUESTS] [CONCURRENCY]
+# WRK_DURATION (default 10s) sets each wrk run's length.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -41,9 +43,18 @@ for _ in $(seq 1 100); do grep -q "serving on" "$dir/out" 2>/dev/null && break; 
 base=$(sed -n 's/.*serving on \(https:[^ ]*\).*/\1/p' "$dir/out")
 url="$base/apis/custom.metrics.k8s.io/v1beta2/namespaces/llm/pods/*/num_requests_waiting?labelSelector=app%3Dvllm"
 items=$(curl -sk "$url" | grep -o '"describedObject"' | wc -l)
-echo "pods=$pods items_per_answer=$items bytes_per_answer=$(curl -sk "$url" | wc -c)"
-echo "== hey -n $requests -c $concurrency"
-hey -n "$requests" -c "$concurrency" "$url" | grep -E -A3 "Requests/sec|Average|Slowest|Fastest|  (50|90|99)%|Status code|Error" || true
-echo "== wrk -t2 -c $concurrency -d10s --latency"
-wrk -t2 -c "$concurrency" -d10s --latency "$url" | grep -E "Requests/sec|Latency|  (50|90|99)%" || true
+echo "pods=$pods items_per_answer=$items bytes_per_answer=$(curl -sk "$url" | wc -c)" \
+  "gzip_bytes_per_answer=$(curl -sk -H 'Accept-Encoding: gzip' "$url" | wc -c)"
+duration=${WRK_DURATION:-10s}
+summary="Requests/sec|Average|Slowest|Fastest|  (50|90|99)%|Status code|Error"
+# hey's Go Transport asks for gzip unless told not to, as client-go does.
+echo "== hey -n $requests -c $concurrency (Accept-Encoding: gzip)"
+hey -n "$requests" -c "$concurrency" "$url" | grep -E -A3 "$summary" || true
+echo "== hey -n $requests -c $concurrency -disable-compression"
+hey -n "$requests" -c "$concurrency" -disable-compression "$url" | grep -E -A3 "$summary" || true
+echo "== wrk -t2 -c $concurrency -d$duration --latency"
+wrk -t2 -c "$concurrency" -d"$duration" --latency "$url" | grep -E "Requests/sec|Latency|  (50|90|99)%" || true
+echo "== wrk -t2 -c $concurrency -d$duration --latency -H 'Accept-Encoding: gzip'"
+wrk -t2 -c "$concurrency" -d"$duration" --latency -H 'Accept-Encoding: gzip' "$url" |
+  grep -E "Requests/sec|Latency|  (50|90|99)%" || true
 echo "== adapter CPU seconds: $(ps -o cputime= -p "$pid")"

@@ -145,7 +145,18 @@ core::Result<std::vector<ListedObject>> ObjectLister::list_objects(
   return out;
 }
 
-StaticObjectLister::StaticObjectLister(std::vector<Object> objects) : objects_(std::move(objects)) {
+struct StaticObjectLister::Listings {
+  static constexpr std::size_t kMaxListings = 256;
+  std::mutex mutex;
+  std::map<std::string, std::vector<std::string>, std::less<>> by_request;
+};
+
+StaticObjectLister::~StaticObjectLister() = default;
+StaticObjectLister::StaticObjectLister(StaticObjectLister&&) noexcept = default;
+StaticObjectLister& StaticObjectLister::operator=(StaticObjectLister&&) noexcept = default;
+
+StaticObjectLister::StaticObjectLister(std::vector<Object> objects)
+    : objects_(std::move(objects)), listings_(std::make_unique<Listings>()) {
   // Kept in (namespace, name) order, so a listing is sorted as it is filtered.
   std::stable_sort(objects_.begin(), objects_.end(), [](const Object& a, const Object& b) {
     return std::tie(a.namespace_name, a.name) < std::tie(b.namespace_name, b.name);
@@ -168,6 +179,14 @@ core::Result<std::vector<ListedObject>> StaticObjectLister::list_objects(
 core::Result<std::vector<std::string>> StaticObjectLister::list(const GroupResource& resource,
                                                                 const std::string& ns,
                                                                 const kube::Selector& selector) {
+  // The selector's text, marked when it selects nothing (its text is empty, as everything's).
+  std::string request = resource.group + '\0' + resource.resource + '\0' + ns + '\0' +
+                        (selector.is_nothing() ? "!" : "") + selector.to_string();
+  {
+    std::lock_guard lock(listings_->mutex);
+    if (auto it = listings_->by_request.find(request); it != listings_->by_request.end())
+      return it->second;
+  }
   std::vector<std::string> names;
   for (const auto& object : objects_) {
     if (object.resource == resource && (ns.empty() || object.namespace_name == ns) &&
@@ -177,6 +196,9 @@ core::Result<std::vector<std::string>> StaticObjectLister::list(const GroupResou
   }
   // Sorted by name (across namespaces too, when listing every namespace).
   if (!std::is_sorted(names.begin(), names.end())) std::sort(names.begin(), names.end());
+  std::lock_guard lock(listings_->mutex);
+  if (listings_->by_request.size() >= Listings::kMaxListings) listings_->by_request.clear();
+  listings_->by_request.emplace(std::move(request), names);
   return names;
 }
 
@@ -867,18 +889,34 @@ ApiResult<std::string> MetricsAdapter::serve_resource_metrics(const std::string&
   return tl::unexpected(path_not_found());
 }
 
+namespace {
+
+ApiResult<std::shared_ptr<const net::SharedBody>> share(ApiResult<std::string> text) {
+  if (!text) return tl::unexpected(text.error());
+  return std::make_shared<const net::SharedBody>(std::move(*text));
+}
+
+}  // namespace
+
 ApiResult<std::string> MetricsAdapter::serve(std::string_view path, std::string_view raw_query) {
+  auto body = serve_shared(path, raw_query);
+  if (!body) return tl::unexpected(body.error());
+  return (*body)->bytes();
+}
+
+ApiResult<std::shared_ptr<const net::SharedBody>> MetricsAdapter::serve_shared(
+    std::string_view path, std::string_view raw_query) {
   const bool pretty = wants_pretty(raw_query);
   std::string p(path);
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   if (p == "/apis/metrics.k8s.io" || p.rfind("/apis/metrics.k8s.io/", 0) == 0) {
-    return serve_resource_metrics(p, raw_query, pretty);
+    return share(serve_resource_metrics(p, raw_query, pretty));
   }
   if (p == "/apis/custom.metrics.k8s.io") {
-    return serialize(api_group("custom.metrics.k8s.io", {"v1beta2", "v1beta1"}), pretty);
+    return share(serialize(api_group("custom.metrics.k8s.io", {"v1beta2", "v1beta1"}), pretty));
   }
   if (p == "/apis/external.metrics.k8s.io") {
-    return serialize(api_group("external.metrics.k8s.io", {"v1beta1"}), pretty);
+    return share(serialize(api_group("external.metrics.k8s.io", {"v1beta1"}), pretty));
   }
   auto resource_list = [&](const std::string& group_version, const core::Json& resources) {
     return serialize({{"kind", "APIResourceList"},
@@ -896,7 +934,7 @@ ApiResult<std::string> MetricsAdapter::serve(std::string_view path, std::string_
                            {"kind", "MetricValueList"},
                            {"verbs", {"get"}}});
     }
-    return resource_list(p.substr(std::string("/apis/").size()), resources);
+    return share(resource_list(p.substr(std::string("/apis/").size()), resources));
   }
   if (p == "/apis/external.metrics.k8s.io/v1beta1") {
     core::Json resources = core::Json::array();
@@ -907,7 +945,7 @@ ApiResult<std::string> MetricsAdapter::serve(std::string_view path, std::string_
                            {"kind", "ExternalMetricValueList"},
                            {"verbs", {"get"}}});
     }
-    return resource_list("external.metrics.k8s.io/v1beta1", resources);
+    return share(resource_list("external.metrics.k8s.io/v1beta1", resources));
   }
 
   auto request = parse_metrics_request(path, raw_query);
@@ -915,7 +953,7 @@ ApiResult<std::string> MetricsAdapter::serve(std::string_view path, std::string_
   if (request->external()) {
     auto items = external_metric(*request);
     if (!items) return tl::unexpected(items.error());
-    return reformat(kube::external_metric_value_list_json(*items), pretty);
+    return share(reformat(kube::external_metric_value_list_json(*items), pretty));
   }
   return serve_custom(*request, pretty);
 }
@@ -986,15 +1024,17 @@ std::string custom_answer_key(const MetricsRequest& request, std::string_view ob
 
 }  // namespace
 
-ApiResult<std::string> MetricsAdapter::serve_custom(const MetricsRequest& request, bool pretty) {
+ApiResult<std::shared_ptr<const net::SharedBody>> MetricsAdapter::serve_custom(
+    const MetricsRequest& request, bool pretty) {
   // The PromQL (a 1,000-way alternation for 1,000 pods) is built only when the answer is.
   auto plan = plan_custom(request, nullptr, /*with_query=*/false);
   if (!plan) return tl::unexpected(plan.error());
-  auto render = [&](core::Time now) -> ApiResult<std::string> {
+  auto render = [&](core::Time now) -> ApiResult<std::shared_ptr<const net::SharedBody>> {
     if (auto error = build_custom_query(request, *plan)) return tl::unexpected(*error);
     auto items = evaluate_custom(request, *plan, now);
     if (!items) return tl::unexpected(items.error());
-    return reformat(kube::metric_value_list_json(*items, api_version_name(request.api)), pretty);
+    return share(
+        reformat(kube::metric_value_list_json(*items, api_version_name(request.api)), pretty));
   };
   if (!answer_cache_) return render(clock_.now());
 
@@ -1008,7 +1048,7 @@ ApiResult<std::string> MetricsAdapter::serve_custom(const MetricsRequest& reques
   const std::uint64_t generation = storage.generation();
   const core::Time now = clock_.now();
   const std::int64_t now_ms = core::to_unix_millis(now);
-  if (auto body = answer_cache_->find(key, generation, now_ms)) return *body;
+  if (auto body = answer_cache_->find(key, generation, now_ms)) return body;
   auto body = render(now);
   if (!body || !depends_on_time_only_through_writes(plan->query)) return body;
   // A sample stored after `now` would enter the window later without a write: not cacheable.
@@ -1022,8 +1062,7 @@ ApiResult<std::string> MetricsAdapter::serve_custom(const MetricsRequest& reques
   const std::int64_t earliest = storage.earliest_newest_sample_after(now_ms - lookback_ms - 1);
   const std::int64_t valid_until =
       earliest == std::numeric_limits<std::int64_t>::max() ? earliest : earliest + lookback_ms;
-  answer_cache_->insert(key, std::make_shared<const std::string>(*body),
-                        {generation, AnswerCache::second_of(now_ms), valid_until});
+  answer_cache_->insert(key, *body, {generation, AnswerCache::second_of(now_ms), valid_until});
   return body;
 }
 

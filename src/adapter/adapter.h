@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "hpa/metrics_provider.h"
 #include "kube/objects.h"
+#include "net/http.h"
 #include "prom/promql/query_engine.h"
 
 namespace llmscale::prom {
@@ -57,7 +58,10 @@ class ObjectLister {
                                                                const kube::Selector& selector);
 };
 
-// A fixed set of objects with labels (`--pods-file`, tests).
+// A fixed set of objects with labels (`--pods-file`, tests). The objects never change, so each
+// distinct list() (resource, namespace, selector) is computed once and remembered (up to 256
+// of them): a wildcard request over 1,000 pods would otherwise match 1,000 label sets each time.
+// Thread-safe.
 class StaticObjectLister final : public ObjectLister {
  public:
   struct Object {
@@ -67,6 +71,9 @@ class StaticObjectLister final : public ObjectLister {
     kube::Labels labels;
   };
   explicit StaticObjectLister(std::vector<Object> objects);
+  ~StaticObjectLister() override;
+  StaticObjectLister(StaticObjectLister&&) noexcept;
+  StaticObjectLister& operator=(StaticObjectLister&&) noexcept;
   core::Result<std::vector<std::string>> list(const GroupResource& resource, const std::string& ns,
                                               const kube::Selector& selector) override;
   core::Result<std::vector<ListedObject>> list_objects(const GroupResource& resource,
@@ -74,7 +81,9 @@ class StaticObjectLister final : public ObjectLister {
                                                        const kube::Selector& selector) override;
 
  private:
+  struct Listings;
   std::vector<Object> objects_;
+  std::unique_ptr<Listings> listings_;
 };
 
 // Objects from Kubernetes manifests (`--objects FILE`): YAML/JSON documents, each an object or a
@@ -160,7 +169,12 @@ class MetricsAdapter {
                                                                    const kube::Selector& selector);
 
   // Discovery documents (APIGroup, APIResourceList) and the three APIs by request path, encoded
-  // as the HTTP API answers (MetricValueList, PodMetricsList, ... JSON, or a metav1.Status).
+  // as the HTTP API answers (MetricValueList, PodMetricsList, ... JSON, or a metav1.Status). A
+  // custom-metrics answer reused from the answer cache is the cache's own body (send it with
+  // net::set_shared_body: no copy, and its gzip form is made once per entry).
+  ApiResult<std::shared_ptr<const net::SharedBody>> serve_shared(std::string_view path,
+                                                                 std::string_view raw_query);
+  // serve_shared()'s bytes as an owned string (a copy).
   ApiResult<std::string> serve(std::string_view path, std::string_view raw_query);
 
   // The answer cache's counters; nullopt without AdapterOptions::answer_cache_storage.
@@ -183,7 +197,8 @@ class MetricsAdapter {
   std::optional<ApiError> build_custom_query(const MetricsRequest& request, CustomPlan& plan) const;
   ApiResult<std::vector<kube::MetricValue>> evaluate_custom(const MetricsRequest& request,
                                                             const CustomPlan& plan, core::Time now);
-  ApiResult<std::string> serve_custom(const MetricsRequest& request, bool pretty);
+  ApiResult<std::shared_ptr<const net::SharedBody>> serve_custom(const MetricsRequest& request,
+                                                                 bool pretty);
 
   struct Registry;
   std::shared_ptr<const Registry> registry() const;

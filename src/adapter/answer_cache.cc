@@ -5,9 +5,9 @@
 
 namespace llmscale::adapter {
 
-std::shared_ptr<const std::string> AnswerCache::find(const std::string& key,
-                                                     std::uint64_t generation,
-                                                     std::int64_t now_ms) {
+std::shared_ptr<const net::SharedBody> AnswerCache::find(const std::string& key,
+                                                         std::uint64_t generation,
+                                                         std::int64_t now_ms) {
   std::lock_guard lock(mu_);
   auto it = by_key_.find(key);
   if (it == by_key_.end()) {
@@ -25,11 +25,11 @@ std::shared_ptr<const std::string> AnswerCache::find(const std::string& key,
   return it->second->body;
 }
 
-void AnswerCache::insert(const std::string& key, std::shared_ptr<const std::string> body,
+void AnswerCache::insert(const std::string& key, std::shared_ptr<const net::SharedBody> body,
                          AnswerValidity validity) {
   std::lock_guard lock(mu_);
   if (auto it = by_key_.find(key); it != by_key_.end()) erase(it->second);
-  if (limits_.max_entries == 0 || key.size() + body->size() > limits_.max_bytes) return;
+  if (limits_.max_entries == 0 || key.size() + body->bytes().size() > limits_.max_bytes) return;
   lru_.push_front(Entry{key, std::move(body), validity});
   by_key_.emplace(lru_.front().key, lru_.begin());
   bytes_ += lru_.front().bytes();

@@ -9,11 +9,16 @@
 // `valid_until_ms` (the first moment the lookback window could drop a series without a write).
 // So a reused body is byte for byte what evaluating the request again would write.
 //
-// Bounded by entries and bytes (key + body), least recently used out first. clear() drops
+// Bounded by entries and bytes (key + plain body), least recently used out first. clear() drops
 // everything (the adapter calls it on relist).
 //
+// Bodies are net::SharedBody: the server sends an entry's bytes straight from the cache, and
+// its gzip form, made by the first client that accepts gzip, stays with the entry for every
+// later one (so it is compressed once; it is not counted in `bytes`, being a fraction of the
+// plain size).
+//
 // Thread-safety: every method may be called from any thread at once (one mutex; the body is
-// shared, never copied under the lock).
+// shared, never copied).
 #pragma once
 
 #include <cstddef>
@@ -23,6 +28,8 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+
+#include "net/http.h"
 
 namespace llmscale::adapter {
 
@@ -51,11 +58,11 @@ class AnswerCache {
 
   // The body filed under `key` when it is still valid for `generation` at `now_ms`; counts a
   // hit or a miss. An entry found stale is dropped.
-  std::shared_ptr<const std::string> find(const std::string& key, std::uint64_t generation,
-                                          std::int64_t now_ms);
+  std::shared_ptr<const net::SharedBody> find(const std::string& key, std::uint64_t generation,
+                                              std::int64_t now_ms);
   // Files `body` (replacing an older entry for `key`), then evicts least recently used entries
   // until both limits hold. A body larger than max_bytes on its own is not kept.
-  void insert(const std::string& key, std::shared_ptr<const std::string> body,
+  void insert(const std::string& key, std::shared_ptr<const net::SharedBody> body,
               AnswerValidity validity);
   void clear();
   AnswerCacheStats stats() const;
@@ -66,9 +73,9 @@ class AnswerCache {
  private:
   struct Entry {
     std::string key;
-    std::shared_ptr<const std::string> body;
+    std::shared_ptr<const net::SharedBody> body;
     AnswerValidity validity;
-    std::size_t bytes() const { return key.size() + body->size(); }
+    std::size_t bytes() const { return key.size() + body->bytes().size(); }
   };
   using Lru = std::list<Entry>;  // most recently used first
   void erase(Lru::iterator it);

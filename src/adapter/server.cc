@@ -293,11 +293,18 @@ net::Awaitable<void> AdapterServer::handle(net::ServerRequest& request,
     co_await writer.send(std::move(response));
     co_return;
   }
-  auto answer = adapter_.serve(request.raw_path, request.raw_query);
-  auto response = answer ? json_response(200, std::move(*answer))
-                         : json_response(answer.error().code, answer.error().to_json() + "\n");
+  auto answer = adapter_.serve_shared(request.raw_path, request.raw_query);
+  net::Response response;
+  if (answer) {
+    // Sent from where it lies (a cached answer is not copied), gzip-encoded as Kubernetes' API
+    // servers do for large answers to clients that accept it.
+    response = json_response(200, "");
+    net::set_shared_body(response, *answer, request.headers);
+  } else {
+    response = json_response(answer.error().code, answer.error().to_json() + "\n");
+  }
   const int code = response.status;
-  const std::size_t bytes = response.body.size();
+  const std::size_t bytes = response.payload().size();
   co_await writer.send(std::move(response));
   if (auto labels = api_request_labels(request.method, path))
     metrics_->observe_request(*labels, code, clock_.monotonic_now() - started, bytes);

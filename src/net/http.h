@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -85,16 +86,67 @@ struct Request {
 };
 
 // A complete response: what a handler sends, or what HttpClient::request returns.
+//
+// The body is either owned (`body`) or shared (`shared_body`, set by set_shared_body()): the
+// server writes a shared body from where it lies, so one rendered answer (an answer cache's
+// entry) goes to any number of clients without a copy. Responses HttpClient returns always own
+// their body.
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  // When set, the bytes sent instead of `body` (which stays empty). Immutable: other responses
+  // may be sending the same bytes at the same time.
+  std::shared_ptr<const std::string> shared_body;
+
+  // The body's bytes, shared or owned.
+  std::string_view payload() const { return shared_body ? *shared_body : std::string_view(body); }
 
   // `body` with Content-Type "text/plain; charset=utf-8".
   static Response text(int status, std::string body);
   // `body` (already JSON) with Content-Type "application/json".
   static Response json(int status, std::string body);
 };
+
+// A response body rendered once and sent many times, as is or gzip-encoded. The gzip form is
+// compressed by the first response that asks for it and kept for every later one, so a body
+// shared by many responses is compressed once. Immutable once built (the gzip form is made at
+// most once, under a once_flag): share it between threads as std::shared_ptr<const SharedBody>.
+class SharedBody : public std::enable_shared_from_this<SharedBody> {
+ public:
+  explicit SharedBody(std::string bytes) : bytes_(std::move(bytes)) {}
+  SharedBody(const SharedBody&) = delete;
+  SharedBody& operator=(const SharedBody&) = delete;
+
+  const std::string& bytes() const { return bytes_; }
+  // The plain bytes as a Response::shared_body (keeps this SharedBody alive).
+  std::shared_ptr<const std::string> plain() const;
+  // The gzip form (one member, zlib level 1 as Kubernetes' API servers compress), made on the
+  // first call from any thread; later calls return the same bytes.
+  std::shared_ptr<const std::string> gzipped() const;
+
+ private:
+  std::string bytes_;
+  mutable std::once_flag gzip_once_;
+  mutable std::string gzip_;
+};
+
+// Kubernetes' API response compression (k8s.io/apiserver responsewriters, feature
+// APIResponseCompression, on by default): bodies over 128 KiB are gzip-encoded for a request
+// whose Accept-Encoding lists the token "gzip".
+inline constexpr std::size_t kApiServerGzipThresholdBytes = 128 * 1024;
+
+// Whether a request's Accept-Encoding lists "gzip", as Kubernetes' negotiateContentEncoding
+// reads it: a comma-separated element that is exactly "gzip" once trimmed (so "gzip;q=0.5"
+// does not count, nor "GZIP").
+bool accepts_gzip(const Headers& request_headers);
+
+// Makes `body` the body of `response` without copying it: its gzip form, with
+// Content-Encoding: gzip and Vary: Accept-Encoding, when the request accepts gzip and the body
+// is over `gzip_threshold` bytes, else the plain bytes.
+void set_shared_body(Response& response, const std::shared_ptr<const SharedBody>& body,
+                     const Headers& request_headers,
+                     std::size_t gzip_threshold = kApiServerGzipThresholdBytes);
 
 // A network peer or listening address; IPv6 addresses are stored without brackets.
 struct Endpoint {

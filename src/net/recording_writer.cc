@@ -21,7 +21,12 @@ Awaitable<core::Status> RecordingResponseWriter::send(Response response) {
   ended_ = true;
   status_ = response.status;
   headers_ = std::move(response.headers);
-  body_ = std::move(response.body);
+  if (response.shared_body) {
+    body_ = *response.shared_body;
+  } else {
+    body_ = std::move(response.body);
+  }
+  shared_body_ = std::move(response.shared_body);
   co_return core::Status{};
 }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ class RecordingResponseWriter final : public ResponseWriter {
   const Headers& headers() const { return headers_; }
   // The whole body: send()'s body, or every streamed chunk concatenated.
   const std::string& body() const { return body_; }
+  // send()'s Response::shared_body (null for an owned body): tests check it is the very
+  // buffer a cache holds, not a copy.
+  const std::shared_ptr<const std::string>& shared_body() const { return shared_body_; }
   const std::vector<std::string>& chunks() const { return chunks_; }
   bool streamed() const { return streamed_; }
   bool ended() const { return ended_; }
@@ -48,6 +52,7 @@ class RecordingResponseWriter final : public ResponseWriter {
   int status_ = 0;
   Headers headers_;
   std::string body_;
+  std::shared_ptr<const std::string> shared_body_;
   std::vector<std::string> chunks_;
   bool head_sent_ = false;
   bool streamed_ = false;

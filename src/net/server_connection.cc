@@ -272,15 +272,18 @@ class ConnectionWriter final : public ResponseWriter {
       co_return core::make_error(core::ErrorCode::kFailedPrecondition, "response already started");
     }
     bool no_body = status_has_no_body(response.status);
+    // A shared body is written from where it lies (the response, and so the bytes, live in
+    // this coroutine's frame until the write completes).
+    std::string_view payload = response.payload();
     start_head(response.status, response.headers);
     if (!no_body) {
       head_.append("Content-Length: ");
-      head_.append(std::to_string(response.body.size()));
+      head_.append(std::to_string(payload.size()));
       head_.append("\r\n");
     }
     finish_head();
     const_buffer body;
-    if (!no_body && !head_only_) body = asio::buffer(response.body);
+    if (!no_body && !head_only_) body = asio::buffer(payload.data(), payload.size());
     auto status = co_await connection_.write_all(asio::buffer(head_), body);
     state_ = status ? Connection::WriterState::kDone : Connection::WriterState::kFailed;
     co_return status;

@@ -794,5 +794,33 @@ items:
   EXPECT_EQ(bad.error().message, "objects.yaml: document 0: metadata.name: Required value");
 }
 
+// Listings are remembered per (resource, namespace, selector): each stays its own.
+TEST(StaticObjectListerTest, RememberedListingsStayApart) {
+  StaticObjectLister lister({{{"", "pods"}, "llm", "vllm-1", {{"app", "vllm"}}},
+                             {{"", "pods"}, "llm", "vllm-0", {{"app", "vllm"}}},
+                             {{"", "pods"}, "llm", "tgi-0", {{"app", "tgi"}}},
+                             {{"", "pods"}, "other", "vllm-9", {{"app", "vllm"}}},
+                             {{"", "nodes"}, "", "node-1", {{"app", "vllm"}}}});
+  const GroupResource pods{"", "pods"};
+  auto vllm = *kube::Selector::parse("app=vllm");
+  using Names = std::vector<std::string>;
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(*lister.list(pods, "llm", vllm), (Names{"vllm-0", "vllm-1"}));
+    EXPECT_EQ(*lister.list(pods, "llm", *kube::Selector::parse("app=tgi")), Names{"tgi-0"});
+    EXPECT_EQ(*lister.list(pods, "llm", kube::Selector::everything()),
+              (Names{"tgi-0", "vllm-0", "vllm-1"}));
+    EXPECT_EQ(*lister.list(pods, "llm", kube::Selector::nothing()), Names{});
+    EXPECT_EQ(*lister.list(pods, "", vllm), (Names{"vllm-0", "vllm-1", "vllm-9"}));
+    EXPECT_EQ(*lister.list(pods, "other", vllm), Names{"vllm-9"});
+    EXPECT_EQ(*lister.list({"", "nodes"}, "", vllm), Names{"node-1"});
+  }
+  // More distinct listings than are remembered: still right.
+  for (int i = 0; i < 300; ++i) {
+    auto none = *kube::Selector::parse("app=x" + std::to_string(i));
+    EXPECT_TRUE(lister.list(pods, "llm", none)->empty());
+  }
+  EXPECT_EQ(*lister.list(pods, "llm", vllm), (Names{"vllm-0", "vllm-1"}));
+}
+
 }  // namespace
 }  // namespace llmscale::adapter

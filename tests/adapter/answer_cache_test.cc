@@ -19,15 +19,15 @@
 namespace llmscale::adapter {
 namespace {
 
-std::shared_ptr<const std::string> body_of(std::string text) {
-  return std::make_shared<const std::string>(std::move(text));
+std::shared_ptr<const net::SharedBody> body_of(std::string text) {
+  return std::make_shared<const net::SharedBody>(std::move(text));
 }
 
 TEST(AnswerCacheTest, ReusesOnlyForTheSameGenerationSecondAndBeforeValidUntil) {
   AnswerCache cache;
   cache.insert("k", body_of("answer"), {7, 100, 100'800});
   ASSERT_NE(cache.find("k", 7, 100'000), nullptr);
-  EXPECT_EQ(*cache.find("k", 7, 100'799), "answer");
+  EXPECT_EQ(cache.find("k", 7, 100'799)->bytes(), "answer");
   EXPECT_EQ(cache.find("k", 8, 100'100), nullptr);  // a write landed (and the entry is dropped)
   EXPECT_EQ(cache.stats().entries, 0u);
   cache.insert("k", body_of("answer"), {7, 100, 100'800});
@@ -191,6 +191,23 @@ TEST_F(CachedAdapterTest, AnAppendInvalidatesAndTheAnswerShowsIt) {
   add("vllm:num_requests_waiting", "vllm-0", now_ms() + 1, prom::stale_nan());
   clock_.advance(std::chrono::milliseconds(1));
   EXPECT_EQ(wildcard().find("vllm-0"), std::string::npos);
+}
+
+TEST_F(CachedAdapterTest, AHitIsTheEntrysOwnBodyNotACopy) {
+  add("vllm:num_requests_waiting", "vllm-0", now_ms() - 1000, 3);
+  relist_both();
+  const std::string path =
+      "/apis/custom.metrics.k8s.io/v1beta2/namespaces/llm/pods/*/num_requests_waiting";
+  auto first = cached_->serve_shared(path, "labelSelector=app%3Dvllm");
+  auto second = cached_->serve_shared(path, "labelSelector=app%3Dvllm");
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->get(), second->get());
+  EXPECT_EQ((*first)->bytes(), *plain_->serve(path, "labelSelector=app%3Dvllm"));
+  add("vllm:num_requests_waiting", "vllm-0", now_ms(), 4);
+  auto third = cached_->serve_shared(path, "labelSelector=app%3Dvllm");
+  ASSERT_TRUE(third);
+  EXPECT_NE(third->get(), first->get());
+  EXPECT_EQ((*first)->bytes(), (*second)->bytes());  // earlier answers stay intact
 }
 
 TEST_F(CachedAdapterTest, ARelistEmptiesTheCache) {

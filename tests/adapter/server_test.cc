@@ -8,6 +8,8 @@
 #include "adapter/queue_backend.h"
 #include "core/clock.h"
 #include "net/client.h"
+#include "net/gzip.h"
+#include "net/recording_writer.h"
 #include "net/tls_cert.h"
 #include "prom/promql/engine.h"
 #include "prom/tsdb/storage.h"
@@ -83,8 +85,10 @@ class AdapterServerTest : public ::testing::Test {
   }
 
   net::Response get(const std::string& path, const net::CertificateAndKey* cert = nullptr,
-                    net::Headers headers = {}, const std::string& method = "GET") {
+                    net::Headers headers = {}, const std::string& method = "GET",
+                    bool decode_gzip = true) {
     net::ClientOptions options;
+    options.decode_gzip = decode_gzip;
     options.tls.ca_pem = Pki::get().serving_ca.cert_pem;
     if (cert != nullptr) {
       options.tls.cert_pem = cert->cert_pem;
@@ -236,6 +240,106 @@ TEST_F(AdapterServerTest, ResourceMetricsRequestsAreForbiddenInKubeApiserversWor
   // Authenticated, the request reaches the adapter (no resourceRules here: not installed).
   auto user = get("/apis/metrics.k8s.io/v1beta1/nodes", &Pki::get().user);
   EXPECT_EQ(user.status, 404) << user.body;
+}
+
+// A fleet large enough that its wildcard answer (~180 KB) is gzip-encoded for clients that
+// accept it, served from the answer cache.
+class CachedAdapterServerTest : public AdapterServerTest {
+ protected:
+  static constexpr int kPodCount = 1000;
+
+  CachedAdapterServerTest() {
+    std::vector<StaticObjectLister::Object> pods;
+    const std::int64_t now = core::to_unix_millis(loop_.clock().now());
+    for (int i = 0; i < kPodCount; ++i) {
+      std::string pod = "vllm-" + std::to_string(i);
+      pods.push_back({{"", "pods"}, "llm", pod, {{"app", "vllm"}}});
+      EXPECT_TRUE(storage_.append(
+          {{"__name__", "vllm:num_requests_waiting"}, {"namespace", "llm"}, {"pod", pod}},
+          now - 1000, i % 17));
+    }
+    lister_ = StaticObjectLister(std::move(pods));
+    AdapterOptions options;
+    options.answer_cache_storage = &storage_;
+    adapter_ = std::make_unique<MetricsAdapter>(queue_rule_config(), engine_, lister_,
+                                                loop_.clock(), options);
+    uncached_ =
+        std::make_unique<MetricsAdapter>(queue_rule_config(), engine_, lister_, loop_.clock());
+    EXPECT_TRUE(uncached_->relist());
+  }
+
+  std::string uncached_answer() {
+    auto answer = uncached_->serve(kPods, "");
+    return answer ? *answer : answer.error().message;
+  }
+
+  // The handler's answer without sockets.
+  std::unique_ptr<net::RecordingResponseWriter> record(net::Headers headers) {
+    net::ServerRequest request;
+    request.method = "GET";
+    EXPECT_TRUE(request.set_target(kPods));
+    request.headers = std::move(headers);
+    auto writer = std::make_unique<net::RecordingResponseWriter>();
+    EXPECT_TRUE(loop_.block_on(server_->handler()(request, *writer), std::chrono::seconds(20)));
+    return writer;
+  }
+
+  std::unique_ptr<MetricsAdapter> uncached_;
+};
+
+TEST_F(CachedAdapterServerTest, CachedAnswersAreSentWithoutCopiesAndGzippedOnce) {
+  start(AuthorizationMode::kAlwaysAllow);
+  const net::Headers gzip{{"Accept-Encoding", "gzip"}};
+  auto first_plain = record({});
+  auto second_plain = record({});
+  auto first_gzip = record(gzip);
+  auto second_gzip = record(gzip);
+  const std::string plain = uncached_answer();
+  ASSERT_GT(plain.size(), net::kApiServerGzipThresholdBytes);
+  EXPECT_TRUE(first_plain->body() == plain);
+  // The second answer is the first one's buffer: the cache's entry, sent as it lies.
+  ASSERT_NE(first_plain->shared_body(), nullptr);
+  EXPECT_EQ(second_plain->shared_body().get(), first_plain->shared_body().get());
+  EXPECT_FALSE(first_plain->headers().contains("Content-Encoding"));
+
+  // Gzip: compressed for the first client that accepts it, then the same bytes for the next.
+  EXPECT_EQ(first_gzip->headers().value("Content-Encoding"), "gzip");
+  EXPECT_EQ(first_gzip->headers().value("Vary"), "Accept-Encoding");
+  EXPECT_EQ(first_gzip->headers().value("Content-Type"), "application/json");
+  EXPECT_EQ(second_gzip->shared_body().get(), first_gzip->shared_body().get());
+  auto decoded = net::gzip_decompress(first_gzip->body(), 1 << 24);
+  ASSERT_TRUE(decoded);
+  EXPECT_TRUE(*decoded == plain);
+  EXPECT_LT(first_gzip->body().size(), plain.size() / 5);
+  auto stats = adapter_->answer_cache_stats();
+  EXPECT_EQ(stats->misses, 1u);
+  EXPECT_EQ(stats->hits, 3u);
+}
+
+TEST_F(CachedAdapterServerTest, OverHttpsTheGzipAnswerDecodesToThePlainOne) {
+  start(AuthorizationMode::kAlwaysAllow);
+  const std::string plain = uncached_answer();
+  auto get_plain = get(kPods);
+  EXPECT_EQ(get_plain.status, 200);
+  EXPECT_TRUE(get_plain.body == plain);
+  EXPECT_FALSE(get_plain.headers.contains("Content-Encoding"));
+  auto decoded = get(kPods, nullptr, {{"Accept-Encoding", "gzip"}});
+  EXPECT_TRUE(decoded.body == plain);
+  auto raw = get(kPods, nullptr, {{"Accept-Encoding", "gzip"}}, "GET", /*decode_gzip=*/false);
+  EXPECT_EQ(raw.headers.value("Content-Encoding"), "gzip");
+  EXPECT_EQ(raw.headers.value("Content-Length"), std::to_string(raw.body.size()));
+  auto undone = net::gzip_decompress(raw.body, 1 << 24);
+  ASSERT_TRUE(undone);
+  EXPECT_TRUE(*undone == plain);
+  // HEAD: the fields a GET would get, the length of the form it would send, no body.
+  auto head = get(kPods, nullptr, {{"Accept-Encoding", "gzip"}}, "HEAD", false);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(head.headers.value("Content-Encoding"), "gzip");
+  EXPECT_EQ(head.headers.value("Content-Length"), std::to_string(raw.body.size()));
+  auto plain_head = get(kPods, nullptr, {}, "HEAD");
+  EXPECT_TRUE(plain_head.body.empty());
+  EXPECT_EQ(plain_head.headers.value("Content-Length"), std::to_string(plain.size()));
 }
 
 TEST(LoopbackAddressTest, OnlyLoopbackAddressesQualify) {

@@ -38,17 +38,7 @@ class ServerFramingTest : public ::testing::Test {
 
   // Sends `bytes` on a new connection and returns everything the server sends until it closes.
   std::string exchange(std::string bytes) {
-    std::string answer;
-    run(loop_, [&]() -> Awaitable<void> {
-      auto raw = co_await TcpStream::connect("127.0.0.1", server_->port(), 5s);
-      CO_ASSERT_OK(raw);
-      CO_ASSERT_OK(co_await raw->write(bytes));
-      raw->shutdown_write();
-      auto all = co_await raw->read_until_eof(5s);
-      CO_ASSERT_OK(all);
-      answer = std::move(*all);
-    }());
-    return answer;
+    return testing::raw_exchange(loop_, server_->port(), std::move(bytes), /*half_close=*/true);
   }
 
   static int responses(const std::string& answer) {

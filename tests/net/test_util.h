@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "net/event_loop.h"
+#include "net/tcp.h"
 
 #define CO_ASSERT_TRUE(condition)                      \
   do {                                                 \
@@ -49,6 +50,23 @@ inline void run(EventLoop& loop, Awaitable<void> task,
 // miss an advance() that happened before they started waiting.
 inline Awaitable<void> wait_until(core::Clock& clock, core::Time time) {
   if (clock.now() < time) co_await sleep_for(clock, time - clock.now());
+}
+
+// Sends `bytes` to 127.0.0.1:`port` on a new connection (then half-closes when `half_close`)
+// and returns everything the server sends until it closes.
+inline std::string raw_exchange(EventLoop& loop, std::uint16_t port, std::string bytes,
+                                bool half_close) {
+  std::string answer;
+  run(loop, [&]() -> Awaitable<void> {
+    auto raw = co_await TcpStream::connect("127.0.0.1", port, std::chrono::seconds(5));
+    CO_ASSERT_OK(raw);
+    CO_ASSERT_OK(co_await raw->write(bytes));
+    if (half_close) raw->shutdown_write();
+    auto all = co_await raw->read_until_eof(std::chrono::seconds(10));
+    CO_ASSERT_OK(all);
+    answer = std::move(*all);
+  }());
+  return answer;
 }
 
 inline double ms_since(std::chrono::steady_clock::time_point start) {
