@@ -12,6 +12,7 @@
 #include "kube/hpa_validation.h"
 #include "kube/json_codec.h"
 #include "kube/names.h"
+#include "kube/objects.h"
 #include "kube/printers.h"
 
 namespace llmscale::apiserver {
@@ -164,6 +165,20 @@ ApiOutcome admit_pod(Json& object, const Json* old, bool strict) {
   const Json* containers = at_path(object, "spec.containers");
   if (containers == nullptr || !containers->is_array() || containers->empty())
     errors.push_back(kube::required("spec.containers", ""));
+  // Kubernetes: ValidatePodSpecificAnnotations (on create and update) — a pod-deletion-cost that
+  // GetDeletionCostFromPodAnnotations cannot read is refused.
+  const Json* annotations = at_path(object, "metadata.annotations");
+  if (annotations != nullptr && annotations->is_object()) {
+    auto cost = annotations->find(kube::kPodDeletionCost);
+    if (cost != annotations->end() && cost->is_string()) {
+      const std::string value = cost->get<std::string>();
+      if (!kube::pod_deletion_cost({{kube::kPodDeletionCost, value}})) {
+        errors.push_back(
+            kube::invalid(std::string("metadata.annotations[") + kube::kPodDeletionCost + "]",
+                          kube::quoted_value(value), "must be a 32bit integer"));
+      }
+    }
+  }
   if (!errors.empty())
     return tl::unexpected(invalid("", "Pod", string_at(object, "metadata.name"), errors));
   if (!object.contains("status")) object["status"] = {{"phase", "Pending"}};

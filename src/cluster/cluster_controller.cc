@@ -240,10 +240,10 @@ struct ClusterController::State {
       std::string cost = std::to_string(
           std::clamp<std::int64_t>(it->second, std::numeric_limits<std::int32_t>::min(),
                                    std::numeric_limits<std::int32_t>::max()));
-      auto current = pod.metadata.annotations.find(std::string(kPodDeletionCostAnnotation));
+      auto current = pod.metadata.annotations.find(std::string(kube::kPodDeletionCost));
       if (current != pod.metadata.annotations.end() && current->second == cost) continue;
       if (!acting()) co_return;
-      Json patch = {{"metadata", {{"annotations", {{kPodDeletionCostAnnotation, cost}}}}}};
+      Json patch = {{"metadata", {{"annotations", {{kube::kPodDeletionCost, cost}}}}}};
       auto patched =
           co_await client.patch(kubeclient::pods_resource(), ns, pod.metadata.name,
                                 kubeclient::PatchType::kMerge, core::to_compact_json(patch));

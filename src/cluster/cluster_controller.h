@@ -41,8 +41,6 @@
 namespace llmscale::cluster {
 
 inline constexpr std::string_view kAdviceAnnotation = "autoscaling.llmscale.io/advice";
-inline constexpr std::string_view kPodDeletionCostAnnotation =
-    "controller.kubernetes.io/pod-deletion-cost";
 inline constexpr std::string_view kAdvisoryHistoryAnnotation =
     "autoscaling.llmscale.io/advisory-history";
 

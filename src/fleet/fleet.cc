@@ -142,32 +142,6 @@ std::string pod_template_hash(const FleetSpec& spec) {
   return out;
 }
 
-core::Result<std::int32_t> deletion_cost(const std::map<std::string, std::string>& annotations) {
-  // Kubernetes: GetDeletionCostFromPodAnnotations. Absent: 0. A leading '+' or a leading zero
-  // ("+10", "008") is invalid; so is anything strconv.ParseInt(value, 10, 32) refuses.
-  auto it = annotations.find(kPodDeletionCost);
-  if (it == annotations.end()) return 0;
-  const std::string& value = it->second;
-  auto invalid = [&] { return core::invalid_argument("invalid value \"" + value + "\""); };
-  bool first_ok =
-      !value.empty() && (value[0] == '-' || value == "0" || (value[0] >= '1' && value[0] <= '9'));
-  if (!first_ok) return invalid();
-  std::size_t i = value[0] == '-' ? 1 : 0;
-  if (i == value.size()) return invalid();
-  std::int64_t magnitude = 0;
-  for (; i < value.size(); ++i) {
-    char c = value[i];
-    if (c < '0' || c > '9') return invalid();
-    magnitude = magnitude * 10 + (c - '0');
-    if (magnitude > std::int64_t{1} << 31) return invalid();  // out of int32 range either way
-  }
-  std::int64_t parsed = value[0] == '-' ? -magnitude : magnitude;
-  if (parsed > std::numeric_limits<std::int32_t>::max() ||
-      parsed < std::numeric_limits<std::int32_t>::min())
-    return invalid();
-  return static_cast<std::int32_t>(parsed);
-}
-
 namespace {
 
 // Kubernetes: afterOrZero — a zero (absent) time counts as after any other.
@@ -208,8 +182,8 @@ bool delete_before(const kube::Pod& a, const kube::Pod& b, core::Time now) {
   // 3. Not ready < ready.
   if (is_ready(a) != is_ready(b)) return !is_ready(a);
   // 4. Lower controller.kubernetes.io/pod-deletion-cost first; an invalid value counts as 0.
-  std::int32_t cost_a = deletion_cost(a.metadata.annotations).value_or(0);
-  std::int32_t cost_b = deletion_cost(b.metadata.annotations).value_or(0);
+  std::int32_t cost_a = kube::pod_deletion_cost(a.metadata.annotations).value_or(0);
+  std::int32_t cost_b = kube::pod_deletion_cost(b.metadata.annotations).value_or(0);
   if (cost_a != cost_b) return cost_a < cost_b;
   // 6. Both ready: ready more recently first.
   if (is_ready(a) && is_ready(b)) {
@@ -355,7 +329,7 @@ core::Status Fleet::annotate_pod(const std::string& name, const std::string& key
 }
 
 core::Status Fleet::set_deletion_cost(const std::string& name, std::int32_t cost) {
-  return annotate_pod(name, kPodDeletionCost, std::to_string(cost));
+  return annotate_pod(name, kube::kPodDeletionCost, std::to_string(cost));
 }
 
 std::vector<kube::Pod> Fleet::pods() {

@@ -149,7 +149,7 @@ class Fleet final : public controller::ScaleTarget {
   // same key. NotFound for an unknown pod. Takes effect at the next scale-down.
   core::Status annotate_pod(const std::string& name, const std::string& key,
                             std::optional<std::string> value);
-  // annotate_pod(name, kPodDeletionCost, cost): the ReplicaSet deletes lower costs first.
+  // annotate_pod(name, kube::kPodDeletionCost, cost): the ReplicaSet deletes lower costs first.
   core::Status set_deletion_cost(const std::string& name, std::int32_t cost);
   // Runs each time the fleet is about to choose scale-down victims, before it ranks them (it may
   // call set_deletion_cost/annotate_pod, nothing else of the fleet). `llmscale up
@@ -224,14 +224,6 @@ class Fleet final : public controller::ScaleTarget {
 // of its decimal form (alphabet bcdfghjklmnpqrstvwxz2456789). Upstream hashes Go's printing of
 // the PodTemplateSpec; here its canonical JSON, so values differ but the shape is the same.
 std::string pod_template_hash(const FleetSpec& spec);
-
-// The annotation that ranks a ReplicaSet's pods for deletion (lower cost goes first).
-inline constexpr const char* kPodDeletionCost = "controller.kubernetes.io/pod-deletion-cost";
-
-// Kubernetes' GetDeletionCostFromPodAnnotations: the pod-deletion-cost annotation as an int32;
-// 0 when absent; kInvalidArgument for a value ParseInt(v, 10, 32) refuses or that starts with
-// '+' or a leading zero ("+10", "008").
-core::Result<std::int32_t> deletion_cost(const std::map<std::string, std::string>& annotations);
 
 // ActivePodsWithRanks.Less for one node: Pending < Running, not ready < ready, lower
 // pod-deletion-cost < higher (invalid values count as 0), ready more recently (log2 buckets of

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/result.h"
 #include "core/time.h"
 #include "kube/label_selector.h"
 #include "kube/quantity.h"
@@ -273,5 +274,15 @@ struct ExternalMetricValue {
   std::optional<std::int64_t> window_seconds;
   Quantity value;
 };
+
+// The annotation that ranks a ReplicaSet's pods for deletion (lower cost goes first), as
+// core/v1's PodDeletionCost.
+inline constexpr const char* kPodDeletionCost = "controller.kubernetes.io/pod-deletion-cost";
+
+// Kubernetes' GetDeletionCostFromPodAnnotations: the pod-deletion-cost annotation as an int32;
+// 0 when absent; kInvalidArgument for a value ParseInt(v, 10, 32) refuses or that starts with
+// '+' or a leading zero ("+10", "008"). The API server refuses such a pod; the ReplicaSet
+// controller ranks it as 0.
+core::Result<std::int32_t> pod_deletion_cost(const std::map<std::string, std::string>& annotations);
 
 }  // namespace llmscale::kube

@@ -328,7 +328,7 @@ kube::Pod Simulator::make_kube_pod(const Pod& pod) const {
   out.metadata.labels = pod_labels(f);
   out.metadata.annotations = f.spec.template_.annotations;
   if (pod.deletion_cost)
-    out.metadata.annotations[fleet::kPodDeletionCost] = std::to_string(*pod.deletion_cost);
+    out.metadata.annotations[kube::kPodDeletionCost] = std::to_string(*pod.deletion_cost);
   kube::Container container;
   container.name = f.spec.name;
   out.containers.push_back(container);
@@ -871,11 +871,11 @@ void Simulator::compare_choices(
   auto with_costs = pods;
   auto without = pods;
   for (auto& [i, kp] : with_costs) {
-    kp.metadata.annotations[fleet::kPodDeletionCost] = std::to_string(std::min<std::uint64_t>(
+    kp.metadata.annotations[kube::kPodDeletionCost] = std::to_string(std::min<std::uint64_t>(
         pods_[i]->tokens.total,
         static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max())));
   }
-  for (auto& [i, kp] : without) kp.metadata.annotations.erase(fleet::kPodDeletionCost);
+  for (auto& [i, kp] : without) kp.metadata.annotations.erase(kube::kPodDeletionCost);
   rank(with_costs);
   rank(without);
   ScaleDownChoice choice;

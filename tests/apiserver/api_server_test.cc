@@ -296,6 +296,40 @@ TEST_F(ApiServerTest, DeploymentValidation) {
   EXPECT_EQ(created.body["spec"]["replicas"], 1);
 }
 
+TEST_F(ApiServerTest, PodDeletionCostMustBeAnInt32) {
+  // Kubernetes: ValidatePodSpecificAnnotations, on create and on update (a merge patch here).
+  const std::string path = "/api/v1/namespaces/default/pods";
+  auto pod = [](const std::string& cost) {
+    return Json{
+        {"apiVersion", "v1"},
+        {"kind", "Pod"},
+        {"metadata",
+         {{"name", "p"}, {"annotations", {{"controller.kubernetes.io/pod-deletion-cost", cost}}}}},
+        {"spec", {{"containers", Json::array({{{"name", "c"}, {"image", "i"}}})}}}};
+  };
+  for (const std::string bad : {"abc", "+10", "008", "2147483648", "-2147483649", ""}) {
+    Answer refused = call("POST", path, pod(bad).dump());
+    EXPECT_EQ(refused.status, 422) << bad << ": " << refused.text;
+    EXPECT_EQ(refused.body.value("message", ""),
+              "Pod \"p\" is invalid: metadata.annotations[controller.kubernetes.io/"
+              "pod-deletion-cost]: Invalid value: \"" +
+                  bad + "\": must be a 32bit integer")
+        << refused.text;
+  }
+  Answer created = call("POST", path, pod("-2147483648").dump());
+  ASSERT_EQ(created.status, 201) << created.text;
+  Answer patched =
+      call("PATCH", path + "/p",
+           R"({"metadata":{"annotations":{"controller.kubernetes.io/pod-deletion-cost":"1.5"}}})",
+           "application/merge-patch+json");
+  EXPECT_EQ(patched.status, 422) << patched.text;
+  Answer fine =
+      call("PATCH", path + "/p",
+           R"({"metadata":{"annotations":{"controller.kubernetes.io/pod-deletion-cost":"7"}}})",
+           "application/merge-patch+json");
+  EXPECT_EQ(fine.status, 200) << fine.text;
+}
+
 struct Watch {
   net::ServerRequest request;
   net::RecordingResponseWriter writer;

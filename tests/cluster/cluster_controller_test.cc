@@ -195,7 +195,7 @@ TEST_F(ClusterControllerTest, ScaleDownSetsPodDeletionCostsFromLoadFirst) {
     EXPECT_TRUE(p);
     const Json& meta = (*p)["metadata"];
     return meta.contains("annotations")
-               ? meta["annotations"].value(std::string(kPodDeletionCostAnnotation), "")
+               ? meta["annotations"].value(std::string(kube::kPodDeletionCost), "")
                : std::string();
   };
   auto set_replicas = [&](int n) {

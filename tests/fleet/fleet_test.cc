@@ -318,7 +318,7 @@ class DeleteBeforeTable : public ::testing::Test {
   core::Time then_8_hours_ = now_ - 8h;
   std::nullopt_t zero_ = std::nullopt;
   std::map<std::string, std::string> cost(const std::string& value) {
-    return {{kPodDeletionCost, value}};
+    return {{kube::kPodDeletionCost, value}};
   }
 
   // Upstream's pods (minus the unscheduled ones), by their upstream names.
@@ -430,7 +430,7 @@ TEST(DeletionCost, ParsesAsGetDeletionCostFromPodAnnotations) {
                                          {"-", std::nullopt},
                                          {"1.5", std::nullopt},
                                          {"10 ", std::nullopt}}) {
-    auto got = deletion_cost({{kPodDeletionCost, c.value}});
+    auto got = kube::pod_deletion_cost({{kube::kPodDeletionCost, c.value}});
     if (c.want) {
       ASSERT_TRUE(got) << c.value << ": " << got.error().message;
       EXPECT_EQ(*got, *c.want) << c.value;
@@ -439,8 +439,8 @@ TEST(DeletionCost, ParsesAsGetDeletionCostFromPodAnnotations) {
       EXPECT_EQ(got.error().message, std::string("invalid value \"") + c.value + "\"");
     }
   }
-  EXPECT_EQ(deletion_cost({}).value(), 0);
-  EXPECT_EQ(deletion_cost({{"other", "5"}}).value(), 0);
+  EXPECT_EQ(kube::pod_deletion_cost({}).value(), 0);
+  EXPECT_EQ(kube::pod_deletion_cost({{"other", "5"}}).value(), 0);
 }
 
 TEST_F(FleetTest, DeletionCostPicksTheVictimAndShowsInThePod) {
@@ -455,7 +455,7 @@ TEST_F(FleetTest, DeletionCostPicksTheVictimAndShowsInThePod) {
   ASSERT_TRUE(fleet_->set_deletion_cost(all[0], 30));
   ASSERT_TRUE(fleet_->set_deletion_cost(all[1], -7));
   ASSERT_TRUE(fleet_->set_deletion_cost(all[2], 20));
-  EXPECT_EQ(pod(all[1])->metadata.annotations.at(kPodDeletionCost), "-7");
+  EXPECT_EQ(pod(all[1])->metadata.annotations.at(kube::kPodDeletionCost), "-7");
   int hook_calls = 0;
   std::size_t terminating_seen = 0;
   fleet_->set_before_scale_down([&] {

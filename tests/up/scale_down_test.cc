@@ -121,7 +121,7 @@ TEST_F(ScaleDownTest, DrainAwareStopsTheIdleReplicasAndLosesNoStream) {
   // Costs in the pods (as `kubectl get pod -o yaml` shows them), and the victims they chose.
   for (const auto& p : fleet_->pods()) {
     std::string want = p.metadata.name == busy ? "7000" : p.metadata.name == light ? "20" : "0";
-    EXPECT_EQ(p.metadata.annotations.at(fleet::kPodDeletionCost), want) << p.metadata.name;
+    EXPECT_EQ(p.metadata.annotations.at(kube::kPodDeletionCost), want) << p.metadata.name;
   }
   EXPECT_FALSE(terminating(busy));
   EXPECT_TRUE(terminating(light));
@@ -159,7 +159,7 @@ TEST_F(ScaleDownTest, TheReplicaSetRankingAloneCutsTheLongStreams) {
   router::Lease s2 = stream_on(busy, 3000);
   ASSERT_TRUE(fleet_->set_replicas(2));
   EXPECT_TRUE(terminating(busy));
-  EXPECT_EQ(fleet_->pods().front().metadata.annotations.count(fleet::kPodDeletionCost), 0u);
+  EXPECT_EQ(fleet_->pods().front().metadata.annotations.count(kube::kPodDeletionCost), 0u);
   // Streams longer than the grace period: SIGTERM reaches the replica while both still run.
   clock_.advance(29s);
   EXPECT_TRUE(signals(busy).empty());
@@ -192,7 +192,7 @@ TEST_F(ScaleDownTest, NotReadyPodsStillGoFirstAndUnknownBackendsCostZero) {
   EXPECT_EQ(set_deletion_costs_from_load(*fleet_, empty), 2u);
   for (const auto& p : fleet_->pods()) {
     if (!p.metadata.deletion_timestamp) {
-      EXPECT_EQ(p.metadata.annotations.at(fleet::kPodDeletionCost), "0");
+      EXPECT_EQ(p.metadata.annotations.at(kube::kPodDeletionCost), "0");
     }
   }
 }
@@ -256,7 +256,7 @@ TEST_F(ScaleDownTest, PodAnnotationsGoBothWaysThroughTheApi) {
   // Fleet -> API: a cost set on the pod is in the pod object after a sync.
   ASSERT_TRUE(fleet_->set_deletion_cost(names[0], 12));
   bridge.sync();
-  EXPECT_EQ(stored_annotations(names[0]).value(fleet::kPodDeletionCost, ""), "12");
+  EXPECT_EQ(stored_annotations(names[0]).value(kube::kPodDeletionCost, ""), "12");
   // API -> fleet: a client's write (what `kubectl annotate pod` PATCHes) reaches the fleet's
   // pod on the next turn, and the bridge's next sync keeps it.
   auto write = [&](const std::string& name, const std::string& key,
@@ -269,7 +269,7 @@ TEST_F(ScaleDownTest, PodAnnotationsGoBothWaysThroughTheApi) {
     }
     ASSERT_TRUE(store.update(pods, std::move(object)));
   };
-  write(names[1], fleet::kPodDeletionCost, "-3");
+  write(names[1], kube::kPodDeletionCost, "-3");
   clock_.advance(0s);
   auto fleet_annotation = [&](const std::string& name, const std::string& key) {
     for (const auto& p : fleet_->pods())
@@ -277,9 +277,9 @@ TEST_F(ScaleDownTest, PodAnnotationsGoBothWaysThroughTheApi) {
         return std::optional<std::string>(p.metadata.annotations.at(key));
     return std::optional<std::string>();
   };
-  EXPECT_EQ(fleet_annotation(names[1], fleet::kPodDeletionCost), "-3");
+  EXPECT_EQ(fleet_annotation(names[1], kube::kPodDeletionCost), "-3");
   bridge.sync();
-  EXPECT_EQ(stored_annotations(names[1]).value(fleet::kPodDeletionCost, ""), "-3");
+  EXPECT_EQ(stored_annotations(names[1]).value(kube::kPodDeletionCost, ""), "-3");
   // A write the bridge has not handled yet survives a sync that comes first.
   write(names[0], "team", "inference");
   bridge.sync();
