@@ -51,15 +51,4 @@ std::string make_prompt(std::int64_t tokens, std::uint64_t seed,
   return text;
 }
 
-std::int64_t count_words(std::string_view text) {
-  std::int64_t words = 0;
-  bool in_word = false;
-  for (char c : text) {
-    bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-    if (!space && !in_word) ++words;
-    in_word = !space;
-  }
-  return words;
-}
-
 }  // namespace llmscale::loadgen

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/words.h"
+
 namespace llmscale::loadgen {
 
 // A prompt of exactly `tokens` words (REQUIRES: tokens >= 0).
@@ -27,6 +29,6 @@ std::string make_prompt(std::int64_t tokens, std::uint64_t seed,
 
 // Whitespace-separated words in `text` (how output text is counted when a server reports no
 // token usage).
-std::int64_t count_words(std::string_view text);
+using core::count_words;
 
 }  // namespace llmscale::loadgen

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json.h"
+#include "core/words.h"
 
 namespace llmscale::router {
 namespace {
@@ -116,14 +117,7 @@ net::Response router_error_response(std::string_view path, std::string_view requ
 }
 
 std::uint64_t estimate_prompt_tokens(std::string_view body) {
-  std::uint64_t words = 0;
-  bool in_word = false;
-  for (char c : body) {
-    bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-    if (!space && !in_word) ++words;
-    in_word = !space;
-  }
-  return std::max<std::uint64_t>(words, 1);
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(core::count_words(body), 1));
 }
 
 std::uint64_t count_stream_events(std::string_view chunk) {
