@@ -271,8 +271,9 @@ TEST_F(KubectlAgainstUp, ChangesThroughKubectlReachTheController) {
       "jsonpath={.metadata.annotations.controller\\.kubernetes\\.io/pod-deletion-cost}";
   std::string first =
       kubectl({"get", "pods", "-l", "app=llm", "-o", "jsonpath={.items[0].metadata.name}"}).output;
-  auto annotated =
-      kubectl({"annotate", "pod", first, "controller.kubernetes.io/pod-deletion-cost=-100"});
+  // --overwrite: the scale-down above may already have written this pod's cost (0, idle).
+  auto annotated = kubectl(
+      {"annotate", "--overwrite", "pod", first, "controller.kubernetes.io/pod-deletion-cost=-100"});
   EXPECT_EQ(annotated.exit_code, 0) << annotated.output;
   ASSERT_TRUE(eventually(
       {"get", "pod", first, "-o", cost_path}, [](const std::string& o) { return o == "-100"; },
