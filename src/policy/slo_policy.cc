@@ -137,8 +137,9 @@ Decision SloPolicy::decide(const Signals& s) {
   if (queued > 0)
     d.explanation += ", backlog " + fixed(queued, 0) + " -> " + std::to_string(need_backlog);
   if (config_.predict)
-    d.explanation += ", forecast " + fixed(forecast_rate, 2) + "/s in " + fixed(horizon, 0) +
-                     "s -> " + std::to_string(need_forecast);
+    d.explanation += ", forecast " + fixed(forecast_rate, 2) + "/s in " + fixed(horizon, 0) + "s" +
+                     (forecaster_.seasonal() ? " (seasonal)" : "") + " -> " +
+                     std::to_string(need_forecast);
   if (config_.credit) d.explanation += ", credit " + std::to_string(s.starting) + " starting";
   if (correction_ < 1) d.explanation += ", capacity x" + fixed(correction_, 2);
   return d;

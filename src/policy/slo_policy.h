@@ -5,8 +5,9 @@
 //  * cold-start credit: replicas that are starting count toward capacity (a backlog is drained
 //    by the capacity already on its way, and the observed-latency correction is frozen while
 //    replicas start); the ready-time distribution is measured per fleet and is the horizon;
-//  * prediction: Holt's smoothing of the arrival rate, forecast over the measured ready time;
-//    scale-up only — a forecast never scales down;
+//  * prediction: Holt's smoothing of the arrival rate (with its daily season once a day with a
+//    daily shape has been seen), forecast over the measured ready time; scale-up only — a
+//    forecast never scales down;
 //  * always on, the metric contract: a missing or stale signal blocks scale-down (never read as
 //    zero) and the explanation names it.
 // Scale-down goes through a hysteresis band and the highest recommendation of a window.
@@ -27,6 +28,12 @@
 
 namespace llmscale::policy {
 
+inline SeasonConfig daily_season() {
+  SeasonConfig season;
+  season.period_s = 86400;
+  return season;
+}
+
 struct SloPolicyConfig {
   double ttft_s = 1.0;  // TTFT target at `quantile`
   double itl_s = 0.1;   // ITL (TPOT) target
@@ -45,6 +52,9 @@ struct SloPolicyConfig {
   double scale_down_window_s = 120;
   double stale_after_s = 30;                         // a replica gauge older than this is stale
   double forecast_alpha = 0.5, forecast_beta = 0.2;  // per 10 s
+  // The forecast's season (forecast.h): daily by default, used only once a whole day with a
+  // daily shape has been seen; period 0 turns it off.
+  SeasonConfig forecast_season = daily_season();
   core::Duration interval = std::chrono::seconds(5);
 };
 
@@ -65,7 +75,8 @@ class SloPolicy final : public Scaler {
  private:
   SloPolicyConfig config_;
   std::string name_;
-  HoltForecaster forecaster_{config_.forecast_alpha, config_.forecast_beta};
+  HoltForecaster forecaster_{config_.forecast_alpha, config_.forecast_beta, 10,
+                             config_.forecast_season};
   std::deque<std::pair<core::Time, std::int32_t>> recommendations_;
   double correction_ = 1.0;
   std::optional<core::Time> first_decision_;

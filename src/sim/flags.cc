@@ -22,8 +22,20 @@ core::Status duration_flag(const std::string& flag, const std::string& text, cor
 void add_sim_flags(CLI::App& c, SimFlags& f) {
   c.add_option("scenario", f.scenario,
                "folder or files: the manifests `llmscale up` reads, plus optional Workload and "
-               "Simulation documents")
-      ->required();
+               "Simulation documents (or --from-up)");
+  auto* u = "What-if on a running `llmscale up` (instead of a scenario)";
+  c.add_option("--from-up", f.from_up,
+               "its control URL (e.g. http://127.0.0.1:9190): replay its configuration and its "
+               "router's recent requests")
+      ->group(u);
+  c.add_option("--from-up-fleet", f.from_up_fleet, "NAMESPACE/NAME when it runs several fleets")
+      ->group(u);
+  c.add_option("--from-up-since", f.from_up_since, "how far back (a Go duration)")
+      ->capture_default_str()
+      ->group(u);
+  c.add_option("--from-up-token-file", f.from_up_token_file,
+               "bearer token for its control address (up --control-token-file)")
+      ->group(u);
   auto* w = "Workload (overrides the scenario's)";
   c.add_option("--workload", f.workload, "trace, poisson, gamma, constant, burst, ramp, diurnal")
       ->group(w);
@@ -64,6 +76,10 @@ void add_sim_flags(CLI::App& c, SimFlags& f) {
                "scale-down victims as `up --scale-down`: drain-aware (least in-flight tokens "
                "first) or replicaset; either adds a scale_down block to summary.json")
       ->check(CLI::IsMember({"drain-aware", "replicaset"}))
+      ->group(p);
+  c.add_option("--forecast-season", f.forecast_season,
+               "slo+predict: the arrival forecast's season, used once a whole one with that "
+               "shape has been seen (default 24h; 0s: none)")
       ->group(p);
   c.add_option("--peer-target", f.peer_target,
                "kpa/aibrix-apa: in-flight requests per pod (default: the HPA's AverageValue)")
@@ -118,6 +134,8 @@ void add_sim_flags(CLI::App& c, SimFlags& f) {
 
 core::Result<Resolved> resolve_sim_flags(const SimFlags& f) {
   Resolved r;
+  if (f.scenario.empty())
+    return core::invalid_argument("a scenario folder or file is required (or --from-up URL)");
   auto scenario = load_scenario(f.scenario, r.options);
   if (!scenario) return tl::unexpected(scenario.error());
   r.scenario = std::move(*scenario);
@@ -164,7 +182,8 @@ core::Result<Resolved> resolve_sim_flags(const SimFlags& f) {
   for (O o : {O{"--scrape-interval", f.scrape_interval, r.options.pipeline.scrape_interval},
               O{"--scrape-offset", f.scrape_offset, r.options.pipeline.scrape_offset},
               O{"--cold-start", f.cold_start, r.options.cold_start},
-              O{"--max-duration", f.max_duration, r.options.max_duration}}) {
+              O{"--max-duration", f.max_duration, r.options.max_duration},
+              O{"--forecast-season", f.forecast_season, r.options.forecast_season}}) {
     if (o.text.empty()) continue;
     core::Duration d{};
     if (auto st = duration_flag(o.flag, o.text, d); !st) return tl::unexpected(st.error());

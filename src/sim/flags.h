@@ -18,6 +18,9 @@ namespace llmscale::sim {
 
 struct SimFlags {
   std::vector<std::string> scenario;
+  // What-if on a live fleet (cli/from_up.h): a running `up`'s control URL, which fleet, how far
+  // back, and its bearer token file (off loopback).
+  std::string from_up, from_up_fleet, from_up_since = "1h", from_up_token_file;
   // Workload overrides (empty: the scenario's Workload document).
   std::string workload, trace, trace_format, window_start, window_end, duration, period,
       burst_interval;
@@ -28,7 +31,7 @@ struct SimFlags {
   long long seed = -1;
   std::string policy, scrape_interval, scrape_offset, ingestion_delay, adapter_relist, sync_period,
       min_pass_interval, downscale_stabilization, cold_start, router_queue_timeout, tail,
-      max_duration, profiles_dir;
+      max_duration, profiles_dir, forecast_season;
   double tolerance = -1, cold_start_jitter = -1, step_time_jitter = -1;
   bool no_post_scrape = false;
   std::string scaler;      // hpa or a policy of policy/scaler.h
@@ -48,6 +51,7 @@ struct Resolved {
   Slo slo;
 };
 // Loads the scenario, applies the overrides, loads the trace. Errors name the flag or file.
+// REQUIRES: --from-up already fetched (cli/from_up.h), so flags.scenario names files.
 core::Result<Resolved> resolve_sim_flags(const SimFlags& flags);
 
 }  // namespace llmscale::sim

@@ -512,6 +512,8 @@ core::Status Simulator::setup_scaler() {
   o.slo.quantile = options_.scaler_quantile;
   o.slo.profile = std::make_shared<const engine::Profile>(f.profile);
   o.slo.prior_ready_time_s = f.startup_seconds;
+  if (options_.forecast_season)
+    o.slo.forecast_season.period_s = core::to_seconds(*options_.forecast_season);
   o.slo.stale_after_s = std::max(
       30.0,
       3 * core::to_seconds(options_.pipeline.scrape_interval.value_or(std::chrono::seconds(15))) +

@@ -84,6 +84,8 @@ struct SimOptions {
   std::string advise;
   // KPA/APA per-pod in-flight target; nullopt: the first HPA's AverageValue target, else 24.
   std::optional<double> peer_target;
+  // The SLO policy's forecast season (policy/forecast.h); nullopt: daily; zero: none.
+  std::optional<core::Duration> forecast_season;
   // Scale-down victims, as `up --scale-down`: "replicaset" (the ReplicaSet ranking alone) or
   // "drain-aware" (each pod's pod-deletion-cost set from the router's in-flight tokens on it
   // just before the ranking). Empty: the ReplicaSet ranking with the outputs of before (no
