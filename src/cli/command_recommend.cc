@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/from_up.h"
 #include "cli/io.h"
 #include "core/atomic_file.h"
 #include "core/duration.h"
@@ -51,7 +52,10 @@ std::string short_metric(const std::string& name) {
 
 int run(const RecommendFlags& f) {
   core::set_log_level(core::LogLevel::kWarn);
-  auto resolved = sim::resolve_sim_flags(f.sim);
+  sim::SimFlags sim_flags = f.sim;
+  if (auto fetched = fetch_from_up(sim_flags, f.out + "/from-up"); !fetched)
+    return fail(fetched.error().message);
+  auto resolved = sim::resolve_sim_flags(sim_flags);
   if (!resolved) return fail(resolved.error().message);
   sim::SearchSpace space;
   for (const std::string& m : f.metrics) {

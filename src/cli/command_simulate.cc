@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/from_up.h"
 #include "cli/io.h"
 #include "core/atomic_file.h"
 #include "core/log.h"
@@ -34,7 +35,10 @@ std::string fixed(double v, int digits) {
 
 int run(const SimulateFlags& f) {
   if (!f.verbose) core::set_log_level(core::LogLevel::kWarn);
-  auto resolved = sim::resolve_sim_flags(f.sim);
+  sim::SimFlags sim_flags = f.sim;
+  if (auto fetched = fetch_from_up(sim_flags, f.out + "/from-up"); !fetched)
+    return fail(fetched.error().message);
+  auto resolved = sim::resolve_sim_flags(sim_flags);
   if (!resolved) return fail(resolved.error().message);
   bool bar = f.progress == "always" || (f.progress == "auto" && isatty(STDERR_FILENO) == 1);
   if (f.progress != "auto" && f.progress != "always" && f.progress != "never")

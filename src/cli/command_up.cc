@@ -162,6 +162,10 @@ void add_up_command(CLI::App& app, int& exit_code) {
                  "a replica that just became ready gets a growing share of the queued requests "
                  "over this long (Envoy's slow_start_window; e.g. 30s after a scale from zero)")
       ->capture_default_str();
+  up->add_option("--request-journal", f.options.request_journal,
+                 "requests each router remembers (arrival, tokens, status) for `llmscale "
+                 "simulate --from-up`; 0 keeps none")
+      ->capture_default_str();
   up->add_option("--router-queue-timeout", f.router_queue_timeout,
                  "how long a request waits for a ready replica before 503 with Retry-After "
                  "(0s: until one is ready or the client leaves)")

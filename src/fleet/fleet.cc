@@ -318,11 +318,15 @@ core::Status Fleet::annotate_pod(const std::string& name, const std::string& key
                                  std::optional<std::string> value) {
   for (auto& pod : pods_) {
     if (pod->name != name) continue;
+    auto it = pod->annotations.find(key);
     if (value) {
+      if (it != pod->annotations.end() && it->second == *value) return {};
       pod->annotations[key] = std::move(*value);
     } else {
-      pod->annotations.erase(key);
+      if (it == pod->annotations.end()) return {};
+      pod->annotations.erase(it);
     }
+    changed();
     return {};
   }
   return core::make_error(core::ErrorCode::kNotFound, "pods \"" + name + "\" not found");
@@ -500,6 +504,7 @@ void Fleet::start_process(Pod& pod) {
     on_exit(pod, ExitStatus{127, 0});
     return;
   }
+  changed();
   pod.waiting_reason.clear();
   core::log_info("fleet " + spec_.name + ": pod " + pod.name + " started (pid " +
                  std::to_string(pod.process->pid()) + ", port " + std::to_string(pod.api_port) +
@@ -568,6 +573,11 @@ void Fleet::set_ready(Pod& pod, bool ready) {
       l->on_not_ready(endpoint);
     }
   }
+  changed();
+}
+
+void Fleet::changed() {
+  for (FleetListener* l : listeners_) l->on_changed();
 }
 
 void Fleet::ensure_exit_polling() {
@@ -589,7 +599,10 @@ void Fleet::poll_exits() {
       on_exit(*pod, *status);
       continue;
     }
-    pod->running = true;
+    if (!pod->running) {
+      pod->running = true;
+      changed();
+    }
     // Kubernetes: without a readiness probe a running container is ready.
     if (!spec_.template_.readiness_probe && !pod->terminating) set_ready(*pod, true);
   }
@@ -637,6 +650,7 @@ void Fleet::on_exit(Pod& pod, const ExitStatus& status) {
     p->restart_count++;
     start_process(*p);
   });
+  changed();
 }
 
 void Fleet::report_crash(Pod& pod, const ExitStatus& status) {
@@ -667,6 +681,7 @@ void Fleet::begin_termination(Pod& pod) {
   pod.probe_timer.reset();
   pod.restart_timer.reset();
   core::log_info("fleet " + spec_.name + ": terminating pod " + pod.name);
+  changed();
   std::string uid = pod.uid;
   kube::Pod snapshot = to_kube(pod);
   if (!pod.process) {
@@ -747,6 +762,7 @@ void Fleet::remove_pod(const std::string& uid) {
   pod->process.reset();  // SIGKILLs and reaps a process still running (kill_all)
   core::log_info("fleet " + spec_.name + ": removed pod " + pod->name);
   for (FleetListener* l : listeners_) l->on_removed(snapshot);
+  changed();
   check_shutdown_done();
 }
 

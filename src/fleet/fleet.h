@@ -98,6 +98,11 @@ class FleetListener {
   virtual void on_removed(const kube::Pod& pod) { (void)pod; }
   // A pod's process crashed for a reason this fleet has not reported yet (see above).
   virtual void on_crash_loop(const CrashReport& report) { (void)report; }
+  // Something pods() or endpoints() show changed: a pod created, started, running, ready or not,
+  // restarted or exited, terminating, removed, annotated. Called after the change, often
+  // several times in a burst (coalesce); `up` resyncs discovery and the API on it instead of
+  // polling.
+  virtual void on_changed() {}
 };
 
 struct FleetOptions {
@@ -183,6 +188,8 @@ class Fleet final : public controller::ScaleTarget {
   void run_probe(const std::string& uid, std::uint64_t container);
   void on_probe_result(const std::string& uid, std::uint64_t container, bool success);
   void set_ready(Pod& pod, bool ready);
+  // Tells the listeners that what pods()/endpoints() show changed (FleetListener::on_changed).
+  void changed();
   void poll_exits();
   void ensure_exit_polling();
   void on_exit(Pod& pod, const ExitStatus& status);

@@ -2,6 +2,8 @@
 #include "router/api.h"
 
 #include <algorithm>
+#include <charconv>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -134,6 +136,36 @@ std::uint64_t count_stream_events(std::string_view chunk) {
     at = nl + 1;
   }
   return events;
+}
+
+namespace {
+
+// The first non-negative integer value of `"key":` in a JSON text, by a scan (no parse: the
+// router reads every answer; a miss only loses an estimate).
+std::optional<std::uint64_t> integer_field(std::string_view json, std::string_view key) {
+  std::string quoted = "\"" + std::string(key) + "\"";
+  for (std::size_t at = json.find(quoted); at != std::string_view::npos;
+       at = json.find(quoted, at + 1)) {
+    std::size_t i = at + quoted.size();
+    while (i < json.size() && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n')) ++i;
+    if (i >= json.size() || json[i] != ':') continue;
+    ++i;
+    while (i < json.size() && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n')) ++i;
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(json.data() + i, json.data() + json.size(), value);
+    if (ec == std::errc() && end != json.data() + i) return value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::uint64_t answer_output_tokens(std::string_view request_body, std::string_view answer_body) {
+  for (std::string_view key : {"completion_tokens", "generated_tokens"})
+    if (auto n = integer_field(answer_body, key)) return *n;
+  for (std::string_view key : {"max_tokens", "max_new_tokens", "max_completion_tokens"})
+    if (auto n = integer_field(request_body, key)) return *n;
+  return 0;
 }
 
 }  // namespace llmscale::router

@@ -55,6 +55,9 @@ std::uint64_t estimate_prompt_tokens(std::string_view body);
 // Output tokens in a chunk of a streamed response: its server-sent events ("data:" at the start
 // of a line), "data: [DONE]" aside. vLLM, NIM, SGLang and TGI stream one event per token.
 std::uint64_t count_stream_events(std::string_view chunk);
+// Output tokens of an answer read whole: its usage (OpenAI `completion_tokens`, TGI's
+// `generated_tokens`), else what the request asked for (`max_tokens`, `max_new_tokens`), else 0.
+std::uint64_t answer_output_tokens(std::string_view request_body, std::string_view answer_body);
 
 // The response for `error` on this request, in the API's own error shape. `retry_after_seconds`
 // (> 0) adds Retry-After on 503s.

@@ -2,9 +2,11 @@
 // (whole or streamed), disconnect propagation, and the router's metrics.
 #include "router/proxy.h"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -145,6 +147,8 @@ struct Proxy::Impl {
         options(std::move(o)),
         balancer(c, options.balancer),
         client(l, client_options(options)) {
+    if (options.journal_capacity > 0)
+      journal = std::make_unique<RequestJournal>(options.journal_capacity);
     register_metrics();
   }
 
@@ -232,6 +236,18 @@ struct Proxy::Impl {
       if (!status) return;
       impl.requests->with({route_label(route), backend, std::to_string(*status)}).inc();
       impl.duration->with({route_label(route)}).observe(seconds(impl.clock.now() - arrived));
+      if (impl.journal && route != Route::kModels && route != Route::kOther) {
+        JournalEntry entry;
+        entry.arrived = arrived;
+        entry.input_tokens = clamp32(input_tokens);
+        entry.output_tokens = clamp32(output_tokens);
+        entry.status = *status;
+        impl.journal->record(entry);
+      }
+    }
+    static std::uint32_t clamp32(std::uint64_t n) {
+      return static_cast<std::uint32_t>(
+          std::min<std::uint64_t>(n, std::numeric_limits<std::uint32_t>::max()));
     }
     // The client left: nginx's 499, the error counted once.
     void client_left() {
@@ -244,6 +260,8 @@ struct Proxy::Impl {
     const core::Time arrived;
     std::string backend;
     std::optional<int> status;
+    std::uint64_t input_tokens = 0;
+    std::uint64_t output_tokens = 0;
   };
 
   void count_error(Failure failure) { errors->with({failure_label(failure)}).inc(); }
@@ -408,6 +426,7 @@ struct Proxy::Impl {
     Lease lease;
     net::ClientStream stream;
     const std::uint64_t prompt_tokens = estimate_prompt_tokens(request.body);
+    outcome.input_tokens = prompt_tokens;
     for (int attempt = 0;; ++attempt) {
       auto acquired = co_await acquire(*state, request.body.size());
       if (!acquired) {
@@ -490,6 +509,7 @@ struct Proxy::Impl {
       response.status = status;
       response.headers = std::move(headers);
       response.body = std::move(*body);
+      outcome.output_tokens = answer_output_tokens(request.body, response.body);
       auto sent = co_await writer.send(std::move(response));
       if (sent) {
         outcome.status = status;
@@ -524,7 +544,9 @@ struct Proxy::Impl {
         co_return;
       }
       if (chunk->data.empty()) break;
-      lease.add_tokens(count_stream_events(chunk->data));
+      const std::uint64_t events = count_stream_events(chunk->data);
+      lease.add_tokens(events);
+      outcome.output_tokens += events;
       auto written = co_await writer.write(chunk->data);
       if (!written) {
         stream.cancel();
@@ -543,6 +565,7 @@ struct Proxy::Impl {
   prom::MetricRegistry registry;
   net::HttpClient client;
   std::unique_ptr<net::HttpServer> server;
+  std::unique_ptr<RequestJournal> journal;  // null: none kept
 
   prom::CounterFamily* requests = nullptr;
   prom::CounterFamily* errors = nullptr;
@@ -576,6 +599,10 @@ prom::MetricRegistry& Proxy::metrics() {
 
 const ProxyOptions& Proxy::options() const {
   return impl_->options;
+}
+
+const RequestJournal* Proxy::journal() const {
+  return impl_->journal.get();
 }
 
 void Proxy::close_idle_connections() {

@@ -36,6 +36,8 @@
 // ejections_total{backend}, queue_length, queue_limit, backends{state},
 // backend_in_flight{backend}, upstream_latency_seconds{backend} (request sent -> response head),
 // queue_wait_seconds, request_duration_seconds{route} (arrival -> last byte). See docs/router.md.
+// With a journal (ProxyOptions::journal_capacity) each inference request's arrival, token counts
+// and status are also remembered once, with the outcome.
 //
 // Ownership and threads: the Proxy owns its Balancer, HttpClient, HttpServer and registry. The
 // EventLoop and Clock must outlive it. handle() may run on any loop thread; balancer() is
@@ -57,6 +59,7 @@
 #include "net/event_loop.h"
 #include "net/server.h"
 #include "router/balancer.h"
+#include "router/journal.h"
 
 namespace llmscale::prom {
 class MetricRegistry;
@@ -91,6 +94,8 @@ struct ProxyOptions {
   // the loop each time a request has to wait while no backend is ready. The owner debounces and
   // starts a replica when the fleet is at zero.
   std::function<void()> on_wait_without_ready_backend;
+  // Inference requests remembered for `simulate --from-up` (router/journal.h); 0 keeps none.
+  std::size_t journal_capacity = 0;
 };
 
 // kInvalidArgument for negative values and bad balancer options.
@@ -107,6 +112,8 @@ class Proxy {
   Balancer& balancer();
   prom::MetricRegistry& metrics();
   const ProxyOptions& options() const;
+  // The served requests lately; null when options.journal_capacity is 0.
+  const RequestJournal* journal() const;
 
   // Closes the idle keep-alive connections to the backends (exchanges in progress keep theirs;
   // the next request to a backend opens a new one). Call after remove_backend() so sockets to

@@ -45,8 +45,9 @@ core::Result<kube::ApiServerGates> parse_feature_gates(std::string_view text) {
 
 void apply_hpa_gates(apiserver::ResourceType& type, const kube::ApiServerGates& gates) {
   auto admit = type.admit;
-  type.admit = [admit, gates](core::Json& object, const core::Json* old,
-                              bool strict) -> apiserver::ApiOutcome {
+  type.admit = [admit, gates, group = type.group, kind = type.kind](
+                   core::Json& object, const core::Json* old,
+                   bool strict) -> apiserver::ApiOutcome {
     if (!gates.hpa_configurable_tolerance && object.is_object() && object.contains("spec") &&
         object["spec"].is_object() && object["spec"].contains("behavior") &&
         object["spec"]["behavior"].is_object()) {
@@ -62,12 +63,15 @@ void apply_hpa_gates(apiserver::ResourceType& type, const kube::ApiServerGates& 
     if (gates.hpa_scale_to_zero || min_replicas(old) == 0 || !min || *min >= 1)
       return admit(object, old, strict);
     // Refused: every error upstream would list, the minReplicas one with the gate's bound.
-    auto hpa = kube::decode_hpa(object, /*strict=*/false);
+    // Decoded as the HPA it carries (an LLMAutoscaler's spec is an HPA's).
+    core::Json as_hpa = object;
+    as_hpa["apiVersion"] = "autoscaling/v2";
+    as_hpa["kind"] = "HorizontalPodAutoscaler";
+    auto hpa = kube::decode_hpa(as_hpa, /*strict=*/false);
     if (!hpa) return admit(object, old, strict);  // the builtin admission says what is wrong
     kube::apply_hpa_defaults(*hpa);
     kube::FieldErrors errors = kube::validate_hpa(*hpa, gates);
-    return tl::unexpected(
-        apiserver::invalid("autoscaling", "HorizontalPodAutoscaler", hpa->metadata.name, errors));
+    return tl::unexpected(apiserver::invalid(group, kind, hpa->metadata.name, errors));
   };
 }
 

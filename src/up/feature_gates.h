@@ -22,7 +22,8 @@ namespace llmscale::up {
 core::Result<kube::ApiServerGates> parse_feature_gates(std::string_view text);
 
 // The HPA admission of the embedded API server under `gates`: wraps the builtin one (which
-// admits with the defaults). REQUIRES: `type` is autoscaling's horizontalpodautoscalers.
+// admits with the defaults); a refusal names the type's own kind and group. REQUIRES: `type`
+// is autoscaling's horizontalpodautoscalers or an object with an HPA spec (LLMAutoscaler).
 void apply_hpa_gates(apiserver::ResourceType& type, const kube::ApiServerGates& gates);
 
 }  // namespace llmscale::up

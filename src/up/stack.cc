@@ -59,6 +59,7 @@
 #include "up/progress.h"
 #include "up/scale_down.h"
 #include "up/scrape_guard.h"
+#include "up/what_if.h"
 
 namespace llmscale::up {
 namespace {
@@ -90,6 +91,17 @@ class CrashPrinter final : public fleet::FleetListener {
 
  private:
   std::string fleet_;
+};
+
+// Calls `on_change` whenever a fleet's pods change (fleet::FleetListener::on_changed); one
+// instance listens to every fleet.
+class FleetChanges final : public fleet::FleetListener {
+ public:
+  explicit FleetChanges(std::function<void()> on_change) : on_change_(std::move(on_change)) {}
+  void on_changed() override { on_change_(); }
+
+ private:
+  std::function<void()> on_change_;
 };
 
 // The cold start a fleet's replicas are expected to take: a serveSim replica's
@@ -279,6 +291,7 @@ class Stack {
   void record_router_demand();
   void sample_router_demand();
   void refresh_pods();
+  void pods_changed();
   void relist_metrics();
   void start_load_when_ready();
   void on_scrape(const prom::ScrapeEvent& event);
@@ -304,6 +317,9 @@ class Stack {
   std::vector<std::unique_ptr<CrashPrinter>> crash_printers_;
   std::vector<std::optional<core::Duration>> cold_starts_;  // per fleet, expected
   ColdStartProgress progress_;
+  // Before fleets_, so it outlives them (a fleet's teardown may still report changes).
+  FleetChanges fleet_changes_{[this] { pods_changed(); }};
+  bool pod_sync_posted_ = false;  // a sync after fleet changes is queued on the loop
   std::vector<std::unique_ptr<fleet::Fleet>> fleets_;
   FleetDirectory directory_;
   prom::Storage storage_;
@@ -407,8 +423,9 @@ core::Status Stack::start() {
   // Local replicas are processes: a Deployment above --max-replicas is refused at admission
   // (422, naming the flag), not accepted and then left unrun.
   for (apiserver::ResourceType& type : resources) {
-    if (type.group == "autoscaling" && type.resource == "horizontalpodautoscalers")
-      apply_hpa_gates(type, *gates);
+    if ((type.group == "autoscaling" && type.resource == "horizontalpodautoscalers") ||
+        (type.group == "autoscaling.llmscale.io" && type.resource == "llmautoscalers"))
+      apply_hpa_gates(type, *gates);  // an LLMAutoscaler's spec is an HPA's, gated alike
     if (type.group != "apps" || type.resource != "deployments") continue;
     auto admit = type.admit;
     std::int32_t max = options_.max_replicas;
@@ -440,6 +457,7 @@ core::Status Stack::start() {
     proxy_options.balancer.policy = *policy;
     proxy_options.balancer.queue_timeout = options_.router_queue_timeout;
     proxy_options.balancer.slow_start_window = options_.router_slow_start_window;
+    proxy_options.journal_capacity = options_.request_journal;
     // The wake-up signal: handled on a later turn, once the request is in the queue.
     proxy_options.on_wait_without_ready_backend = [this, i] {
       loop_.post([this, i] {
@@ -467,6 +485,7 @@ core::Status Stack::start() {
     }
     auto printer = std::make_unique<CrashPrinter>(spec.name);
     f->add_listener(printer.get());
+    f->add_listener(&fleet_changes_);
     crash_printers_.push_back(std::move(printer));
     cold_starts_.push_back(expected_cold_start(spec));
     directory_.add(f.get());
@@ -535,6 +554,19 @@ core::Status Stack::start() {
 
   add_api_routes();
   add_status_routes();
+  {  // `simulate --from-up`: the configuration and each router's recent requests (what_if.h).
+    auto scenario = read_scenario_text(config_.files);
+    if (!scenario) return tl::unexpected(scenario.error());
+    std::vector<JournalSource> sources;
+    for (std::size_t i = 0; i < fleets_.size(); ++i) {
+      JournalSource source;
+      source.namespace_name = config_.fleets[i].namespace_;
+      source.name = config_.fleets[i].name;
+      source.journal = proxies_[i]->journal();
+      sources.push_back(std::move(source));
+    }
+    add_what_if_routes(control_router_, clock_, std::move(sources), std::move(*scenario));
+  }
   {  // The live dashboard at / of the control address (docs/dashboard.md).
     std::vector<fleet::Fleet*> fleets;
     std::vector<router::Proxy*> proxies;
@@ -603,12 +635,25 @@ core::Status Stack::start() {
   return {};
 }
 
-// The pods as discovery sees them, refreshed often (phases and ports change between events).
+// The pods as discovery and the API see them follow the fleets' changes (pods_changed); this
+// periodic resync is a safety net only, as an informer's resync period is.
 void Stack::refresh_pods() {
   if (shutting_down_) return;
   sync_pods();
   bridge_->sync();  // pods and Deployment status in the API
-  clock_.call_after(milliseconds(250), [this] { refresh_pods(); });
+  clock_.call_after(seconds(5), [this] { refresh_pods(); });
+}
+
+// A fleet changed (often several times in one turn): one sync on the loop's next turn.
+void Stack::pods_changed() {
+  if (pod_sync_posted_ || shutting_down_) return;
+  pod_sync_posted_ = true;
+  loop_.post([this] {
+    pod_sync_posted_ = false;
+    if (shutting_down_) return;
+    sync_pods();
+    bridge_->sync();
+  });
 }
 
 // New series are picked up after the scrape that added them (on_scrape); this catches series

@@ -40,6 +40,8 @@ struct UpOptions {
   // The routers' slow start (Envoy's slow_start_window, router/balancer.h): a replica that just
   // became ready takes a growing share of the queue over this long; zero disables.
   core::Duration router_slow_start_window{};
+  // Requests each router remembers for `simulate --from-up` (router/journal.h); 0 keeps none.
+  std::size_t request_journal = 262144;
   core::Duration sync_period = std::chrono::seconds(15);
   // kube-controller-manager's --horizontal-pod-autoscaler-downscale-stabilization: the
   // scale-down window of HPAs whose behavior does not set one.

@@ -118,7 +118,9 @@ class RecordingListener final : public FleetListener {
   void on_removed(const kube::Pod& pod) override {
     events.push_back("removed " + pod.metadata.name);
   }
+  void on_changed() override { ++changes; }
   std::vector<std::string> events;
+  int changes = 0;
   bool drain_at_once = false;
   std::map<std::string, std::function<void()>> pending;
 };

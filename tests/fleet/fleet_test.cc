@@ -529,6 +529,70 @@ TEST_F(FleetTest, LaunchFailureRetriesWithBackOff) {
   EXPECT_EQ(fleet_->pods()[0].container_statuses[0].restart_count, 2);
 }
 
+// `up` resyncs discovery and the API on on_changed instead of polling: every change of what
+// pods() and endpoints() show must be signalled. Walks a pod through creation, start, readiness,
+// a crash and restart, an annotation, a scale-down with drain, and removal, comparing what the
+// fleet shows at each 100 ms step with the signals seen.
+TEST_F(FleetTest, EveryVisibleChangeIsSignalled) {
+  make(make_spec("periodSeconds: 1", 2, 3));
+  auto shown = [this] {
+    std::string out;
+    for (const kube::Pod& p : fleet_->pods()) {
+      out += p.metadata.name + " " + p.phase + " " + p.pod_ip + " " + p.ready_condition()->status +
+             " " + (p.metadata.deletion_timestamp ? "T" : "-");
+      for (const auto& [k, v] : p.metadata.annotations) out += " " + k + "=" + v;
+      for (const auto& c : p.container_statuses)
+        out += " " + std::to_string(c.restart_count) + c.waiting_reason;
+      out += "\n";
+    }
+    for (const Endpoint& e : fleet_->endpoints())
+      out += e.pod + std::to_string(e.api_port) + (e.ready ? "R" : "-") +
+             (e.terminating ? "T" : "-") + "\n";
+    return out;
+  };
+  std::string before = shown();
+  int signalled = listener_.changes;
+  int steps_with_changes = 0;
+  auto check = [&](const std::string& what) {
+    std::string now = shown();
+    if (now != before) {
+      ++steps_with_changes;
+      EXPECT_GT(listener_.changes, signalled) << what << ": unsignalled change\n"
+                                              << before << "->\n"
+                                              << now;
+    }
+    before = now;
+    signalled = listener_.changes;
+  };
+  auto run = [&](core::Duration d, const std::string& what) {
+    for (core::Duration t{}; t < d; t += 100ms) {
+      clock_.advance(100ms);
+      check(what);
+    }
+  };
+  fleet_->start();
+  check("start");
+  std::vector<std::string> all = names();
+  ASSERT_EQ(all.size(), 2u);
+  run(1s, "running");
+  for (const auto& n : all) set_healthy(n, true);
+  run(3s, "ready");
+  launcher_.latest(all[0])->exit = ExitStatus{1, 0};
+  run(15s, "crash and restart");
+  set_healthy(all[0], true);
+  run(3s, "ready again");
+  ASSERT_TRUE(fleet_->set_deletion_cost(all[1], 5));
+  check("annotated");
+  ASSERT_TRUE(fleet_->set_deletion_cost(all[1], 5));  // the same value: nothing to signal
+  EXPECT_EQ(listener_.changes, signalled);
+  listener_.drain_at_once = true;
+  ASSERT_TRUE(fleet_->set_replicas(1));
+  check("scale down");
+  run(5s, "drained and removed");
+  EXPECT_EQ(fleet_->pods().size(), 1u);
+  EXPECT_GE(steps_with_changes, 6);
+}
+
 TEST_F(FleetTest, DrainThenSigtermThenSigkill) {
   make(make_spec("periodSeconds: 1", 2, 30));
   launcher_.exit_on_sigterm = false;  // a server that ignores SIGTERM

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -258,6 +259,23 @@ inline ProcessResult run_process(const std::vector<std::string>& argv, const std
   waitpid(pid, &status, 0);
   if (!result.timed_out && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   return result;
+}
+
+// The loopback URL a process printed after `prefix` ("control API on http://127.0.0.1:9190"),
+// waited for up to `timeout`; empty when it never came.
+inline std::string printed_url(Process& process, const std::string& prefix,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  std::string url;
+  std::regex re(prefix + R"( (http://127\.0\.0\.1:\d+))");
+  process.wait_for_output(
+      [&](const std::string& out) {
+        std::smatch m;
+        if (!std::regex_search(out, m, re)) return false;
+        url = m[1];
+        return true;
+      },
+      timeout);
+  return url;
 }
 
 }  // namespace llmscale::testing

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apiserver/resource.h"
 #include "apiserver/status.h"
 #include "support/process.h"
 #include "up/config.h"
@@ -134,6 +135,40 @@ TEST_F(HpaAdmissionTest, GateOffRefusesZeroWithUpstreamsMessageUnlessAlreadyZero
   EXPECT_TRUE(type.admit(update, &old, true));
   core::Json one = hpa(1);
   EXPECT_TRUE(type.admit(one, nullptr, true));
+}
+
+// An LLMAutoscaler (the cluster controller's object, served by up's API) carries an HPA spec and
+// is gated alike; the refusal names its own kind and group, as kube-apiserver names a CR.
+TEST_F(HpaAdmissionTest, LlmAutoscalerFollowsTheGateToo) {
+  auto autoscaler_type = [](const kube::ApiServerGates& gates) {
+    apiserver::ResourceType type;
+    for (apiserver::ResourceType& t : apiserver::llmscale_resources())
+      if (t.resource == "llmautoscalers") type = std::move(t);
+    apply_hpa_gates(type, gates);
+    return type;
+  };
+  kube::ApiServerGates off;
+  off.hpa_scale_to_zero = false;
+  apiserver::ResourceType type = autoscaler_type(off);
+  ASSERT_EQ(type.kind, "LLMAutoscaler");
+  core::Json object = hpa(0);
+  object["apiVersion"] = "autoscaling.llmscale.io/v1alpha1";
+  object["kind"] = "LLMAutoscaler";
+  auto refused = type.admit(object, nullptr, true);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, 422);
+  EXPECT_EQ(refused.error().message,
+            "LLMAutoscaler.autoscaling.llmscale.io \"llm\" is invalid: spec.minReplicas: Invalid "
+            "value: 0: must be greater than or equal to 1");
+  core::Json one = hpa(1);
+  one["apiVersion"] = "autoscaling.llmscale.io/v1alpha1";
+  one["kind"] = "LLMAutoscaler";
+  EXPECT_TRUE(type.admit(one, nullptr, true));
+  apiserver::ResourceType gated_on = autoscaler_type({});
+  core::Json zero = hpa(0);
+  zero["apiVersion"] = "autoscaling.llmscale.io/v1alpha1";
+  zero["kind"] = "LLMAutoscaler";
+  EXPECT_TRUE(gated_on.admit(zero, nullptr, true));
 }
 
 TEST_F(HpaAdmissionTest, ToleranceGateOffDropsTheField) {

@@ -20,6 +20,7 @@
 namespace llmscale::up {
 namespace {
 
+using llmscale::testing::printed_url;
 using llmscale::testing::Process;
 using llmscale::testing::TempDir;
 using namespace std::chrono_literals;
@@ -87,21 +88,6 @@ class ScaleFromZeroTest : public ::testing::Test {
     EXPECT_EQ(response.status, 200) << url << ": " << response.body;
     auto json = core::parse_json(response.body);
     return json ? *json : core::Json();
-  }
-
-  // The URL printed after `prefix` on up's stdout.
-  std::string printed_url(Process& up, const std::string& prefix) {
-    std::string url;
-    std::regex re(prefix + R"( (http://127\.0\.0\.1:\d+))");
-    up.wait_for_output(
-        [&](const std::string& out) {
-          std::smatch m;
-          if (!std::regex_search(out, m, re)) return false;
-          url = m[1];
-          return true;
-        },
-        30s);
-    return url;
   }
 
   TempDir dir_;
