@@ -40,12 +40,10 @@ namespace llmscale::router {
 
 // What the owner knows about a backend's load, from its metrics.
 struct LoadSignal {
-  // Fraction 0..1 of the KV cache in use (vllm:kv_cache_usage_perc, NIM gpu_cache_usage_perc,
-  // TGI tgi_batch_current_max_tokens / tgi_batch_max_total_tokens, JetStream
-  // jetstream_slots_used_percentage).
+  // Fraction 0..1 of the KV cache in use: the metric contract's "KV-cache use"
+  // (server/metric_contract.h; vllm:kv_cache_usage_perc and its aliases on every engine).
   double kv_cache_usage = 0;
-  // Requests waiting in the server's own queue (vllm:num_requests_waiting, tgi_queue_size,
-  // jetstream_prefill_backlog_size).
+  // Requests waiting in the server's own queue: the contract's "queue".
   double queue_length = 0;
   // When the metrics were taken (the scrape time); older than BalancerOptions::max_load_age
   // counts as unknown.

@@ -7,38 +7,37 @@
 #include <mutex>
 #include <thread>
 
+#include "server/flavor.h"
+#include "server/metric_contract.h"
+
 namespace llmscale::sim {
 
+// Per signal, the flavor's preferred series at the release it simulates (the metric contract),
+// where it is one plain gauge an HPA can average per pod (TGI's KV use is a ratio of two).
 std::vector<MetricChoice> default_metrics(const std::string& flavor) {
-  auto google = [](const std::string& name) {
-    return "prometheus.googleapis.com|" + name + "|gauge";
+  auto google = [](std::string_view name) {
+    return "prometheus.googleapis.com|" + std::string(name) + "|gauge";
   };
-  if (flavor == "tgi") {
-    return {{google("tgi_queue_size"), {1, 2, 5, 10, 20}},
-            {google("tgi_batch_current_size"), {8, 16, 24, 32, 48}}};
+  server::Flavor f = server::parse_flavor(flavor).value_or(server::Flavor::kVllmV1);
+  struct Choice {
+    server::Signal signal;
+    std::vector<double> targets;
+  };
+  // TGI's queue is the router's own (requests not yet batched): one more, larger target.
+  std::vector<double> queue_targets = {1, 2, 5, 10};
+  if (f == server::Flavor::kTgi) queue_targets.push_back(20);
+  const std::vector<Choice> choices = {{server::Signal::kQueue, queue_targets},
+                                       {server::Signal::kRunning, {8, 16, 24, 32, 48}},
+                                       {server::Signal::kKvUsage, {0.3, 0.5, 0.7, 0.9}}};
+  std::vector<MetricChoice> out;
+  for (const Choice& c : choices) {
+    auto sources =
+        server::metric_sources(c.signal, server::flavor_engine(f), server::flavor_version(f));
+    if (sources.empty() || !sources.front()->plain() || !sources.front()->series.label.empty())
+      continue;
+    out.push_back({google(sources.front()->series.name), c.targets});
   }
-  if (flavor == "jetstream") {
-    return {{google("jetstream_prefill_backlog_size"), {1, 2, 5, 10}},
-            {google("jetstream_slots_used_percentage"), {0.3, 0.5, 0.7, 0.9}}};
-  }
-  if (flavor == "sglang") {
-    return {{google("sglang:num_queue_reqs"), {1, 2, 5, 10}},
-            {google("sglang:num_running_reqs"), {8, 16, 24, 32, 48}},
-            {google("sglang:token_usage"), {0.3, 0.5, 0.7, 0.9}}};
-  }
-  if (flavor == "nim") {
-    return {{google("num_requests_waiting"), {1, 2, 5, 10}},
-            {google("num_requests_running"), {8, 16, 24, 32, 48}},
-            {google("gpu_cache_usage_perc"), {0.3, 0.5, 0.7, 0.9}}};
-  }
-  if (flavor == "vllm-v0") {
-    return {{google("vllm:num_requests_waiting"), {1, 2, 5, 10}},
-            {google("vllm:num_requests_running"), {8, 16, 24, 32, 48}},
-            {google("vllm:gpu_cache_usage_perc"), {0.3, 0.5, 0.7, 0.9}}};
-  }
-  return {{google("vllm:num_requests_waiting"), {1, 2, 5, 10}},
-          {google("vllm:num_requests_running"), {8, 16, 24, 32, 48}},
-          {google("vllm:kv_cache_usage_perc"), {0.3, 0.5, 0.7, 0.9}}};
+  return out;
 }
 
 std::vector<Candidate> expand(const SearchSpace& space, const std::string& flavor,

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +17,7 @@
 #include "prom/promql/query_engine.h"
 #include "router/balancer.h"
 #include "router/proxy.h"
+#include "server/metric_contract.h"
 
 namespace llmscale::up {
 namespace {
@@ -319,8 +322,8 @@ core::Json DashboardFeed::sample() {
       entry["queue"] = stats.queue_length;
       entry["inFlight"] = in_flight;
     }
-    // The servers' own histograms and gauges, whichever flavor the fleet runs (vLLM, SGLang,
-    // NIM, JetStream, TGI), over this fleet's pods.
+    // The servers' own histograms and gauges, whichever engine and release the fleet runs
+    // (the names from server/metric_contract.h), over this fleet's pods.
     std::string sel = "{namespace=\"" + f.spec().namespace_ + "\",pod=~\"" + f.spec().name + "-" +
                       f.pod_template_hash() + "-.*\"}";
     auto scalar = [&](const std::string& expr) -> std::optional<double> {
@@ -328,39 +331,24 @@ core::Json DashboardFeed::sample() {
       if (!r || r->type() != prom::ResultType::kVector || r->vector().empty()) return std::nullopt;
       return r->vector().front().value;
     };
-    auto quantile = [&](double q, const std::vector<std::string>& histograms) {
-      std::string expr;
-      for (const std::string& h : histograms) {
-        if (!expr.empty()) expr += " or ";
-        expr += "histogram_quantile(" + std::to_string(q) + ", sum by (le) (rate(" + h + "_bucket" +
-                sel + "[1m])))";
-      }
-      return number_or_null(scalar(expr));
+    auto quantile = [&](double q, server::Signal signal) {
+      return number_or_null(scalar(server::quantile_promql(signal, q, sel, "1m")));
     };
-    const std::vector<std::string> ttft = {
-        "vllm:time_to_first_token_seconds", "sglang:time_to_first_token_seconds",
-        "time_to_first_token_seconds", "jetstream_time_to_first_token"};
-    const std::vector<std::string> itl = {
-        "vllm:time_per_output_token_seconds", "sglang:inter_token_latency_seconds",
-        "time_per_output_token_seconds", "jetstream_time_per_output_token",
-        "tgi_request_mean_time_per_token_duration"};
-    entry["ttftP50"] = quantile(0.5, ttft);
-    entry["ttftP95"] = quantile(0.95, ttft);
-    entry["itlP50"] = quantile(0.5, itl);
-    entry["itlP95"] = quantile(0.95, itl);
+    entry["ttftP50"] = quantile(0.5, server::Signal::kTtft);
+    entry["ttftP95"] = quantile(0.95, server::Signal::kTtft);
+    entry["itlP50"] = quantile(0.5, server::Signal::kItl);
+    entry["itlP95"] = quantile(0.95, server::Signal::kItl);
+    // KV-cache use per pod of the fleet; series of pods that no longer exist (they outlive
+    // their pod in the TSDB for the lookback) are left out.
+    std::set<std::string, std::less<>> live;
+    for (const kube::Pod& pod : f.pods()) live.insert(pod.metadata.name);
     core::Json kv = core::Json::object();
     auto kv_result =
-        engine_.instant_query("max by (pod) (vllm:kv_cache_usage_perc" + sel +
-                                  ") or max by (pod) (vllm:gpu_cache_usage_perc" + sel +
-                                  ") or max by (pod) (gpu_cache_usage_perc" + sel +
-                                  ") or max by (pod) (kv_cache_utilization_perc" + sel +
-                                  ") or max by (pod) (jetstream_slots_used_percentage" + sel +
-                                  ") or (max by (pod) (tgi_batch_current_max_tokens" + sel +
-                                  ") / max by (pod) (tgi_batch_max_total_tokens" + sel + "))",
-                              now);
+        engine_.instant_query(server::signal_promql(server::Signal::kKvUsage, sel, "pod"), now);
     if (kv_result && kv_result->type() == prom::ResultType::kVector) {
       for (const auto& s : kv_result->vector()) {
-        if (std::isfinite(s.value)) kv[std::string(s.metric.get("pod"))] = s.value;
+        std::string_view pod = s.metric.get("pod");
+        if (std::isfinite(s.value) && live.contains(pod)) kv[std::string(pod)] = s.value;
       }
     }
     entry["kv"] = std::move(kv);

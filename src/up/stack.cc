@@ -46,6 +46,7 @@
 #include "router/policy.h"
 #include "router/proxy.h"
 #include "router/spec.h"
+#include "server/metric_contract.h"
 #include "server/profile_files.h"
 #include "up/activator.h"
 #include "up/api_bridge.h"
@@ -720,7 +721,7 @@ void Stack::on_scrape(const prom::ScrapeEvent& event) {
 }
 
 // The least-KV-cache policy's signal for one replica, from what was just scraped: its KV-cache
-// use (vLLM, NIM, TGI's batch tokens over its budget, JetStream's decode slots) and its queue.
+// use and its queue, whichever engine and release it runs (server/metric_contract.h).
 void Stack::feed_load_signal(fleet::Fleet& owner, const std::string& ns, const std::string& pod,
                              core::Time at) {
   std::string m = "{namespace=\"" + ns + "\",pod=\"" + pod + "\"}";
@@ -730,12 +731,8 @@ void Stack::feed_load_signal(fleet::Fleet& owner, const std::string& ns, const s
       return std::nullopt;
     return result->vector().front().value;
   };
-  auto kv = value("max(vllm:kv_cache_usage_perc" + m + ") or max(vllm:gpu_cache_usage_perc" + m +
-                  ") or max(gpu_cache_usage_perc" + m + ") or (max(tgi_batch_current_max_tokens" +
-                  m + ") / max(tgi_batch_max_total_tokens" + m +
-                  ")) or max(jetstream_slots_used_percentage" + m + ")");
-  auto queue = value("max(vllm:num_requests_waiting" + m + ") or max(tgi_queue_size" + m +
-                     ") or max(jetstream_prefill_backlog_size" + m + ")");
+  auto kv = value(server::signal_promql(server::Signal::kKvUsage, m));
+  auto queue = value(server::signal_promql(server::Signal::kQueue, m));
   if (!kv && !queue) return;
   for (std::size_t i = 0; i < fleets_.size(); ++i) {
     if (fleets_[i].get() != &owner) continue;
