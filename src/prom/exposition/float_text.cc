@@ -102,10 +102,10 @@ std::optional<double> parse_prom_float(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::string_view body = text;
   bool negative = false;
-  bool signed_ = false;
+  bool has_sign = false;
   if (body[0] == '+' || body[0] == '-') {
     negative = body[0] == '-';
-    signed_ = true;
+    has_sign = true;
     body.remove_prefix(1);
     if (body.empty()) return std::nullopt;
   }
@@ -119,42 +119,14 @@ std::optional<double> parse_prom_float(std::string_view text) {
   }
   if (c == 'n' || c == 'N') {
     // Go: a sign is not allowed before NaN.
-    if (!signed_ && iequals_prefix(body, "nan")) return std::numeric_limits<double>::quiet_NaN();
+    if (!has_sign && iequals_prefix(body, "nan")) return std::numeric_limits<double>::quiet_NaN();
     return std::nullopt;
   }
   if (!((c >= '0' && c <= '9') || c == '.')) return std::nullopt;
-  // Clinger's fast path: up to 15 significant digits and 22 fraction digits convert exactly
-  // with one correctly rounded division (the common "131.0", "0.25", "1700000000" values).
-  {
-    std::uint64_t mantissa = 0;
-    int digits = 0;
-    int fraction = -1;
-    bool simple = true;
-    for (char ch : body) {
-      if (ch >= '0' && ch <= '9') {
-        if (mantissa != 0 || ch != '0') ++digits;
-        mantissa = mantissa * 10 + static_cast<std::uint64_t>(ch - '0');
-        if (fraction >= 0) ++fraction;
-        if (digits > 15) {
-          simple = false;
-          break;
-        }
-      } else if (ch == '.' && fraction < 0) {
-        fraction = 0;
-      } else {
-        simple = false;
-        break;
-      }
-    }
-    if (simple && body != "." && fraction <= 22) {
-      static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                          1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                          1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-      double v = static_cast<double>(mantissa);
-      if (fraction > 0) v /= kPow10[fraction];
-      return negative ? -v : v;
-    }
-  }
+  double plain = 0;
+  const char* body_end = body.data() + body.size();
+  if (parse_plain_decimal(body.data(), body_end, plain) == body_end)
+    return negative ? -plain : plain;
   double value = 0;
   auto res =
       std::from_chars(body.data(), body.data() + body.size(), value, std::chars_format::general);

@@ -8,41 +8,23 @@
 #include <cstring>
 
 #include "core/strings.h"
+#include "prom/exposition/byte_scan.h"
 #include "prom/exposition/float_text.h"
 
 namespace llmscale::prom {
 namespace {
 
-// Character classes as one table lookup each (the label scan is the parser's hot loop).
-enum : std::uint8_t { kLabelStart = 1, kLabelChar = 2, kNameStart = 4, kNameChar = 8 };
-constexpr std::array<std::uint8_t, 256> make_char_classes() {
-  std::array<std::uint8_t, 256> t{};
-  for (int c = 0; c < 256; ++c) {
-    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    bool digit = c >= '0' && c <= '9';
-    std::uint8_t v = 0;
-    if (alpha) v |= kLabelStart | kLabelChar | kNameStart | kNameChar;
-    if (digit) v |= kLabelChar | kNameChar;
-    if (c == ':') v |= kNameStart | kNameChar;
-    t[static_cast<std::size_t>(c)] = v;
-  }
-  return t;
-}
-constexpr std::array<std::uint8_t, 256> kCharClasses = make_char_classes();
-inline bool char_is(char c, std::uint8_t cls) {
-  return (kCharClasses[static_cast<unsigned char>(c)] & cls) != 0;
-}
 inline bool is_name_start(char c) {
-  return char_is(c, kNameStart);
+  return scan::char_is(c, scan::kNameStart);
 }
 inline bool is_name_char(char c) {
-  return char_is(c, kNameChar);
+  return scan::char_is(c, scan::kNameChar);
 }
 inline bool is_label_start(char c) {
-  return char_is(c, kLabelStart);
+  return scan::char_is(c, scan::kLabelStart);
 }
 inline bool is_label_char(char c) {
-  return char_is(c, kLabelChar);
+  return scan::char_is(c, scan::kLabelChar);
 }
 
 // True when any byte has the high bit set (possible non-ASCII UTF-8), 8 bytes at a time.
@@ -204,6 +186,14 @@ ExpositionParser::Step ExpositionParser::next() {
       }
       return Step::kEnd;
     }
+    if (options_.fast_path && !saw_eof_ && is_name_start(*pos_)) {
+      line_ = next_line_;
+      if (const char* nl = parse_common_sample(pos_)) {
+        ++next_line_;
+        pos_ = nl + 1;
+        return finish_sample();
+      }
+    }
     const char* line_start = pos_;
     const char* nl = static_cast<const char*>(std::memchr(pos_, '\n', end_ - pos_));
     const char* line_end = nl != nullptr ? nl : end_;
@@ -277,8 +267,8 @@ ExpositionParser::Step ExpositionParser::parse_comment(const char* p, const char
   std::string_view rest(text, static_cast<std::size_t>(end - text));
   kind_ = kind;
   family_ = name;
-  FamilyState& state = family_state(name);
   if (current_family_ != name) enter_family(name);
+  FamilyState& state = *current_state_;
   switch (kind) {
     case Kind::kHelp: {
       // Escapes: \\ and \n (0.0.4); OpenMetrics also \".
@@ -309,7 +299,8 @@ ExpositionParser::Step ExpositionParser::parse_comment(const char* p, const char
       } else {
         text_ = rest;
       }
-      if (core::find_invalid_utf8(text_) != std::string_view::npos) {
+      if (has_high_bit(text_.data(), text_.size()) &&
+          core::find_invalid_utf8(text_) != std::string_view::npos) {
         return fail("HELP text is not valid UTF-8");
       }
       type_ = state.type;
@@ -589,14 +580,21 @@ ExpositionParser::Step ExpositionParser::parse_sample(const char* p, const char*
     }
     if (p < end && !skip_exemplar(p, end)) return Step::kError;
   }
+  return finish_sample();
+}
+
+// The family bookkeeping of a sample, for both paths. The fast path's functions are inlined into
+// next(): on a ~100-byte line the calls cost more than they save.
+[[gnu::always_inline]] inline ExpositionParser::Step ExpositionParser::finish_sample() {
   kind_ = Kind::kSample;
   // Family bookkeeping; the common case (same name as the previous sample) costs one compare.
-  if (name_ != last_sample_name_) {
+  if (name_.size() != last_sample_name_.size() ||
+      !scan::equal_bytes(name_.data(), last_sample_name_.data(), name_.size())) {
     std::string_view family = resolve_family(name_);
     if (family != current_family_) enter_family(family);
     last_sample_name_.assign(name_);
     last_sample_family_ = current_family_;
-    FamilyState& state = family_state(current_family_);
+    FamilyState& state = *current_state_;
     last_sample_state_ = &state;
     if (state.closed) {
       state.closed = false;
@@ -619,6 +617,84 @@ ExpositionParser::Step ExpositionParser::parse_sample(const char* p, const char*
   return Step::kEntry;
 }
 
+// The fast path: one line of the shape `name{label="value",...} value\n` (labels optional, a
+// trailing comma allowed) with no blanks but the one before the value, no escapes, no timestamp,
+// and a value parse_prom_float accepts. Both formats read such a line the same way. Returns the
+// line's '\n' with name_, series_, raw_labels_ and value_ set, or nullptr: then the general path
+// reads the line again (and reports its error, if it has one).
+[[gnu::always_inline]] inline const char* ExpositionParser::parse_common_sample(const char* p) {
+  const char* end = end_;
+  const char* name = p;
+  p = scan::active::skip_name_chars(p + 1, end);
+  if (p >= end) return nullptr;
+  name_ = std::string_view(name, static_cast<std::size_t>(p - name));
+  raw_labels_.clear();
+  labels_ready_ = false;
+  if (*p == '{') {
+    p = parse_common_labels(p + 1);
+    if (p == nullptr || p >= end) return nullptr;
+  }
+  series_ = std::string_view(name, static_cast<std::size_t>(p - name));
+  if (*p != ' ' || end - p < 2) return nullptr;
+  ++p;
+  const char* value_text = p;
+  bool negative = *p == '-';
+  double value = 0;
+  const char* stop = parse_plain_decimal(p + (negative ? 1 : 0), end, value);
+  if (stop != nullptr && stop < end && *stop == '\n') {
+    value_ = negative ? -value : value;
+    p = stop;
+  } else {
+    // Exponents, NaN, Inf, long mantissas: the value ends at the line's end.
+    while (p < end && *p != '\n' && *p != '\r' && !is_blank(*p)) ++p;
+    if (p >= end || *p != '\n') return nullptr;
+    auto parsed =
+        parse_prom_float(std::string_view(value_text, static_cast<std::size_t>(p - value_text)));
+    if (!parsed) return nullptr;
+    value_ = *parsed;
+  }
+  has_timestamp_ = false;
+  return p;
+}
+
+// After the '{' of a label set; returns the byte after its '}', or nullptr (see above).
+[[gnu::always_inline]] inline const char* ExpositionParser::parse_common_labels(const char* p) {
+  const char* end = end_;
+  while (true) {
+    if (p >= end) return nullptr;
+    if (*p == '}') return p + 1;
+    const char* name = p;
+    if (!is_label_start(*p)) return nullptr;
+    p = scan::active::skip_label_chars(p + 1, end);
+    if (end - p < 2 || p[0] != '=' || p[1] != '"') return nullptr;
+    auto name_len = static_cast<std::uint32_t>(p - name);
+    p += 2;
+    const char* value = p;
+    scan::ValueStop stop = scan::active::find_value_stop(p, end);
+    if (stop.stop >= end || *stop.stop != '"') return nullptr;  // an escape, or no closing quote
+    auto value_len = static_cast<std::uint32_t>(stop.stop - value);
+    if (stop.high &&
+        core::find_invalid_utf8(std::string_view(value, value_len)) != std::string_view::npos) {
+      return nullptr;
+    }
+    for (const RawLabel& other : raw_labels_) {
+      if (other.name_len == name_len && std::memcmp(other.name, name, name_len) == 0) {
+        return nullptr;
+      }
+    }
+    if (std::string_view(name, name_len) == kMetricNameLabel) return nullptr;
+    raw_labels_.push_back(RawLabel{name, name_len, value, value_len, false});
+    p = stop.stop + 1;
+    if (p >= end) return nullptr;
+    if (*p == ',') {
+      ++p;
+      continue;
+    }
+    if (*p != '}') return nullptr;
+    return p + 1;
+  }
+}
+
 ExpositionParser::FamilyState& ExpositionParser::family_state(std::string_view name) {
   auto it = families_.find(name);
   if (it == families_.end()) it = families_.emplace(std::string(name), FamilyState{}).first;
@@ -626,11 +702,9 @@ ExpositionParser::FamilyState& ExpositionParser::family_state(std::string_view n
 }
 
 std::string_view ExpositionParser::resolve_family(std::string_view sample_name) {
-  if (!current_family_.empty()) {
-    auto it = families_.find(current_family_);
-    if (it != families_.end() && is_family_member(sample_name, current_family_, it->second.type)) {
-      return current_family_;
-    }
+  if (current_state_ != nullptr &&
+      is_family_member(sample_name, current_family_, current_state_->type)) {
+    return current_family_;
   }
   if (auto it = families_.find(sample_name); it != families_.end()) return it->first;
   // A declared family whose suffix this sample carries.
@@ -652,11 +726,9 @@ std::string_view ExpositionParser::resolve_family(std::string_view sample_name) 
 }
 
 void ExpositionParser::enter_family(std::string_view family) {
-  if (!current_family_.empty()) {
-    auto it = families_.find(current_family_);
-    if (it != families_.end() && it->second.has_samples) it->second.closed = true;
-  }
+  if (current_state_ != nullptr && current_state_->has_samples) current_state_->closed = true;
   current_family_.assign(family);
+  current_state_ = &family_state(current_family_);
   last_sample_name_.clear();
 }
 
