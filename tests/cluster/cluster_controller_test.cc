@@ -623,5 +623,35 @@ TEST_F(ClusterControllerTest, APassWaitingOnASlowPrometheusLeavesTheLoopFree) {
             1);
 }
 
+// The adapter of `llmscale controller` lists a Pods metric's pods from the pod informer once it
+// has synced (no request on the loop thread); before that, and across every namespace, from the
+// fallback lister.
+TEST_F(ClusterControllerTest, InformerPodListerAnswersFromThePodInformer) {
+  adapter::StaticObjectLister fallback(
+      {{{"", "pods"}, "default", "from-fallback", {{"app", "llm"}}}});
+  InformerPodLister lister(fallback);
+  auto selector = kube::Selector::parse("app=llm");
+  ASSERT_TRUE(selector);
+  const adapter::GroupResource pods{"", "pods"};
+  auto before = lister.list(pods, "default", *selector);
+  ASSERT_TRUE(before);
+  EXPECT_EQ(*before, std::vector<std::string>{"from-fallback"});
+
+  ClusterController controller(client_, metrics_, {});
+  lister.attach(&controller);
+  controller.start(loop_);
+  ASSERT_TRUE(loop_.run_until([&] { return controller.synced(); }, 30s));
+  auto cached = lister.list_objects(pods, "default", *selector);
+  ASSERT_TRUE(cached);
+  ASSERT_EQ(cached->size(), 1u);
+  EXPECT_EQ((*cached)[0].name, "llm-0");
+  EXPECT_EQ((*cached)[0].labels.at("app"), "llm");
+  auto every_namespace = lister.list(pods, "", *selector);
+  ASSERT_TRUE(every_namespace);
+  EXPECT_EQ(*every_namespace, std::vector<std::string>{"from-fallback"});
+  controller.stop();
+  lister.attach(nullptr);
+}
+
 }  // namespace
 }  // namespace llmscale::cluster
