@@ -609,6 +609,12 @@ core::Json metrics_list_json(const char* kind, core::Json items) {
   return j;
 }
 
+// A backend query that was not run: AsyncAdapterMetricsProvider's round before the answer is
+// fetched (async_provider.h). The round is run again with it; nothing to report.
+bool not_run_yet(const core::Error& error) {
+  return error.code == core::ErrorCode::kCancelled;
+}
+
 // What the generic API server answers for a path it does not serve.
 ApiError path_not_found() {
   return not_found("the server could not find the requested resource");
@@ -661,6 +667,7 @@ std::vector<kube::PodMetrics> MetricsAdapter::pod_metrics_for(
   for (const auto& [ns, names] : names_by_ns) {
     auto cpu = run_resource_query(*cpu_, kPodsResource, ns, names, now);
     if (!cpu) {
+      if (not_run_yet(cpu.error())) continue;
       core::log_warn("adapter: unable to fetch metrics for pods in namespace " +
                      core::go_quote(ns) +
                      ", skipping: unable to fetch CPU metrics: " + cpu.error().message);
@@ -668,6 +675,7 @@ std::vector<kube::PodMetrics> MetricsAdapter::pod_metrics_for(
     }
     auto memory = run_resource_query(*memory_, kPodsResource, ns, names, now);
     if (!memory) {
+      if (not_run_yet(memory.error())) continue;
       core::log_warn("adapter: unable to fetch metrics for pods in namespace " +
                      core::go_quote(ns) +
                      ", skipping: unable to fetch memory metrics: " + memory.error().message);
@@ -728,6 +736,7 @@ std::vector<NodeMetrics> MetricsAdapter::node_metrics_for(const std::vector<List
   auto cpu = run_resource_query(*cpu_, kNodesResource, "", names, now);
   auto memory = cpu ? run_resource_query(*memory_, kNodesResource, "", names, now) : cpu;
   if (!cpu || !memory) {
+    if (not_run_yet(!cpu ? cpu.error() : memory.error())) return out;
     // GetNodeMetrics logs "failed querying node metrics" and answers an empty list.
     core::log_warn("adapter: failed querying node metrics: " +
                    (!cpu ? cpu.error().message : memory.error().message));

@@ -2,6 +2,11 @@
 // over the Kubernetes API resolved as kubectl does (kubeclient), with Lease leader election,
 // metrics from a Prometheus server through prometheus-adapter rules, and /metrics, /healthz,
 // /readyz. See docs/controller.md.
+//
+// Everything runs on one event loop: the passes fetch their metrics from Prometheus with
+// co_await (adapter::AsyncAdapterMetricsProvider over the RemoteQueryEngine's *_async calls on
+// this loop), so a slow Prometheus never blocks the loop thread. Discovery (the adapter's relist)
+// runs before the first pass and every 10 minutes.
 #include <unistd.h>
 
 #include <iostream>
@@ -9,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "adapter/adapter.h"
+#include "adapter/async_provider.h"
 #include "adapter/kube_lister.h"
 #include "cli/commands.h"
 #include "cli/io.h"
@@ -70,12 +76,10 @@ int run_controller(const ControllerFlags& f) {
   if (!config_text) return fail(config_text.error().message);
   auto adapter_config = adapter::parse_adapter_config(*config_text);
   if (!adapter_config) return fail(f.adapter_config + ": " + adapter_config.error().message);
-  prom::RemoteEngineOptions remote_options;
-  remote_options.base_url = f.prometheus_url;
-  auto remote = prom::RemoteQueryEngine::create(remote_options);
-  if (!remote) return fail("--prometheus-url: " + remote.error().message);
 
-  // The adapter lists pods for per-pod metrics through its own blocking client.
+  // The adapter lists the pods of a Pods metric from the controller's pod informer
+  // (cluster::InformerPodLister, attached below); before it syncs, and for anything else, through
+  // this blocking client.
   adapter::KubeClientConfig lister_config;
   lister_config.server = rest->host;
   lister_config.tls.ca_pem = rest->ca_pem;
@@ -88,17 +92,17 @@ int run_controller(const ControllerFlags& f) {
   lister_config.tls.key_file = rest->key_file;
   lister_config.bearer_token = rest->bearer_token;
   lister_config.token_file = rest->bearer_token_file;
-  auto lister = adapter::KubeObjectLister(std::make_shared<adapter::KubeClient>(lister_config));
+  auto api_lister = adapter::KubeObjectLister(std::make_shared<adapter::KubeClient>(lister_config));
+  cluster::InformerPodLister lister(api_lister);
 
   net::EventLoop loop;
-  adapter::MetricsAdapter metrics_adapter(
+  prom::RemoteEngineOptions remote_options;
+  remote_options.base_url = f.prometheus_url;
+  auto remote = prom::RemoteQueryEngine::create(loop, remote_options);
+  if (!remote) return fail("--prometheus-url: " + remote.error().message);
+  adapter::AsyncAdapterMetricsProvider provider(
       std::make_shared<const adapter::AdapterConfig>(std::move(*adapter_config)), **remote, lister,
-      loop.clock());
-  if (auto st = metrics_adapter.relist(); !st) {
-    core::log_warn("controller: metrics discovery failed (retried every 10m): " +
-                   st.error().message);
-  }
-  adapter::AdapterMetricsProvider provider(metrics_adapter);
+      loop.clock(), adapter::AdapterOptions{});
 
   kubeclient::RestClientOptions client_options;
   client_options.qps = f.qps;
@@ -137,6 +141,7 @@ int run_controller(const ControllerFlags& f) {
   options.sync_period = *sync;
   cluster::ClusterController controller(client, provider, options,
                                         [&elector] { return !elector || elector->leading(); });
+  lister.attach(&controller);
 
   net::Router router;
   router.get("/metrics", [&](net::ServerRequest&, net::ResponseWriter& w) -> net::Awaitable<void> {
@@ -166,7 +171,26 @@ int run_controller(const ControllerFlags& f) {
             << (f.advisory ? " advisory" : "") << " identity=" << identity << " serving on "
             << server.url("") << std::endl;
   if (elector) elector->start(loop);
-  controller.start(loop);
+  // Discovery first, so the first pass finds the metrics; then the controller, and discovery
+  // again every 10 minutes (prometheus-adapter's --metrics-relist-interval default).
+  auto discover_then_run = [](adapter::AsyncAdapterMetricsProvider& metrics,
+                              cluster::ClusterController& autoscaler,
+                              net::EventLoop& on) -> net::Awaitable<void> {
+    bool started = false;
+    while (true) {
+      core::Status discovered = co_await metrics.relist();
+      if (!discovered) {
+        core::log_warn("controller: metrics discovery failed (retried every 10m): " +
+                       discovered.error().message);
+      }
+      if (!started) {
+        autoscaler.start(on);
+        started = true;
+      }
+      co_await net::sleep_for(on.clock(), std::chrono::minutes(10));
+    }
+  };
+  net::spawn(loop, discover_then_run(provider, controller, loop), "metrics discovery");
   net::stop_on_signals(loop, [&](int) {
     // Stop acting, release the Lease, then leave.
     controller.stop();

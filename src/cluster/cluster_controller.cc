@@ -15,6 +15,7 @@
 #include "core/json_reader.h"
 #include "core/log.h"
 #include "core/strings.h"
+#include "hpa/metric_requests.h"
 #include "hpa/reconcile_io.h"
 #include "kube/json_codec.h"
 
@@ -129,20 +130,20 @@ Json event_object(const Json& involved, const hpa::Event& event, const std::stri
 }  // namespace
 
 struct ClusterController::State {
-  State(kubeclient::RestClient& client, hpa::MetricsProvider& metrics,
-        ClusterControllerOptions options, std::function<bool()> may_act)
+  State(kubeclient::RestClient& client, adapter::AsyncMetricsProvider& metrics,
+        std::unique_ptr<adapter::SyncMetricsProvider> owned, ClusterControllerOptions options,
+        std::function<bool()> may_act)
       : client(client),
-        raw_metrics(metrics),
-        provider(client.clock(), metrics),
+        owned_provider(std::move(owned)),
+        provider(metrics),
         options(std::move(options)),
         may_act(std::move(may_act)) {}
 
   kubeclient::RestClient& client;
-  // The metrics provider given, for reads outside a pass (pod-deletion-cost), which the HPA
-  // monitor's families do not count.
-  hpa::MetricsProvider& raw_metrics;
-  // The metrics provider given, each fetch timed for the HPA monitor's families.
-  controller::TimedMetricsProvider provider;
+  std::unique_ptr<adapter::SyncMetricsProvider> owned_provider;  // a synchronous one, wrapped
+  // Asked in each pass's fetch phase (timed for the HPA monitor's families) and for the
+  // pod-deletion-cost reads (which they do not count).
+  adapter::AsyncMetricsProvider& provider;
   ClusterControllerOptions options;
   std::function<bool()> may_act;
   ControllerMetrics metrics;
@@ -225,7 +226,12 @@ struct ClusterController::State {
     auto selector = kube::Selector::parse(input.scale->selector);
     auto metric_selector = kube::to_selector(source->metric.selector);
     if (!selector || !metric_selector) co_return;
-    auto values = raw_metrics.pods_metric(ns, source->metric.name, *selector, *metric_selector);
+    hpa::MetricRequest request =
+        hpa::MetricRequest::of(hpa::MetricRequest::Api::kPods, ns, source->metric.name, *selector,
+                               *metric_selector, kube::CrossVersionObjectReference());
+    hpa::RecordedMetrics answer;
+    co_await provider.fetch(request, answer);
+    auto values = answer.pods_metric(ns, source->metric.name, *selector, *metric_selector);
     if (!values) {
       core::log_warn("controller: pod-deletion-cost: " + source->metric.name + ": " +
                      values.error().message);
@@ -335,11 +341,30 @@ struct ClusterController::State {
     co_return result;
   }
 
+  // The fetch phase: every metric request the pass will make (hpa::metric_requests), asked in
+  // order and co_awaited, each timed on the clock's monotonic reading; failed fetches are
+  // recorded as such, so the engine reports them as it would have live.
+  net::Awaitable<controller::FetchedMetrics> fetch_metrics(const hpa::ReconcileInput& input) {
+    core::Clock& clock = client.clock();
+    controller::FetchedMetrics fetched;
+    const std::vector<hpa::MetricRequest> requests = hpa::metric_requests(input);
+    for (const hpa::MetricRequest& request : requests) {
+      const core::MonotonicTime started = clock.monotonic_now();
+      co_await provider.fetch(request, fetched.answers);
+      controller::MetricFetch& fetch = fetched.fetches.emplace_back();
+      fetch.api = request.api;
+      fetch.metric = request.metric;
+      fetch.duration = clock.monotonic_now() - started;
+    }
+    co_return fetched;
+  }
+
   // The HPA monitor's labels for a pass that decided `decision` on `hpa`, with the metrics'
-  // fetch times taken from the provider.
-  controller::ReconciliationResult monitored(const kube::HorizontalPodAutoscaler& hpa,
-                                             const hpa::Decision& decision) {
-    return controller::reconciliation_result(hpa, decision, provider.take_fetches(), {});
+  // fetch times.
+  static controller::ReconciliationResult monitored(const kube::HorizontalPodAutoscaler& hpa,
+                                                    const hpa::Decision& decision,
+                                                    const controller::FetchedMetrics& fetched) {
+    return controller::reconciliation_result(hpa, decision, fetched.fetches, {});
   }
 
   // Reads what one pass needs; nullopt status when the pass must be skipped.
@@ -475,9 +500,11 @@ struct ClusterController::State {
       co_return core::Status();
     }
 
+    // Fetch first, then decide on the recorded answers.
+    controller::FetchedMetrics fetched = co_await fetch_metrics(pass->input);
     CapturingWriter capture;
-    hpa::Decision decision = hpa::reconcile(pass->input, provider, capture);
-    outcome = monitored(pass->input.hpa, decision);
+    hpa::Decision decision = hpa::reconcile(pass->input, fetched.answers, capture);
+    outcome = monitored(pass->input.hpa, decision, fetched);
     if (capture.requested && pass->input.scale) {
       if (options.deletion_cost_from_load && *capture.requested < pass->input.scale->spec_replicas)
         co_await set_deletion_costs(ns, pass->input);
@@ -493,8 +520,7 @@ struct ClusterController::State {
         // Kubernetes: a failed scale update is FailedRescale (event, AbleToScale=False), and the
         // pass is recorded with no action and an internal error; the metrics as first fetched.
         FailingWriter failing(written.error().message);
-        decision = hpa::reconcile(pass->input, provider, failing);
-        (void)provider.take_fetches();
+        decision = hpa::reconcile(pass->input, fetched.answers, failing);
         outcome->action = controller::kActionNone;
         outcome->error = controller::kErrorInternal;
       }
@@ -526,9 +552,10 @@ struct ClusterController::State {
     }
     auto pass = co_await gather(*object, ns, history_json);
     if (!pass) co_return tl::unexpected(pass.error());
+    controller::FetchedMetrics fetched = co_await fetch_metrics(pass->input);
     hpa::AcceptingScaleWriter nothing;  // advisory: nothing is scaled
-    hpa::Decision decision = hpa::reconcile(pass->input, provider, nothing);
-    outcome = monitored(pass->input.hpa, decision);
+    hpa::Decision decision = hpa::reconcile(pass->input, fetched.answers, nothing);
+    outcome = monitored(pass->input.hpa, decision, fetched);
     // Advisory: the metrics' proposals are recorded, but no scale was written (upstream's action
     // label says what was written).
     outcome->action = controller::kActionNone;
@@ -598,10 +625,21 @@ net::Awaitable<void> run_controller(std::shared_ptr<ClusterController::State> st
 
 }  // namespace
 
-ClusterController::ClusterController(kubeclient::RestClient& client, hpa::MetricsProvider& metrics,
+ClusterController::ClusterController(kubeclient::RestClient& client,
+                                     adapter::AsyncMetricsProvider& metrics,
                                      ClusterControllerOptions options,
                                      std::function<bool()> may_act)
-    : state_(std::make_shared<State>(client, metrics, std::move(options), std::move(may_act))) {}
+    : state_(std::make_shared<State>(client, metrics, nullptr, std::move(options),
+                                     std::move(may_act))) {}
+
+ClusterController::ClusterController(kubeclient::RestClient& client, hpa::MetricsProvider& metrics,
+                                     ClusterControllerOptions options,
+                                     std::function<bool()> may_act) {
+  auto owned = std::make_unique<adapter::SyncMetricsProvider>(metrics);
+  adapter::AsyncMetricsProvider& provider = *owned;
+  state_ = std::make_shared<State>(client, provider, std::move(owned), std::move(options),
+                                   std::move(may_act));
+}
 
 ClusterController::~ClusterController() {
   stop();
@@ -670,6 +708,49 @@ net::Awaitable<core::Status> ClusterController::reconcile(std::string namespace_
                                                           std::string name) {
   std::shared_ptr<State> state = state_;
   co_return co_await state->reconcile(std::move(namespace_name), std::move(name));
+}
+
+std::optional<std::vector<kube::Pod>> ClusterController::cached_pods(
+    const std::string& namespace_name, const kube::Selector& selector) const {
+  if (!state_->pods || !state_->pods->has_synced()) return std::nullopt;
+  return state_->pod_index.select(namespace_name, selector);
+}
+
+std::optional<std::vector<kube::Pod>> InformerPodLister::cached(
+    const adapter::GroupResource& resource, const std::string& namespace_name,
+    const kube::Selector& selector) const {
+  if (controller_ == nullptr || namespace_name.empty() ||
+      !(resource == adapter::GroupResource{"", "pods"})) {
+    return std::nullopt;
+  }
+  return controller_->cached_pods(namespace_name, selector);
+}
+
+core::Result<std::vector<std::string>> InformerPodLister::list(
+    const adapter::GroupResource& resource, const std::string& namespace_name,
+    const kube::Selector& selector) {
+  auto pods = cached(resource, namespace_name, selector);
+  if (!pods) return fallback_.list(resource, namespace_name, selector);
+  std::vector<std::string> names;
+  names.reserve(pods->size());
+  for (kube::Pod& pod : *pods) names.push_back(std::move(pod.metadata.name));
+  return names;
+}
+
+core::Result<std::vector<adapter::ListedObject>> InformerPodLister::list_objects(
+    const adapter::GroupResource& resource, const std::string& namespace_name,
+    const kube::Selector& selector) {
+  auto pods = cached(resource, namespace_name, selector);
+  if (!pods) return fallback_.list_objects(resource, namespace_name, selector);
+  std::vector<adapter::ListedObject> out;
+  out.reserve(pods->size());
+  for (kube::Pod& pod : *pods) {
+    adapter::ListedObject& listed = out.emplace_back();
+    listed.namespace_name = namespace_name;
+    listed.name = std::move(pod.metadata.name);
+    listed.labels = std::move(pod.metadata.labels);
+  }
+  return out;
 }
 
 const ControllerMetrics& ClusterController::metrics() const {

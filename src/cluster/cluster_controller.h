@@ -5,7 +5,9 @@
 // autoscaling/v2 HPA spec, status = the HPA status plus the engine's history) with the same
 // hpa::reconcile() as `llmscale up`, acting through the target's scale subresource. One pass,
 // as kube-controller-manager's reconcileAutoscaler does it: read the object, the target's
-// scale, the pods its selector matches and the metrics; decide; write the scale (conditional on
+// scale, the pods its selector matches, then fetch the metrics the pass needs
+// (hpa::metric_requests, co_awaited one after the other on the loop, each timed for the HPA
+// monitor); decide on those recorded answers; write the scale (conditional on
 // the scale's resourceVersion, re-read and retried on 409, bounded); write the status and the
 // events with the HPA controller's reasons.
 //
@@ -21,17 +23,23 @@
 //  * advisory mode watches native HPAs instead and records what llmscale would decide in the
 //    annotation autoscaling.llmscale.io/advice and an LLMScaleAdvice event; nothing is scaled.
 //
-// Threads: one EventLoop; the RestClient and MetricsProvider must outlive the controller's
-// coroutines (stop() and let the loop run, or stop the loop first). `may_act` (leader election)
-// is asked before every pass and every write.
+// Threads: one EventLoop, never blocked by a metrics fetch when the provider is asynchronous
+// (adapter::AsyncAdapterMetricsProvider over a remote Prometheus); a synchronous
+// hpa::MetricsProvider given instead must answer without waiting (recorded answers, tests). The
+// RestClient and the provider must outlive the controller's coroutines (stop() and let the loop
+// run, or stop the loop first). `may_act` (leader election) is asked before every pass and every
+// write.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "adapter/async_provider.h"
 #include "core/result.h"
 #include "hpa/engine.h"
 #include "hpa/metrics_provider.h"
@@ -76,6 +84,9 @@ struct ControllerMetrics {
 
 class ClusterController {
  public:
+  ClusterController(kubeclient::RestClient& client, adapter::AsyncMetricsProvider& metrics,
+                    ClusterControllerOptions options, std::function<bool()> may_act = {});
+  // With a synchronous provider that answers without waiting (wrapped in a SyncMetricsProvider).
   ClusterController(kubeclient::RestClient& client, hpa::MetricsProvider& metrics,
                     ClusterControllerOptions options, std::function<bool()> may_act = {});
   ~ClusterController();
@@ -92,6 +103,11 @@ class ClusterController {
   // One pass for one object (an LLMAutoscaler, or a native HPA in advisory mode).
   net::Awaitable<core::Status> reconcile(std::string namespace_name, std::string name);
 
+  // The pods of `namespace_name` that `selector` matches, from the pod informer's cache (name
+  // order); nullopt until it has synced.
+  std::optional<std::vector<kube::Pod>> cached_pods(const std::string& namespace_name,
+                                                    const kube::Selector& selector) const;
+
   const ControllerMetrics& metrics() const;
   // Prometheus text exposition: kube-controller-manager's horizontal_pod_autoscaler_controller_*
   // families (controller/monitor.h: every pass and metric computation, counted and timed on the
@@ -103,6 +119,32 @@ class ClusterController {
 
  private:
   std::shared_ptr<State> state_;
+};
+
+// The object lister of `llmscale controller`'s metrics adapter: the pods of a namespace from the
+// attached controller's pod informer once it has synced (no request, nothing waits on the loop
+// thread); everything else, and pods before the sync or across every namespace, from
+// `fallback`. Used on the controller's loop thread.
+class InformerPodLister final : public adapter::ObjectLister {
+ public:
+  // REQUIRES: `fallback` outlives this lister.
+  explicit InformerPodLister(adapter::ObjectLister& fallback) : fallback_(fallback) {}
+  // REQUIRES: `controller` outlives its use here (null detaches).
+  void attach(const ClusterController* controller) { controller_ = controller; }
+
+  core::Result<std::vector<std::string>> list(const adapter::GroupResource& resource,
+                                              const std::string& namespace_name,
+                                              const kube::Selector& selector) override;
+  core::Result<std::vector<adapter::ListedObject>> list_objects(
+      const adapter::GroupResource& resource, const std::string& namespace_name,
+      const kube::Selector& selector) override;
+
+ private:
+  std::optional<std::vector<kube::Pod>> cached(const adapter::GroupResource& resource,
+                                               const std::string& namespace_name,
+                                               const kube::Selector& selector) const;
+  adapter::ObjectLister& fallback_;
+  const ClusterController* controller_ = nullptr;
 };
 
 }  // namespace llmscale::cluster

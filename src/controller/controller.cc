@@ -43,7 +43,7 @@ bool same_spec(const kube::HorizontalPodAutoscaler& a, const kube::HorizontalPod
 
 Controller::Controller(core::Clock& clock, hpa::MetricsProvider& metrics,
                        ScaleTargetResolver& targets, ControllerOptions options)
-    : clock_(clock), metrics_(clock, metrics), targets_(targets), options_(std::move(options)) {
+    : clock_(clock), metrics_(metrics), targets_(targets), options_(std::move(options)) {
   if (!options_.state_file.empty())
     state_file_ = std::make_unique<core::StateFile>(options_.state_file, "controller state");
 }
@@ -143,9 +143,10 @@ void Controller::pass(const std::string& key) {
       input.other_hpas.push_back({other.view.hpa.metadata.name, other.last_selector});
     }
   }
+  // Fetch first, then decide on the recorded answers.
+  FetchedMetrics fetched = fetch_metrics(clock_, metrics_, hpa::metric_requests(input));
   TargetWriter writer(scale_target);
-  hpa::Decision decision = hpa::reconcile(input, metrics_, writer);
-  const std::vector<TimedMetricsProvider::Fetch> fetches = metrics_.take_fetches();
+  hpa::Decision decision = hpa::reconcile(input, fetched.answers, writer);
 
   if (input.scale) entry.last_selector = input.scale->selector;
   entry.history = decision.history;
@@ -162,8 +163,8 @@ void Controller::pass(const std::string& key) {
   ++entry.view.passes;
   schedule(entry, options_.sync_period);
   save_state();
-  entry.view.last_result = reconciliation_result(input.hpa, *entry.view.last_decision, fetches,
-                                                 clock_.monotonic_now() - started);
+  entry.view.last_result = reconciliation_result(input.hpa, *entry.view.last_decision,
+                                                 fetched.fetches, clock_.monotonic_now() - started);
   // Listeners may apply or remove HPAs; give them a copy.
   HpaView snapshot = entry.view;
   for (const auto& [id, listener] : std::map<int, Listener>(listeners_)) listener(snapshot);

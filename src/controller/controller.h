@@ -4,9 +4,13 @@
 // Each HPA is reconciled when it is applied, then every sync period after each pass (upstream's
 // fixed-interval requeue), and additionally whenever reconcile_now() is called — `llmscale up`
 // calls it right after a scrape of the HPA's targets so decisions follow fresh metrics within
-// milliseconds. A pass reads the target's scale and pods through ScaleTarget, the metrics through
-// hpa::MetricsProvider, decides with hpa::reconcile(), writes the scale, and keeps the status,
-// the events (deduplicated like Kubernetes events) and the engine's history.
+// milliseconds. A pass reads the target's scale and pods through ScaleTarget, then fetches the
+// metrics the pass needs (hpa::metric_requests) through hpa::MetricsProvider, each timed for the
+// HPA monitor, decides with hpa::reconcile() on those recorded answers, writes the scale, and
+// keeps the status, the events (deduplicated like Kubernetes events) and the engine's history.
+// The provider is synchronous: up's and the simulator's answer from the in-process TSDB in
+// microseconds (a provider that waits on the network belongs to `llmscale controller`, whose
+// passes are coroutines: src/cluster).
 //
 // Unlike upstream, the history can be persisted to a state file after every pass, so a restart
 // does not forget the stabilization window (upstream starts over and holds scale-down for 5 min).
@@ -117,7 +121,7 @@ class Controller {
   void save_state();
 
   core::Clock& clock_;
-  TimedMetricsProvider metrics_;  // the provider given, each fetch timed
+  hpa::MetricsProvider& metrics_;
   ScaleTargetResolver& targets_;
   ControllerOptions options_;
   std::map<std::string, Entry> entries_;   // key: namespace/name

@@ -7,12 +7,12 @@ namespace {
 // Which metrics API a metric of this spec type is fetched from; its name where the API takes one.
 struct ExpectedFetch {
   bool fetches = false;
-  TimedMetricsProvider::Api api = TimedMetricsProvider::Api::kResource;
+  MetricFetch::Api api = MetricFetch::Api::kResource;
   std::string metric;
 };
 
 ExpectedFetch expected_fetch(const kube::MetricSpec& spec) {
-  using Api = TimedMetricsProvider::Api;
+  using Api = MetricFetch::Api;
   if (spec.type == "Resource" || spec.type == "ContainerResource")
     return {true, Api::kResource, ""};
   if (spec.type == "Pods" && spec.pods) return {true, Api::kPods, spec.pods->metric.name};
@@ -37,43 +37,23 @@ std::vector<double> duration_buckets() {
 
 }  // namespace
 
-core::Result<std::vector<kube::PodMetrics>> TimedMetricsProvider::resource_metrics(
-    const std::string& ns, const kube::Selector& pod_selector) {
-  const core::MonotonicTime started = clock_.monotonic_now();
-  auto answer = inner_.resource_metrics(ns, pod_selector);
-  fetches_.push_back({Api::kResource, "", clock_.monotonic_now() - started});
-  return answer;
-}
-
-core::Result<std::vector<kube::MetricValue>> TimedMetricsProvider::pods_metric(
-    const std::string& ns, const std::string& metric, const kube::Selector& pod_selector,
-    const kube::Selector& metric_selector) {
-  const core::MonotonicTime started = clock_.monotonic_now();
-  auto answer = inner_.pods_metric(ns, metric, pod_selector, metric_selector);
-  fetches_.push_back({Api::kPods, metric, clock_.monotonic_now() - started});
-  return answer;
-}
-
-core::Result<std::vector<kube::MetricValue>> TimedMetricsProvider::object_metric(
-    const std::string& ns, const std::string& metric,
-    const kube::CrossVersionObjectReference& object, const kube::Selector& metric_selector) {
-  const core::MonotonicTime started = clock_.monotonic_now();
-  auto answer = inner_.object_metric(ns, metric, object, metric_selector);
-  fetches_.push_back({Api::kObject, metric, clock_.monotonic_now() - started});
-  return answer;
-}
-
-core::Result<std::vector<kube::ExternalMetricValue>> TimedMetricsProvider::external_metric(
-    const std::string& ns, const std::string& metric, const kube::Selector& metric_selector) {
-  const core::MonotonicTime started = clock_.monotonic_now();
-  auto answer = inner_.external_metric(ns, metric, metric_selector);
-  fetches_.push_back({Api::kExternal, metric, clock_.monotonic_now() - started});
-  return answer;
+FetchedMetrics fetch_metrics(core::Clock& clock, hpa::MetricsProvider& provider,
+                             const std::vector<hpa::MetricRequest>& requests) {
+  FetchedMetrics out;
+  for (const hpa::MetricRequest& r : requests) {
+    const core::MonotonicTime started = clock.monotonic_now();
+    out.answers.fetch(provider, r);
+    MetricFetch& fetch = out.fetches.emplace_back();
+    fetch.api = r.api;
+    fetch.metric = r.metric;
+    fetch.duration = clock.monotonic_now() - started;
+  }
+  return out;
 }
 
 ReconciliationResult reconciliation_result(const kube::HorizontalPodAutoscaler& hpa,
                                            const hpa::Decision& decision,
-                                           const std::vector<TimedMetricsProvider::Fetch>& fetches,
+                                           const std::vector<MetricFetch>& fetches,
                                            core::Duration pass_duration) {
   ReconciliationResult result;
   result.duration = pass_duration;

@@ -3,14 +3,16 @@
 // duration, and for every metric it computed the same plus the metric's type; and the
 // horizontal_pod_autoscaler_controller_* families those observations are exported in.
 //
-// Anything that runs hpa::reconcile() can produce a ReconciliationResult: route the metrics
-// provider through a TimedMetricsProvider, time the pass on the clock's monotonic reading, and
-// call reconciliation_result(). controller::Controller does so for every pass (HpaView::
-// last_result); `llmscale controller` (src/cluster) can do the same. HpaControllerMetrics keeps
-// the counters and histograms across scrapes.
+// Anything that runs hpa::reconcile() can produce a ReconciliationResult: fetch the pass's
+// metrics first (hpa::metric_requests, each fetch timed on the clock's monotonic reading:
+// fetch_metrics() here for a synchronous provider, the cluster controller's coroutine for an
+// asynchronous one), decide on the recorded answers, time the pass, and call
+// reconciliation_result(). controller::Controller does so for every pass (HpaView::last_result),
+// `llmscale controller` (src/cluster) too. HpaControllerMetrics keeps the counters and histograms
+// across scrapes.
 //
-// Thread-safety: TimedMetricsProvider is used from the thread running reconcile(), like the
-// provider it wraps; HpaControllerMetrics from one thread at a time (the controller's).
+// Thread-safety: fetch_metrics() calls the provider from the calling thread;
+// HpaControllerMetrics is used from one thread at a time (the controller's).
 #pragma once
 
 #include <cstdint>
@@ -22,7 +24,9 @@
 
 #include "core/clock.h"
 #include "hpa/engine.h"
+#include "hpa/metric_requests.h"
 #include "hpa/metrics_provider.h"
+#include "hpa/reconcile_io.h"
 #include "kube/objects.h"
 #include "prom/exposition/registry.h"
 
@@ -54,50 +58,34 @@ struct ReconciliationResult {
   std::vector<MetricComputationResult> metrics;
 };
 
-// Forwards every call to `inner` and times it on `clock.monotonic_now()`. The engine computes the
-// metrics in spec order with at most one call each, so the calls of a pass, in order, are the
-// metrics' fetches; a metric's arithmetic around its fetch is pure and not timed.
-class TimedMetricsProvider final : public hpa::MetricsProvider {
- public:
-  enum class Api { kResource, kPods, kObject, kExternal };
-  struct Fetch {
-    Api api = Api::kResource;
-    std::string metric;  // the metric's name; empty for resource metrics
-    core::Duration duration{};
-  };
-
-  // REQUIRES: `clock` and `inner` outlive this provider.
-  TimedMetricsProvider(core::Clock& clock, hpa::MetricsProvider& inner)
-      : clock_(clock), inner_(inner) {}
-
-  // The calls made since the previous take_fetches(), in call order.
-  std::vector<Fetch> take_fetches() { return std::exchange(fetches_, {}); }
-
-  core::Result<std::vector<kube::PodMetrics>> resource_metrics(
-      const std::string& ns, const kube::Selector& pod_selector) override;
-  core::Result<std::vector<kube::MetricValue>> pods_metric(
-      const std::string& ns, const std::string& metric, const kube::Selector& pod_selector,
-      const kube::Selector& metric_selector) override;
-  core::Result<std::vector<kube::MetricValue>> object_metric(
-      const std::string& ns, const std::string& metric,
-      const kube::CrossVersionObjectReference& object,
-      const kube::Selector& metric_selector) override;
-  core::Result<std::vector<kube::ExternalMetricValue>> external_metric(
-      const std::string& ns, const std::string& metric,
-      const kube::Selector& metric_selector) override;
-
- private:
-  core::Clock& clock_;
-  hpa::MetricsProvider& inner_;
-  std::vector<Fetch> fetches_;
+// One metric fetch of a pass's fetch phase: the API asked, the metric's name (empty for
+// resource metrics) and how long the answer took on the clock's monotonic reading. A metric's
+// arithmetic around its fetch is pure and not timed.
+struct MetricFetch {
+  using Api = hpa::MetricRequest::Api;
+  Api api = Api::kResource;
+  std::string metric;
+  core::Duration duration{};
 };
+
+// What a fetch phase hands the pass: every answer (failed fetches too) under its request, and
+// the fetches in request order.
+struct FetchedMetrics {
+  hpa::RecordedMetrics answers;
+  std::vector<MetricFetch> fetches;
+};
+
+// The fetch phase over a synchronous provider (up's in-process adapter, a test's recorded
+// answers): asks `provider` each of `requests` in order, timing each on `clock.monotonic_now()`.
+FetchedMetrics fetch_metrics(core::Clock& clock, hpa::MetricsProvider& provider,
+                             const std::vector<hpa::MetricRequest>& requests);
 
 // The labels upstream records for a pass of `hpa` (as it was before the pass: its
 // status.currentReplicas is what each metric's proposal is compared with) that decided
-// `decision`, given the pass's fetches (TimedMetricsProvider, in call order) and its duration.
+// `decision`, given the pass's fetches (in request order) and its duration.
 ReconciliationResult reconciliation_result(const kube::HorizontalPodAutoscaler& hpa,
                                            const hpa::Decision& decision,
-                                           const std::vector<TimedMetricsProvider::Fetch>& fetches,
+                                           const std::vector<MetricFetch>& fetches,
                                            core::Duration pass_duration);
 
 // kube-controller-manager's horizontal_pod_autoscaler_controller_* families: reconciliations_total

@@ -216,30 +216,83 @@ core::Result<ReconcileRequest> decode_reconcile_request(const Json& document) {
 // ---- the recorded answers ----------------------------------------------------------------
 
 namespace {
+// The answer recorded for `request`, or null.
+template <class T>
+const RecordedMetrics::Answer<T>* find_fetched(
+    const std::map<std::string, RecordedMetrics::Answer<T>>& fetched,
+    const MetricRequest& request) {
+  if (fetched.empty()) return nullptr;
+  auto it = fetched.find(request.key());
+  return it == fetched.end() ? nullptr : &it->second;
+}
+
 tl::unexpected<core::Error> no_answer(const std::string& what) {
   return core::make_error(core::ErrorCode::kUnavailable,
                           "no answer recorded in the input (" + what + ")");
 }
 }  // namespace
 
+void RecordedMetrics::record(const MetricRequest& request, Answer<kube::PodMetrics> answer) {
+  fetched_resource_.insert_or_assign(request.key(), std::move(answer));
+}
+void RecordedMetrics::record(const MetricRequest& request, Answer<kube::MetricValue> answer) {
+  fetched_custom_.insert_or_assign(request.key(), std::move(answer));
+}
+void RecordedMetrics::record(const MetricRequest& request,
+                             Answer<kube::ExternalMetricValue> answer) {
+  fetched_external_.insert_or_assign(request.key(), std::move(answer));
+}
+
+void RecordedMetrics::fetch(MetricsProvider& provider, const MetricRequest& r) {
+  switch (r.api) {
+    case MetricRequest::Api::kResource:
+      record(r, provider.resource_metrics(r.namespace_name, r.pod_selector));
+      break;
+    case MetricRequest::Api::kPods:
+      record(r,
+             provider.pods_metric(r.namespace_name, r.metric, r.pod_selector, r.metric_selector));
+      break;
+    case MetricRequest::Api::kObject:
+      record(r, provider.object_metric(r.namespace_name, r.metric, r.object, r.metric_selector));
+      break;
+    case MetricRequest::Api::kExternal:
+      record(r, provider.external_metric(r.namespace_name, r.metric, r.metric_selector));
+      break;
+  }
+}
+
 core::Result<std::vector<kube::PodMetrics>> RecordedMetrics::resource_metrics(
-    const std::string&, const kube::Selector&) {
+    const std::string& ns, const kube::Selector& pod_selector) {
+  if (const auto* fetched = find_fetched(
+          fetched_resource_,
+          MetricRequest::of(MetricRequest::Api::kResource, ns, "", pod_selector, {}, {}))) {
+    return *fetched;
+  }
   if (!resource) return no_answer("metrics.resource");
   return *resource;
 }
 
-core::Result<std::vector<kube::MetricValue>> RecordedMetrics::pods_metric(const std::string&,
-                                                                          const std::string& metric,
-                                                                          const kube::Selector&,
-                                                                          const kube::Selector&) {
+core::Result<std::vector<kube::MetricValue>> RecordedMetrics::pods_metric(
+    const std::string& ns, const std::string& metric, const kube::Selector& pod_selector,
+    const kube::Selector& metric_selector) {
+  if (const auto* fetched =
+          find_fetched(fetched_custom_, MetricRequest::of(MetricRequest::Api::kPods, ns, metric,
+                                                          pod_selector, metric_selector, {}))) {
+    return *fetched;
+  }
   auto it = pods.find(metric);
   if (it == pods.end()) return no_answer("metrics.pods[" + metric + "]");
   return it->second;
 }
 
 core::Result<std::vector<kube::MetricValue>> RecordedMetrics::object_metric(
-    const std::string&, const std::string& metric, const kube::CrossVersionObjectReference& target,
-    const kube::Selector&) {
+    const std::string& ns, const std::string& metric,
+    const kube::CrossVersionObjectReference& target, const kube::Selector& metric_selector) {
+  if (const auto* fetched =
+          find_fetched(fetched_custom_, MetricRequest::of(MetricRequest::Api::kObject, ns, metric,
+                                                          {}, metric_selector, target))) {
+    return *fetched;
+  }
   auto it = object.find(metric);
   if (it == object.end()) return no_answer("metrics.object[" + metric + "]");
   if (!it->second || it->second->size() <= 1) return it->second;
@@ -254,7 +307,12 @@ core::Result<std::vector<kube::MetricValue>> RecordedMetrics::object_metric(
 }
 
 core::Result<std::vector<kube::ExternalMetricValue>> RecordedMetrics::external_metric(
-    const std::string&, const std::string& metric, const kube::Selector&) {
+    const std::string& ns, const std::string& metric, const kube::Selector& metric_selector) {
+  if (const auto* fetched = find_fetched(
+          fetched_external_,
+          MetricRequest::of(MetricRequest::Api::kExternal, ns, metric, {}, metric_selector, {}))) {
+    return *fetched;
+  }
   auto it = external.find(metric);
   if (it == external.end()) return no_answer("metrics.external[" + metric + "]");
   return it->second;

@@ -3,6 +3,10 @@
 //
 // Input fields: now, controller, hpa, scale, pods, metrics, history (absent = first pass),
 // otherHPAs, scaleUpdateError. See docs/hpa-reconcile.md. Decoding errors name the field path.
+//
+// RecordedMetrics is also how a controller hands a pass the answers it fetched first
+// (metric_requests.h): record() files each answer, failed fetches included, under its exact
+// request, so the engine sees what it would have seen asking live.
 #pragma once
 
 #include <map>
@@ -13,6 +17,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "hpa/engine.h"
+#include "hpa/metric_requests.h"
 
 namespace llmscale::core {
 class JsonReader;
@@ -20,11 +25,20 @@ class JsonReader;
 
 namespace llmscale::hpa {
 
-// Answers recorded in the input's `metrics` object; a missing answer is a failed fetch.
+// Answers recorded in the input's `metrics` object (by metric name), or fetched for exact
+// requests (record()); a missing answer is a failed fetch.
 class RecordedMetrics final : public MetricsProvider {
  public:
   template <class T>
   using Answer = core::Result<std::vector<T>>;
+
+  // Files the answer to `request` (a fetch's error too). A call matching a recorded request
+  // (MetricRequest::key) gets its answer; others fall back to the maps by name below.
+  void record(const MetricRequest& request, Answer<kube::PodMetrics> answer);
+  void record(const MetricRequest& request, Answer<kube::MetricValue> answer);
+  void record(const MetricRequest& request, Answer<kube::ExternalMetricValue> answer);
+  // Asks `provider` the request and records its answer.
+  void fetch(MetricsProvider& provider, const MetricRequest& request);
 
   std::optional<Answer<kube::PodMetrics>> resource;
   std::map<std::string, Answer<kube::MetricValue>> pods;
@@ -43,6 +57,12 @@ class RecordedMetrics final : public MetricsProvider {
   core::Result<std::vector<kube::ExternalMetricValue>> external_metric(
       const std::string& ns, const std::string& metric,
       const kube::Selector& metric_selector) override;
+
+ private:
+  // By MetricRequest::key().
+  std::map<std::string, Answer<kube::PodMetrics>> fetched_resource_;
+  std::map<std::string, Answer<kube::MetricValue>> fetched_custom_;  // pods and object
+  std::map<std::string, Answer<kube::ExternalMetricValue>> fetched_external_;
 };
 
 // A ScaleWriter that fails with a fixed message when one is given.

@@ -3,17 +3,24 @@
 // subresource with the hpa engine's decision, status and history persisted in the object,
 // SuccessfulRescale events; a target a native HPA also scales is refused with a condition; a
 // 409 on the scale write is re-read and retried; a failed pod list decides nothing; a
-// non-leader writes nothing; advisory mode annotates native HPAs and scales nothing.
+// non-leader writes nothing; advisory mode annotates native HPAs and scales nothing; a pass
+// waiting on a slow Prometheus (prometheus-adapter rules over RemoteQueryEngine's coroutines)
+// leaves the loop free for everything else.
 #include "cluster/cluster_controller.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "adapter/async_provider.h"
+#include "adapter/config.h"
 #include "hpa/reconcile_io.h"
 #include "kube/quantity.h"
 #include "kubeclient/leader_election.h"
 #include "kubeclient/loopback_api.h"
+#include "net/notifier.h"
+#include "net/server.h"
+#include "prom/api/remote_engine.h"
 #include "support/process.h"
 
 namespace llmscale::cluster {
@@ -526,6 +533,124 @@ TEST_F(ClusterControllerTest, AdvisoryModeAnnotatesNativeHpasAndScalesNothing) {
                              "metric_type=\"Pods\"}"),
             1)
       << text;
+}
+
+// A Prometheus on the test's loop whose instant queries answer only when the test says so
+// (discovery's series answer at once): llm-0 at 300m.
+class GatedPrometheus {
+ public:
+  explicit GatedPrometheus(net::EventLoop& loop) : server_(loop, net::ServerOptions{}) {
+    EXPECT_TRUE(server_.start(
+        [this](net::ServerRequest& request, net::ResponseWriter& writer) -> net::Awaitable<void> {
+          if (request.path == "/api/v1/series") {
+            co_await writer.send(net::Response::json(
+                200, R"({"status":"success","data":[{"__name__":"gpu_cache_usage_perc",)"
+                     R"("namespace":"default","pod":"llm-0"}]})"));
+            co_return;
+          }
+          ++queries_;
+          co_await gate_.wait();
+          co_await writer.send(net::Response::json(
+              200, R"({"status":"success","data":{"resultType":"vector","result":[)"
+                   R"({"metric":{"pod":"llm-0"},"value":[1700000000,"0.3"]}]}})"));
+        }));
+  }
+  ~GatedPrometheus() { server_.close(); }
+  std::string url() const { return server_.url(""); }
+  // Whether an instant query is waiting at the gate.
+  bool holding() const { return gate_.waiting(); }
+  int queries() const { return queries_; }
+  void release() { gate_.notify(); }
+
+ private:
+  net::HttpServer server_;
+  net::Notifier gate_;
+  int queries_ = 0;
+};
+
+TEST_F(ClusterControllerTest, APassWaitingOnASlowPrometheusLeavesTheLoopFree) {
+  create_autoscaler();
+  GatedPrometheus prometheus(loop_);
+  prom::RemoteEngineOptions remote_options;
+  remote_options.base_url = prometheus.url();
+  auto remote = prom::RemoteQueryEngine::create(loop_, remote_options);
+  ASSERT_TRUE(remote) << remote.error().message;
+  auto config = adapter::parse_adapter_config(R"(rules:
+- seriesQuery: 'gpu_cache_usage_perc{namespace!="",pod!=""}'
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+      pod: {resource: pod}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+)");
+  ASSERT_TRUE(config) << config.error().message;
+  adapter::StaticObjectLister pods({{{"", "pods"}, "default", "llm-0", {{"app", "llm"}}}});
+  adapter::AsyncAdapterMetricsProvider provider(
+      std::make_shared<const adapter::AdapterConfig>(std::move(*config)), **remote, pods,
+      loop_.clock(), adapter::AdapterOptions{});
+  auto discovered = run(loop_, provider.relist());
+  ASSERT_TRUE(discovered) << discovered.error().message;
+
+  ClusterController controller(client_, provider, {});
+  std::optional<core::Status> result;
+  auto pass = [](ClusterController& c, std::optional<core::Status>* out) -> net::Awaitable<void> {
+    std::string ns = "default";
+    std::string name = "llm";
+    out->emplace(co_await c.reconcile(ns, name));
+  };
+  net::spawn(loop_, pass(controller, &result), "pass");
+  ASSERT_TRUE(loop_.run_until([&] { return prometheus.holding(); }, 30s));
+
+  // The pass is suspended on the query; the loop thread runs everything else meanwhile: posted
+  // work, and a round trip to the API server served on this same loop.
+  int ticks = 0;
+  for (int i = 0; i < 3; ++i) loop_.post([&ticks] { ++ticks; });
+  ASSERT_TRUE(loop_.run_until([&] { return ticks == 3; }, 30s));
+  EXPECT_EQ(deployment_replicas(), 1);
+  EXPECT_FALSE(result.has_value());
+  EXPECT_TRUE(prometheus.holding());
+
+  prometheus.release();
+  ASSERT_TRUE(loop_.run_until([&] { return result.has_value(); }, 30s));
+  ASSERT_TRUE(*result) << result->error().message;
+  // 1 pod at 300m against 100m: ceil(1 x 3) = 3, from the one query the pass made.
+  EXPECT_EQ(deployment_replicas(), 3);
+  EXPECT_EQ(prometheus.queries(), 1);
+  const std::string p = "horizontal_pod_autoscaler_controller_";
+  EXPECT_EQ(sample(controller.metrics_text(),
+                   p + "metric_computation_total{action=\"scale_up\",error=\"none\","
+                       "metric_type=\"Pods\"}"),
+            1);
+}
+
+// The adapter of `llmscale controller` lists a Pods metric's pods from the pod informer once it
+// has synced (no request on the loop thread); before that, and across every namespace, from the
+// fallback lister.
+TEST_F(ClusterControllerTest, InformerPodListerAnswersFromThePodInformer) {
+  adapter::StaticObjectLister fallback(
+      {{{"", "pods"}, "default", "from-fallback", {{"app", "llm"}}}});
+  InformerPodLister lister(fallback);
+  auto selector = kube::Selector::parse("app=llm");
+  ASSERT_TRUE(selector);
+  const adapter::GroupResource pods{"", "pods"};
+  auto before = lister.list(pods, "default", *selector);
+  ASSERT_TRUE(before);
+  EXPECT_EQ(*before, std::vector<std::string>{"from-fallback"});
+
+  ClusterController controller(client_, metrics_, {});
+  lister.attach(&controller);
+  controller.start(loop_);
+  ASSERT_TRUE(loop_.run_until([&] { return controller.synced(); }, 30s));
+  auto cached = lister.list_objects(pods, "default", *selector);
+  ASSERT_TRUE(cached);
+  ASSERT_EQ(cached->size(), 1u);
+  EXPECT_EQ((*cached)[0].name, "llm-0");
+  EXPECT_EQ((*cached)[0].labels.at("app"), "llm");
+  auto every_namespace = lister.list(pods, "", *selector);
+  ASSERT_TRUE(every_namespace);
+  EXPECT_EQ(*every_namespace, std::vector<std::string>{"from-fallback"});
+  controller.stop();
+  lister.attach(nullptr);
 }
 
 }  // namespace

@@ -198,8 +198,7 @@ TEST(ControllerMonitorTest, FetchesAreMatchedToTheirMetricsByApiAndName) {
   decision.metrics[0].error = "selector: invalid";  // failed before fetching
   decision.metrics[1].proposed_replicas = 3;
   hpa.status.current_replicas = 3;
-  std::vector<TimedMetricsProvider::Fetch> fetches = {
-      {TimedMetricsProvider::Api::kPods, "second", milliseconds(5)}};
+  std::vector<MetricFetch> fetches = {{MetricFetch::Api::kPods, "second", milliseconds(5)}};
   ReconciliationResult r = reconciliation_result(hpa, decision, fetches, milliseconds(9));
   ASSERT_EQ(r.metrics.size(), 2u);
   EXPECT_EQ(r.metrics[0].duration, milliseconds(0));

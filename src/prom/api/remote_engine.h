@@ -19,10 +19,20 @@
 // request timeout -> kDeadlineExceeded. Messages name the server: "prometheus
 // http://127.0.0.1:9090: connection refused: ...".
 //
-// Threads: the blocking QueryEngine methods run the request on the engine's event loop and wait
-// for it, so they may be called from any thread except that loop's own threads (where they
-// would wait for themselves; they detect it and fail with kFailedPrecondition). Code already on
-// the loop uses the *_async coroutines. create() without a loop starts a private one-thread loop.
+// Threads: code on an event loop uses the *_async coroutines on the engine's loop and never
+// blocks: `llmscale controller` does (adapter::AsyncAdapterMetricsProvider), on its one loop.
+// The blocking QueryEngine methods run the request on the engine's event loop and wait for it,
+// so they may be called from any thread except that loop's own threads (where they would wait
+// for themselves; they detect it and fail with kFailedPrecondition). create() without a loop
+// starts a private one-thread loop for them.
+//
+// Why the blocking bridge (and the private loop) remain: `llmscale adapter --prometheus-url`
+// serves the custom/external/resource metrics APIs through MetricsAdapter::serve_shared(), whose
+// rendering, answer cache and `adapter explain` path are synchronous QueryEngine callers; its
+// HTTP handlers run on the server's loop and call them directly, so they need answers from
+// another loop's thread. Moving that server to the *_async calls (as the controller's provider
+// does, in rounds) is left to a later change; nothing else uses the blocking methods with a
+// remote Prometheus.
 // All methods are thread-safe.
 #pragma once
 
@@ -56,11 +66,12 @@ struct RemoteEngineOptions {
 
 class RemoteQueryEngine final : public QueryEngine {
  public:
-  // Uses `loop` for its requests. REQUIRES: the loop runs on threads of its own (start()) and
-  // outlives the engine. Errors: a bad base URL or method, a bad TLS configuration.
+  // Uses `loop` for its requests. REQUIRES: the loop outlives the engine; for the blocking
+  // methods it must run on threads of its own (start()), the *_async ones run on it however it
+  // runs. Errors: a bad base URL or method, a bad TLS configuration.
   static core::Result<std::unique_ptr<RemoteQueryEngine>> create(net::EventLoop& loop,
                                                                  RemoteEngineOptions options);
-  // With a private one-thread loop.
+  // With a private one-thread loop, for blocking callers (`llmscale adapter`; see above).
   static core::Result<std::unique_ptr<RemoteQueryEngine>> create(RemoteEngineOptions options);
   ~RemoteQueryEngine() override;
   RemoteQueryEngine(const RemoteQueryEngine&) = delete;
