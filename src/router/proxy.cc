@@ -509,7 +509,8 @@ struct Proxy::Impl {
       response.status = status;
       response.headers = std::move(headers);
       response.body = std::move(*body);
-      outcome.output_tokens = answer_output_tokens(request.body, response.body);
+      // Only the journal needs it: no scan of every answer otherwise.
+      if (journal) outcome.output_tokens = answer_output_tokens(request.body, response.body);
       auto sent = co_await writer.send(std::move(response));
       if (sent) {
         outcome.status = status;
